@@ -1,0 +1,226 @@
+"""Jobs: the spec a user writes, validated into tickwork's own frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.retry import RetryPolicy
+from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
+from tickwork.domain.secrets import invalid_reference, is_reference
+
+JobType = Literal["python", "shell", "http"]
+OnOverlap = Literal["skip", "queue", "allow", "cancel_previous"]
+Catchup = Literal["latest", "all", "none"]
+Isolation = Literal["pool", "process"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+FUNCTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+TAG_RE = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    url: str
+    method: str = "GET"
+    headers: Mapping[str, Any] = field(default_factory=dict)  # str, or a secret reference
+    body: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": dict(self.headers),
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Everything a user controls about a job, with the documented defaults."""
+
+    name: str
+    type: JobType
+    function: str | None = None
+    command: str | None = None
+    request: HttpRequest | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    schedule: str | None = None
+    timezone: str = "UTC"
+    depends_on: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    worker_tags: tuple[str, ...] = ("default",)
+    timeout: float = 3600.0
+    retries: int = 3
+    retry_delay: float = 1.0
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    max_retry_delay: float = 300.0
+    concurrency: int = 1
+    on_overlap: OnOverlap = "skip"
+    catchup: Catchup = "latest"
+    start_deadline: float | None = None
+    jitter: float = 0.0
+    priority: int = 50
+    isolation: Isolation = "pool"
+    enabled: bool = True
+    description: str = ""
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            retries=self.retries,
+            delay=self.retry_delay,
+            backoff=self.backoff,
+            max_delay=self.max_retry_delay,
+        )
+
+    def parsed_schedule(self) -> Schedule | None:
+        return parse_schedule(self.schedule, self.timezone) if self.schedule else None
+
+    @property
+    def route(self) -> str:
+        """The worker tags a run needs, as one sorted key (see ``routes_for``)."""
+        return route_key(self.worker_tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    spec: JobSpec
+    created_at: datetime
+    updated_at: datetime
+    next_run: datetime | None = None
+    status: str = "idle"
+    last_run_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def with_spec(self, spec: JobSpec) -> Job:
+        return replace(self, spec=spec)
+
+
+def route_key(tags: tuple[str, ...] | list[str]) -> str:
+    return ",".join(sorted(set(tags)))
+
+
+MAX_WORKER_TAGS = 10
+
+
+def routes_for(worker_tags: list[str] | tuple[str, ...]) -> list[str]:
+    """Every route a worker with these tags can serve: the subsets of its tag set."""
+    tags = sorted(set(worker_tags))
+    if len(tags) > MAX_WORKER_TAGS:
+        raise ValidationError("tags", f"a worker may have at most {MAX_WORKER_TAGS} tags")
+    return [
+        ",".join(t for i, t in enumerate(tags) if mask >> i & 1)
+        for mask in range(1, 1 << len(tags))
+    ]
+
+
+def validate_spec(spec: JobSpec, *, now: datetime) -> JobSpec:
+    """Check the rules no type system can express; return the normalised spec."""
+    _check_name(spec.name)
+    _check_target(spec)
+    _check_tags("tags", spec.tags)
+    _check_tags("worker_tags", spec.worker_tags)
+    if not spec.worker_tags:
+        raise ValidationError("worker_tags", "at least one worker tag is needed to route runs")
+    if len(spec.worker_tags) > MAX_WORKER_TAGS:
+        raise ValidationError("worker_tags", f"at most {MAX_WORKER_TAGS} tags")
+    _check_numbers(spec)
+    validate_timezone(spec.timezone)
+    if spec.schedule is not None:
+        _check_schedule(spec, now)
+    for dep in spec.depends_on:
+        if not NAME_RE.match(dep):
+            raise ValidationError("depends_on", f"'{dep}' is not a job name or id")
+    if len(set(spec.depends_on)) != len(spec.depends_on):
+        raise ValidationError("depends_on", "lists the same job twice")
+    return spec
+
+
+def _check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise ValidationError(
+            "name", "must be 1 to 200 characters of letters, digits, '.', '_' or '-'"
+        )
+    if name.startswith(("job-", "run-")):
+        raise ValidationError("name", "must not start with 'job-' or 'run-' (reserved for ids)")
+
+
+def _check_target(spec: JobSpec) -> None:
+    given = {k for k in ("function", "command", "request") if getattr(spec, k) is not None}
+    needed = {"python": "function", "shell": "command", "http": "request"}[spec.type]
+    if needed not in given:
+        raise ValidationError(needed, f"is required for a {spec.type} job")
+    for extra in sorted(given - {needed}):
+        raise ValidationError(extra, f"does not apply to a {spec.type} job (it uses '{needed}')")
+    if spec.function is not None and not FUNCTION_RE.match(spec.function):
+        raise ValidationError("function", "must be a dotted path 'package.module.function'")
+    if spec.command is not None and not spec.command.strip():
+        raise ValidationError("command", "must not be empty")
+    if spec.request is not None:
+        _check_request(spec.request)
+    for field_name, value in (
+        ("parameters", spec.parameters),
+        ("request", spec.request.as_dict() if spec.request else None),
+    ):
+        bad = invalid_reference(value)
+        if bad is not None:
+            raise ValidationError(field_name, f"'{bad}' is not a secret name (letters, digits, _)")
+
+
+def _check_request(req: HttpRequest) -> None:
+    if req.method.upper() not in HTTP_METHODS:
+        raise ValidationError("request.method", f"'{req.method}' is not an HTTP method")
+    for name, value in req.headers.items():
+        if not isinstance(value, str) and not is_reference(value):
+            raise ValidationError(
+                f"request.headers.{name}", 'must be a string or {"$secret": "NAME"}'
+            )
+    parts = urlsplit(req.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("request.url", "must be an absolute http:// or https:// URL")
+
+
+def _check_tags(field_name: str, tags: tuple[str, ...]) -> None:
+    for tag in tags:
+        if not TAG_RE.match(tag):
+            raise ValidationError(
+                field_name, f"'{tag}' is not a tag (1 to 64 of A-Z a-z 0-9 . _ : / -)"
+            )
+
+
+def _check_numbers(spec: JobSpec) -> None:
+    if spec.max_retry_delay < spec.retry_delay:
+        raise ValidationError("max_retry_delay", "must not be smaller than retry_delay")
+    if spec.isolation == "process" and spec.type != "python":
+        raise ValidationError("isolation", "applies to python jobs only")
+
+
+def _check_schedule(spec: JobSpec, now: datetime) -> None:
+    schedule = parse_schedule(spec.schedule or "", spec.timezone)
+    if schedule.kind == "once" and schedule.next_after(now) is None:
+        raise ValidationError("schedule", "the one-time date is in the past")
+
+
+def first_run(spec: JobSpec, *, now: datetime) -> datetime | None:
+    """The first fire time of a new or changed job (None without a schedule)."""
+    schedule = spec.parsed_schedule()
+    if schedule is None or not spec.enabled:
+        return None
+    return schedule.next_after(now)
+
+
+def job_status(enabled: bool, last_run_status: str | None) -> str:
+    if not enabled:
+        return "paused"
+    return last_run_status or "idle"

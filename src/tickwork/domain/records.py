@@ -1,0 +1,66 @@
+"""Results of store use cases that the services and the API pass on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult:
+    run_id: str
+    ok: bool
+    status: str | None = None
+    error: str | None = None
+    job_name: str | None = None
+    duration: float | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatResult:
+    cancel: list[str]  # runs the worker must stop
+    stale: list[str]  # runs the worker no longer owns (kill them)
+
+
+@dataclass(frozen=True, slots=True)
+class ReapResult:
+    lost_workers: list[str]
+    expired: list[str]  # running runs whose lease ran out
+    unacked: list[str]  # claims never confirmed, back in the queue
+    missed: list[str]  # queued runs past their start deadline
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.lost_workers or self.expired or self.unacked or self.missed)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    role: str | None
+    action: str
+    target: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    jobs: int
+    created: int
+    skipped: int
+    lags: list[float]  # seconds between each fired tick and its run's creation

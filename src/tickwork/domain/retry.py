@@ -1,0 +1,35 @@
+"""Retry policy: when the next attempt of a failed run may start."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Backoff = Literal["exponential", "fixed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    retries: int = 3
+    delay: float = 1.0
+    backoff: Backoff = "exponential"
+    max_delay: float = 300.0
+    jitter: float = 0.1  # fraction of the delay, spread evenly either side
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retries + 1
+
+    def can_retry(self, attempts_made: int) -> bool:
+        return attempts_made < self.max_attempts
+
+    def delay_after(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based): 1, 2, 4, 8 … capped."""
+        base = self.delay
+        if self.backoff == "exponential":
+            base = self.delay * (2 ** max(attempt - 1, 0))
+        base = min(base, self.max_delay)
+        spread = base * self.jitter
+        return max(0.0, base - spread + 2 * spread * rand())

@@ -1,0 +1,113 @@
+"""Shared fixtures: real PostgreSQL and Redis (never skipped), SQLite files, fake clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from tickwork.domain.clock import FakeClock
+from tickwork.store import migrate
+from tickwork.store.sql import SqlStore
+
+PG_HOST = os.environ.get("TICKWORK_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN = f"host={PG_HOST} port=5432 user=postgres dbname=postgres"
+REDIS_URL = os.environ.get("TICKWORK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_TAG = uuid.uuid4().hex[:8]
+
+
+def pg_url(db: str) -> str:
+    return f"postgresql://postgres@{PG_HOST}:5432/{db}"
+
+
+def _admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required at {PG_HOST}:5432 (run `make services`): {exc}", pytrace=False
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    """A migrated database that every PostgreSQL test clones (CREATE DATABASE … TEMPLATE)."""
+    name = f"tw_tpl_{RUN_TAG}_{worker_id}"
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    async def up() -> None:
+        store = SqlStore(pg_url(name))
+        await migrate.upgrade(store.writer)
+        await store.close()
+
+    asyncio.run(up())
+    yield name
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database URL for one test, dropped afterwards."""
+    name = f"tw_{RUN_TAG}_{uuid.uuid4().hex[:10]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield pg_url(name)
+    with _admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tickwork.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tickwork.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    s = SqlStore(db_url)
+    if s.dialect == "sqlite":
+        await migrate.upgrade(s.writer)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is required at {REDIS_URL} (run `make services`): {exc}", pytrace=False)
+    prefix = f"twtest:{RUN_TAG}:{uuid.uuid4().hex[:8]}"
+    yield prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
