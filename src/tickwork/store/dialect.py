@@ -1,0 +1,150 @@
+"""Where PostgreSQL and SQLite differ: URLs, engines, transactions, locking clauses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """Map a user's URL to the async driver tickwork uses for it."""
+    if url.startswith(("postgresql+psycopg://", "sqlite+aiosqlite://")):
+        return url
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    raise ValueError(f"unsupported database URL {url!r}: use postgresql://… or sqlite:///…")
+
+
+def is_sqlite(url: str) -> bool:
+    return async_url(url).startswith("sqlite")
+
+
+def create_engines(url: str) -> tuple[AsyncEngine, AsyncEngine]:
+    """(reader, writer). SQLite gets one serialised writer that takes BEGIN IMMEDIATE."""
+    target = async_url(url)
+    if not target.startswith("sqlite"):
+        engine = create_async_engine(target, pool_size=5, max_overflow=10, pool_pre_ping=True)
+        return engine, engine
+    reader = create_async_engine(target, connect_args={"timeout": 30})
+    writer = create_async_engine(target, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+    _sqlite_pragmas(reader, immediate=False)
+    _sqlite_pragmas(writer, immediate=True)
+    return reader, writer
+
+
+def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def insert(table: sa.Table, dialect_name: str) -> Any:
+    """A dialect INSERT that supports ON CONFLICT DO NOTHING / RETURNING."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def skip_locked(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
+    """FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock already serialises."""
+    if dialect_name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def for_update(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
+    if dialect_name == "postgresql":
+        return stmt.with_for_update()
+    return stmt
+
+
+PG_ARRAY_TYPES = {
+    "VARCHAR": "text",
+    "TEXT": "text",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "FLOAT": "float8",
+    "BOOLEAN": "boolean",
+    "JSONB": "jsonb",
+    "TIMESTAMP": "timestamptz",
+}
+
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _pg_array_type(column: sa.Column[Any]) -> str:
+    """The PostgreSQL array type for a column (``timestamptz[]``, ``jsonb[]`` …)."""
+    impl = getattr(column.type, "impl", column.type)
+    name = str(impl.compile(dialect=_PG)).split("(")[0].split(" ")[0]
+    return PG_ARRAY_TYPES.get(name.upper(), "text") + "[]"
+
+
+async def update_many(
+    conn: Any,
+    table: sa.Table,
+    *,
+    keys: list[str],
+    values: list[str],
+    rows: list[dict[str, Any]],
+    where: str = "",
+    dialect_name: str,
+) -> None:
+    """Apply one UPDATE per row (matched on ``keys``) in a single statement.
+
+    PostgreSQL: ``UPDATE … FROM unnest(<one array per column>)`` — the SQL text does not
+    depend on how many rows there are, so it is compiled and prepared once. SQLite runs
+    in-process, so executemany costs no round trips. ``where`` is extra SQL on the target
+    table, aliased ``t``.
+    """
+    if not rows:
+        return
+    if dialect_name != "postgresql":
+        b = sa.bindparam
+        stmt = (
+            sa.update(table)
+            .where(*[table.c[k] == b(f"k_{k}") for k in keys])
+            .values({table.c[c]: b(f"v_{c}") for c in values})
+        )
+        if where:
+            stmt = stmt.where(sa.text(where.replace("t.", f"{table.name}.")))
+        await conn.execute(
+            stmt,
+            [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r[c] for c in values}} for r in rows],
+        )
+        return
+    cols = keys + values
+    arrays = ", ".join(f"CAST(:{c} AS {_pg_array_type(table.c[c])})" for c in cols)
+    sets = ", ".join(f"{c} = v.{c}" for c in values)
+    match = " AND ".join(f"t.{k} = v.{k}" for k in keys)
+    sql = (
+        f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(cols)}) "
+        f"WHERE {match}{' AND ' + where if where else ''}"
+    )
+    params = {c: [_pg_value(table.c[c], r[c]) for r in rows] for c in cols}
+    await conn.execute(sa.text(sql), params)
+
+
+def _pg_value(column: sa.Column[Any], value: Any) -> Any:
+    """JSON columns travel as JSON text inside a text[] cast to jsonb[]."""
+    if value is not None and isinstance(getattr(column.type, "impl", column.type), sa.JSON):
+        return json.dumps(value)
+    return value

@@ -1,0 +1,140 @@
+"""The worker protocol: claim, start, log, complete, heartbeat, reap. Fences guard every write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickwork.domain.runs import Assignment
+from tickwork.store import tables as t
+from tickwork.store.dialect import for_update, skip_locked
+from tickwork.store.rows import run_from_row
+from tickwork.store.runs_sql import RunStore
+
+R = t.runs.c
+
+
+def _target(spec: dict[str, Any]) -> dict[str, Any]:
+    kind = spec["type"]
+    if kind == "python":
+        return {"function": spec["function"]}
+    if kind == "shell":
+        return {"command": spec["command"]}
+    return {"request": spec["request"]}
+
+
+class ProtocolStore(RunStore):
+    async def run_claim(
+        self,
+        *,
+        worker_id: str,
+        routes: Sequence[str],
+        limit: int,
+        lease: float,
+        ack_timeout: float,
+        now: datetime,
+    ) -> list[Assignment]:
+        """Claim up to ``limit`` runs for a worker in one conditional statement."""
+        if limit <= 0 or not routes:
+            return []
+        async with self._write(now) as (conn, _events):
+            picked = await self._pick(conn, routes, limit, now)
+            if not picked:
+                return []
+            full = (
+                await conn.execute(
+                    sa.update(t.runs)
+                    .where(R.id.in_(picked), R.status == "queued")
+                    .values(
+                        status="running",
+                        worker_id=worker_id,
+                        fence=R.fence + 1,
+                        claimed_at=now,
+                        started_at=None,
+                        lease_expires_at=now + timedelta(seconds=lease),
+                        ack_deadline=now + timedelta(seconds=ack_timeout),
+                        cancel_requested=False,
+                    )
+                    .returning(*t.runs.c)
+                )
+            ).all()
+            jobs = {
+                j.id: j
+                for j in await conn.execute(
+                    sa.select(t.jobs.c.id, t.jobs.c.name, t.jobs.c.spec).where(
+                        t.jobs.c.id.in_({r.job_id for r in full})
+                    )
+                )
+            }
+        ack = now + timedelta(seconds=ack_timeout)
+        order = {rid: i for i, rid in enumerate(picked)}
+        out = []
+        for r in sorted(full, key=lambda r: order[r.id]):
+            job = jobs[r.job_id]
+            run = run_from_row(r, job_name=job.name)
+            out.append(
+                Assignment(
+                    run=run,
+                    job_type=job.spec["type"],
+                    target=_target(job.spec),
+                    isolation=job.spec.get("isolation", "pool"),
+                    ack_deadline=ack,
+                )
+            )
+        return out
+
+    async def _pick(
+        self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
+    ) -> list[str]:
+        """Choose claimable runs: highest priority, oldest first, within each job's concurrency."""
+        cand = skip_locked(
+            sa.select(R.id, R.job_id, R.bypass_concurrency)
+            .where(
+                R.status == "queued",
+                R.route.in_(routes),
+                sa.or_(R.not_before.is_(None), R.not_before <= now),
+            )
+            .order_by(R.priority.desc(), R.queued_at, R.id)
+            .limit(limit * 4),
+            self.dialect,
+        )
+        rows = (await conn.execute(cand)).all()
+        if not rows:
+            return []
+        limited = sorted({r.job_id for r in rows if not r.bypass_concurrency})
+        room: dict[str, int] = {}
+        if limited:
+            jobs = (
+                await conn.execute(
+                    for_update(
+                        sa.select(t.jobs.c.id, t.jobs.c.concurrency)
+                        .where(t.jobs.c.id.in_(limited))
+                        .order_by(t.jobs.c.id),
+                        self.dialect,
+                    )
+                )
+            ).all()
+            running: dict[str, int] = dict(
+                (
+                    await conn.execute(
+                        sa.select(R.job_id, sa.func.count())
+                        .where(R.job_id.in_(limited), R.status == "running")
+                        .group_by(R.job_id)
+                    )
+                ).all()
+            )
+            room = {j.id: j.concurrency - running.get(j.id, 0) for j in jobs}
+        picked: list[str] = []
+        for r in rows:
+            if len(picked) >= limit:
+                break
+            if r.bypass_concurrency:
+                picked.append(r.id)
+            elif room.get(r.job_id, 0) > 0:
+                room[r.job_id] -= 1
+                picked.append(r.id)
+        return picked

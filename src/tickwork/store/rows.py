@@ -1,0 +1,131 @@
+"""Conversion between database rows and tickwork's domain records (the store's edge)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, replace
+from typing import Any
+
+from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
+from tickwork.domain.runs import Attempt, DeadLetter, Event, Run, Worker
+
+
+def spec_to_json(spec: JobSpec) -> dict[str, Any]:
+    data = asdict(spec)
+    data["request"] = spec.request.as_dict() if spec.request else None
+    data["parameters"] = dict(spec.parameters)
+    for key in ("depends_on", "tags", "worker_tags"):
+        data[key] = list(data[key])
+    return data
+
+
+def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
+    values = dict(data)
+    request = values.get("request")
+    values["request"] = HttpRequest(**request) if request else None
+    for key in ("depends_on", "tags", "worker_tags"):
+        values[key] = tuple(values.get(key) or ())
+    return JobSpec(**values)
+
+
+def job_from_row(row: Any, depends_on: list[str] | None = None) -> Job:
+    spec = spec_from_json(row.spec)
+    if depends_on is not None:
+        spec = replace(spec, depends_on=tuple(depends_on))
+    return Job(
+        id=row.id,
+        spec=spec,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        next_run=row.next_run,
+        status=job_status(row.enabled, row.last_run_status),
+        last_run_at=row.last_run_at,
+    )
+
+
+def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = None) -> Run:
+    return Run(
+        id=row.id,
+        job_id=row.job_id,
+        job_name=job_name if job_name is not None else row.job_name,
+        trigger=row.trigger,
+        idempotency_key=row.idempotency_key,
+        parameters=row.parameters,
+        status=row.status,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        timeout=row.timeout,
+        queued_at=row.queued_at,
+        scheduled_for=row.scheduled_for,
+        worker_id=row.worker_id,
+        fence=row.fence,
+        lease_expires_at=row.lease_expires_at,
+        not_before=row.not_before,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        duration=row.duration,
+        exit_code=row.exit_code,
+        result=row.result,
+        error=row.error,
+        upstream_run_ids=tuple(row.upstream_run_ids or ()),
+        cancel_requested=row.cancel_requested,
+        output=output,
+    )
+
+
+def attempt_from_row(row: Any) -> Attempt:
+    return Attempt(
+        run_id=row.run_id,
+        number=row.number,
+        worker_id=row.worker_id,
+        fence=row.fence,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        exit_code=row.exit_code,
+        error=row.error,
+        stdout=row.stdout,
+        stderr=row.stderr,
+        stdout_truncated=row.stdout_truncated,
+        stderr_truncated=row.stderr_truncated,
+    )
+
+
+def worker_from_row(row: Any, active: int = 0) -> Worker:
+    return Worker(
+        id=row.id,
+        hostname=row.hostname,
+        pid=row.pid,
+        tags=tuple(row.tags),
+        concurrency=row.concurrency,
+        version=row.version,
+        status=row.status,
+        registered_at=row.registered_at,
+        last_heartbeat=row.last_heartbeat,
+        active_jobs=active,
+    )
+
+
+def dead_letter_from_row(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=row.id,
+        run_id=row.run_id,
+        job_id=row.job_id,
+        job_name=row.job_name,
+        error=row.error,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+    )
+
+
+def event_from_row(row: Any) -> Event:
+    return Event(
+        id=row.id,
+        type=row.type,
+        job_id=row.job_id,
+        run_id=row.run_id,
+        data=row.data,
+        created_at=row.created_at,
+    )

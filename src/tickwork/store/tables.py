@@ -1,0 +1,281 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations are checked against it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on both dialects (SQLite stores naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("type", sa.String(10), nullable=False),
+    sa.Column("spec", JSONType, nullable=False),
+    sa.Column("schedule_type", sa.String(10)),
+    sa.Column("route", sa.String(700), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("priority", sa.Integer, nullable=False, default=50),
+    sa.Column("concurrency", sa.Integer, nullable=False, default=1),
+    sa.Column("running_count", sa.Integer, nullable=False, default=0),
+    sa.Column("next_run", UTCDateTime),
+    sa.Column("last_run_status", sa.String(12)),
+    sa.Column("last_run_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(
+        "ix_jobs_due",
+        "next_run",
+        sqlite_where=sa.text("enabled"),
+        postgresql_where=sa.text("enabled"),
+    ),
+    sa.Index("ix_jobs_last_run_status", "last_run_status"),
+)
+
+job_tags = sa.Table(
+    "job_tags",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Index("ix_job_tags_tag", "tag", "job_id"),
+)
+
+job_deps = sa.Table(
+    "job_deps",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "depends_on_id",
+        sa.String(40),
+        sa.ForeignKey("jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Index("ix_job_deps_depends_on_id", "depends_on_id"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("trigger", sa.String(12), nullable=False),
+    sa.Column("scheduled_for", UTCDateTime),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("parameters", JSONType, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("route", sa.String(700), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("timeout", sa.Float, nullable=False),
+    sa.Column("bypass_concurrency", sa.Boolean, nullable=False, default=False),
+    sa.Column("worker_id", sa.String(40)),
+    sa.Column("fence", sa.BigInteger, nullable=False, default=0),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("ack_deadline", UTCDateTime),
+    sa.Column("not_before", UTCDateTime),
+    sa.Column("deadline_at", UTCDateTime),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("duration", sa.Float),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("result", JSONType),
+    sa.Column("error", sa.Text),
+    sa.Column("upstream_run_ids", JSONType, nullable=False),
+    sa.UniqueConstraint("job_id", "idempotency_key"),
+    sa.Index(
+        "ix_runs_schedule_tick",
+        "job_id",
+        "scheduled_for",
+        unique=True,
+        sqlite_where=sa.text("trigger = 'schedule'"),
+        postgresql_where=sa.text("trigger = 'schedule'"),
+    ),
+    sa.Index(
+        "ix_runs_claimable",
+        "route",
+        "priority",
+        "queued_at",
+        sqlite_where=sa.text("status = 'queued'"),
+        postgresql_where=sa.text("status = 'queued'"),
+    ),
+    sa.Index(
+        "ix_runs_active_job",
+        "job_id",
+        "status",
+        sqlite_where=sa.text("status IN ('queued', 'running')"),
+        postgresql_where=sa.text("status IN ('queued', 'running')"),
+    ),
+    sa.Index(
+        "ix_runs_leases",
+        "lease_expires_at",
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    ),
+    sa.Index("ix_runs_job_queued", "job_id", "queued_at", "id"),
+    sa.Index("ix_runs_queued_at", "queued_at", "id"),
+    sa.Index("ix_runs_status_queued_at", "status", "queued_at"),
+    sa.Index(
+        "ix_runs_worker",
+        "worker_id",
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    ),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(40), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("worker_id", sa.String(40)),
+    sa.Column("fence", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("stdout", sa.Text, nullable=False, default=""),
+    sa.Column("stderr", sa.Text, nullable=False, default=""),
+    sa.Column("stdout_truncated", sa.Boolean, nullable=False, default=False),
+    sa.Column("stderr_truncated", sa.Boolean, nullable=False, default=False),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("tags", JSONType, nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
+    sa.Column("version", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("registered_at", UTCDateTime, nullable=False),
+    sa.Column("last_heartbeat", UTCDateTime, nullable=False),
+    sa.Index("ix_workers_status_heartbeat", "status", "last_heartbeat"),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(40), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("error", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolution", sa.String(20)),
+    sa.Index(
+        "ix_dead_letters_open",
+        "created_at",
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    ),
+    sa.Index("ix_dead_letters_run_id", "run_id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("job_id", sa.String(40)),
+    sa.Column("run_id", sa.String(40)),
+    sa.Column("data", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_events_created_at", "created_at"),
+    sa.Index("ix_events_job", "job_id", "id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("last_used_at", UTCDateTime),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(12)),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(255)),
+    sa.Column("details", JSONType, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+)

@@ -1,0 +1,109 @@
+"""API tokens (stored only as hashes) and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tickwork.domain.errors import NotFound
+from tickwork.domain.records import AuditEntry, TokenRecord
+from tickwork.store import tables as t
+from tickwork.store.base import SqlBase
+
+T = t.api_tokens.c
+A = t.audit_log.c
+
+
+def _token(row: Any) -> TokenRecord:
+    return TokenRecord(
+        row.id, row.name, row.role, row.created_at, row.expires_at, row.revoked_at, row.last_used_at
+    )
+
+
+class TokenStore(SqlBase):
+    async def token_insert(self, record: TokenRecord, *, digest: str, now: datetime) -> None:
+        async with self._write(now) as (conn, _events):
+            await conn.execute(
+                sa.insert(t.api_tokens).values(
+                    id=record.id,
+                    name=record.name,
+                    role=record.role,
+                    hash=digest,
+                    created_at=record.created_at,
+                    expires_at=record.expires_at,
+                )
+            )
+
+    async def token_by_digest(self, digest: str) -> TokenRecord | None:
+        async with self._read() as conn:
+            row = (await conn.execute(sa.select(t.api_tokens).where(T.hash == digest))).first()
+        return _token(row) if row else None
+
+    async def token_used(self, token_id: str, *, now: datetime) -> None:
+        async with self._write(now) as (conn, _events):
+            await conn.execute(
+                sa.update(t.api_tokens).where(T.id == token_id).values(last_used_at=now)
+            )
+
+    async def token_revoke(self, token_id: str, *, now: datetime) -> None:
+        async with self._write(now) as (conn, _events):
+            res = await conn.execute(
+                sa.update(t.api_tokens)
+                .where(T.id == token_id)
+                .values(revoked_at=sa.func.coalesce(T.revoked_at, now))
+            )
+            if res.rowcount == 0:
+                raise NotFound(f"no token '{token_id}'")
+
+    async def tokens_list(self) -> list[TokenRecord]:
+        async with self._read() as conn:
+            rows = (await conn.execute(sa.select(t.api_tokens).order_by(T.created_at))).all()
+        return [_token(r) for r in rows]
+
+    async def tokens_count(self) -> int:
+        async with self._read() as conn:
+            return int(
+                (
+                    await conn.execute(sa.select(sa.func.count()).select_from(t.api_tokens))
+                ).scalar_one()
+            )
+
+    async def audit_add(
+        self,
+        *,
+        actor: str,
+        role: str | None,
+        action: str,
+        target: str | None,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        async with self._write(now) as (conn, _events):
+            await conn.execute(
+                sa.insert(t.audit_log).values(
+                    at=now, actor=actor, role=role, action=action, target=target, details=details
+                )
+            )
+
+    async def audit_list(
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        stmt = sa.select(t.audit_log).order_by(A.id.desc()).limit(limit)
+        if before is not None:
+            stmt = stmt.where(A.id < before)
+        if actor:
+            stmt = stmt.where(A.actor == actor)
+        if action:
+            stmt = stmt.where(A.action == action)
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            AuditEntry(r.id, r.at, r.actor, r.role, r.action, r.target, r.details) for r in rows
+        ]

@@ -1,0 +1,115 @@
+"""Job storage: the same assertions on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from tickwork.domain.clock import FakeClock
+from tickwork.domain.errors import Conflict
+from tickwork.domain.jobs import Job
+from tickwork.domain.queries import JobFilter
+from tickwork.store.sql import SqlStore
+from tickwork.testing import job_spec
+
+
+def make_job(clock: FakeClock, name: str, **fields: object) -> Job:
+    now = clock.now()
+    return Job(id=f"job-{name}", spec=job_spec(name, **fields), created_at=now, updated_at=now)
+
+
+async def test_insert_get_by_id_and_name(store: SqlStore, clock: FakeClock) -> None:
+    job = make_job(clock, "alpha", tags=("reports",), schedule="*/5 * * * *")
+    await store.job_insert(replace(job, next_run=clock.now()), dep_ids=[], now=clock.now())
+    by_id = await store.job_get(job.id)
+    by_name = await store.job_get("alpha")
+    assert by_id == by_name
+    assert by_id is not None
+    assert by_id.spec.tags == ("reports",)
+    assert by_id.next_run == clock.now()
+    assert by_id.status == "idle"
+
+
+async def test_duplicate_name_conflicts_and_writes_nothing(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    await store.job_insert(make_job(clock, "dup"), dep_ids=[], now=clock.now())
+    other = replace(make_job(clock, "dup"), id="job-other")
+    with pytest.raises(Conflict, match="already exists"):
+        await store.job_insert(other, dep_ids=[], now=clock.now())
+    assert await store.job_get("job-other") is None
+
+
+async def test_dependencies_come_from_the_graph(store: SqlStore, clock: FakeClock) -> None:
+    up = make_job(clock, "up")
+    down = make_job(clock, "down", depends_on=("up",))
+    await store.job_insert(up, dep_ids=[], now=clock.now())
+    await store.job_insert(down, dep_ids=[up.id], now=clock.now())
+    got = await store.job_get("down")
+    assert got is not None and got.spec.depends_on == ("up",)
+    assert await store.job_dependents(up.id) == ["down"]
+    renamed = replace(up, spec=replace(up.spec, name="upstream"))
+    await store.job_replace(renamed, dep_ids=[], now=clock.now())
+    got = await store.job_get("down")
+    assert got is not None and got.spec.depends_on == ("upstream",)
+    nodes, edges = await store.dag()
+    assert edges == [("upstream", "down")]
+    assert {n.name for n in nodes} == {"upstream", "down"}
+
+
+async def test_upstream_graph_follows_chains(store: SqlStore, clock: FakeClock) -> None:
+    a, b, c = (make_job(clock, n) for n in "abc")
+    await store.job_insert(a, dep_ids=[], now=clock.now())
+    await store.job_insert(b, dep_ids=[a.id], now=clock.now())
+    await store.job_insert(c, dep_ids=[b.id], now=clock.now())
+    assert await store.job_upstream_graph([c.id]) == {"c": ["b"], "b": ["a"]}
+
+
+async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) -> None:
+    for i in range(7):
+        tags = ("reports",) if i % 2 == 0 else ("etl",)
+        schedule = "0 9 * * *" if i < 3 else None
+        await store.job_insert(
+            make_job(clock, f"job{i}", tags=tags, schedule=schedule), dep_ids=[], now=clock.now()
+        )
+    jobs, total, cursor = await store.jobs_list(JobFilter(tag="reports"), limit=2, cursor=None)
+    assert total == 4
+    assert [j.name for j in jobs] == ["job0", "job2"]
+    assert cursor is not None
+    jobs2, _, cursor2 = await store.jobs_list(JobFilter(tag="reports"), limit=2, cursor=cursor)
+    assert [j.name for j in jobs2] == ["job4", "job6"]
+    assert cursor2 is None
+    cron, total, _ = await store.jobs_list(JobFilter(schedule_type="cron"), limit=50, cursor=None)
+    assert total == 3 and {j.name for j in cron} == {"job0", "job1", "job2"}
+    found, total, _ = await store.jobs_list(JobFilter(q="B5"), limit=50, cursor=None)
+    assert total == 1 and found[0].name == "job5"
+    _, total, _ = await store.jobs_list(JobFilter(q="%"), limit=50, cursor=None)
+    assert total == 0
+
+
+async def test_pause_filter_and_status(store: SqlStore, clock: FakeClock) -> None:
+    job = make_job(clock, "p")
+    await store.job_insert(job, dep_ids=[], now=clock.now())
+    assert await store.job_set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
+    assert not await store.job_set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
+    paused, total, _ = await store.jobs_list(JobFilter(status="paused"), limit=10, cursor=None)
+    assert total == 1 and paused[0].status == "paused" and not paused[0].spec.enabled
+    clock.advance(60)
+    assert await store.job_set_enabled(
+        job.id, enabled=True, next_run=clock.now() + timedelta(minutes=1), now=clock.now()
+    )
+    got = await store.job_get(job.id)
+    assert got is not None and got.status == "idle"
+
+
+async def test_delete_cascades_runs(store: SqlStore, clock: FakeClock) -> None:
+    from tickwork.domain.queries import NewRun
+
+    job = make_job(clock, "gone")
+    await store.job_insert(job, dep_ids=[], now=clock.now())
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    await store.job_delete(job.id, now=clock.now())
+    assert await store.job_get(job.id) is None
+    assert await store.run_get(run_id) is None

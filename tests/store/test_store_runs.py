@@ -1,0 +1,269 @@
+"""The run lifecycle in the store: the same assertions on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tickwork.domain.clock import FakeClock
+from tickwork.domain.queries import NewRun, RunFilter
+from tickwork.domain.runs import Completion
+from tickwork.store.sql import SqlStore
+
+from .helpers import add_job, add_worker, claim
+
+
+async def test_trigger_with_skip_returns_the_active_run(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "s")
+    first = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    second = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    assert first[2] is True and second[2] is False
+    assert first[0] == second[0]
+
+
+async def test_trigger_with_queue_makes_new_runs_but_key_dedupes(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "q", on_overlap="queue")
+    a = await store.run_trigger(
+        NewRun(job_id=job.id, trigger="manual", idempotency_key="k1"), now=clock.now()
+    )
+    b = await store.run_trigger(
+        NewRun(job_id=job.id, trigger="manual", idempotency_key="k1"), now=clock.now()
+    )
+    c = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    assert a[0] == b[0] and b[2] is False
+    assert c[0] != a[0] and c[2] is True
+    run = await store.run_get(a[0])
+    assert run is not None and run.idempotency_key == "k1"
+
+
+async def test_cancel_previous_cancels_queued(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "cp", on_overlap="cancel_previous")
+    old, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    new, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    old_run, new_run = await store.run_get(old), await store.run_get(new)
+    assert old_run is not None and old_run.status == "cancelled"
+    assert new_run is not None and new_run.status == "queued"
+
+
+async def test_claim_respects_routes_priority_and_concurrency(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    low = await add_job(store, clock, "low", on_overlap="queue", concurrency=2, priority=10)
+    high = await add_job(store, clock, "high", priority=90)
+    gpu = await add_job(store, clock, "gpu", worker_tags=("gpu",))
+    for _ in range(3):
+        await store.run_trigger(NewRun(job_id=low.id, trigger="manual"), now=clock.now())
+        clock.advance(1)
+    await store.run_trigger(NewRun(job_id=high.id, trigger="manual"), now=clock.now())
+    await store.run_trigger(NewRun(job_id=gpu.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    got = await claim(store, clock, wid, limit=10)
+    names = [a.run.job_name for a in got]
+    assert names == ["high", "low", "low"]  # priority first; low capped at concurrency 2
+    assert all(a.run.fence == 1 and a.run.worker_id == wid for a in got)
+    assert await claim(store, clock, wid) == []
+    gpu_claim = await claim(store, clock, wid, routes=("default", "gpu", "default,gpu"))
+    assert [a.run.job_name for a in gpu_claim] == ["gpu"]
+
+
+async def test_start_complete_and_identical_repeat(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "ok")
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    [started] = await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    assert started.ok
+    await store.runs_log([(run_id, a.run.fence, "stdout", "hello\n")], limit=1000, now=clock.now())
+    clock.advance(2.5)
+    done = Completion(
+        run_id=run_id, fence=a.run.fence, outcome="completed", exit_code=0, result={"n": 1}
+    )
+    [r1] = await store.runs_complete([done], worker_id=wid, now=clock.now())
+    [r2] = await store.runs_complete([done], worker_id=wid, now=clock.now())
+    assert r1.ok and r1.status == "completed"
+    assert r2.ok and r2.status == "completed"  # a retry after a lost reply is safe
+    run = await store.run_get(run_id)
+    assert run is not None
+    assert (run.status, run.duration, run.output, run.result) == (
+        "completed",
+        2.5,
+        "hello\n",
+        {"n": 1},
+    )
+    [att] = await store.run_attempts(run_id)
+    assert att.status == "completed" and att.worker_id == wid
+    got = await store.job_get(job.id)
+    assert got is not None and got.status == "completed"
+
+
+async def test_stale_fence_is_refused_and_changes_nothing(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "st")
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    stale = Completion(run_id=run_id, fence=a.run.fence + 5, outcome="completed")
+    [res] = await store.runs_complete([stale], worker_id=wid, now=clock.now())
+    assert not res.ok and res.error == "stale_fence"
+    [log] = await store.runs_log([(run_id, 99, "stdout", "x")], limit=100, now=clock.now())
+    assert not log.ok
+    run = await store.run_get(run_id)
+    assert run is not None and run.status == "running" and run.output == ""
+
+
+async def test_failure_retries_with_backoff_then_dead_letters(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "f", retries=1, retry_delay=4)
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    fail = Completion(
+        run_id=run_id, fence=a.run.fence, outcome="failed", exit_code=3, error="exit code 3"
+    )
+    [res] = await store.runs_complete([fail], worker_id=wid, now=clock.now())
+    assert res.status == "queued"
+    run = await store.run_get(run_id)
+    assert run is not None and run.not_before is not None
+    delay = (run.not_before - clock.now()).total_seconds()
+    assert 3.6 <= delay <= 4.4  # 4 s ± 10 % jitter
+    assert await claim(store, clock, wid) == []  # not before its retry time
+    clock.advance(5)
+    [b] = await claim(store, clock, wid)
+    assert b.run.fence == a.run.fence + 1
+    fail2 = Completion(run_id=run_id, fence=b.run.fence, outcome="failed", error="again")
+    [res2] = await store.runs_complete([fail2], worker_id=wid, now=clock.now())
+    assert res2.status == "failed"
+    dls, total = await store.dead_letters_list(resolved=False, limit=10, offset=0)
+    assert total == 1 and dls[0].run_id == run_id and dls[0].attempts == 2
+    attempts = await store.run_attempts(run_id)
+    assert [x.status for x in attempts] == ["failed", "failed"]
+    await store.run_requeue(run_id, trigger="replay", now=clock.now(), resolution="replayed")
+    _, open_total = await store.dead_letters_list(resolved=False, limit=10, offset=0)
+    assert open_total == 0
+    run = await store.run_get(run_id)
+    assert run is not None and run.status == "queued" and run.idempotency_key == run_id
+
+
+async def test_output_is_bounded_with_a_marker(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "big")
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    chunks = [(run_id, a.run.fence, "stdout", f"{i:04d}" * 10) for i in range(10)]
+    await store.runs_log(chunks, limit=100, now=clock.now())
+    [att] = await store.run_attempts(run_id)
+    assert att.stdout_truncated
+    assert len(att.stdout) == 100
+    assert att.stdout.endswith("0009" * 10)
+
+
+async def test_reaper_turns_expired_leases_into_lost_attempts(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "lost", retries=2, retry_delay=0)
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    clock.advance(29)
+    assert not (await store.reap(now=clock.now(), lost_after=1000)).expired
+    clock.advance(2)
+    result = await store.reap(now=clock.now(), lost_after=1000)
+    assert result.expired == [run_id]
+    [att] = await store.run_attempts(run_id)
+    assert att.status == "lost" and "lease expired" in (att.error or "")
+    run = await store.run_get(run_id)
+    assert run is not None and run.status == "queued"
+
+
+async def test_unconfirmed_claims_go_back_to_the_queue(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "ack")
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    clock.advance(11)
+    result = await store.reap(now=clock.now(), lost_after=1000)
+    assert result.unacked == [run_id]
+    [late] = await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    assert not late.ok  # the old claim's start is refused once the run moved on
+    [b] = await claim(store, clock, wid)
+    assert b.run.id == run_id and b.run.fence == a.run.fence + 1
+    assert await store.run_attempts(run_id) == []
+
+
+async def test_lost_worker_and_start_deadline(store: SqlStore, clock: FakeClock) -> None:
+    job = await add_job(store, clock, "dl", start_deadline=60)
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    await add_worker(store, clock, "worker-gone")
+    clock.advance(100)
+    result = await store.reap(now=clock.now(), lost_after=90)
+    assert result.lost_workers == ["worker-gone"]
+    assert result.missed == [run_id]
+    run = await store.run_get(run_id)
+    assert run is not None and run.status == "missed"
+
+
+async def test_dependents_fire_when_all_upstreams_succeeded(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    a = await add_job(store, clock, "a")
+    b = await add_job(store, clock, "b")
+    c = await add_job(store, clock, "c", deps=[a, b])
+    wid = await add_worker(store, clock)
+
+    async def succeed(job_id: str) -> str:
+        rid, _, _ = await store.run_trigger(
+            NewRun(job_id=job_id, trigger="manual"), now=clock.now()
+        )
+        [asg] = [x for x in await claim(store, clock, wid) if x.run.id == rid]
+        clock.advance(1)
+        await store.runs_complete(
+            [Completion(run_id=rid, fence=asg.run.fence, outcome="completed")],
+            worker_id=wid,
+            now=clock.now(),
+        )
+        return rid
+
+    ra = await succeed(a.id)
+    _, total, _ = await store.runs_list(RunFilter(job_id=c.id), limit=10, cursor=None)
+    assert total == 0  # b has not succeeded yet
+    rb = await succeed(b.id)
+    runs, total, _ = await store.runs_list(RunFilter(job_id=c.id), limit=10, cursor=None)
+    assert total == 1
+    assert runs[0].trigger == "dependency"
+    assert set(runs[0].upstream_run_ids) == {ra, rb}
+
+
+async def test_failed_upstream_fires_nothing(store: SqlStore, clock: FakeClock) -> None:
+    a = await add_job(store, clock, "fa", retries=0)
+    d = await add_job(store, clock, "fd", deps=[a])
+    rid, _, _ = await store.run_trigger(NewRun(job_id=a.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [asg] = await claim(store, clock, wid)
+    await store.runs_complete(
+        [Completion(run_id=rid, fence=asg.run.fence, outcome="failed")],
+        worker_id=wid,
+        now=clock.now(),
+    )
+    _, total, _ = await store.runs_list(RunFilter(job_id=d.id), limit=10, cursor=None)
+    assert total == 0
+
+
+async def test_deregistration_hands_back_claims_that_never_started(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "handback", on_overlap="queue", concurrency=2)
+    first, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    second, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    claimed = await claim(store, clock, wid)
+    started = next(a for a in claimed if a.run.id == first)
+    await store.runs_start([(first, started.run.fence, wid)], now=clock.now())
+    assert await store.worker_deregister(wid, now=clock.now()) == [second]
+    back, kept = await store.run_get(second), await store.run_get(first)
+    assert back is not None and back.status == "queued" and back.worker_id is None
+    assert await store.run_attempts(second) == []  # no attempt was made
+    assert kept is not None and kept.status == "running"  # its lease decides its fate
