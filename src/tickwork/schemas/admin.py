@@ -1,0 +1,54 @@
+"""Wire models of tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tickwork.domain.records import TokenRecord
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["viewer", "operator", "admin", "worker"]
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, t: TokenRecord) -> TokenOut:
+        return cls(
+            id=t.id,
+            name=t.name,
+            role=t.role,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+            last_used_at=t.last_used_at,
+        )
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret: shown once, stored only as a hash.")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: str | None
+    action: str
+    target: str | None
+    details: dict[str, object]

@@ -1,0 +1,240 @@
+"""Wire models for jobs (requests and responses)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from tickwork.domain.jobs import HttpRequest, Job, JobSpec
+from tickwork.schemas.runs import RunOut
+
+
+class HttpRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048, description="Absolute http(s) URL.")
+    method: str = Field(default="GET", max_length=10)
+    headers: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description='Header values are strings, or {"$secret": "NAME"} filled in by the worker.',
+    )
+    body: JsonValue = None
+
+
+class JobIn(BaseModel):
+    """A job definition. Unknown fields are rejected so typos never pass silently."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "daily-report",
+                    "type": "python",
+                    "function": "reports.generate_daily",
+                    "schedule": "0 9 * * *",
+                    "parameters": {"recipients": ["team@example.com"]},
+                    "timeout": 3600,
+                    "retries": 2,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    type: Literal["python", "shell", "http"]
+    function: str | None = Field(
+        default=None, max_length=500, description="python jobs: 'package.module.function'."
+    )
+    command: str | None = Field(
+        default=None, max_length=65536, description="shell jobs: run with /bin/sh -c."
+    )
+    request: HttpRequestIn | None = Field(default=None, description="http jobs.")
+    parameters: dict[str, JsonValue] = Field(
+        default_factory=dict, description="A JSON object passed to the job."
+    )
+    schedule: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "cron ('0 9 * * *', '@daily'), interval ('every 5m', '1h', 'PT30S') or an ISO "
+            "datetime with offset for one run."
+        ),
+    )
+    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
+    depends_on: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Job names or ids that must succeed first.",
+    )
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    worker_tags: list[str] = Field(default_factory=lambda: ["default"], max_length=10)
+    timeout: float = Field(default=3600, gt=0, le=7 * 86400, description="Seconds.")
+    retries: int = Field(default=3, ge=0, le=100)
+    retry_delay: float = Field(default=1, ge=0, le=86400, description="Seconds.")
+    backoff: Literal["exponential", "fixed"] = "exponential"
+    max_retry_delay: float = Field(default=300, ge=0, le=7 * 86400)
+    concurrency: int = Field(default=1, ge=1, le=100_000)
+    on_overlap: Literal["skip", "queue", "allow", "cancel_previous"] = "skip"
+    catchup: Literal["latest", "all", "none"] = "latest"
+    start_deadline: float | None = Field(default=None, gt=0, le=7 * 86400)
+    jitter: float = Field(default=0, ge=0, le=86400)
+    priority: int = Field(default=50, ge=0, le=100)
+    isolation: Literal["pool", "process"] = "pool"
+    enabled: bool = True
+    description: str = Field(default="", max_length=2000)
+
+    def to_spec(self) -> JobSpec:
+        data = self.model_dump()
+        req = data.pop("request")
+        return JobSpec(
+            **{
+                **data,
+                "depends_on": tuple(self.depends_on),
+                "tags": tuple(self.tags),
+                "worker_tags": tuple(self.worker_tags),
+            },
+            request=HttpRequest(
+                url=req["url"],
+                method=req["method"].upper(),
+                headers=req["headers"],
+                body=req["body"],
+            )
+            if req
+            else None,
+        )
+
+
+class JobOut(BaseModel):
+    id: str
+    name: str
+    type: str
+    function: str | None
+    command: str | None
+    request: dict[str, Any] | None
+    parameters: dict[str, Any]
+    schedule: str | None
+    schedule_type: Literal["cron", "interval", "once"] | None
+    timezone: str
+    depends_on: list[str]
+    tags: list[str]
+    worker_tags: list[str]
+    timeout: float
+    retries: int
+    retry_delay: float
+    backoff: str
+    max_retry_delay: float
+    concurrency: int
+    on_overlap: str
+    catchup: str
+    start_deadline: float | None
+    jitter: float
+    priority: int
+    isolation: str
+    enabled: bool
+    description: str
+    status: str = Field(description="paused, idle (never ran), or the latest run's status.")
+    next_run: datetime | None
+    last_run_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        s = job.spec
+        sched = s.parsed_schedule()
+        return cls(
+            id=job.id,
+            name=s.name,
+            type=s.type,
+            function=s.function,
+            command=s.command,
+            request=s.request.as_dict() if s.request else None,
+            parameters=dict(s.parameters),
+            schedule=s.schedule,
+            schedule_type=sched.kind if sched else None,
+            timezone=s.timezone,
+            depends_on=list(s.depends_on),
+            tags=list(s.tags),
+            worker_tags=list(s.worker_tags),
+            timeout=s.timeout,
+            retries=s.retries,
+            retry_delay=s.retry_delay,
+            backoff=s.backoff,
+            max_retry_delay=s.max_retry_delay,
+            concurrency=s.concurrency,
+            on_overlap=s.on_overlap,
+            catchup=s.catchup,
+            start_deadline=s.start_deadline,
+            jitter=s.jitter,
+            priority=s.priority,
+            isolation=s.isolation,
+            enabled=s.enabled,
+            description=s.description,
+            status=job.status,
+            next_run=job.next_run,
+            last_run_at=job.last_run_at,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+        )
+
+
+class JobStatsOut(BaseModel):
+    total_runs: int
+    completed: int
+    failed: int
+    success_rate: float | None
+    avg_duration: float | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+    total: int
+    next_cursor: str | None
+
+
+class TriggerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Merged over the job's parameters."
+    )
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class TriggerOut(BaseModel):
+    run_id: str
+    status: str
+    created: bool = Field(description="False when an existing run was returned instead.")
+
+
+class DagNode(BaseModel):
+    id: str
+    name: str
+    status: str
+    enabled: bool
+
+
+class DagEdge(BaseModel):
+    source: str
+    target: str
+
+
+class DagOut(BaseModel):
+    nodes: list[DagNode]
+    edges: list[DagEdge]
+
+
+class PreviewOut(BaseModel):
+    schedule: str
+    timezone: str
+    schedule_type: str
+    next: list[datetime]
+
+
+class JobDetailOut(JobOut):
+    stats: JobStatsOut
+    recent_runs: list[RunOut]
+    dependents: list[str]

@@ -1,0 +1,181 @@
+"""Wire models for runs, attempts, dead letters and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from tickwork.domain.runs import Attempt, DeadLetter, Run
+
+
+class RunOut(BaseModel):
+    id: str
+    job_id: str
+    job_name: str
+    trigger: str
+    scheduled_for: datetime | None
+    idempotency_key: str
+    parameters: dict[str, Any]
+    status: str
+    attempt: int
+    max_attempts: int
+    worker: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration: float | None = Field(description="Seconds of the latest attempt.")
+    timeout: float
+    exit_code: int | None
+    result: Any
+    error: str | None
+    output: str | None = Field(
+        description="stdout of the latest attempt; null in lists (read the run itself)."
+    )
+    not_before: datetime | None
+    upstream_run_ids: list[str]
+    cancel_requested: bool
+
+    @classmethod
+    def of(cls, run: Run) -> RunOut:
+        return cls(
+            id=run.id,
+            job_id=run.job_id,
+            job_name=run.job_name,
+            trigger=run.trigger,
+            scheduled_for=run.scheduled_for,
+            idempotency_key=run.idempotency_key,
+            parameters=dict(run.parameters),
+            status=run.status,
+            attempt=run.attempt,
+            max_attempts=run.max_attempts,
+            worker=run.worker_id,
+            queued_at=run.queued_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            duration=run.duration,
+            timeout=run.timeout,
+            exit_code=run.exit_code,
+            result=run.result,
+            error=run.error,
+            output=run.output,
+            not_before=run.not_before,
+            upstream_run_ids=list(run.upstream_run_ids),
+            cancel_requested=run.cancel_requested,
+        )
+
+
+class AttemptOut(BaseModel):
+    number: int
+    worker: str | None
+    fence: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration: float | None
+    exit_code: int | None
+    error: str | None
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+
+    @classmethod
+    def of(cls, a: Attempt, marker: str) -> AttemptOut:
+        return cls(
+            number=a.number,
+            worker=a.worker_id,
+            fence=a.fence,
+            status=a.status,
+            started_at=a.started_at,
+            finished_at=a.finished_at,
+            duration=a.duration,
+            exit_code=a.exit_code,
+            error=a.error,
+            stdout=(marker if a.stdout_truncated else "") + a.stdout,
+            stderr=(marker if a.stderr_truncated else "") + a.stderr,
+            stdout_truncated=a.stdout_truncated,
+            stderr_truncated=a.stderr_truncated,
+        )
+
+
+class RunDetail(RunOut):
+    attempts: list[AttemptOut]
+
+
+class RunList(BaseModel):
+    runs: list[RunOut]
+    total: int
+    next_cursor: str | None
+
+
+class LogsOut(BaseModel):
+    run_id: str
+    attempt: int
+    stdout: str
+    stderr: str
+
+
+class BulkRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job: str = Field(min_length=1, max_length=200, description="Job name or id.")
+    parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[BulkRunIn] = Field(min_length=1, max_length=10_000)
+
+
+class BulkItemOut(BaseModel):
+    run_id: str
+    created: bool
+
+
+class BulkOut(BaseModel):
+    runs: list[BulkItemOut]
+    created: int
+
+
+class DeadLetterOut(BaseModel):
+    id: str
+    run_id: str
+    job_id: str
+    job_name: str
+    error: str | None
+    attempts: int
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, d: DeadLetter) -> DeadLetterOut:
+        return cls(
+            id=d.id,
+            run_id=d.run_id,
+            job_id=d.job_id,
+            job_name=d.job_name,
+            error=d.error,
+            attempts=d.attempts,
+            created_at=d.created_at,
+            resolved_at=d.resolved_at,
+            resolution=d.resolution,
+        )
+
+
+class DeadLetterList(BaseModel):
+    dead_letters: list[DeadLetterOut]
+    total: int
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    ts: datetime
+    job_id: str | None
+    run_id: str | None
+    data: dict[str, Any]

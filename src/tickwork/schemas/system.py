@@ -1,0 +1,46 @@
+"""Wire models of the overview, health and identity answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class WorkerTotals(BaseModel):
+    online: int
+    total_slots: int
+    busy_slots: int
+
+
+class SeriesPoint(BaseModel):
+    bucket: datetime
+    completed: int
+    failed: int
+
+
+class StatsOut(BaseModel):
+    jobs: int
+    jobs_enabled: int
+    runs: dict[str, int]
+    queue_depth: int
+    running: int
+    failed_24h: int
+    workers: WorkerTotals
+    utilization: float
+    scheduler_lag: float | None
+    scheduler_leader: bool
+    success_rate_series: list[SeriesPoint]
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok, or degraded when a backend does not answer (503).")
+    version: str
+    checks: dict[str, str]
+    scheduler_leader: bool
+
+
+class WhoAmI(BaseModel):
+    name: str
+    role: str
+    auth: bool

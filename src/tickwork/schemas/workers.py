@@ -1,0 +1,151 @@
+"""Wire models of the worker protocol (coordinator ⇄ worker, HTTP only) and worker views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+_Strict = ConfigDict(extra="forbid")
+
+
+class WorkerRegisterIn(BaseModel):
+    model_config = _Strict
+
+    hostname: str = Field(min_length=1, max_length=255)
+    pid: int = Field(ge=0)
+    tags: list[str] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
+    concurrency: int = Field(default=4, ge=1, le=1000)
+    version: str = Field(default="", max_length=40)
+
+
+class WorkerRegisterOut(BaseModel):
+    id: str
+    heartbeat_interval: float
+    lease_seconds: float
+    ack_timeout: float
+    claim_wait: float
+
+
+class RunFence(BaseModel):
+    model_config = _Strict
+
+    run_id: str = Field(max_length=40)
+    fence: int = Field(ge=0)
+
+
+class HeartbeatIn(BaseModel):
+    model_config = _Strict
+
+    runs: list[RunFence] = Field(default_factory=list, max_length=1000)
+    wait: float = Field(
+        default=0,
+        ge=0,
+        le=60,
+        description=("Seconds to hold the request open waiting for a cancel for this worker."),
+    )
+
+
+class HeartbeatOut(BaseModel):
+    cancel: list[str] = Field(description="Runs to stop now (SIGTERM, then SIGKILL).")
+    stale: list[str] = Field(description="Runs this worker no longer owns: kill them.")
+    lease_seconds: float
+
+
+class ClaimIn(BaseModel):
+    model_config = _Strict
+
+    limit: int = Field(default=1, ge=0, le=1000, description="Free slots.")
+    wait: float = Field(default=0, ge=0, le=60, description="Long-poll seconds.")
+
+
+class AssignmentOut(BaseModel):
+    run_id: str
+    job_id: str
+    job_name: str
+    attempt: int = Field(description="The number this attempt will have once started.")
+    fence: int
+    idempotency_key: str
+    parameters: dict[str, Any]
+    type: Literal["python", "shell", "http"]
+    function: str | None = None
+    command: str | None = None
+    request: dict[str, Any] | None = None
+    timeout: float
+    isolation: str
+    lease_expires_at: datetime | None
+    ack_deadline: datetime
+
+
+class ClaimOut(BaseModel):
+    assignments: list[AssignmentOut]
+
+
+class StartIn(BaseModel):
+    model_config = _Strict
+
+    worker_id: str = Field(max_length=40)
+    fence: int = Field(ge=0)
+
+
+class LogIn(BaseModel):
+    model_config = _Strict
+
+    fence: int = Field(ge=0)
+    stream: Literal["stdout", "stderr"] = "stdout"
+    data: str = Field(max_length=1024 * 1024)
+
+
+class CompleteIn(BaseModel):
+    model_config = _Strict
+
+    fence: int = Field(ge=0)
+    status: Literal["completed", "failed", "timed_out", "cancelled"]
+    exit_code: int | None = None
+    result: JsonValue = None
+    error: str | None = Field(default=None, max_length=64 * 1024)
+
+
+class LogChunkIn(LogIn):
+    run_id: str = Field(max_length=40)
+
+
+class CompletionIn(CompleteIn):
+    run_id: str = Field(max_length=40)
+
+
+class ReportIn(BaseModel):
+    """Many runs' starts, log chunks and completions in one request, applied in that order."""
+
+    model_config = _Strict
+
+    starts: list[RunFence] = Field(default_factory=list, max_length=1000)
+    logs: list[LogChunkIn] = Field(default_factory=list, max_length=5000)
+    completions: list[CompletionIn] = Field(default_factory=list, max_length=1000)
+
+
+class ReportItem(BaseModel):
+    run_id: str
+    ok: bool
+    status: str | None = None
+    error: str | None = Field(default=None, description="'stale_fence' when the run moved on.")
+
+
+class ReportOut(BaseModel):
+    starts: list[ReportItem]
+    logs: list[ReportItem]
+    completions: list[ReportItem]
+
+
+class WorkerOut(BaseModel):
+    id: str
+    hostname: str
+    pid: int
+    tags: list[str]
+    concurrency: int
+    active_jobs: int
+    last_heartbeat: datetime
+    status: Literal["online", "lost", "offline"]
+    version: str
+    registered_at: datetime

@@ -1,0 +1,102 @@
+"""Wiring: builds the store, coordination and services from settings; starts and stops them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from tickwork.config import Settings
+from tickwork.coord.base import Coordination
+from tickwork.coord.redis import create_coordination
+from tickwork.domain.clock import Clock, SystemClock
+from tickwork.store import migrate
+from tickwork.store.sql import SqlStore
+
+from .events import EventRelay
+from .jobs import JobService
+from .metrics import Metrics
+from .notify import Notifier
+from .reaper import Reaper
+from .runs import RunService
+from .scheduler import Scheduler
+from .stats import StatsService
+from .tokens import TokenService
+from .workers import WorkerService
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseClock:
+    """The system clock corrected to the database's clock (leases use one clock for all)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+        self._system = SystemClock()
+
+    def now(self) -> datetime:
+        return self._system.now() + self.offset
+
+
+class Container:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        coordination: Coordination | None = None,
+    ) -> None:
+        self.settings = settings
+        self._fixed_clock = clock is not None
+        self.clock: Clock = clock or SystemClock()
+        self.store = SqlStore(settings.database_url)
+        self.coord: Coordination = coordination or create_coordination(
+            settings.redis_url, settings.redis_prefix
+        )
+        self.notifier = Notifier(self.coord.bus)
+        self.metrics = Metrics()
+        self.tokens = TokenService(self.store, self.clock)
+        self.jobs = JobService(self.store, self.clock, self.notifier)
+        self.runs = RunService(self.store, self.clock, self.notifier)
+        self.workers = WorkerService(
+            self.store, self.clock, self.coord.bus, self.notifier, settings, self.metrics
+        )
+        self.scheduler = Scheduler(
+            self.store, self.coord.leader, self.clock, self.notifier, settings, metrics=self.metrics
+        )
+        self.reaper = Reaper(self.store, self.clock, self.notifier, settings, self.metrics)
+        self.events = EventRelay(self.store, self.coord.bus)
+        self.stats = StatsService(self.store, self.coord, self.clock)
+        self._background = False
+
+    def _set_clock(self, clock: Clock) -> None:
+        self.clock = clock
+        for svc in (
+            self.jobs,
+            self.runs,
+            self.workers,
+            self.scheduler,
+            self.reaper,
+            self.tokens,
+            self.stats,
+        ):
+            svc.clock = clock
+
+    async def start(self, *, background: bool = True, migrate_db: bool = True) -> None:
+        if migrate_db:
+            await migrate.upgrade(self.store.writer)
+        if self.store.is_postgres and not self._fixed_clock:
+            offset = await self.store.db_now() - SystemClock().now()
+            self._set_clock(DatabaseClock(offset))
+        await self.coord.start()
+        if background:
+            self.scheduler.start()
+            self.reaper.start()
+            self.events.start()
+            self._background = True
+
+    async def stop(self) -> None:
+        if self._background:
+            for svc in (self.scheduler, self.reaper, self.events):
+                await svc.stop()
+        await self.coord.stop()
+        await self.store.close()

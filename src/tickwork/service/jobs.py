@@ -1,0 +1,173 @@
+"""Job use cases: create, replace, delete, pause/resume, trigger, list, DAG, preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from tickwork.domain import ids
+from tickwork.domain.clock import Clock
+from tickwork.domain.dag import find_cycle
+from tickwork.domain.errors import Conflict, CycleError, NotFound, ValidationError
+from tickwork.domain.jobs import Job, JobSpec, first_run, validate_spec
+from tickwork.domain.queries import JobFilter, JobStats, NewRun
+from tickwork.domain.schedules import Schedule, parse_schedule
+from tickwork.store.sql import SqlStore
+
+from .notify import Notifier
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    job: Job
+    stats: JobStats
+    dependents: list[str]
+
+
+class JobService:
+    def __init__(self, store: SqlStore, clock: Clock, notifier: Notifier) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier
+
+    async def get(self, ref: str) -> Job:
+        job = await self.store.job_get(ref)
+        if job is None:
+            raise NotFound(f"no job with id or name '{ref}'")
+        return job
+
+    async def detail(self, ref: str) -> JobDetail:
+        job = await self.get(ref)
+        stats = await self.store.job_stats(job.id)
+        return JobDetail(job, stats, await self.store.job_dependents(job.id))
+
+    async def create(self, spec: JobSpec) -> Job:
+        now = self.clock.now()
+        spec = validate_spec(spec, now=now)
+        if spec.name in spec.depends_on:
+            raise CycleError([spec.name, spec.name])
+        dep_ids = await self._resolve_deps(spec)
+        job = Job(
+            id=ids.job_id(),
+            spec=spec,
+            created_at=now,
+            updated_at=now,
+            next_run=first_run(spec, now=now),
+        )
+        await self.store.job_insert(job, dep_ids=dep_ids, now=now)
+        await self.notifier.changed()
+        return await self.get(job.id)
+
+    async def replace(self, ref: str, spec: JobSpec) -> Job:
+        now = self.clock.now()
+        current = await self.get(ref)
+        spec = validate_spec(spec, now=now)
+        dep_ids = await self._resolve_deps(spec)
+        await self._check_no_cycle(current, spec, dep_ids)
+        next_run = current.next_run
+        if _timing_changed(current.spec, spec) or next_run is None:
+            next_run = first_run(spec, now=now)
+        updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
+        await self.store.job_replace(updated, dep_ids=dep_ids, now=now)
+        await self.notifier.changed()
+        return await self.get(current.id)
+
+    async def delete(self, ref: str, *, force: bool = False) -> None:
+        job = await self.get(ref)
+        dependents = await self.store.job_dependents(job.id)
+        if dependents and not force:
+            raise Conflict(
+                f"job '{job.name}' is a dependency of {', '.join(dependents)}; delete those "
+                "first or pass force=true to remove the dependency from them",
+                details={"dependents": dependents},
+            )
+        await self.store.job_delete(job.id, now=self.clock.now())
+        await self.notifier.changed()
+
+    async def set_enabled(self, ref: str, enabled: bool) -> Job:
+        job = await self.get(ref)
+        now = self.clock.now()
+        next_run = first_run(replace(job.spec, enabled=True), now=now) if enabled else None
+        await self.store.job_set_enabled(job.id, enabled=enabled, next_run=next_run, now=now)
+        await self.notifier.changed()
+        return await self.get(job.id)
+
+    async def trigger(
+        self,
+        ref: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[str, str, bool]:
+        job = await self.get(ref)
+        run_id, status, created = await self.store.run_trigger(
+            NewRun(
+                job_id=job.id,
+                trigger="manual",
+                parameters=parameters or {},
+                idempotency_key=idempotency_key,
+            ),
+            now=self.clock.now(),
+        )
+        if created:
+            await self.notifier.runs_ready()
+        await self.notifier.changed()
+        return run_id, status, created
+
+    async def list_jobs(
+        self, flt: JobFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Job], int, str | None]:
+        try:
+            return await self.store.jobs_list(flt, limit=limit, cursor=cursor)
+        except ValueError as exc:
+            raise ValidationError("cursor", str(exc)) from exc
+
+    async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]:
+        return await self.store.dag()
+
+    def preview(self, expression: str, timezone: str, n: int) -> tuple[Schedule, list[datetime]]:
+        schedule = parse_schedule(expression, timezone)
+        return schedule, schedule.fire_times(self.clock.now(), n)
+
+    async def _resolve_deps(self, spec: JobSpec) -> list[str]:
+        found = await self.store.jobs_resolve(list(spec.depends_on))
+        missing = [d for d in spec.depends_on if d not in found]
+        if missing:
+            raise ValidationError("depends_on", f"unknown job(s): {', '.join(missing)}")
+        return sorted({found[d][0] for d in spec.depends_on})
+
+    async def _check_no_cycle(self, current: Job, spec: JobSpec, dep_ids: list[str]) -> None:
+        if current.id in dep_ids:
+            raise CycleError([spec.name, spec.name])
+        edges = await self.store.job_upstream_graph(dep_ids)
+        edges = {
+            (spec.name if k == current.name else k): [
+                spec.name if d == current.name else d for d in v
+            ]
+            for k, v in edges.items()
+        }
+        names = await self.store.jobs_resolve(dep_ids)
+        edges[spec.name] = [names[d][1] for d in dep_ids]
+        cycle = find_cycle(edges)
+        if cycle:
+            raise CycleError(_rotate(cycle, spec.name))
+
+
+def _timing_changed(old: JobSpec, new: JobSpec) -> bool:
+    return (old.schedule, old.timezone, old.enabled, old.jitter) != (
+        new.schedule,
+        new.timezone,
+        new.enabled,
+        new.jitter,
+    )
+
+
+def _rotate(cycle: list[str], start: str) -> list[str]:
+    """Show a cycle starting from the job being changed: a → b → a."""
+    body = cycle[:-1]
+    if start not in body:
+        return cycle
+    i = body.index(start)
+    body = body[i:] + body[:i]
+    return [*body, body[0]]

@@ -1,0 +1,55 @@
+"""Prometheus metrics: counters observed as things happen, gauges read at scrape time."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+DURATION_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, float("inf"))
+
+
+class Metrics:
+    """One registry per coordinator container (tests run many side by side)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.runs_finished = Counter(
+            "tickwork_runs_finished",
+            "Attempts ended, by job and outcome status",
+            ["job", "status"],
+            registry=r,
+        )
+        self.run_duration = Histogram(
+            "tickwork_run_duration_seconds",
+            "Attempt durations",
+            ["job"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.runs_created = Counter(
+            "tickwork_runs_created", "Runs created by trigger kind", ["trigger"], registry=r
+        )
+        self.fire_lag = Histogram(
+            "tickwork_scheduler_fire_lag_seconds",
+            "Scheduled time to run creation",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 60, float("inf")),
+            registry=r,
+        )
+        self.lease_expiries = Counter(
+            "tickwork_lease_expiries", "Leases that ran out (worker lost)", registry=r
+        )
+        self.queue_depth = Gauge("tickwork_queue_depth", "Runs ready to start", registry=r)
+        self.running = Gauge("tickwork_runs_running", "Runs running now", registry=r)
+        self.runs_by_status = Gauge("tickwork_runs", "Runs by status", ["status"], registry=r)
+        self.scheduler_lag = Gauge(
+            "tickwork_scheduler_lag_seconds", "Age of the oldest due job not yet fired", registry=r
+        )
+        self.leader = Gauge(
+            "tickwork_scheduler_leader", "1 while this coordinator leads", registry=r
+        )
+        self.worker_slots = Gauge("tickwork_worker_slots", "Worker slots", ["state"], registry=r)
+        self.workers = Gauge("tickwork_workers_online", "Workers online", registry=r)
+        self.jobs = Gauge("tickwork_jobs", "Jobs", ["state"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,197 @@
+"""The worker protocol's use cases: register, heartbeat, claim (long-poll), report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tickwork.config import Settings
+from tickwork.coord.base import Bus, Subscription
+from tickwork.domain import ids
+from tickwork.domain.clock import Clock
+from tickwork.domain.errors import NotFound, StaleFence
+from tickwork.domain.jobs import routes_for
+from tickwork.domain.records import HeartbeatResult, ReportResult
+from tickwork.domain.runs import Assignment, Completion, Worker
+from tickwork.store.sql import SqlStore
+
+from .metrics import Metrics
+from .notify import RUNS_READY, Notifier, worker_topic
+
+ROUTE_CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    starts: list[ReportResult]
+    logs: list[ReportResult]
+    completions: list[ReportResult]
+
+
+class WorkerService:
+    def __init__(
+        self,
+        store: SqlStore,
+        clock: Clock,
+        bus: Bus,
+        notifier: Notifier,
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.bus = bus
+        self.notifier = notifier
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self._routes: dict[str, tuple[float, list[str]]] = {}
+        self.draining = asyncio.Event()  # set when the coordinator stops: end long-polls
+
+    async def _wait(self, sub: Subscription, seconds: float) -> str | None:
+        """A message on ``sub`` within ``seconds``, or None; returns early when draining."""
+        end = time.monotonic() + seconds
+        while not self.draining.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            got = await sub.wait(min(left, 0.25))
+            if got is not None:
+                return got
+        return None
+
+    async def register(
+        self, *, hostname: str, pid: int, tags: list[str], concurrency: int, version: str
+    ) -> Worker:
+        routes_for(tags)  # validates the tag count
+        now = self.clock.now()
+        worker = Worker(
+            id=ids.worker_id(),
+            hostname=hostname,
+            pid=pid,
+            tags=tuple(tags),
+            concurrency=concurrency,
+            version=version,
+            status="online",
+            registered_at=now,
+            last_heartbeat=now,
+        )
+        await self.store.worker_register(worker, now=now)
+        await self.notifier.changed()
+        return worker
+
+    async def heartbeat(
+        self, worker_id: str, runs: Sequence[tuple[str, int]], wait: float
+    ) -> HeartbeatResult:
+        result = await self.store.worker_heartbeat(
+            worker_id, runs=runs, lease=self.settings.lease_seconds, now=self.clock.now()
+        )
+        if result.cancel or result.stale or wait <= 0:
+            return result
+        async with self.bus.subscribe(worker_topic(worker_id)) as sub:
+            cancels = await self.store.worker_cancels(worker_id)
+            if not cancels and await self._wait(sub, wait) is not None:
+                cancels = await self.store.worker_cancels(worker_id)
+        return HeartbeatResult(cancel=cancels, stale=[])
+
+    async def claim(self, worker_id: str, *, limit: int, wait: float) -> list[Assignment]:
+        routes = await self._routes_of(worker_id)
+        deadline = time.monotonic() + min(wait, self.settings.claim_wait)
+        async with self.bus.subscribe(RUNS_READY) as sub:
+            while True:
+                got = await self.store.run_claim(
+                    worker_id=worker_id,
+                    routes=routes,
+                    limit=limit,
+                    lease=self.settings.lease_seconds,
+                    ack_timeout=self.settings.ack_timeout,
+                    now=self.clock.now(),
+                )
+                left = deadline - time.monotonic()
+                if got or left <= 0 or limit <= 0 or self.draining.is_set():
+                    return got
+                # wake on a new run, or re-check at least every second (retry times, leases)
+                await self._wait(sub, min(left, 1.0))
+                sub.drain()
+
+    async def _routes_of(self, worker_id: str) -> list[str]:
+        """The routes a worker serves, cached briefly: a claim should not re-read the worker."""
+        hit = self._routes.get(worker_id)
+        if hit is not None and time.monotonic() - hit[0] < ROUTE_CACHE_SECONDS:
+            return hit[1]
+        worker = await self.store.worker_get(worker_id)
+        if worker is None or worker.status == "offline":
+            self._routes.pop(worker_id, None)
+            raise NotFound(f"no worker '{worker_id}' (register again)")
+        routes = routes_for(list(worker.tags))
+        self._routes[worker_id] = (time.monotonic(), routes)
+        return routes
+
+    async def report(
+        self,
+        worker_id: str,
+        *,
+        starts: Sequence[tuple[str, int]],
+        logs: Sequence[tuple[str, int, str, str]],
+        completions: Sequence[Completion],
+    ) -> Report:
+        s, lg, c = await self.store.worker_report(
+            worker_id,
+            starts=starts,
+            logs=logs,
+            completions=completions,
+            limit=self.settings.max_output_bytes,
+            now=self.clock.now(),
+        )
+        self._observe(c)
+        if c and any(r.ok and r.status == "queued" for r in c):
+            await self.notifier.runs_ready()
+        else:
+            await self.notifier.changed()
+        return Report(s, lg, c)
+
+    def _observe(self, completions: list[ReportResult]) -> None:
+        for r in completions:
+            if r.ok and r.outcome and r.job_name:
+                self.metrics.runs_finished.labels(r.job_name, r.outcome).inc()
+                if r.duration is not None:
+                    self.metrics.run_duration.labels(r.job_name).observe(r.duration)
+
+    async def start_one(self, run_id: str, worker_id: str, fence: int) -> ReportResult:
+        result = (
+            await self.report(worker_id, starts=[(run_id, fence)], logs=[], completions=[])
+        ).starts[0]
+        return _raise_if_stale(result)
+
+    async def log_one(self, run_id: str, fence: int, stream: str, data: str) -> ReportResult:
+        result = (
+            await self.report("", starts=[], logs=[(run_id, fence, stream, data)], completions=[])
+        ).logs[0]
+        return _raise_if_stale(result)
+
+    async def complete_one(self, completion: Completion) -> ReportResult:
+        result = (await self.report("", starts=[], logs=[], completions=[completion])).completions[
+            0
+        ]
+        return _raise_if_stale(result)
+
+    async def deregister(self, worker_id: str) -> None:
+        self._routes.pop(worker_id, None)
+        back = await self.store.worker_deregister(worker_id, now=self.clock.now())
+        if back:
+            await self.notifier.runs_ready()
+        else:
+            await self.notifier.changed()
+
+    async def list_workers(self) -> list[Worker]:
+        return await self.store.workers_list()
+
+
+def _raise_if_stale(result: ReportResult) -> ReportResult:
+    if not result.ok:
+        raise StaleFence(
+            f"run '{result.run_id}' is no longer owned by this fence "
+            f"(it is {result.status or 'gone'}); stop it"
+        )
+    return result
