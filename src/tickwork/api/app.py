@@ -1,0 +1,75 @@
+"""create_app(container): the FastAPI application of a coordinator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+
+import tickwork
+from tickwork.api import errors
+from tickwork.api.auth import AuditTrail, authorize
+from tickwork.api.deps import operation_id
+from tickwork.api.guards import RequestGuard
+from tickwork.api.routes import admin, events, jobs, metrics, runs, system, workers, ws
+from tickwork.service.container import Container
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(
+    container: Container, *, manage_lifecycle: bool = True, background: bool = True
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await container.start(background=background)
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await container.stop()
+
+    app = FastAPI(
+        title="tickwork",
+        version=tickwork.__version__,
+        lifespan=lifespan,
+        description="A distributed job scheduler: jobs, schedules, runs, workers, events.",
+        generate_unique_id_function=operation_id,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in (jobs, runs, workers, system, ws, events, admin, metrics):
+        app.include_router(module.router)
+    if container.settings.dashboard:
+        _mount_dashboard(app)
+    app.add_middleware(AuditTrail)
+    app.add_middleware(RequestGuard, max_body=container.settings.max_body_bytes)
+    return app
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """Serve the built dashboard at / with a fallback to index.html for client routes."""
+    index = STATIC / "index.html"
+    if (STATIC / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=STATIC / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    async def spa(path: str) -> FileResponse | JSONResponse:
+        if path.startswith("api/"):
+            return errors.error_response(404, "not_found", f"no route /{path}")
+        candidate = (STATIC / path).resolve()
+        if path and candidate.is_file() and STATIC in candidate.parents:
+            return FileResponse(candidate)
+        if index.is_file():
+            return FileResponse(index)
+        return errors.error_response(
+            404,
+            "dashboard_not_built",
+            "the dashboard is not built: run `make run` (or `npm run build --prefix dashboard`)",
+        )

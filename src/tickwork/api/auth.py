@@ -1,0 +1,172 @@
+"""Who may call what: bearer tokens, one permission per operation, the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import WebSocket
+from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
+from tickwork.domain.errors import Forbidden, Unauthorized
+from tickwork.service.container import Container
+
+log = logging.getLogger("tickwork.auth")
+
+OPEN = "open"
+# operation id → permission (read < operate < admin; work = the worker protocol).
+# A route missing here needs admin: deny by default.
+PERMISSIONS: dict[str, str] = {
+    "system-health": OPEN,
+    "auth-whoami": OPEN,
+    "jobs-list": "read",
+    "jobs-get": "read",
+    "jobs-runs": "read",
+    "dag-get": "read",
+    "schedules-preview": "read",
+    "runs-list": "read",
+    "runs-get": "read",
+    "runs-logs": "read",
+    "dead-letters-list": "read",
+    "workers-list": "read",
+    "system-stats": "read",
+    "system-metrics": "read",
+    "events-list": "read",
+    "jobs-trigger": "operate",
+    "jobs-pause": "operate",
+    "jobs-resume": "operate",
+    "runs-cancel": "operate",
+    "runs-retry": "operate",
+    "runs-bulk": "operate",
+    "dead-letters-replay": "operate",
+    "dead-letters-resolve": "operate",
+    "jobs-create": "admin",
+    "jobs-replace": "admin",
+    "jobs-delete": "admin",
+    "tokens-create": "admin",
+    "tokens-list": "admin",
+    "tokens-revoke": "admin",
+    "audit-list": "admin",
+    "workers-register": "work",
+    "workers-heartbeat": "work",
+    "workers-claim": "work",
+    "workers-report": "work",
+    "workers-deregister": "work",
+    "runs-start": "work",
+    "runs-append-logs": "work",
+    "runs-complete": "work",
+}
+AUDITED = frozenset(
+    op
+    for op, perm in PERMISSIONS.items()
+    if perm in ("operate", "admin") and op not in {"tokens-list", "audit-list"}
+)
+
+
+def bearer_token(headers: Any, query: Any = None) -> str | None:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return str(token.strip())
+    if query is not None and query.get("token"):
+        return str(query.get("token"))
+    return None
+
+
+async def principal_for(c: Container, token: str | None) -> Principal:
+    if not c.settings.auth:
+        return ANONYMOUS_OPEN
+    if token is None:
+        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+    return await c.tokens.authenticate(token)
+
+
+async def authorize(request: HTTPConnection) -> None:
+    """The app-wide dependency: authenticate, then check the operation's permission.
+
+    WebSockets check their own token before accepting (see ``websocket_allowed``).
+    """
+    if request.scope["type"] != "http":
+        return
+    route = request.scope.get("route")
+    op = route.unique_id if isinstance(route, APIRoute) else None
+    permission = PERMISSIONS.get(op or "", "admin") if op else OPEN
+    c: Container = request.app.state.container
+    if permission == OPEN:
+        request.state.principal = await _optional(c, request)
+        return
+    principal = await principal_for(c, bearer_token(request.headers))
+    if not principal.may(permission):
+        raise Forbidden(
+            f"a {principal.role} token may not call {op} (needs {permission})",
+            details={"role": principal.role, "needs": permission},
+        )
+    request.state.principal = principal
+
+
+async def _optional(c: Container, request: HTTPConnection) -> Principal | None:
+    token = bearer_token(request.headers)
+    if not c.settings.auth:
+        return ANONYMOUS_OPEN
+    if token is None:
+        return None
+    try:
+        return await c.tokens.authenticate(token)
+    except Unauthorized:
+        return None
+
+
+async def websocket_allowed(ws: WebSocket) -> bool:
+    """WebSockets authenticate too (header or ?token=). The caller has accepted the
+    connection, so a refusal closes it with a code a browser can read: 4401 or 4403."""
+    c: Container = ws.app.state.container
+    try:
+        principal = await principal_for(c, bearer_token(ws.headers, ws.query_params))
+        if not principal.may("read"):
+            raise Forbidden(f"a {principal.role} token may not read events")
+    except (Unauthorized, Forbidden) as exc:
+        log.warning("refused websocket from %s: %s", ws.client, exc.message)
+        await ws.close(code=4000 + exc.status, reason=exc.message[:120])
+        return False
+    return True
+
+
+class AuditTrail:
+    """Records every successful operator/admin write: who, what, which target, when."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        route = scope.get("route")
+        op = route.unique_id if isinstance(route, APIRoute) else None
+        if op in AUDITED and status < 400:
+            await _record(scope, op, status)
+
+
+async def _record(scope: Scope, op: str, status: int) -> None:
+    state = scope.get("state", {})
+    principal = state.get("principal") or ANONYMOUS_OPEN
+    params = dict(scope.get("path_params", {}))
+    extra = state.get("audit", {})
+    target = extra.pop("target", None) or next(iter(params.values()), None)
+    c: Container = scope["app"].state.container
+    try:
+        await c.tokens.audit(principal, op, target, {"status": status, **params, **extra})
+    except Exception:  # the change happened; a lost audit row must be loud, not fatal
+        log.exception("could not write the audit entry for %s %s", op, target)

@@ -1,0 +1,72 @@
+"""/api/tokens, /api/audit and /api/auth/whoami."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.domain.errors import Unauthorized
+from tickwork.schemas.admin import AuditOut, TokenCreated, TokenIn, TokenOut
+from tickwork.schemas.system import WhoAmI
+
+router = APIRouter(generate_unique_id_function=operation_id)
+
+
+@router.post(
+    "/api/tokens", status_code=201, response_model=TokenCreated, tags=["tokens"], name="create"
+)
+async def create_token(body: TokenIn, request: Request, c: ContainerDep) -> TokenCreated:
+    """Create an API token (admin). The secret is in this answer only."""
+    expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    record, secret = await c.tokens.create(name=body.name, role=body.role, expires_in=expires)
+    request.state.audit = {"target": record.id, "role": record.role, "name": record.name}
+    return TokenCreated(**TokenOut.of(record).model_dump(), token=secret)
+
+
+@router.get("/api/tokens", response_model=list[TokenOut], tags=["tokens"], name="list")
+async def list_tokens(c: ContainerDep) -> list[TokenOut]:
+    """Every token's metadata (never the secret)."""
+    return [TokenOut.of(t) for t in await c.tokens.list_tokens()]
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204, tags=["tokens"], name="revoke")
+async def revoke_token(token_id: str, c: ContainerDep) -> Response:
+    """Revoke a token at once."""
+    await c.tokens.revoke(token_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/audit", response_model=list[AuditOut], tags=["audit"], name="list")
+async def audit_log(
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Entries older than this id.")] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+) -> list[AuditOut]:
+    """Who created, changed, deleted, triggered, cancelled or paused what, newest first."""
+    entries = await c.tokens.audit_log(limit=limit, before=before, actor=actor, action=action)
+    return [
+        AuditOut(
+            id=e.id,
+            at=e.at,
+            actor=e.actor,
+            role=e.role,
+            action=e.action,
+            target=e.target,
+            details=e.details,
+        )
+        for e in entries
+    ]
+
+
+@router.get("/api/auth/whoami", response_model=WhoAmI, tags=["auth"], name="whoami")
+async def whoami(request: Request, c: ContainerDep) -> WhoAmI:
+    """The caller's identity; 401 when auth is on and no valid token was sent."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+    return WhoAmI(name=principal.name, role=principal.role, auth=c.settings.auth)

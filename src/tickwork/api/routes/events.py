@@ -1,0 +1,43 @@
+"""GET /api/events: the stored event history (skipped ticks with their reasons, and more)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.schemas.runs import EventOut
+
+router = APIRouter(tags=["events"], generate_unique_id_function=operation_id)
+
+
+@router.get("/api/events", response_model=list[EventOut], name="list")
+async def list_events(
+    c: ContainerDep,
+    job: Annotated[str | None, Query(max_length=200, description="Job id or name.")] = None,
+    run: Annotated[str | None, Query(max_length=40)] = None,
+    type: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="Event types, e.g. run.skipped (repeatable)."),
+    ] = None,
+    before: Annotated[int | None, Query(ge=1, description="Events older than this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[EventOut]:
+    """Events newest first, kept for the retention period: every skipped or missed tick
+    (``run.skipped``, ``run.missed``) with its reason, run and job changes, workers."""
+    job_id = await c.runs.job_id_of(job) if job else None
+    events = await c.events.history(
+        limit=limit, before=before, job_id=job_id, run_id=run, types=type
+    )
+    return [
+        EventOut(
+            id=e.id,
+            type=e.type,
+            ts=e.created_at,
+            job_id=e.job_id,
+            run_id=e.run_id,
+            data=dict(e.data),
+        )
+        for e in events
+    ]

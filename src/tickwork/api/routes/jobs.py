@@ -1,0 +1,159 @@
+"""/api/jobs, /api/dag and /api/schedules/preview."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from tickwork.api.deps import ContainerDep, LimitDep, operation_id
+from tickwork.domain.queries import JobFilter, RunFilter
+from tickwork.schemas.jobs import (
+    DagEdge,
+    DagNode,
+    DagOut,
+    JobDetailOut,
+    JobIn,
+    JobList,
+    JobOut,
+    JobStatsOut,
+    PreviewOut,
+    TriggerIn,
+    TriggerOut,
+)
+from tickwork.schemas.runs import RunList, RunOut
+
+router = APIRouter(tags=["jobs"], generate_unique_id_function=operation_id)
+
+JobStatus = Literal[
+    "idle", "paused", "queued", "running", "completed", "failed", "cancelled", "missed"
+]
+
+
+@router.post("/api/jobs", status_code=201, response_model=JobOut, name="create")
+async def create_job(body: JobIn, request: Request, c: ContainerDep) -> JobOut:
+    """Create a job. 422 names the field at fault; 409 if the name is taken or deps cycle."""
+    job = await c.jobs.create(body.to_spec())
+    request.state.audit = {"target": job.id, "name": job.name}
+    return JobOut.of(job)
+
+
+@router.get("/api/jobs", response_model=JobList, name="list")
+async def list_jobs(
+    c: ContainerDep,
+    limit: LimitDep,
+    status: Annotated[JobStatus | None, Query(description="Job status.")] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    schedule_type: Annotated[Literal["cron", "interval", "once", "none"] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Name contains.")] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> JobList:
+    """Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back)."""
+    jobs, total, nxt = await c.jobs.list_jobs(
+        JobFilter(status=status, tag=tag, schedule_type=schedule_type, q=q),
+        limit=limit,
+        cursor=cursor,
+    )
+    return JobList(jobs=[JobOut.of(j) for j in jobs], total=total, next_cursor=nxt)
+
+
+@router.get("/api/jobs/{ref}", response_model=JobDetailOut, name="get")
+async def get_job(ref: str, c: ContainerDep) -> JobDetailOut:
+    """A job by id or name, with stats, its last 20 runs and the jobs that depend on it."""
+    detail = await c.jobs.detail(ref)
+    runs, _, _ = await c.runs.list_runs(RunFilter(job_id=detail.job.id), limit=20, cursor=None)
+    st = detail.stats
+    return JobDetailOut(
+        **JobOut.of(detail.job).model_dump(),
+        stats=JobStatsOut(
+            total_runs=st.total_runs,
+            completed=st.completed,
+            failed=st.failed,
+            success_rate=st.success_rate,
+            avg_duration=st.avg_duration,
+        ),
+        recent_runs=[RunOut.of(r) for r in runs],
+        dependents=detail.dependents,
+    )
+
+
+@router.put("/api/jobs/{ref}", response_model=JobOut, name="replace")
+async def replace_job(ref: str, body: JobIn, c: ContainerDep) -> JobOut:
+    """Replace a job's definition; the schedule and the DAG are checked again."""
+    return JobOut.of(await c.jobs.replace(ref, body.to_spec()))
+
+
+@router.delete("/api/jobs/{ref}", status_code=204, name="delete")
+async def delete_job(ref: str, c: ContainerDep, force: bool = False) -> Response:
+    """Delete a job and its runs. 409 while other jobs depend on it, unless ``force=true``."""
+    await c.jobs.delete(ref, force=force)
+    return Response(status_code=204)
+
+
+@router.post("/api/jobs/{ref}/trigger", status_code=202, response_model=TriggerOut, name="trigger")
+async def trigger_job(
+    ref: str,
+    c: ContainerDep,
+    body: TriggerIn | None = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> TriggerOut:
+    """Queue a run now. An ``Idempotency-Key`` header (or body field) returns the same run
+    for the same key; with on_overlap=skip a queued or running run is returned instead."""
+    body = body or TriggerIn()
+    run_id, status, created = await c.jobs.trigger(
+        ref,
+        parameters=dict(body.parameters),
+        idempotency_key=idempotency_key or body.idempotency_key,
+    )
+    return TriggerOut(run_id=run_id, status=status, created=created)
+
+
+@router.post("/api/jobs/{ref}/pause", response_model=JobOut, name="pause")
+async def pause_job(ref: str, c: ContainerDep) -> JobOut:
+    """Stop scheduling the job (runs already queued still run)."""
+    return JobOut.of(await c.jobs.set_enabled(ref, False))
+
+
+@router.post("/api/jobs/{ref}/resume", response_model=JobOut, name="resume")
+async def resume_job(ref: str, c: ContainerDep) -> JobOut:
+    """Schedule the job again from now (missed ticks while paused are not replayed)."""
+    return JobOut.of(await c.jobs.set_enabled(ref, True))
+
+
+@router.get("/api/jobs/{ref}/runs", response_model=RunList, name="runs")
+async def job_runs(
+    ref: str,
+    c: ContainerDep,
+    limit: LimitDep,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> RunList:
+    """A job's runs, newest first."""
+    job = await c.jobs.get(ref)
+    runs, total, nxt = await c.runs.list_runs(RunFilter(job_id=job.id), limit=limit, cursor=cursor)
+    return RunList(runs=[RunOut.of(r) for r in runs], total=total, next_cursor=nxt)
+
+
+@router.get("/api/dag", response_model=DagOut, tags=["dag"], name="get")
+async def get_dag(c: ContainerDep) -> DagOut:
+    """Every job that has or is a dependency, and the edges upstream → dependent."""
+    jobs, edges = await c.jobs.dag()
+    return DagOut(
+        nodes=[
+            DagNode(id=j.id, name=j.name, status=j.status, enabled=j.spec.enabled) for j in jobs
+        ],
+        edges=[DagEdge(source=a, target=b) for a, b in edges],
+    )
+
+
+@router.get("/api/schedules/preview", response_model=PreviewOut, tags=["schedules"], name="preview")
+async def preview_schedule(
+    c: ContainerDep,
+    schedule: Annotated[str, Query(min_length=1, max_length=200)],
+    timezone: Annotated[str, Query(max_length=64)] = "UTC",
+    n: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> PreviewOut:
+    """The next ``n`` fire times of an expression, to check it before saving (422 if bad)."""
+    sched, times = c.jobs.preview(schedule, timezone, n)
+    return PreviewOut(
+        schedule=sched.expression, timezone=sched.timezone, schedule_type=sched.kind, next=times
+    )

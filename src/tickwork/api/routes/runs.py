@@ -1,0 +1,141 @@
+"""/api/runs and /api/dead-letters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from tickwork.api.deps import ContainerDep, LimitDep, operation_id
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.queries import RunFilter
+from tickwork.domain.runs import RUN_STATUSES
+from tickwork.schemas.runs import (
+    AttemptOut,
+    BulkIn,
+    BulkItemOut,
+    BulkOut,
+    DeadLetterList,
+    DeadLetterOut,
+    LogsOut,
+    RunDetail,
+    RunList,
+    RunOut,
+)
+
+router = APIRouter(tags=["runs"], generate_unique_id_function=operation_id)
+
+
+def _marker(c: ContainerDep) -> str:
+    return f"[… output truncated: kept the last {c.settings.max_output_bytes} characters …]\n"
+
+
+@router.get("/api/runs", response_model=RunList, name="list")
+async def list_runs(
+    c: ContainerDep,
+    limit: LimitDep,
+    status: Annotated[str | None, Query(description="queued, running, completed, …")] = None,
+    job: Annotated[str | None, Query(max_length=200, description="Job id or name.")] = None,
+    since: Annotated[datetime | None, Query(description="queued at or after (ISO)")] = None,
+    until: Annotated[datetime | None, Query(description="queued before (ISO)")] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> RunList:
+    """Runs, newest first, with filters and keyset pagination."""
+    if status is not None and status not in RUN_STATUSES:
+        raise ValidationError("status", f"must be one of {', '.join(RUN_STATUSES)}")
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationError(name, "needs a time zone offset, e.g. Z")
+    job_id = await c.runs.job_id_of(job) if job else None
+    runs, total, nxt = await c.runs.list_runs(
+        RunFilter(status=status, job_id=job_id, since=since, until=until),
+        limit=limit,
+        cursor=cursor,
+    )
+    return RunList(runs=[RunOut.of(r) for r in runs], total=total, next_cursor=nxt)
+
+
+@router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")
+async def get_run(run_id: str, c: ContainerDep) -> RunDetail:
+    """A run with every attempt (worker, fence, exit code, error, captured output)."""
+    run = await c.runs.get(run_id)
+    attempts = await c.runs.attempts(run_id)
+    marker = _marker(c)
+    return RunDetail(
+        **RunOut.of(run).model_dump(), attempts=[AttemptOut.of(a, marker) for a in attempts]
+    )
+
+
+@router.get("/api/runs/{run_id}/logs", response_model=LogsOut, name="logs")
+async def run_logs(
+    run_id: str, c: ContainerDep, attempt: Annotated[int | None, Query(ge=1)] = None
+) -> LogsOut:
+    """stdout/stderr of the latest (or the given) attempt; live chunks come over the WS."""
+    await c.runs.get(run_id)
+    attempts = await c.runs.attempts(run_id)
+    chosen = [a for a in attempts if attempt is None or a.number == attempt]
+    if not chosen:
+        if attempt is not None:
+            raise ValidationError("attempt", f"run '{run_id}' has no attempt {attempt}")
+        return LogsOut(run_id=run_id, attempt=0, stdout="", stderr="")
+    out = AttemptOut.of(chosen[-1], _marker(c))
+    return LogsOut(run_id=run_id, attempt=out.number, stdout=out.stdout, stderr=out.stderr)
+
+
+@router.post("/api/runs/{run_id}/cancel", response_model=RunOut, name="cancel")
+async def cancel_run(run_id: str, c: ContainerDep) -> RunOut:
+    """Queued → cancelled at once; running → its worker is told to stop it (SIGTERM, SIGKILL)."""
+    return RunOut.of(await c.runs.cancel(run_id))
+
+
+@router.post("/api/runs/{run_id}/retry", response_model=RunOut, name="retry")
+async def retry_run(run_id: str, c: ContainerDep) -> RunOut:
+    """Queue a failed, cancelled or missed run again: a new attempt series, same key."""
+    return RunOut.of(await c.runs.retry(run_id))
+
+
+@router.post("/api/runs/bulk", status_code=202, response_model=BulkOut, name="bulk")
+async def bulk_runs(body: BulkIn, c: ContainerDep) -> BulkOut:
+    """Queue up to 10,000 runs in one transaction; a repeated idempotency key is not
+    queued twice. Bulk runs always queue (on_overlap=skip does not fold them)."""
+    made = await c.runs.bulk([(r.job, dict(r.parameters), r.idempotency_key) for r in body.runs])
+    return BulkOut(
+        runs=[BulkItemOut(run_id=i, created=k) for i, k in made],
+        created=sum(1 for _, k in made if k),
+    )
+
+
+@router.get("/api/dead-letters", response_model=DeadLetterList, tags=["dead-letters"], name="list")
+async def list_dead_letters(
+    c: ContainerDep,
+    limit: LimitDep,
+    resolved: Annotated[
+        Literal["false", "true", "all"],
+        Query(description="Open entries (false, the default), handled ones (true), or all."),
+    ] = "false",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeadLetterList:
+    """Runs that failed with no retries left (unresolved by default)."""
+    which = {"false": False, "true": True, "all": None}[resolved]
+    items, total = await c.runs.dead_letters(resolved=which, limit=limit, offset=offset)
+    return DeadLetterList(dead_letters=[DeadLetterOut.of(d) for d in items], total=total)
+
+
+@router.post(
+    "/api/dead-letters/{dl_id}/replay", response_model=RunOut, tags=["dead-letters"], name="replay"
+)
+async def replay_dead_letter(dl_id: str, c: ContainerDep) -> RunOut:
+    """Queue the run again (same run id and idempotency key) and resolve the entry."""
+    return RunOut.of(await c.runs.replay(dl_id))
+
+
+@router.post(
+    "/api/dead-letters/{dl_id}/resolve",
+    response_model=DeadLetterOut,
+    tags=["dead-letters"],
+    name="resolve",
+)
+async def resolve_dead_letter(dl_id: str, c: ContainerDep) -> DeadLetterOut:
+    """Mark the entry handled without running it again."""
+    return DeadLetterOut.of(await c.runs.resolve(dl_id))

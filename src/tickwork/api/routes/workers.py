@@ -1,0 +1,171 @@
+"""/api/workers and the worker protocol (claim, start, logs, complete, batched report)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.domain.records import ReportResult
+from tickwork.domain.runs import Assignment, Completion
+from tickwork.schemas.workers import (
+    AssignmentOut,
+    ClaimIn,
+    ClaimOut,
+    CompleteIn,
+    HeartbeatIn,
+    HeartbeatOut,
+    LogIn,
+    ReportIn,
+    ReportItem,
+    ReportOut,
+    StartIn,
+    WorkerOut,
+    WorkerRegisterIn,
+    WorkerRegisterOut,
+)
+
+router = APIRouter(tags=["workers"], generate_unique_id_function=operation_id)
+
+
+def _assignment(a: Assignment) -> AssignmentOut:
+    r = a.run
+    return AssignmentOut(
+        run_id=r.id,
+        job_id=r.job_id,
+        job_name=r.job_name,
+        attempt=r.attempt + 1,
+        fence=r.fence,
+        idempotency_key=r.idempotency_key,
+        parameters=dict(r.parameters),
+        type=a.job_type,
+        function=a.target.get("function"),
+        command=a.target.get("command"),
+        request=a.target.get("request"),
+        timeout=r.timeout,
+        isolation=a.isolation,
+        lease_expires_at=r.lease_expires_at,
+        ack_deadline=a.ack_deadline,
+    )
+
+
+def _items(results: list[ReportResult]) -> list[ReportItem]:
+    return [ReportItem(run_id=r.run_id, ok=r.ok, status=r.status, error=r.error) for r in results]
+
+
+@router.get("/api/workers", response_model=list[WorkerOut], name="list")
+async def list_workers(c: ContainerDep) -> list[WorkerOut]:
+    """Workers with their tags, slots, active runs and last heartbeat."""
+    return [
+        WorkerOut(
+            id=w.id,
+            hostname=w.hostname,
+            pid=w.pid,
+            tags=list(w.tags),
+            concurrency=w.concurrency,
+            active_jobs=w.active_jobs,
+            last_heartbeat=w.last_heartbeat,
+            status=w.status,
+            version=w.version,
+            registered_at=w.registered_at,
+        )
+        for w in await c.workers.list_workers()
+    ]
+
+
+@router.post("/api/workers", status_code=201, response_model=WorkerRegisterOut, name="register")
+async def register_worker(body: WorkerRegisterIn, c: ContainerDep) -> WorkerRegisterOut:
+    """A worker announces itself; the answer carries the timing it must keep."""
+    w = await c.workers.register(
+        hostname=body.hostname,
+        pid=body.pid,
+        tags=body.tags,
+        concurrency=body.concurrency,
+        version=body.version,
+    )
+    s = c.settings
+    return WorkerRegisterOut(
+        id=w.id,
+        heartbeat_interval=s.heartbeat_interval,
+        lease_seconds=s.lease_seconds,
+        ack_timeout=s.ack_timeout,
+        claim_wait=s.claim_wait,
+    )
+
+
+@router.post("/api/workers/{worker_id}/heartbeat", response_model=HeartbeatOut, name="heartbeat")
+async def heartbeat(worker_id: str, body: HeartbeatIn, c: ContainerDep) -> HeartbeatOut:
+    """Extend the leases of the worker's runs; with ``wait`` it long-polls for cancels."""
+    res = await c.workers.heartbeat(worker_id, [(r.run_id, r.fence) for r in body.runs], body.wait)
+    return HeartbeatOut(cancel=res.cancel, stale=res.stale, lease_seconds=c.settings.lease_seconds)
+
+
+@router.post("/api/workers/{worker_id}/claim", response_model=ClaimOut, name="claim")
+async def claim(worker_id: str, body: ClaimIn, c: ContainerDep) -> ClaimOut:
+    """Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s)."""
+    got = await c.workers.claim(worker_id, limit=body.limit, wait=body.wait)
+    return ClaimOut(assignments=[_assignment(a) for a in got])
+
+
+@router.post("/api/workers/{worker_id}/report", response_model=ReportOut, name="report")
+async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
+    """Many runs' starts, log chunks and completions in one request and few transactions."""
+    res = await c.workers.report(
+        worker_id,
+        starts=[(s.run_id, s.fence) for s in body.starts],
+        logs=[(x.run_id, x.fence, x.stream, x.data) for x in body.logs],
+        completions=[
+            Completion(
+                run_id=x.run_id,
+                fence=x.fence,
+                outcome=x.status,
+                exit_code=x.exit_code,
+                result=x.result,
+                error=x.error,
+            )
+            for x in body.completions
+        ],
+    )
+    return ReportOut(
+        starts=_items(res.starts), logs=_items(res.logs), completions=_items(res.completions)
+    )
+
+
+@router.delete("/api/workers/{worker_id}", status_code=204, name="deregister")
+async def deregister(worker_id: str, c: ContainerDep) -> Response:
+    """The worker leaves; runs it claimed but never started go back to the queue."""
+    await c.workers.deregister(worker_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/runs/{run_id}/start", response_model=ReportItem, tags=["runs"], name="start")
+async def start_run(run_id: str, body: StartIn, c: ContainerDep) -> ReportItem:
+    """Confirm receipt of a claimed run (409 stale_fence if it moved on)."""
+    res = await c.workers.start_one(run_id, body.worker_id, body.fence)
+    return _items([res])[0]
+
+
+@router.post(
+    "/api/runs/{run_id}/logs", response_model=ReportItem, tags=["runs"], name="append-logs"
+)
+async def append_logs(run_id: str, body: LogIn, c: ContainerDep) -> ReportItem:
+    """Append an output chunk to the running attempt (409 stale_fence)."""
+    res = await c.workers.log_one(run_id, body.fence, body.stream, body.data)
+    return _items([res])[0]
+
+
+@router.post(
+    "/api/runs/{run_id}/complete", response_model=ReportItem, tags=["runs"], name="complete"
+)
+async def complete_run(run_id: str, body: CompleteIn, c: ContainerDep) -> ReportItem:
+    """Record the attempt's outcome; an identical repeat returns the stored result."""
+    res = await c.workers.complete_one(
+        Completion(
+            run_id=run_id,
+            fence=body.fence,
+            outcome=body.status,
+            exit_code=body.exit_code,
+            result=body.result,
+            error=body.error,
+        )
+    )
+    return _items([res])[0]

@@ -1,0 +1,34 @@
+"""An API client on a real container (no network): SQLite by default, PostgreSQL on request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tickwork.api.app import create_app
+from tickwork.config import Settings
+from tickwork.domain.clock import FakeClock
+from tickwork.service.container import Container
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return Settings(database_url=sqlite_url, max_body_bytes=64 * 1024)
+
+
+@pytest.fixture
+async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Container]:
+    c = Container(settings, clock=clock)
+    await c.start(background=False)
+    yield c
+    await c.stop()
+
+
+@pytest.fixture
+async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container, manage_lifecycle=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tickwork.test") as client:
+        yield client

@@ -1,0 +1,200 @@
+"""Authentication and roles: every route for every role, expiry, revocation, WS, audit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from tickwork.api.app import create_app
+from tickwork.api.auth import OPEN, PERMISSIONS
+from tickwork.config import Settings
+from tickwork.domain.auth import GRANTS
+from tickwork.domain.clock import FakeClock
+from tickwork.service.container import Container
+from tickwork.testing import job_payload
+
+ROLES = ["viewer", "operator", "admin", "worker"]
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return Settings(database_url=sqlite_url, auth=True)
+
+
+@pytest.fixture
+async def tokens(container: Container) -> dict[str, str]:
+    out = {}
+    for role in ROLES:
+        _, secret = await container.tokens.create(name=f"{role}-token", role=role)
+        out[role] = secret
+    return out
+
+
+def api_operations() -> list[tuple[str, str, str]]:
+    """(operation id, method, path) of every documented route."""
+    app = create_app(
+        Container(Settings(database_url="sqlite:////tmp/tickwork-routes.db")),
+        manage_lifecycle=False,
+    )
+    return [
+        (op["operationId"], method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method, op in item.items()
+    ]
+
+
+def test_every_route_has_a_declared_permission() -> None:
+    ops = {op for op, _, _ in api_operations()}
+    assert len(ops) == len(api_operations()), "operation ids must be unique"
+    assert ops - set(PERMISSIONS) == set(), "routes without a permission default to admin"
+    assert set(PERMISSIONS) - ops == set(), "permissions for routes that do not exist"
+
+
+MATRIX = [
+    (op, method, path, role) for op, method, path in api_operations() for role in [None, *ROLES]
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "method", "path", "role"), MATRIX, ids=[f"{m[0]}-{m[3]}" for m in MATRIX]
+)
+async def test_role_matrix(
+    api: httpx.AsyncClient,
+    tokens: dict[str, str],
+    op: str,
+    method: str,
+    path: str,
+    role: str | None,
+) -> None:
+    url = re.sub(r"\{[^}]+\}", "x-unknown", path)
+    headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
+    body = {} if method in ("POST", "PUT") else None
+    r = await api.request(method, url, headers=headers, json=body)
+    permission = PERMISSIONS[op]
+    if permission == OPEN:
+        assert r.status_code not in (403,), r.text
+    elif role is None:
+        assert r.status_code == 401, r.text
+        assert r.headers["www-authenticate"] == "Bearer"
+    elif permission in GRANTS[role]:
+        assert r.status_code not in (401, 403), r.text
+    else:
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden"
+
+
+async def test_bad_token_expiry_and_revocation(
+    api: httpx.AsyncClient, container: Container, clock: FakeClock
+) -> None:
+    bad = await api.get("/api/jobs", headers={"Authorization": "Bearer tw_nope"})
+    assert bad.status_code == 401 and bad.json()["error"]["message"] == "unknown token"
+    record, secret = await container.tokens.create(
+        name="short", role="viewer", expires_in=timedelta(hours=1)
+    )
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert (await api.get("/api/jobs", headers=auth)).status_code == 200
+    clock.advance(hours=1, seconds=1)
+    expired = await api.get("/api/jobs", headers=auth)
+    assert expired.status_code == 401 and expired.json()["error"]["message"] == "token expired"
+    _, other = await container.tokens.create(name="gone", role="admin")
+    admin = {"Authorization": f"Bearer {other}"}
+    assert (await api.get("/api/jobs", headers=admin)).status_code == 200
+    tokens = (await api.get("/api/tokens", headers=admin)).json()
+    gone_id = next(t["id"] for t in tokens if t["name"] == "gone")
+    assert all("token" not in t for t in tokens)
+    assert (await api.delete(f"/api/tokens/{gone_id}", headers=admin)).status_code == 204
+    revoked = await api.get("/api/jobs", headers=admin)
+    assert revoked.status_code == 401 and revoked.json()["error"]["message"] == "token revoked"
+    del record
+
+
+async def test_tokens_are_stored_only_as_hashes(
+    api: httpx.AsyncClient, tokens: dict[str, str], sqlite_url: str
+) -> None:
+    made = await api.post(
+        "/api/tokens",
+        json={"name": "ci", "role": "operator"},
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+    )
+    assert made.status_code == 201
+    secret = made.json()["token"]
+    data = Path(sqlite_url.removeprefix("sqlite:///")).read_bytes()  # noqa: ASYNC240
+    assert secret.encode() not in data
+    for value in tokens.values():
+        assert value.encode() not in data
+
+
+async def test_audit_records_who_did_what(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    op = {"Authorization": f"Bearer {tokens['operator']}"}
+    job = (await api.post("/api/jobs", json=job_payload("audited"), headers=admin)).json()
+    await api.post("/api/jobs/audited/trigger", headers=op)
+    await api.post("/api/jobs/audited/pause", headers=op)
+    await api.post("/api/jobs/audited/trigger", headers={"Authorization": "Bearer nope"})
+    entries = (await api.get("/api/audit", headers=admin)).json()
+    got = [(e["actor"], e["action"], e["target"]) for e in entries]
+    assert got == [
+        ("operator-token", "jobs-pause", "audited"),
+        ("operator-token", "jobs-trigger", "audited"),
+        ("admin-token", "jobs-create", job["id"]),
+    ]
+    assert (await api.get("/api/audit", headers=op)).status_code == 403
+
+
+def test_websocket_refuses_anonymous_and_accepts_a_token(settings: Settings) -> None:
+    container = Container(settings)
+    with TestClient(create_app(container)) as client:
+        for url in ("/api/ws", "/api/ws?token=tw_wrong"):
+            with client.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as no:
+                ws.receive_json()
+            assert no.value.code == 4401  # a browser can tell this from a network drop
+        assert client.portal is not None
+        _, secret = client.portal.call(partial(container.tokens.create, name="ws", role="viewer"))
+        _, worker = client.portal.call(partial(container.tokens.create, name="w", role="worker"))
+        with (
+            client.websocket_connect(f"/api/ws?token={worker}") as ws,
+            pytest.raises(WebSocketDisconnect) as forbidden,
+        ):
+            ws.receive_json()
+        assert forbidden.value.code == 4403
+        with client.websocket_connect(f"/api/ws?since=0&token={secret}") as ws:
+            ws.send_text("ping")  # accepted: the connection stays open
+        with client.websocket_connect(
+            "/api/ws?since=0", headers={"Authorization": f"Bearer {secret}"}
+        ):
+            pass
+
+
+async def test_health_is_open_and_whoami_needs_a_token(
+    api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    assert (await api.get("/api/health")).status_code == 200
+    assert (await api.get("/api/auth/whoami")).status_code == 401
+    me = await api.get(
+        "/api/auth/whoami", headers={"Authorization": f"Bearer {tokens['operator']}"}
+    )
+    assert me.json() == {"name": "operator-token", "role": "operator", "auth": True}
+
+
+@pytest.fixture
+async def open_api(sqlite_url: str, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    c = Container(Settings(database_url=sqlite_url, auth=False), clock=clock)
+    await c.start(background=False)
+    transport = httpx.ASGITransport(app=create_app(c, manage_lifecycle=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+    await c.stop()
+
+
+async def test_auth_off_lets_everyone_in(open_api: httpx.AsyncClient) -> None:
+    assert (await open_api.post("/api/jobs", json=job_payload("open"))).status_code == 201
+    me = (await open_api.get("/api/auth/whoami")).json()
+    assert me["auth"] is False

@@ -1,0 +1,66 @@
+"""WS /api/ws: live events as they happen, and catch-up from the last id a client saw."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tickwork.api.app import create_app
+from tickwork.config import Settings
+from tickwork.service.container import Container
+from tickwork.testing import job_payload
+
+
+def test_live_events_and_resume(sqlite_url: str) -> None:
+    container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
+    with TestClient(create_app(container)) as client:
+        client.post("/api/jobs", json=job_payload("ws-job"))
+        with client.websocket_connect("/api/ws") as ws:
+            run_id = client.post("/api/jobs/ws-job/trigger").json()["run_id"]
+            msg = ws.receive_json()
+            while msg["type"] != "run.queued":
+                msg = ws.receive_json()
+            assert msg["run_id"] == run_id and msg["data"]["status"] == "queued"
+            last_seen = msg["id"]
+        client.post(f"/api/runs/{run_id}/cancel")
+        client.post("/api/jobs/ws-job/pause")
+        with client.websocket_connect(f"/api/ws?since={last_seen}") as ws:
+            missed = [ws.receive_json()["type"] for _ in range(2)]
+        assert missed == ["run.cancelled", "job.paused"]
+        with client.websocket_connect("/api/ws?since=0&run=" + run_id) as ws:
+            only_run = [ws.receive_json() for _ in range(2)]
+        assert [m["type"] for m in only_run] == ["run.queued", "run.cancelled"]
+        assert all(m["run_id"] == run_id for m in only_run)
+
+
+def test_output_chunks_go_only_to_connections_that_ask(sqlite_url: str) -> None:
+    container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
+    with TestClient(create_app(container)) as client:
+        client.post("/api/jobs", json=job_payload("loud"))
+        run_id = client.post("/api/jobs/loud/trigger").json()["run_id"]
+        wid = client.post("/api/workers", json={"hostname": "h", "pid": 1}).json()["id"]
+        [claimed] = client.post(f"/api/workers/{wid}/claim", json={"limit": 1}).json()[
+            "assignments"
+        ]
+        fence = claimed["fence"]
+        report = {
+            "starts": [{"run_id": run_id, "fence": fence}],
+            "logs": [{"run_id": run_id, "fence": fence, "stream": "stdout", "data": "hi\n"}],
+            "completions": [{"run_id": run_id, "fence": fence, "status": "completed"}],
+        }
+        assert client.post(f"/api/workers/{wid}/report", json=report).json()["logs"][0]["ok"]
+
+        def types(url: str) -> list[str]:
+            with client.websocket_connect(url) as ws:
+                got = []
+                while not got or got[-1] != "run.completed":
+                    got.append(ws.receive_json()["type"])
+                return got
+
+        assert "run.log" not in types("/api/ws?since=0")
+        assert types(f"/api/ws?since=0&run={run_id}") == [
+            "run.queued",
+            "run.started",
+            "run.log",
+            "run.completed",
+        ]
+        assert "run.log" in types("/api/ws?since=0&logs=true")
