@@ -1,0 +1,164 @@
+"""``python -m tickwork.worker``: parse options, run a worker until SIGTERM/SIGINT.
+
+``run_worker(options)`` is the entry point the ``tickwork worker`` command calls too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from tickwork.client.errors import ApiError
+from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions, parse_tags
+from tickwork.worker.runtime import Worker
+
+__all__ = ["build_worker", "main", "parse_options", "run_worker", "serve"]
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def build_worker(options: WorkerOptions, *, stdout: TextIO | None = None) -> Worker:
+    return Worker(
+        options.server,
+        options.tags,
+        options.concurrency,
+        token=options.token,
+        import_paths=options.import_paths(),
+        heartbeat_interval=options.heartbeat_interval,
+        grace_period=options.kill_grace,
+        shutdown_grace=options.grace,
+        redis_url=options.redis_url,
+        redis_prefix=options.redis_prefix,
+        hostname=options.hostname,
+        max_runs_per_child=options.max_runs_per_child,
+        preload=options.preload,
+        stdout=stdout,
+    )
+
+
+async def serve(options: WorkerOptions, *, stdout: TextIO | None = None) -> None:
+    """Run one worker in the running loop; SIGTERM/SIGINT stop it gracefully (twice: hurry)."""
+    worker = build_worker(options, stdout=stdout)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, worker.request_stop)
+    try:
+        await worker.run()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def run_worker(options: WorkerOptions) -> int:
+    """Run a worker until it is stopped; the process exit code (0, or 1 if refused)."""
+    logging.basicConfig(level=options.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    for chatty in ("httpx", "httpcore"):  # one line per request is noise, not a log
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        asyncio.run(serve(options))
+    except ApiError as exc:
+        log.error("the coordinator at %s refused this worker: %s", options.server, exc)
+        return 1
+    return 0
+
+
+def parse_options(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> WorkerOptions:
+    """Flags first, then ``TICKWORK_*`` variables, then defaults."""
+    env = os.environ if environ is None else environ
+    args = _parser(env).parse_args(argv)
+    return WorkerOptions(
+        server=args.server,
+        tags=parse_tags(args.tags) or ("default",),
+        concurrency=args.concurrency,
+        token=args.token or None,
+        paths=tuple(args.path),
+        redis_url=args.redis_url or None,
+        redis_prefix=args.redis_prefix,
+        grace=args.grace,
+        kill_grace=args.kill_grace,
+        heartbeat_interval=args.heartbeat_interval,
+        max_runs_per_child=args.max_runs_per_child,
+        preload=parse_tags(args.preload),
+        hostname=args.hostname or None,
+        log_level=args.log_level,
+    )
+
+
+def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    def opt(name: str, default: str | None = None) -> str | None:
+        return env.get(f"TICKWORK_{name}", default)
+
+    p = argparse.ArgumentParser(
+        prog="python -m tickwork.worker",
+        description="Run a tickwork worker. Every option can also be set as TICKWORK_<NAME>.",
+    )
+    p.add_argument("--server", default=opt("SERVER", DEFAULT_SERVER), help="coordinator URL")
+    p.add_argument("--tags", default=opt("TAGS", "default"), help="comma-separated tags")
+    p.add_argument("--concurrency", type=_positive_int, default=opt("CONCURRENCY", "4"))
+    p.add_argument("--token", default=opt("TOKEN"), help="worker API token")
+    p.add_argument(
+        "--path",
+        action="append",
+        default=_paths(opt("PATH")),
+        help="directory python jobs import from (repeatable; TICKWORK_PATH uses os.pathsep)",
+    )
+    p.add_argument("--redis-url", default=opt("REDIS_URL"), help="Redis for run locks")
+    p.add_argument("--redis-prefix", default=opt("REDIS_PREFIX", "tickwork"))
+    p.add_argument(
+        "--grace",
+        type=_seconds,
+        default=opt("GRACE", "30"),
+        help="seconds in-flight runs may take to finish at shutdown",
+    )
+    p.add_argument(
+        "--kill-grace",
+        type=_seconds,
+        default=opt("KILL_GRACE", "10"),
+        help="seconds between SIGTERM and SIGKILL when a run is stopped",
+    )
+    p.add_argument(
+        "--heartbeat-interval",
+        type=_seconds,
+        default=opt("HEARTBEAT_INTERVAL"),
+        help="seconds between heartbeats (default: the coordinator's)",
+    )
+    p.add_argument(
+        "--max-runs-per-child", type=_positive_int, default=opt("MAX_RUNS_PER_CHILD", "1000")
+    )
+    p.add_argument("--preload", default=opt("PRELOAD", ""), help="modules to import in the pool")
+    p.add_argument("--hostname", default=opt("HOSTNAME"))
+    p.add_argument("--log-level", default=opt("LOG_LEVEL", "INFO"))
+    return p
+
+
+def _paths(value: str | None) -> list[str]:
+    return [p for p in (value or "").split(os.pathsep) if p]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 1000")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_worker(parse_options(argv))

@@ -1,0 +1,202 @@
+"""One task that ships the worker's starts, output and completions in batched reports.
+
+A report goes out as soon as something is queued and no report is in flight, so a lone run's
+start is confirmed in one round trip while, under load, everything that piled up during a
+round trip leaves together in the next request. Any item answered ``stale_fence`` makes the
+worker kill that run and forget what it still had queued for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from tickwork.client.errors import ApiError, NotRegisteredError, UnreachableError
+from tickwork.client.worker_protocol import WorkerProtocolClient
+from tickwork.schemas.workers import CompletionIn, ReportItem, ReportOut
+from tickwork.worker.backoff import Backoff
+from tickwork.worker.batch import Batch, Item, Limits, ReportQueue
+from tickwork.worker.executors.base import Stream
+
+__all__ = ["ReportHandler", "Reporter"]
+
+log = logging.getLogger(__name__)
+
+STALE = "stale_fence"
+
+T = TypeVar("T")
+
+
+class ReportHandler(Protocol):
+    async def on_stale(self, run_id: str, fence: int) -> None:
+        """The coordinator says this attempt is no longer the run's owner: kill it."""
+
+    def on_settled(self, run_id: str, fence: int) -> None:
+        """The completion of this attempt has been answered (recorded, or refused)."""
+
+    async def on_forgotten(self, worker_id: str) -> None:
+        """The coordinator does not know this worker any more."""
+
+
+class Reporter:
+    def __init__(
+        self,
+        client: WorkerProtocolClient,
+        worker_id: Callable[[], str],
+        handler: ReportHandler,
+        limits: Limits | None = None,
+    ) -> None:
+        self.queue = ReportQueue(limits)
+        self.requests = 0
+        self._client = client
+        self._worker_id = worker_id
+        self._handler = handler
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._starts: dict[tuple[str, int], asyncio.Future[bool]] = {}
+        self._backoff = Backoff()
+
+    # -- what the runtime queues ---------------------------------------------------------
+
+    def start(self, run_id: str, fence: int) -> asyncio.Future[bool]:
+        """Queue the confirmation of a claim; the future says whether the coordinator took it."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._starts[(run_id, fence)] = future
+        self.queue.add_start(run_id, fence)
+        self._poke()
+        return future
+
+    def log(self, run_id: str, fence: int, stream: Stream, text: str) -> None:
+        self.queue.add_log(run_id, fence, stream, text)
+        self._poke()
+
+    def complete(self, completion: CompletionIn) -> None:
+        self.queue.add_completion(completion)
+        self._poke()
+
+    def drop_run(self, run_id: str, fence: int) -> None:
+        self.queue.drop_run(run_id)
+        _resolve(self._starts.pop((run_id, fence), None), False)
+
+    def forget(self, run_id: str, fence: int) -> None:
+        self.queue.forget(run_id)
+        _resolve(self._starts.pop((run_id, fence), None), False)
+
+    def drop_all(self) -> None:
+        self.queue.clear()
+        for future in self._starts.values():
+            _resolve(future, False)
+        self._starts.clear()
+
+    async def flush(self, within: float) -> bool:
+        """Wait until everything queued has been answered; False after ``within`` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    # -- the task ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while (batch := self.queue.take()) is not None:
+                await self.send(batch)
+            if not self.queue:
+                self._idle.set()
+
+    async def send(self, batch: Batch) -> None:
+        """One report; on failure the batch goes back in front of the queue."""
+        worker_id = self._worker_id()
+        try:
+            body = batch.body()
+        except ValidationError as exc:  # e.g. an id longer than the protocol allows
+            log.error("report of %d items is invalid, dropped: %s", len(batch), exc)
+            self._settle_refused(batch)
+            return
+        self.requests += 1
+        try:
+            out = await self._client.report(worker_id, body)
+        except NotRegisteredError:
+            self.queue.requeue(batch)
+            await self._handler.on_forgotten(worker_id)
+            return
+        except UnreachableError as exc:
+            log.warning("report of %d items failed: %s", len(batch), exc)
+            self.queue.requeue(batch, keep_logs=not exc.maybe_applied)
+            await asyncio.sleep(self._backoff.next())
+            return
+        except ApiError as exc:
+            await self._refused(batch, exc)
+            return
+        self._backoff.reset()
+        await self._apply(batch, out)
+
+    def _poke(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    async def _refused(self, batch: Batch, exc: ApiError) -> None:
+        if exc.status >= 500:
+            log.warning("report of %d items failed: %s", len(batch), exc)
+            self.queue.requeue(batch)
+            await asyncio.sleep(self._backoff.next())
+            return
+        log.error("report of %d items refused, dropped: %s", len(batch), exc)
+        self._settle_refused(batch)
+
+    def _settle_refused(self, batch: Batch) -> None:
+        for item in batch.starts:
+            _resolve(self._starts.pop((item.run_id, item.fence), None), False)
+        for item in batch.completions:
+            self._handler.on_settled(item.run_id, item.fence)
+
+    async def _apply(self, batch: Batch, out: ReportOut) -> None:
+        for item, result in _paired(batch.starts, out.starts):
+            await self._started(item, result)
+        for item, result in _paired(batch.logs, out.logs):
+            if result is not None and not result.ok:
+                await self._failed(item, result)
+        for item, result in _paired(batch.completions, out.completions):
+            if result is not None and not result.ok:
+                await self._failed(item, result)
+            self._handler.on_settled(item.run_id, item.fence)
+            self.queue.forget(item.run_id)  # nothing more comes after a completion
+
+    async def _started(self, item: Item, result: ReportItem | None) -> None:
+        ok = result is None or result.ok
+        _resolve(self._starts.pop((item.run_id, item.fence), None), ok)
+        if result is not None and not ok:
+            await self._failed(item, result)
+
+    async def _failed(self, item: Item, result: ReportItem) -> None:
+        if result.error == STALE:
+            log.warning("run %s (fence %d) is stale: killing it", item.run_id, item.fence)
+            self.drop_run(item.run_id, item.fence)
+            await self._handler.on_stale(item.run_id, item.fence)
+        else:
+            log.warning(
+                "%s of run %s refused: %s (%s)",
+                item.kind,
+                item.run_id,
+                result.error,
+                result.status,
+            )
+
+
+def _paired(items: Sequence[Item], results: Sequence[T]) -> Iterator[tuple[Item, T | None]]:
+    """Items with their answers, in order; a short answer leaves the rest unanswered (None)."""
+    for index, item in enumerate(items):
+        yield item, results[index] if index < len(results) else None
+
+
+def _resolve(future: asyncio.Future[bool] | None, value: bool) -> None:
+    if future is not None and not future.done():
+        future.set_result(value)

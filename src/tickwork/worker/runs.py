@@ -1,0 +1,199 @@
+"""A run as the worker holds it, and the conversions between wire models and the executors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tickwork.domain import secrets
+from tickwork.schemas.workers import AssignmentOut, CompletionIn, RunFence
+from tickwork.worker.executors import ExecutionRequest, ExecutionResult, Executors
+from tickwork.worker.reporter import Reporter
+
+__all__ = ["HeldRun", "KillReason", "RunBook", "completion_for", "execution_request"]
+
+log = logging.getLogger(__name__)
+
+KillReason = Literal["cancel", "stale", "forgotten", "lease_lost", "shutdown"]
+"""Why the worker stops a run: asked by the coordinator, no longer its owner, coordinator
+forgot the worker, heartbeats failing for too long, or the worker shutting down."""
+
+DROPPED: frozenset[KillReason] = frozenset({"stale", "forgotten"})
+"""Runs stopped for these reasons belong to someone else now: nothing more is reported."""
+
+FAILED_BECAUSE: dict[KillReason, str] = {
+    "shutdown": "worker shutting down",
+    "lease_lost": (
+        "worker lost contact with the coordinator; the run was killed before its lease "
+        "could pass to another worker"
+    ),
+}
+"""Runs stopped for these reasons are reported failed, so the retry policy re-queues them."""
+
+_RANK: dict[KillReason, int] = {
+    "shutdown": 0,
+    "lease_lost": 0,
+    "cancel": 1,
+    "stale": 2,
+    "forgotten": 2,
+}
+"""A stronger reason replaces a weaker one: a cancelled run stays cancelled at shutdown."""
+
+MAX_ERROR_CHARS = 64 * 1024
+
+
+@dataclass(eq=False, slots=True)
+class HeldRun:
+    """One claimed attempt, from the lock until its completion is answered."""
+
+    assignment: AssignmentOut
+    kill_reason: KillReason | None = None
+    started: asyncio.Future[bool] | None = None
+    secrets: tuple[str, ...] = ()  # resolved secret values, masked in everything reported
+
+    @property
+    def run_id(self) -> str:
+        return self.assignment.run_id
+
+    @property
+    def fence(self) -> int:
+        return self.assignment.fence
+
+    @property
+    def dropped(self) -> bool:
+        return self.kill_reason in DROPPED
+
+    def kill(self, reason: KillReason) -> bool:
+        """Record why the run is stopped; True if this changed anything."""
+        if self.kill_reason is not None and _RANK[reason] <= _RANK[self.kill_reason]:
+            return False
+        self.kill_reason = reason
+        if self.started is not None and not self.started.done():
+            self.started.set_result(False)  # still waiting for its start: do not run it
+        return True
+
+
+class RunBook:
+    """The runs this worker holds (by run id), and how they are stopped."""
+
+    def __init__(self, reporter: Reporter, executors: Executors) -> None:
+        self.runs: dict[str, HeldRun] = {}
+        self._reporter = reporter
+        self._executors = executors
+
+    def add(self, held: HeldRun) -> None:
+        self.runs[held.run_id] = held
+
+    def fences(self) -> list[RunFence]:
+        return [RunFence(run_id=h.run_id, fence=h.fence) for h in self.runs.values()]
+
+    def remove(self, held: HeldRun) -> None:
+        if self.runs.get(held.run_id) is held:
+            del self.runs[held.run_id]
+
+    def settled(self, run_id: str, fence: int) -> None:
+        held = self.runs.get(run_id)
+        if held is not None and held.fence == fence:
+            del self.runs[run_id]
+
+    async def kill(self, run_id: str, reason: KillReason, fence: int | None = None) -> None:
+        """Stop a held run (SIGTERM to its process group, SIGKILL after the grace period)."""
+        held = self.runs.get(run_id)
+        if held is None or (fence is not None and held.fence != fence):
+            return
+        if not held.kill(reason):
+            return
+        level = logging.INFO if reason == "cancel" else logging.WARNING
+        log.log(level, "stopping run %s (fence %d): %s", run_id, held.fence, reason)
+        if held.dropped:
+            self.remove(held)
+            self._reporter.drop_run(run_id, held.fence)
+        await self._executors.cancel(run_id)
+
+    async def kill_all(self, reason: KillReason) -> None:
+        for run_id in list(self.runs):
+            await self.kill(run_id, reason)
+
+
+def execution_request(
+    a: AssignmentOut, env: Mapping[str, str] | None = None
+) -> tuple[ExecutionRequest, tuple[str, ...]]:
+    """The executors' request, with ``{"$secret": NAME}`` references filled in from the
+    worker's environment (MissingSecret if one is not set), and the values to mask."""
+    env = os.environ if env is None else env
+    parameters, from_params = secrets.resolve(a.parameters, env)
+    request, from_request = secrets.resolve(a.request, env)
+    values = tuple(from_params + from_request)
+    return ExecutionRequest(
+        run_id=a.run_id,
+        attempt=a.attempt,
+        fence=a.fence,
+        idempotency_key=a.idempotency_key,
+        job_type=a.type,
+        function=a.function,
+        command=a.command,
+        request=request,
+        parameters=parameters,
+        timeout=a.timeout,
+        isolation="process" if a.isolation == "process" else "pool",
+    ), values
+
+
+def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionIn | None:
+    """What to report for a run that ended (``result`` None: it never started executing)."""
+    if held.dropped:
+        return None
+    if result is None and held.kill_reason == "shutdown":
+        return None  # never executed: deregistration hands the claim back to the queue
+    if result is None:
+        result = ExecutionResult.stopped("cancelled", 0)
+    status, error = result.status, result.error
+    if held.secrets:
+        error = secrets.redact(error, list(held.secrets)) if error else error
+        result = replace(result, result=_masked(result.result, held.secrets))
+    reason = held.kill_reason
+    if status == "cancelled" and reason in FAILED_BECAUSE:
+        status, error = "failed", FAILED_BECAUSE[reason]
+    try:
+        return CompletionIn(
+            run_id=held.run_id,
+            fence=held.fence,
+            status=status,
+            exit_code=result.exit_code,
+            result=result.result,
+            error=_bounded(error),
+        )
+    except ValidationError as exc:
+        note = f"the job's result could not be reported: {exc.errors()[0]['msg']}"
+        return CompletionIn(
+            run_id=held.run_id,
+            fence=held.fence,
+            status="failed",
+            exit_code=result.exit_code,
+            error=_bounded(f"{error}\n{note}" if error else note),
+        )
+
+
+def _masked(value: Any, values: tuple[str, ...]) -> Any:
+    """A job's result with secret values masked in every string inside it."""
+    if isinstance(value, str):
+        return secrets.redact(value, list(values))
+    if isinstance(value, dict):
+        return {k: _masked(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, values) for v in value]
+    return value
+
+
+def _bounded(error: str | None) -> str | None:
+    """Keep the end of a long error (a traceback's last lines say the most)."""
+    if error is None or len(error) <= MAX_ERROR_CHARS:
+        return error
+    marker = "[tickwork: error truncated]\n…"
+    return marker + error[-(MAX_ERROR_CHARS - len(marker)) :]

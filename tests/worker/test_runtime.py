@@ -1,0 +1,220 @@
+"""The worker runtime against a fake coordinator served over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from test_runtime_support import FakeCoordinator, alive, make_worker, running, serving
+
+from tickwork.coord.local import LocalLocks
+
+LONG_JOB = "echo pid=$$; exec sleep 30"
+
+
+async def test_registers_prints_two_lines_and_deregisters(capsys: pytest.CaptureFixture[str]):
+    async with serving(FakeCoordinator()) as fake:
+        worker = make_worker(fake, concurrency=3, hostname="box-1")
+        async with running(worker):
+            out = capsys.readouterr().out
+            assert out == f"Worker {worker.worker_id} registered\nListening for jobs...\n"
+            registered = fake.workers[worker.worker_id]
+            assert (registered.hostname, registered.concurrency) == ("box-1", 3)
+            assert registered.tags == ["default"]
+        assert fake.deregistered == [worker.worker_id]
+
+
+async def test_claim_start_log_complete_in_batched_reports():
+    async with serving(FakeCoordinator()) as fake:
+        ids = [fake.add_run("echo out-$TICKWORK_RUN_ID; echo err >&2") for _ in range(200)]
+        async with running(make_worker(fake, concurrency=16)):
+            await fake.wait_for(lambda: all(fake.runs[r].completion for r in ids), 60)
+        for run_id in ids:
+            run = fake.runs[run_id]
+            assert run.status == "completed", run.completion
+            assert (run.stdout, run.stderr) == (f"out-{run_id}\n", "err\n")
+        reports = fake.requests["report"]
+        assert reports < len(ids), f"{reports} reports for {len(ids)} runs"
+        assert max(len(r.completions) for r in fake.reports) > 1
+        assert max(len(r.starts) for r in fake.reports) > 1
+
+
+async def test_python_job_imports_from_the_worker_path(tmp_path: Path):
+    (tmp_path / "rt_jobs_mod.py").write_text(
+        "def greet(name):\n    print('hello', name)\n    return {'greeted': name}\n"
+    )
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run(type="python", function="rt_jobs_mod.greet", parameters={"name": "x"})
+        async with running(make_worker(fake, import_paths=[str(tmp_path)])):
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        run = fake.runs[run_id]
+        assert run.status == "completed", run.completion
+        assert run.completion is not None and run.completion["result"] == {"greeted": "x"}
+        assert run.stdout == "hello x\n"
+
+
+async def test_failing_shell_job_reports_its_exit_code():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run("echo nope >&2; exit 3")
+        async with running(make_worker(fake)):
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        completion = fake.runs[run_id].completion
+        assert completion is not None
+        assert (completion["status"], completion["exit_code"]) == ("failed", 3)
+        assert fake.runs[run_id].stderr == "nope\n"
+
+
+async def test_stale_fence_on_a_report_kills_the_run():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run("echo pid=$$; while :; do echo tick; sleep 0.05; done")
+        worker = make_worker(fake)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None and alive(pid)
+            fake.steal(run_id)  # the next log chunk is answered stale_fence
+            await fake.wait_for(lambda: not alive(pid), 5)
+            await fake.wait_for(lambda: run_id not in worker.runs)
+        assert fake.runs[run_id].completion is None
+
+
+async def test_cancel_through_the_heartbeat_long_poll_kills_a_shell_job_quickly():
+    async with serving(FakeCoordinator(heartbeat_interval=30)) as fake:
+        run_id = fake.add_run(LONG_JOB)
+        async with running(make_worker(fake)):
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            started = time.monotonic()
+            fake.cancel(run_id)
+            await fake.wait_for(lambda: fake.runs[run_id].completion, 2)
+            elapsed = time.monotonic() - started
+            assert not alive(pid)
+        assert fake.runs[run_id].status == "cancelled"
+        assert elapsed < 2
+
+
+async def test_failing_heartbeats_past_lease_minus_margin_kill_the_runs():
+    # lease 3 s → margin 1 s: with no heartbeat for 2 s the worker kills what it holds
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5)) as fake:
+        run_id = fake.add_run(LONG_JOB)
+        worker = make_worker(fake)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            fake.fail_heartbeats = True
+            failing_since = time.monotonic()
+            await fake.wait_for(lambda: not alive(pid), 6)
+            assert time.monotonic() - failing_since > 1.5  # not before lease - margin
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+            fake.fail_heartbeats = False
+            beats = worker.heartbeat.beats
+            await fake.wait_for(lambda: worker.heartbeat.beats > beats, 5)  # reconnected
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["status"] == "failed"
+        assert "lost contact" in completion["error"]
+
+
+async def test_graceful_shutdown_lets_in_flight_runs_finish_then_deregisters():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run("echo pid=$$; sleep 0.5; echo done")
+        worker = make_worker(fake)
+        async with running(worker) as task:
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            worker.request_stop()
+            await fake.wait_for(task.done, 10)
+        run = fake.runs[run_id]
+        assert run.status == "completed"
+        assert run.stdout.endswith("done\n")
+        assert fake.deregistered == [worker.worker_id]
+
+
+async def test_runs_past_the_shutdown_grace_are_failed_for_a_retry():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run(LONG_JOB)
+        worker = make_worker(fake, shutdown_grace=0.3)
+        async with running(worker) as task:
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            worker.request_stop()
+            await fake.wait_for(task.done, 10)
+            assert not alive(pid)
+        completion = fake.runs[run_id].completion
+        assert completion is not None
+        assert (completion["status"], completion["error"]) == ("failed", "worker shutting down")
+        assert fake.deregistered == [worker.worker_id]
+
+
+async def test_a_run_whose_lock_is_taken_is_skipped():
+    locks = LocalLocks()
+    async with serving(FakeCoordinator()) as fake:
+        locked = fake.add_run("echo should-not-run")
+        await locks.acquire(f"run:{locked}:1", "another-worker", 60)
+        free = fake.add_run("echo ran")
+        worker = make_worker(fake, locks=locks)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.runs[free].completion)
+            assert fake.runs[locked].status == "running"  # claimed, left to the ack timeout
+            assert not fake.runs[locked].started
+            assert locked not in worker.runs
+        assert fake.runs[free].stdout == "ran\n"
+        assert fake.runs[locked].stdout == ""
+        assert all(s.run_id != locked for r in fake.reports for s in r.starts)
+
+
+async def test_forgotten_worker_kills_its_runs_and_registers_again():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run(LONG_JOB)
+        worker = make_worker(fake, concurrency=1)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            first = worker.worker_id
+            fake.runs[run_id].command = "echo second-time"  # the reclaimed run, next attempt
+            fake.forget_worker(first)
+            await fake.wait_for(lambda: not alive(pid), 5)
+            await fake.wait_for(lambda: len(fake.registrations) == 2)
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        assert worker.worker_id != first
+        run = fake.runs[run_id]
+        assert (run.status, run.worker) == ("completed", worker.worker_id)
+        assert run.stdout == "second-time\n"
+
+
+@pytest.mark.redis
+async def test_with_a_redis_url_the_run_lock_lives_in_redis():
+    from tickwork.coord.redis import create_coordination
+
+    url = os.environ.get("TICKWORK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"tickwork-test-{uuid.uuid4().hex[:8]}"
+    coord = create_coordination(url, prefix)
+    try:
+        async with serving(FakeCoordinator()) as fake:
+            locked = fake.add_run("echo should-not-run")
+            assert await coord.locks.acquire(f"run:{locked}:1", "another-worker", 60)
+            free = fake.add_run("echo ran")
+            worker = make_worker(fake, redis_url=url, redis_prefix=prefix)
+            async with running(worker):
+                await fake.wait_for(lambda: fake.runs[free].completion)
+                assert not fake.runs[locked].started
+            assert fake.runs[free].status == "completed"
+            # the worker released its own lock when the run ended
+            assert await coord.locks.acquire(f"run:{free}:1", "someone-else", 1)
+    finally:
+        await coord.stop()
+
+
+async def test_an_unreachable_lock_service_does_not_stop_runs(caplog: pytest.LogCaptureFixture):
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run("echo ran")
+        worker = make_worker(fake, redis_url="redis://127.0.0.1:1/0")
+        async with running(worker):
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        assert fake.runs[run_id].status == "completed"
+        assert "relying on the fence" in caplog.text

@@ -1,0 +1,102 @@
+"""``python -m tickwork.worker``: options from flags and TICKWORK_* variables, a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from test_runtime_support import FakeCoordinator, serving
+
+from tickwork.worker.main import parse_options
+from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions
+
+
+def test_defaults():
+    options = parse_options([], environ={})
+    assert options == WorkerOptions()
+    assert options.server == DEFAULT_SERVER
+    assert options.import_paths() == [os.getcwd()]
+
+
+def test_flags_win_over_the_environment(tmp_path: Path):
+    env = {
+        "TICKWORK_SERVER": "http://env:1",
+        "TICKWORK_TAGS": "a,b",
+        "TICKWORK_CONCURRENCY": "2",
+        "TICKWORK_TOKEN": "env-token",
+        "TICKWORK_REDIS_URL": "redis://env",
+        "TICKWORK_GRACE": "5",
+    }
+    options = parse_options(
+        [
+            "--server",
+            "http://flag:2",
+            "--tags",
+            " cpu-heavy , default ",
+            "--concurrency",
+            "8",
+            "--path",
+            str(tmp_path),
+            "--grace",
+            "7.5",
+            "--max-runs-per-child",
+            "50",
+        ],
+        environ=env,
+    )
+    assert options.server == "http://flag:2"
+    assert options.tags == ("cpu-heavy", "default")
+    assert (options.concurrency, options.grace, options.max_runs_per_child) == (8, 7.5, 50)
+    assert (options.token, options.redis_url) == ("env-token", "redis://env")
+    assert options.import_paths() == [str(tmp_path), os.getcwd()]
+
+
+def test_bad_values_are_refused(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        parse_options(["--concurrency", "0"], environ={})
+    assert "between 1 and 1000" in capsys.readouterr().err
+
+
+async def test_the_module_runs_a_worker_until_sigterm(tmp_path: Path):
+    (tmp_path / "rt_main_jobs.py").write_text("def add(a, b):\n    return a + b\n")
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run(
+            type="python", function="rt_main_jobs.add", parameters={"a": 2, "b": 3}
+        )
+        env = {**os.environ, "TICKWORK_SERVER": fake.url, "TICKWORK_TAGS": "cpu-heavy,default"}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tickwork.worker",
+            "--concurrency",
+            "2",
+            "--path",
+            str(tmp_path),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            first = await asyncio.wait_for(proc.stdout.readline(), 30)
+            second = await asyncio.wait_for(proc.stdout.readline(), 5)
+            (worker_id,) = fake.workers
+            assert first.decode() == f"Worker {worker_id} registered\n"
+            assert second.decode() == "Listening for jobs...\n"
+            assert fake.workers[worker_id].tags == ["cpu-heavy", "default"]
+            await fake.wait_for(lambda: fake.runs[run_id].completion, 30)
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, err.decode()
+        assert out == b""  # nothing else on stdout: logs go to stderr
+        assert fake.deregistered == [worker_id]
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["result"] == 5
