@@ -1,0 +1,164 @@
+"""`tickwork apply -f jobs.yaml | --module mypkg.jobs [--prune] [--dry-run] [--yes]`: jobs as code.
+
+Reads the declared jobs (a YAML/JSON file, or the ``@tickwork.job`` functions of a module),
+checks all of them locally, compares them with the server, prints the diff and then makes the
+server match (asking first on a terminal). How the diff is computed and ordered: ``plan.py``.
+A second apply of the same jobs finds nothing to change and sends no write.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tickwork.cli.common import (
+    EXIT_BAD_INPUT,
+    JsonOpt,
+    ServerOpt,
+    TokenOpt,
+    YesOpt,
+    confirm,
+    err,
+    fail,
+    out,
+    print_json,
+    session,
+)
+from tickwork.cli.jobfile import JobFileError, read_job_file, validate_jobs
+from tickwork.cli.plan import Plan, PlanError, PruneScope, Step, fetch_state, make_plan
+from tickwork.client import Client
+from tickwork.decorators import registered_jobs
+from tickwork.schemas.jobs import JobIn
+
+MARKS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "unchanged": ("=", "dim"),
+    "delete": ("-", "red"),
+}
+
+
+def apply(
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="YAML/JSON file of jobs (- = stdin).")
+    ] = None,
+    module: Annotated[
+        str | None,
+        typer.Option("--module", "-m", help="Import this module; apply its @tickwork.job jobs."),
+    ] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option(help="Directory to import --module from (repeatable; . is always on it)."),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete jobs no longer declared: with -f every job not in the file (except "
+            "module-owned ones), with --module those tagged module:<name>.",
+        ),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff only.")] = False,
+    yes: YesOpt = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the server's jobs match a file or a module: print the diff, then apply it."""
+    jobs, scope = _declared(file, module, path or [])
+    with session(server, token) as client:
+        state = fetch_state(client, jobs, prune=prune)
+        try:
+            plan = make_plan(jobs, state, prune=prune, scope=scope)
+        except PlanError as exc:
+            _invalid("the jobs cannot be applied", exc.problems)
+        if not as_json:
+            show_plan(out(), plan)
+        applied = _run(client, plan, dry_run=dry_run, yes=yes, quiet=as_json)
+    if as_json:
+        print_json({**plan.as_json(), "applied": applied})
+
+
+def _declared(
+    file: str | None, module: str | None, paths: list[str]
+) -> tuple[list[JobIn], PruneScope]:
+    if (file is None) == (module is None):
+        fail("give either -f FILE or --module NAME", EXIT_BAD_INPUT)
+    try:
+        if file is not None:
+            return read_job_file(file), PruneScope()
+        assert module is not None
+        return validate_jobs(module_jobs(module, paths)), PruneScope(module=module)
+    except JobFileError as exc:
+        _invalid(f"{file or module} is not valid", exc.problems)
+
+
+def module_jobs(name: str, paths: list[str]) -> list[dict[str, Any]]:
+    """Import ``name`` (from ``paths`` and the current directory) and return its jobs."""
+    for directory in [os.getcwd(), *paths]:
+        absolute = os.path.abspath(directory)
+        if absolute not in sys.path:
+            sys.path.insert(0, absolute)
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        fail(f"cannot import {name}: {exc}", EXIT_BAD_INPUT)
+    specs = registered_jobs(name)
+    if not specs:
+        err().print(f"[yellow]{name} declares no @tickwork.job functions[/]")
+    return specs
+
+
+def _invalid(what: str, problems: list[str]) -> NoReturn:
+    console = err()
+    console.print(f"[bold red]error:[/] {what}; nothing was changed:", soft_wrap=True)
+    for problem in problems:
+        console.print(f"  {problem}", markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def show_plan(console: Console, plan: Plan) -> None:
+    for step in plan.steps:
+        mark, style = MARKS[step.action]
+        console.print(f"[{style}]{mark} {step.action:<9} {step.name}[/]", soft_wrap=True)
+        for change in step.changes:
+            console.print(
+                f"      {change.field}: [red]{escape(repr(change.old))}[/] → "
+                f"[green]{escape(repr(change.new))}[/]",
+                soft_wrap=True,
+                markup=True,
+            )
+    c = plan.counts()
+    console.print(
+        f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
+        f"{c['unchanged']} unchanged."
+    )
+
+
+def _run(client: Client, plan: Plan, *, dry_run: bool, yes: bool, quiet: bool) -> bool:
+    if not plan.changes or dry_run:
+        if not quiet:
+            err().print("dry run: nothing changed" if plan.changes else "nothing to change")
+        return False
+    confirm("Apply these changes?", yes=yes)
+    for step in plan.changes:
+        _execute(client, step)
+        if not quiet:
+            style = MARKS[step.action][1]
+            err().print(f"[{style}]{step.action}d[/] {step.name}")  # created, updated, deleted
+    return True
+
+
+def _execute(client: Client, step: Step) -> None:
+    if step.action == "create":
+        client.create_job(step.body or {})
+    elif step.action == "update":
+        client.replace_job(step.name, step.body or {})
+    elif step.action == "delete":
+        client.delete_job(step.name)

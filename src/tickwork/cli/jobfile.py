@@ -1,0 +1,116 @@
+"""Job files (YAML or JSON): read them and check every job locally before anything is sent.
+
+A file holds ``jobs: [ {name: …, type: …, …}, … ]``, a top-level list of jobs, or one job.
+Each job is checked with the API's own model (``JobIn``) and then with the domain rules the
+server applies (cron expressions, targets, tags …); every problem is reported with the job and
+the field at fault, so a bad file changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from tickwork.domain.errors import TickworkError
+from tickwork.domain.errors import ValidationError as DomainValidationError
+from tickwork.domain.jobs import validate_spec
+from tickwork.schemas.jobs import JobIn
+
+__all__ = ["JobFileError", "job_documents", "read_job_file", "validate_jobs"]
+
+
+class JobFileError(Exception):
+    """The file cannot be used; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def read_job_file(path: str) -> list[JobIn]:
+    """Every job in the file at ``path`` (``-``: standard input), checked."""
+    return validate_jobs(job_documents(_load(path), path))
+
+
+def _load(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JobFileError([f"{path}: {exc.strerror or exc}"]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise JobFileError([f"{path}: not valid YAML: {exc}"]) from exc
+
+
+def job_documents(data: Any, source: str) -> list[Any]:
+    """The job mappings of a loaded file: ``{"jobs": [...]}``, ``[...]`` or one job."""
+    if isinstance(data, dict) and "jobs" in data:
+        extra = sorted(set(data) - {"jobs"})
+        if extra:
+            raise JobFileError([f"{source}: unknown top-level key(s): {', '.join(extra)}"])
+        data = data["jobs"]
+    elif isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise JobFileError([f"{source}: expected `jobs: [...]`, a list of jobs or one job"])
+    return data
+
+
+def validate_jobs(documents: Iterable[Any]) -> list[JobIn]:
+    """Check every job; raise ``JobFileError`` listing all problems if any has one."""
+    jobs: list[JobIn] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for index, doc in enumerate(documents):
+        label = _label(index, doc)
+        job, found = _check(doc, label)
+        problems += found
+        if job is None:
+            continue
+        if job.name in seen:
+            problems.append(f"{label}: name: {job.name!r} is already used by {seen[job.name]}")
+        seen.setdefault(job.name, label)
+        jobs.append(job)
+    if problems:
+        raise JobFileError(problems)
+    return jobs
+
+
+def _label(index: int, doc: Any) -> str:
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return f"jobs[{index}] ({name})" if isinstance(name, str) and name else f"jobs[{index}]"
+
+
+def _check(doc: Any, label: str) -> tuple[JobIn | None, list[str]]:
+    if not isinstance(doc, dict):
+        return None, [f"{label}: a job must be a mapping of fields, not {type(doc).__name__}"]
+    try:
+        job = JobIn.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        return None, [f"{label}: {_field(e['loc'])}: {_message(e)}" for e in exc.errors()]
+    try:
+        validate_spec(job.to_spec(), now=datetime.now(UTC))
+    except DomainValidationError as exc:
+        return None, [f"{label}: {exc.field}: {exc.reason}"]
+    except TickworkError as exc:
+        return None, [f"{label}: {exc.message}"]
+    return job, []
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "job"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "is required"
+    return str(error["msg"])

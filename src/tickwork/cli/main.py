@@ -1,0 +1,46 @@
+"""The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
+it over the API (jobs, apply, runs, workers, dlq, status).
+
+Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tickwork.cli import apply, dlq, jobs, runs, serve, status, tokens, worker, workers
+
+app = typer.Typer(
+    name="tickwork",
+    no_args_is_help=True,
+    add_completion=False,
+    help="tickwork: a distributed job scheduler.",
+)
+RUN = "Run tickwork"
+OPERATE = "Operate it over the API (--server, --token, --json)"
+
+app.add_typer(jobs.app, name="jobs", no_args_is_help=True, rich_help_panel=OPERATE)
+app.command("apply", rich_help_panel=OPERATE)(apply.apply)
+app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)
+app.command("workers", rich_help_panel=OPERATE)(workers.workers)
+app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
+app.command("status", rich_help_panel=OPERATE)(status.status)
+app.command("server", rich_help_panel=RUN)(serve.server)
+app.command("dev", rich_help_panel=RUN)(serve.dev)
+app.command(
+    "worker",
+    context_settings=worker.CONTEXT,
+    add_help_option=False,
+    help=worker.worker.__doc__,
+    rich_help_panel=RUN,
+)(worker.worker)
+app.command("db-upgrade", rich_help_panel=RUN)(serve.db_upgrade)
+app.add_typer(tokens.app, name="tokens", rich_help_panel=RUN)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""``AsyncClient``: every operator call of the tickwork API as a typed coroutine.
+
+One async implementation; ``tickwork.Client`` (``client/sync.py``) runs these same methods on a
+private event loop thread. Answers are the pydantic models of ``tickwork.schemas``, the same
+ones the API declares; error answers raise the ``ApiError`` subclass for their status (see
+``client/errors.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from tickwork.client.follow import follow_events
+from tickwork.client.http import (
+    ApiTransport,
+    Params,
+    RetryPolicy,
+    TransportOwner,
+    typed_error_from_response,
+)
+from tickwork.schemas.admin import AuditOut, TokenCreated, TokenOut
+from tickwork.schemas.jobs import (
+    DagOut,
+    JobDetailOut,
+    JobIn,
+    JobList,
+    JobOut,
+    PreviewOut,
+    TriggerOut,
+)
+from tickwork.schemas.runs import (
+    BulkOut,
+    BulkRunIn,
+    DeadLetterList,
+    DeadLetterOut,
+    EventOut,
+    LogsOut,
+    RunDetail,
+    RunList,
+    RunOut,
+)
+from tickwork.schemas.system import HealthOut, StatsOut, WhoAmI
+from tickwork.schemas.workers import WorkerOut
+
+__all__ = ["DEFAULT_SERVER", "AsyncClient", "default_server", "default_token"]
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+M = TypeVar("M", bound=BaseModel)
+JobLike = JobIn | Mapping[str, Any]
+
+_WORKERS = TypeAdapter(list[WorkerOut])
+_TOKENS = TypeAdapter(list[TokenOut])
+_AUDIT = TypeAdapter(list[AuditOut])
+_EVENTS = TypeAdapter(list[EventOut])
+
+
+def default_server() -> str:
+    """``TICKWORK_SERVER``, else http://127.0.0.1:8000."""
+    return os.environ.get("TICKWORK_SERVER") or DEFAULT_SERVER
+
+
+def default_token() -> str | None:
+    """``TICKWORK_TOKEN``, else no token."""
+    return os.environ.get("TICKWORK_TOKEN") or None
+
+
+class AsyncClient(TransportOwner):
+    """The tickwork API over HTTP (and the WebSocket for ``follow_run``).
+
+    ``url`` defaults to ``TICKWORK_SERVER`` (else http://127.0.0.1:8000) and ``token`` to
+    ``TICKWORK_TOKEN``; pass ``token=""`` to send none. Use it as ``async with`` or call
+    ``aclose()``. Reads are retried on transport errors; writes only when the request never
+    left (see ``ApiTransport``).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = (url or default_server()).rstrip("/")
+        self.token = default_token() if token is None else (token or None)
+        self._http = ApiTransport(
+            self.url,
+            token=self.token,
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            errors=typed_error_from_response,
+        )
+
+    # --- jobs -----------------------------------------------------------------------
+    async def create_job(self, job: JobLike) -> JobOut:
+        """Create a job from a ``JobIn`` or a dict of its fields (checked by the server)."""
+        return await self._call(JobOut, "POST", "/api/jobs", json=_job_json(job))
+
+    async def get_job(self, ref: str) -> JobDetailOut:
+        """A job by name or id, with stats, its last 20 runs and its dependents."""
+        return await self._call(JobDetailOut, "GET", _path("jobs", ref))
+
+    async def list_jobs(
+        self,
+        *,
+        tag: str | None = None,
+        status: str | None = None,
+        schedule_type: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> JobList:
+        """One page of jobs by name; pass ``next_cursor`` back as ``cursor`` for the next."""
+        params = {"tag": tag, "status": status, "schedule_type": schedule_type, "q": q}
+        return await self._call(
+            JobList, "GET", "/api/jobs", params={**params, "limit": limit, "cursor": cursor}
+        )
+
+    async def iter_jobs(
+        self,
+        *,
+        tag: str | None = None,
+        status: str | None = None,
+        schedule_type: str | None = None,
+        q: str | None = None,
+        page_size: int = 200,
+    ) -> AsyncIterator[JobOut]:
+        """Every job matching the filters, fetching ``page_size`` at a time."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_jobs(
+                tag=tag,
+                status=status,
+                schedule_type=schedule_type,
+                q=q,
+                limit=page_size,
+                cursor=cursor,
+            )
+            for job in page.jobs:
+                yield job
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def replace_job(self, ref: str, job: JobLike) -> JobOut:
+        """Replace a job's whole definition (fields left out take their defaults)."""
+        return await self._call(JobOut, "PUT", _path("jobs", ref), json=_job_json(job))
+
+    async def delete_job(self, ref: str, *, force: bool = False) -> None:
+        """Delete a job and its runs; ``force`` also removes it from its dependents."""
+        await self._http.request("DELETE", _path("jobs", ref), params={"force": force or None})
+
+    async def trigger(
+        self,
+        ref: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> TriggerOut:
+        """Queue a run now; ``parameters`` are merged over the job's. The same
+        ``idempotency_key`` returns the same run."""
+        body: dict[str, Any] = {"parameters": dict(parameters or {})}
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        return await self._call(TriggerOut, "POST", _path("jobs", ref, "trigger"), json=body)
+
+    async def pause_job(self, ref: str) -> JobOut:
+        return await self._call(JobOut, "POST", _path("jobs", ref, "pause"))
+
+    async def resume_job(self, ref: str) -> JobOut:
+        return await self._call(JobOut, "POST", _path("jobs", ref, "resume"))
+
+    async def job_runs(self, ref: str, *, limit: int = 50, cursor: str | None = None) -> RunList:
+        """A job's runs, newest first."""
+        params: Params = {"limit": limit, "cursor": cursor}
+        return await self._call(RunList, "GET", _path("jobs", ref, "runs"), params=params)
+
+    async def dag(self) -> DagOut:
+        """Every job that has or is a dependency, and the edges upstream → dependent."""
+        return await self._call(DagOut, "GET", "/api/dag")
+
+    async def preview_schedule(
+        self, schedule: str, *, timezone: str = "UTC", n: int = 10
+    ) -> PreviewOut:
+        """The next ``n`` fire times of a schedule expression (422 if it is not one)."""
+        params: Params = {"schedule": schedule, "timezone": timezone, "n": n}
+        return await self._call(PreviewOut, "GET", "/api/schedules/preview", params=params)
+
+    # --- runs -----------------------------------------------------------------------
+    async def list_runs(
+        self,
+        *,
+        status: str | None = None,
+        job: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunList:
+        """One page of runs, newest first (``since``/``until`` need a time zone)."""
+        params = {"status": status, "job": job, "since": _iso(since), "until": _iso(until)}
+        return await self._call(
+            RunList, "GET", "/api/runs", params={**params, "limit": limit, "cursor": cursor}
+        )
+
+    async def iter_runs(
+        self,
+        *,
+        status: str | None = None,
+        job: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 200,
+    ) -> AsyncIterator[RunOut]:
+        """Every run matching the filters, newest first."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_runs(
+                status=status, job=job, since=since, until=until, limit=page_size, cursor=cursor
+            )
+            for run in page.runs:
+                yield run
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def get_run(self, run_id: str) -> RunDetail:
+        """A run with every attempt and the latest attempt's output."""
+        return await self._call(RunDetail, "GET", _path("runs", run_id))
+
+    async def run_logs(self, run_id: str, *, attempt: int | None = None) -> LogsOut:
+        """stdout/stderr of the latest (or the given) attempt."""
+        params: Params = {"attempt": attempt}
+        return await self._call(LogsOut, "GET", _path("runs", run_id, "logs"), params=params)
+
+    async def cancel_run(self, run_id: str) -> RunOut:
+        return await self._call(RunOut, "POST", _path("runs", run_id, "cancel"))
+
+    async def retry_run(self, run_id: str) -> RunOut:
+        return await self._call(RunOut, "POST", _path("runs", run_id, "retry"))
+
+    async def bulk_trigger(self, runs: Sequence[BulkRunIn | Mapping[str, Any]]) -> BulkOut:
+        """Queue many runs in one transaction: items ``{"job", "parameters",
+        "idempotency_key"}``."""
+        items = [BulkRunIn.model_validate(r).model_dump(mode="json") for r in runs]
+        return await self._call(BulkOut, "POST", "/api/runs/bulk", json={"runs": items})
+
+    async def list_events(
+        self,
+        *,
+        job: str | None = None,
+        run: str | None = None,
+        types: list[str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[EventOut]:
+        """Stored events, newest first: skipped and missed ticks with their reasons, run and
+        job changes (``types`` e.g. ``["run.skipped"]``; ``before`` an event id)."""
+        params: Params = {"job": job, "run": run, "type": types, "before": before, "limit": limit}
+        response = await self._http.request("GET", "/api/events", params=params, idempotent=True)
+        return _EVENTS.validate_json(response.content)
+
+    async def follow_run(self, run_id: str, *, since: int = 0) -> AsyncIterator[EventOut]:
+        """The run's events as they happen (``run.log`` chunks, state changes) from event id
+        ``since``, ending after the event that finishes it."""
+        async for event in follow_events(self, run_id, since=since):
+            yield event
+
+    # --- workers, dead letters, system ------------------------------------------------
+    async def list_workers(self) -> list[WorkerOut]:
+        response = await self._http.request("GET", "/api/workers", idempotent=True)
+        return _WORKERS.validate_json(response.content)
+
+    async def list_dead_letters(
+        self, *, resolved: bool | None = False, limit: int = 50, offset: int = 0
+    ) -> DeadLetterList:
+        """Dead letters (unresolved by default; ``resolved=None`` for all)."""
+        params: Params = {"resolved": resolved, "limit": limit, "offset": offset}
+        return await self._call(DeadLetterList, "GET", "/api/dead-letters", params=params)
+
+    async def replay_dead_letter(self, dead_letter_id: str) -> RunOut:
+        """Queue the failed run again (same run id and key) and resolve the entry."""
+        return await self._call(RunOut, "POST", _path("dead-letters", dead_letter_id, "replay"))
+
+    async def resolve_dead_letter(self, dead_letter_id: str) -> DeadLetterOut:
+        """Mark the entry handled without running it again."""
+        path = _path("dead-letters", dead_letter_id, "resolve")
+        return await self._call(DeadLetterOut, "POST", path)
+
+    async def stats(self) -> StatsOut:
+        return await self._call(StatsOut, "GET", "/api/stats")
+
+    async def health(self) -> HealthOut:
+        """The coordinator's health; a degraded one (503) is returned, not raised."""
+        response = await self._http.request(
+            "GET", "/api/health", idempotent=True, allow=frozenset({503})
+        )
+        return HealthOut.model_validate_json(response.content)
+
+    async def whoami(self) -> WhoAmI:
+        return await self._call(WhoAmI, "GET", "/api/auth/whoami")
+
+    # --- tokens and audit (admin) -----------------------------------------------------
+    async def create_token(
+        self, name: str, role: str, *, expires_in_days: float | None = None
+    ) -> TokenCreated:
+        """A new API token; its secret is in this answer only."""
+        body = {"name": name, "role": role, "expires_in_days": expires_in_days}
+        return await self._call(TokenCreated, "POST", "/api/tokens", json=body)
+
+    async def list_tokens(self) -> list[TokenOut]:
+        response = await self._http.request("GET", "/api/tokens", idempotent=True)
+        return _TOKENS.validate_json(response.content)
+
+    async def revoke_token(self, token_id: str) -> None:
+        await self._http.request("DELETE", _path("tokens", token_id), idempotent=True)
+
+    async def audit(
+        self,
+        *,
+        limit: int = 100,
+        before: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditOut]:
+        """Operator and admin changes, newest first."""
+        params: Params = {"limit": limit, "before": before, "actor": actor, "action": action}
+        response = await self._http.request("GET", "/api/audit", params=params, idempotent=True)
+        return _AUDIT.validate_json(response.content)
+
+    # --- plumbing -------------------------------------------------------------------
+    async def _call(
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params | None = None,
+    ) -> M:
+        response = await self._http.request(
+            method, path, json=json, params=params, idempotent=method in ("GET", "PUT")
+        )
+        return model.model_validate_json(response.content)
+
+
+def _path(resource: str, ref: str, action: str | None = None) -> str:
+    path = f"/api/{resource}/{quote(ref, safe='')}"
+    return f"{path}/{action}" if action else path
+
+
+def _job_json(job: JobLike) -> dict[str, Any]:
+    if isinstance(job, JobIn):
+        return job.model_dump(mode="json", exclude_unset=True)
+    return dict(job)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
