@@ -1,0 +1,55 @@
+"""Job functions the integration tests run on real workers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+def hello(name: str = "world") -> dict[str, str]:
+    print(f"Report generated for {name}")
+    return {"greeting": f"hello {name}"}
+
+
+def record(marker_dir: str, key: str = "x", ctx: Any = None) -> int:
+    """The job's own side effect: one file per execution, so tests count real executions."""
+    path = Path(marker_dir) / f"{key}-{os.getpid()}-{time.monotonic_ns()}"
+    path.write_text(ctx.idempotency_key if ctx is not None else "")
+    return len(list(Path(marker_dir).iterdir()))
+
+
+def slow_record(marker_dir: str, seconds: float = 3.0, ctx: Any = None) -> str:
+    time.sleep(seconds)
+    (Path(marker_dir) / f"done-{os.getpid()}-{time.monotonic_ns()}").write_text(
+        str(ctx.attempt if ctx else "")
+    )
+    return "slept"
+
+
+def boom() -> None:
+    raise RuntimeError("this job always fails")
+
+
+def noop() -> None:
+    return None
+
+
+def gated_record(marker_dir: str, gate: str, limit: float = 120.0) -> str:
+    """Hold until the test creates ``gate`` (so timing never decides a test), then record."""
+    deadline = time.monotonic() + limit
+    while not Path(gate).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {gate} never opened")
+        time.sleep(0.02)
+    (Path(marker_dir) / f"done-{os.getpid()}-{time.monotonic_ns()}").write_text("")
+    return "released"
+
+
+def use_secret(password: str, fail: bool = False) -> dict[str, str]:
+    """Careless with its secret on purpose: prints it, returns it, raises with it."""
+    print(f"connecting with password={password}")
+    if fail:
+        raise RuntimeError(f"login refused for password {password}")
+    return {"echo": password}
