@@ -1,0 +1,91 @@
+import { lazy, Suspense, useState, useSyncExternalStore } from 'react'
+import { BrowserRouter, Route, Routes } from 'react-router'
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { isUnauthorized, subscribeAuth } from './api/auth'
+import { isApiError } from './api/errors'
+import { ErrorBoundary } from './components/ErrorBoundary'
+import { Layout } from './components/Layout'
+import { ToastProvider } from './components/Toasts'
+import { LoadingBlock } from './components/ui'
+import { LiveProvider } from './live/LiveProvider'
+import { SignIn } from './pages/SignIn'
+
+const Overview = lazy(() => import('./pages/Overview'))
+const Jobs = lazy(() => import('./pages/Jobs'))
+const JobDetail = lazy(() => import('./pages/JobDetail'))
+const JobEditor = lazy(() => import('./pages/JobEditor'))
+const Runs = lazy(() => import('./pages/Runs'))
+const RunDetail = lazy(() => import('./pages/RunDetail'))
+const Workers = lazy(() => import('./pages/Workers'))
+const Audit = lazy(() => import('./pages/Audit'))
+const DeadLetters = lazy(() => import('./pages/DeadLetters'))
+const DagPage = lazy(() => import('./pages/DagPage'))
+const NotFound = lazy(() => import('./pages/NotFound'))
+
+function makeClient() {
+  return new QueryClient({
+    queryCache: new QueryCache(),
+    mutationCache: new MutationCache(),
+    defaultOptions: {
+      queries: {
+        staleTime: 2_000,
+        refetchOnWindowFocus: true,
+        retry: (count, error) => {
+          // 4xx answers will not change by asking again
+          if (isApiError(error) && error.status >= 400 && error.status < 500) return false
+          return count < 2
+        },
+      },
+      mutations: { retry: false },
+    },
+  })
+}
+
+function useUnauthorized() {
+  return useSyncExternalStore(subscribeAuth, isUnauthorized, isUnauthorized)
+}
+
+function Pages() {
+  return (
+    <ErrorBoundary>
+      <Suspense fallback={<LoadingBlock rows={6} />}>
+        <Routes>
+          <Route path="/" element={<Overview />} />
+          <Route path="/jobs" element={<Jobs />} />
+          <Route path="/jobs/new" element={<JobEditor />} />
+          <Route path="/jobs/:id" element={<JobDetail />} />
+          <Route path="/jobs/:id/edit" element={<JobEditor />} />
+          <Route path="/runs" element={<Runs />} />
+          <Route path="/runs/:id" element={<RunDetail />} />
+          <Route path="/dag" element={<DagPage />} />
+          <Route path="/workers" element={<Workers />} />
+          <Route path="/audit" element={<Audit />} />
+          <Route path="/dead-letters" element={<DeadLetters />} />
+          <Route path="*" element={<NotFound />} />
+        </Routes>
+      </Suspense>
+    </ErrorBoundary>
+  )
+}
+
+export function App() {
+  const [client] = useState(makeClient)
+  const unauthorized = useUnauthorized()
+  return (
+    <QueryClientProvider client={client}>
+      <BrowserRouter>
+        <ToastProvider>
+          {unauthorized ? (
+            <SignIn />
+          ) : (
+            <LiveProvider>
+              <Layout>
+                <Pages />
+              </Layout>
+            </LiveProvider>
+          )}
+        </ToastProvider>
+      </BrowserRouter>
+    </QueryClientProvider>
+  )
+}

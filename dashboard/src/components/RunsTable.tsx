@@ -1,0 +1,75 @@
+import { Link } from 'react-router'
+import type { Run } from '../api/types'
+import { formatDuration, shortId } from '../lib/format'
+import { useNow } from '../lib/hooks'
+import { StatusBadge, TimeAgo } from './ui'
+
+const TRIGGER_LABEL: Record<string, string> = { schedule: 'Schedule', manual: 'Manual', dependency: 'Dependency', replay: 'Replay' }
+
+export function RunDuration({ run, now }: { run: Run; now: number }) {
+  if (run.duration !== null && run.duration !== undefined) return <span className="mono">{formatDuration(run.duration)}</span>
+  if (run.status === 'running' && run.started_at) return <span className="mono running-text">{formatDuration(Math.max(0, (now - Date.parse(run.started_at)) / 1000))}</span>
+  return <span className="muted">—</span>
+}
+
+/** Runs as a table (cards on a phone). `showJob` adds the job column for cross-job lists. */
+export function RunsTable({ runs, showJob = true, showWorker = true, testId }: { runs: Run[]; showJob?: boolean; showWorker?: boolean; testId?: string }) {
+  const anyRunning = runs.some((r) => r.status === 'running')
+  const now = useNow(1000, anyRunning)
+  return (
+    <div className="table-scroll">
+      <table className="table table-stack" data-testid={testId}>
+        <thead>
+          <tr>
+            <th scope="col">Run</th>
+            {showJob && <th scope="col">Job</th>}
+            <th scope="col">Status</th>
+            <th scope="col">Trigger</th>
+            <th scope="col">Attempt</th>
+            <th scope="col">Duration</th>
+            <th scope="col">Started</th>
+            {showWorker && <th scope="col">Worker</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((run) => (
+            <tr key={run.id} data-testid={`run-row-${run.id}`}>
+              <td data-label="Run" className="cell-primary">
+                <Link to={`/runs/${encodeURIComponent(run.id)}`} className="row-link mono" title={run.id}>
+                  {shortId(run.id)}
+                </Link>
+              </td>
+              {showJob && (
+                <td data-label="Job">
+                  <Link to={`/jobs/${encodeURIComponent(run.job_id)}`} className="plain-link">
+                    {run.job_name}
+                  </Link>
+                </td>
+              )}
+              <td data-label="Status">
+                <StatusBadge status={run.status} size="sm" />
+              </td>
+              <td data-label="Trigger">
+                <span className={`trigger trigger-${run.trigger}`}>{TRIGGER_LABEL[run.trigger] ?? run.trigger}</span>
+              </td>
+              <td data-label="Attempt" className="mono">
+                {run.attempt}/{run.max_attempts}
+              </td>
+              <td data-label="Duration">
+                <RunDuration run={run} now={now} />
+              </td>
+              <td data-label="Started">
+                <TimeAgo iso={run.started_at ?? run.scheduled_for ?? run.queued_at} past />
+              </td>
+              {showWorker && (
+                <td data-label="Worker" className="cell-sub-mono worker-cell">
+                  {run.worker ?? <span className="muted">—</span>}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}

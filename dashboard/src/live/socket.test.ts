@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest'
+import type { LiveEvent } from '../api/types'
+import { LiveSocket, wsUrl, type SocketLike } from './socket'
+
+class FakeSocket implements SocketLike {
+  onopen: ((ev: unknown) => void) | null = null
+  onclose: ((ev: unknown) => void) | null = null
+  onerror: ((ev: unknown) => void) | null = null
+  onmessage: ((ev: { data: unknown }) => void) | null = null
+  closed = false
+  constructor(readonly url: string) {}
+  close() {
+    this.closed = true
+  }
+  open() {
+    this.onopen?.({})
+  }
+  send(e: Partial<LiveEvent>) {
+    this.onmessage?.({ data: JSON.stringify({ ts: '', job_id: null, run_id: null, data: {}, ...e }) })
+  }
+  drop(code = 1006) {
+    this.onclose?.({ code })
+  }
+}
+
+function harness() {
+  const sockets: FakeSocket[] = []
+  const timers: { fn: () => void; ms: number }[] = []
+  const events: LiveEvent[] = []
+  const states: string[] = []
+  let reconnects = 0
+  const live = new LiveSocket({
+    url: (since) => wsUrl({ since }, { protocol: 'http:', host: 'localhost:3000' }),
+    onEvent: (e) => events.push(e),
+    onState: (s) => states.push(s),
+    onReconnect: () => reconnects++,
+    createSocket: (url) => {
+      const s = new FakeSocket(url)
+      sockets.push(s)
+      return s
+    },
+    setTimer: (fn, ms) => {
+      const t = { fn, ms }
+      timers.push(t)
+      return t
+    },
+    clearTimer: (h) => {
+      const i = timers.indexOf(h as { fn: () => void; ms: number })
+      if (i >= 0) timers.splice(i, 1)
+    },
+    random: () => 0,
+    backoff: { base: 100, max: 1000, factor: 2, jitter: 0.5 },
+  })
+  const fire = () => {
+    const t = timers.shift()
+    t?.fn()
+    return t?.ms
+  }
+  return { live, sockets, timers, events, states, fire, reconnects: () => reconnects }
+}
+
+describe('LiveSocket', () => {
+  it('reconnects with growing delays and resumes from the last event id', () => {
+    const h = harness()
+    h.live.start(null)
+    expect(h.sockets[0]?.url).toBe('ws://localhost:3000/api/ws')
+    h.sockets[0]?.open()
+    h.sockets[0]?.send({ id: 41, type: 'run.queued' })
+    h.sockets[0]?.send({ id: 42, type: 'run.started' })
+    h.sockets[0]?.drop()
+
+    // the stable-connection timer was cleared; the reconnect timer is the only one
+    expect(h.timers.map((t) => t.ms)).toEqual([100])
+    h.fire()
+    expect(h.sockets[1]?.url).toBe('ws://localhost:3000/api/ws?since=42')
+    h.sockets[1]?.drop()
+    expect(h.fire()).toBe(200)
+    h.sockets[2]?.drop()
+    expect(h.fire()).toBe(400)
+    h.sockets[3]?.open()
+    expect(h.reconnects()).toBe(1)
+    expect(h.states).toContain('reconnecting')
+    expect(h.states[h.states.length - 1]).toBe('open')
+  })
+
+  it('skips replayed events it already saw', () => {
+    const h = harness()
+    h.live.start(null)
+    h.sockets[0]?.open()
+    h.sockets[0]?.send({ id: 10, type: 'run.queued' })
+    h.sockets[0]?.send({ id: 11, type: 'run.started' })
+    h.sockets[0]?.send({ id: 11, type: 'run.started' })
+    h.sockets[0]?.drop()
+    h.fire()
+    expect(h.sockets[1]?.url).toContain('since=11')
+    h.sockets[1]?.open()
+    h.sockets[1]?.send({ id: 12, type: 'run.completed' })
+    h.sockets[1]?.send({ id: 11, type: 'run.started' })
+    expect(h.events.map((e) => e.id)).toEqual([10, 11, 12])
+  })
+
+  it('follows a server whose event ids started again', () => {
+    const h = harness()
+    h.live.start(null)
+    h.sockets[0]?.open()
+    h.sockets[0]?.send({ id: 500, type: 'run.queued' })
+    h.sockets[0]?.drop()
+    h.fire()
+    h.sockets[1]?.open()
+    h.sockets[1]?.send({ id: 1, type: 'run.queued' })
+    h.sockets[1]?.send({ id: 2, type: 'run.started' })
+    expect(h.events.map((e) => e.id)).toEqual([500, 1, 2])
+    expect(h.live.lastId).toBe(2)
+  })
+
+  it('resets the backoff once a connection has been stable', () => {
+    const h = harness()
+    h.live.start(null)
+    h.sockets[0]?.drop()
+    h.fire()
+    h.sockets[1]?.drop()
+    h.fire()
+    h.sockets[2]?.open()
+    // stable timer fires
+    h.fire()
+    h.sockets[2]?.drop()
+    expect(h.fire()).toBe(100)
+  })
+
+  it('stops for good when stopped or when the server rejects the token', () => {
+    const h = harness()
+    h.live.start(null)
+    h.sockets[0]?.open()
+    h.live.stop()
+    expect(h.sockets[0]?.closed).toBe(true)
+    expect(h.timers).toHaveLength(0)
+    expect(h.states[h.states.length - 1]).toBe('closed')
+  })
+
+  it('builds URLs with filters and token', () => {
+    expect(wsUrl({ since: 5, run: 'run-1', token: 'abc' }, { protocol: 'https:', host: 'tw.example' })).toBe('wss://tw.example/api/ws?since=5&run=run-1&token=abc')
+  })
+})

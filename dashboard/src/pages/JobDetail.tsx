@@ -1,0 +1,340 @@
+import { useMemo, useState, type ReactNode } from 'react'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { Link, useNavigate, useParams } from 'react-router'
+import { Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { endpoints } from '../api/endpoints'
+import { errorMessage, isApiError } from '../api/errors'
+import { keys } from '../api/keys'
+import type { JobDetail as JobDetailT } from '../api/types'
+import { RunDurationChart } from '../components/Charts'
+import { DagView } from '../components/DagView'
+import { RunsTable } from '../components/RunsTable'
+import { SkippedTicks } from '../components/SkippedTicks'
+import { useToast } from '../components/Toasts'
+import { Button, Card, ConfirmDialog, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
+import { formatDateTime, formatDuration, formatNumber, formatPercent } from '../lib/format'
+import { neighborhood } from '../lib/dag'
+import { useDocumentTitle, useMediaQuery } from '../lib/hooks'
+import { parseJsonObject } from '../lib/jobform'
+import { JobTypeIcon, jobTarget } from '../components/JobType'
+
+function useJobActions(job: JobDetailT | undefined, routeKey: string) {
+  const qc = useQueryClient()
+  const toast = useToast()
+  const refresh = () => {
+    void qc.invalidateQueries({ queryKey: ['job'] })
+    void qc.invalidateQueries({ queryKey: ['jobs'] })
+    void qc.invalidateQueries({ queryKey: ['job-runs'] })
+    void qc.invalidateQueries({ queryKey: ['runs'] })
+    void qc.invalidateQueries({ queryKey: ['stats'] })
+    void qc.invalidateQueries({ queryKey: ['dag'] })
+  }
+  const trigger = useMutation({
+    mutationFn: (parameters?: Record<string, unknown>) => endpoints.triggerJob(job?.id as string, parameters),
+    onSuccess: (r) => {
+      toast.push(
+        r.created === false
+          ? { tone: 'info', title: `${job?.name} is already ${r.status}`, message: 'Its overlap policy returned the existing run instead of starting another.', link: { to: `/runs/${r.run_id}`, label: 'View run' } }
+          : { tone: 'success', title: `Triggered ${job?.name}`, message: `Run ${r.run_id} is ${r.status}.`, link: { to: `/runs/${r.run_id}`, label: 'View run' } },
+      )
+      refresh()
+    },
+    onError: (e) => toast.error(`Could not trigger ${job?.name}`, errorMessage(e)),
+  })
+  const toggle = useMutation({
+    mutationFn: (pause: boolean) => (pause ? endpoints.pauseJob(job?.id as string) : endpoints.resumeJob(job?.id as string)),
+    onSuccess: (updated, pause) => {
+      qc.setQueryData<JobDetailT>(keys.job(routeKey), (old) => (old ? { ...old, ...updated, stats: old.stats, recent_runs: old.recent_runs, dependents: old.dependents } : old))
+      toast.success(pause ? `Paused ${updated.name}` : `Resumed ${updated.name}`, pause ? 'Scheduled runs will not fire until you resume it.' : updated.next_run ? `Next run ${formatDateTime(updated.next_run)}` : undefined)
+      refresh()
+    },
+    onError: (e, pause) => toast.error(`Could not ${pause ? 'pause' : 'resume'} ${job?.name}`, errorMessage(e)),
+  })
+  return { trigger, toggle, refresh }
+}
+
+function TriggerWithParams({ job, open, onClose, onTrigger, pending }: { job: JobDetailT; open: boolean; onClose: () => void; onTrigger: (p: Record<string, unknown>) => void; pending: boolean }) {
+  const [text, setText] = useState(() => JSON.stringify(job.parameters ?? {}, null, 2))
+  const parsed = parseJsonObject(text)
+  return (
+    <ConfirmDialog open={open} title={`Trigger ${job.name} with parameters`} confirmLabel="Trigger" onClose={onClose} pending={pending} onConfirm={() => parsed.value && onTrigger(parsed.value)}>
+      <label className="field-label" htmlFor="trigger-params">
+        Parameters for this run (JSON object)
+      </label>
+      <textarea id="trigger-params" className="input mono code-input" rows={8} value={text} onChange={(e) => setText(e.target.value)} aria-invalid={!!parsed.error} spellCheck={false} />
+      {parsed.error && (
+        <div className="field-error" role="alert">
+          {parsed.error}
+        </div>
+      )}
+    </ConfirmDialog>
+  )
+}
+
+function DeleteJob({ job, open, onClose }: { job: JobDetailT; open: boolean; onClose: () => void }) {
+  const qc = useQueryClient()
+  const toast = useToast()
+  const navigate = useNavigate()
+  const [conflict, setConflict] = useState<string | null>(null)
+  const del = useMutation({
+    mutationFn: (force: boolean) => endpoints.deleteJob(job.id, force),
+    onSuccess: () => {
+      toast.success(`Deleted ${job.name}`)
+      qc.removeQueries({ queryKey: ['job'] })
+      void qc.invalidateQueries({ queryKey: ['jobs'] })
+      void qc.invalidateQueries({ queryKey: ['dag'] })
+      void qc.invalidateQueries({ queryKey: ['stats'] })
+      navigate('/jobs')
+    },
+    onError: (e) => {
+      if (isApiError(e) && e.status === 409) setConflict(e.message)
+      else toast.error(`Could not delete ${job.name}`, errorMessage(e))
+    },
+  })
+  return (
+    <ConfirmDialog
+      open={open}
+      title={`Delete ${job.name}?`}
+      confirmLabel={conflict ? 'Delete anyway' : 'Delete job'}
+      danger
+      pending={del.isPending}
+      onClose={() => {
+        setConflict(null)
+        onClose()
+      }}
+      onConfirm={() => del.mutate(!!conflict)}
+    >
+      {conflict ? (
+        <div className="conflict" role="alert" data-testid="delete-conflict">
+          <strong>Other jobs depend on {job.name}.</strong>
+          <p>{conflict}</p>
+          {job.dependents.length > 0 && (
+            <p>
+              Dependents:{' '}
+              {job.dependents.map((d, i) => (
+                <span key={d}>
+                  {i > 0 && ', '}
+                  <Link to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>
+                </span>
+              ))}
+            </p>
+          )}
+          <p>Deleting it anyway leaves them without this upstream job.</p>
+        </div>
+      ) : (
+        <p>
+          This deletes the job, its schedule and its run history. It cannot be undone.
+          {job.dependents.length > 0 && (
+            <>
+              {' '}
+              <strong>
+                {job.dependents.length} job{job.dependents.length > 1 ? 's depend' : ' depends'} on it: {job.dependents.join(', ')}.
+              </strong>
+            </>
+          )}
+        </p>
+      )}
+    </ConfirmDialog>
+  )
+}
+
+function Configuration({ job }: { job: JobDetailT }) {
+  const items: [string, ReactNode][] = [
+    ['Type', <span className="inline-flex" key="t"><JobTypeIcon type={job.type} /> {job.type}</span>],
+    [job.type === 'python' ? 'Function' : job.type === 'shell' ? 'Command' : 'Request', <code className="mono wrap" key="target">{jobTarget(job)}</code>],
+    ['Schedule', job.schedule ? <span key="s"><code className="mono">{job.schedule}</code> {job.schedule_type && <span className="pill">{job.schedule_type}</span>}</span> : <span className="muted">none</span>],
+    ['Time zone', job.timezone],
+    ['Depends on', job.depends_on.length ? <span key="d" className="link-list">{job.depends_on.map((d) => <Link key={d} to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>)}</span> : <span className="muted">—</span>],
+    ['Dependents', job.dependents.length ? <span key="dd" className="link-list">{job.dependents.map((d) => <Link key={d} to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>)}</span> : <span className="muted">—</span>],
+    ['Tags', <Tags key="tags" tags={job.tags} />],
+    ['Worker tags', <Tags key="wt" tags={job.worker_tags} variant="worker" />],
+    ['Timeout', formatDuration(job.timeout)],
+    ['Retries', `${job.retries} · ${job.backoff} from ${formatDuration(job.retry_delay)} (max ${formatDuration(job.max_retry_delay)})`],
+    ['Concurrency', `${job.concurrency} · on overlap: ${job.on_overlap.replace('_', ' ')}`],
+    ['Catch-up', job.catchup],
+    ['Start deadline', job.start_deadline ? formatDuration(job.start_deadline) : '—'],
+    ['Jitter', job.jitter ? formatDuration(job.jitter) : '—'],
+    ['Priority', String(job.priority)],
+  ]
+  if (job.type === 'python') items.push(['Isolation', job.isolation])
+  items.push(['Created', formatDateTime(job.created_at)], ['Updated', formatDateTime(job.updated_at)], ['ID', <code className="mono" key="id">{job.id}</code>])
+  return (
+    <>
+      <DefList items={items} />
+      <h3 className="subheading">Parameters</h3>
+      <JsonBlock value={job.parameters} />
+    </>
+  )
+}
+
+export default function JobDetail() {
+  const { id = '' } = useParams()
+  const job = useQuery({ queryKey: keys.job(id), queryFn: ({ signal }) => endpoints.job(id, signal) })
+  const j = job.data
+  useDocumentTitle(j?.name ?? 'Job')
+  const chartFilter = { limit: 100 }
+  const history = useQuery({
+    queryKey: keys.jobRuns(j?.id, chartFilter),
+    queryFn: ({ signal }) => endpoints.jobRuns(j?.id as string, chartFilter, signal),
+    enabled: !!j,
+  })
+  const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
+  const sub = useMemo(() => (dag.data && j ? neighborhood(dag.data, j.name) : null), [dag.data, j])
+  const { trigger, toggle } = useJobActions(j, id)
+  const [dialog, setDialog] = useState<'delete' | 'params' | null>(null)
+  const narrow = useMediaQuery('(max-width: 720px)')
+
+  if (job.error && !j) {
+    return (
+      <div className="page">
+        <PageHeader kicker={<Link to="/jobs" className="back-link">← Jobs</Link>} title="Job" />
+        <ErrorState error={job.error} title={isApiError(job.error) && job.error.status === 404 ? `No job called “${id}”` : undefined} onRetry={() => void job.refetch()} />
+      </div>
+    )
+  }
+  if (!j) {
+    return (
+      <div className="page">
+        <LoadingBlock rows={10} />
+      </div>
+    )
+  }
+  const stats = j.stats
+  return (
+    <div className="page">
+      <PageHeader
+        kicker={
+          <Link to="/jobs" className="back-link">
+            ← Jobs
+          </Link>
+        }
+        title={
+          <span className="title-with-badge">
+            {j.name}
+            <span data-testid={`job-status-${j.name}`} className="inline-flex">
+              <StatusBadge status={j.status} testId="job-status" />
+            </span>
+          </span>
+        }
+        subtitle={
+          <span className="inline-flex">
+            <JobTypeIcon type={j.type} />
+            <code className="mono">{jobTarget(j)}</code>
+          </span>
+        }
+        actions={
+          <>
+            <Button variant="primary" icon={<Play size={16} />} pending={trigger.isPending} onClick={() => trigger.mutate(undefined)} data-testid="trigger-button">
+              Trigger now
+            </Button>
+            <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending}>
+              With parameters…
+            </Button>
+            {j.enabled ? (
+              <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button">
+                Pause
+              </Button>
+            ) : (
+              <Button icon={<Play size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(false)} data-testid="resume-button">
+                Resume
+              </Button>
+            )}
+            <Link to={`/jobs/${encodeURIComponent(j.id)}/edit`} className="btn btn-secondary btn-md" data-testid="edit-button">
+              <Pencil size={16} aria-hidden />
+              <span>Edit</span>
+            </Link>
+            <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`}>
+              Delete
+            </Button>
+          </>
+        }
+      />
+      {j.description && <p className="job-description">{j.description}</p>}
+      {!j.enabled && (
+        <div className="banner banner-neutral" role="status">
+          This job is paused: its schedule does not fire. Manual triggers still work.
+        </div>
+      )}
+
+      <div className="stat-grid stat-grid-5">
+        <div className="stat-card">
+          <div className="stat-label">Success rate</div>
+          <div className={`stat-value${stats.success_rate !== null && stats.success_rate < 0.9 ? ' text-danger' : ''}`} data-testid="job-success-rate">
+            {formatPercent(stats.success_rate, stats.success_rate !== null && stats.success_rate < 1 ? 1 : 0)}
+          </div>
+          <div className="stat-sub">
+            {formatNumber(stats.completed)} completed · {formatNumber(stats.failed)} failed
+          </div>
+        </div>
+        <div className="stat-card">
+          <div className="stat-label">Failure rate</div>
+          <div className="stat-value" data-testid="job-failure-rate">
+            {stats.total_runs > 0 ? formatPercent(stats.failed / stats.total_runs, stats.failed > 0 ? 1 : 0) : '—'}
+          </div>
+          <div className="stat-sub">of {formatNumber(stats.total_runs)} runs</div>
+        </div>
+        <div className="stat-card">
+          <div className="stat-label">Average duration</div>
+          <div className="stat-value" data-testid="job-avg-duration">
+            {formatDuration(stats.avg_duration)}
+          </div>
+          <div className="stat-sub">timeout {formatDuration(j.timeout)}</div>
+        </div>
+        <div className="stat-card">
+          <div className="stat-label">Next run</div>
+          <div className="stat-value stat-value-sm" data-testid="job-next-run">
+            {j.enabled && j.next_run ? <TimeAgo iso={j.next_run} /> : j.enabled ? '—' : 'Paused'}
+          </div>
+          <div className="stat-sub">{j.enabled && j.next_run ? formatDateTime(j.next_run) : j.schedule ? 'schedule not firing' : 'no schedule'}</div>
+        </div>
+        <div className="stat-card">
+          <div className="stat-label">Last run</div>
+          <div className="stat-value stat-value-sm">
+            <TimeAgo iso={j.last_run_at} />
+          </div>
+          <div className="stat-sub">{j.last_run_at ? formatDateTime(j.last_run_at) : 'never ran'}</div>
+        </div>
+      </div>
+
+      <div className="grid-2-1">
+        <div className="stack">
+          <Card title="Duration and outcome" id="duration" actions={<span className="muted small">last {history.data?.runs.length ?? j.recent_runs.length} runs</span>}>
+            {(history.data?.runs ?? j.recent_runs).length > 0 ? <RunDurationChart runs={history.data?.runs ?? j.recent_runs} /> : <EmptyState title="No runs yet">Trigger the job to see its history here.</EmptyState>}
+          </Card>
+          <Card title="Recent runs" id="recent" bodyClass="flush" actions={<Link to={`/runs?job=${encodeURIComponent(j.name)}`} className="card-link">All runs</Link>}>
+            {j.recent_runs.length === 0 ? <EmptyState title="No runs yet" /> : <RunsTable runs={j.recent_runs} showJob={false} showWorker={false} testId="recent-runs" />}
+          </Card>
+          <Card title="Skipped and missed ticks" id="skipped">
+            <SkippedTicks job={j.id} />
+          </Card>
+        </div>
+        <Card title="Configuration" id="config">
+          <Configuration job={j} />
+        </Card>
+      </div>
+
+      <Card title="Dependencies" id="dag" actions={<Link to="/dag" className="card-link">Whole graph</Link>}>
+        {j.depends_on.length === 0 && j.dependents.length === 0 ? (
+          <EmptyState title="No dependencies">This job neither waits for other jobs nor triggers any.</EmptyState>
+        ) : dag.error ? (
+          <ErrorState error={dag.error} />
+        ) : sub && sub.nodes.length > 0 ? (
+          <DagView dag={sub} highlight={j.name} maxHeight={480} direction={narrow ? 'TB' : 'LR'} />
+        ) : (
+          <LoadingBlock rows={3} />
+        )}
+      </Card>
+
+      <DeleteJob job={j} open={dialog === 'delete'} onClose={() => setDialog(null)} />
+      {dialog === 'params' && (
+        <TriggerWithParams
+          job={j}
+          open
+          onClose={() => setDialog(null)}
+          pending={trigger.isPending}
+          onTrigger={(p) => trigger.mutate(p, { onSuccess: () => setDialog(null) })}
+        />
+      )}
+    </div>
+  )
+}

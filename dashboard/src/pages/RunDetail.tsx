@@ -1,0 +1,301 @@
+import { useState } from 'react'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { Link, useParams } from 'react-router'
+import { RotateCcw, Square } from 'lucide-react'
+import { endpoints } from '../api/endpoints'
+import { errorMessage, isApiError } from '../api/errors'
+import { keys } from '../api/keys'
+import type { Attempt, RunDetail as RunDetailT } from '../api/types'
+import { LogView } from '../components/LogView'
+import { useToast } from '../components/Toasts'
+import { Button, Card, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
+import { mergeLog } from '../live/events'
+import { useLive } from '../live/LiveProvider'
+import { useLiveLog, type LiveLogs } from '../live/useLiveLog'
+import { formatClock, formatDateTime, formatDuration, formatRelative, shortId } from '../lib/format'
+import { useDocumentTitle, useNow } from '../lib/hooks'
+import { isActiveRun } from '../lib/status'
+
+function RunProgress({ run }: { run: RunDetailT }) {
+  const now = useNow(1000, isActiveRun(run.status))
+  if (run.status === 'queued') {
+    const waitUntil = run.not_before && Date.parse(run.not_before) > now ? run.not_before : null
+    return (
+      <div className="run-progress" data-testid="run-progress">
+        <div className="run-progress-text">
+          {waitUntil ? (
+            <>
+              Retry {run.attempt + 1} of {run.max_attempts} waits until <strong>{formatDateTime(waitUntil)}</strong> ({formatRelative(waitUntil, now)}).
+            </>
+          ) : (
+            <>Waiting for a free worker slot · queued {formatRelative(run.queued_at, now)}</>
+          )}
+        </div>
+        <div className="progress progress-indeterminate" role="progressbar" aria-label="Waiting for a worker">
+          <div className="progress-fill" />
+        </div>
+      </div>
+    )
+  }
+  if (run.status !== 'running' || !run.started_at) return null
+  const elapsed = Math.max(0, (now - Date.parse(run.started_at)) / 1000)
+  const ratio = run.timeout > 0 ? elapsed / run.timeout : 0
+  return (
+    <div className="run-progress" data-testid="run-progress">
+      <div className="run-progress-text">
+        <span>
+          Running for <strong className="mono">{formatClock(elapsed)}</strong> on {run.worker ?? 'a worker'}
+        </span>
+        <span className="muted">
+          timeout {formatDuration(run.timeout)} · {Math.min(100, Math.round(ratio * 100))}%
+        </span>
+      </div>
+      <ProgressBar value={ratio} tone={ratio > 0.8 ? 'danger' : ratio > 0.5 ? 'warning' : 'info'} label="Elapsed time against the timeout" testId="run-timeout-bar" />
+    </div>
+  )
+}
+
+function attemptText(attempt: Attempt | undefined, live: LiveLogs, stream: 'stdout' | 'stderr', number: number): string {
+  const stored = attempt?.[stream] ?? ''
+  const chunks = live[number]?.[stream] ?? []
+  return chunks.length === 0 ? stored : mergeLog(stored, chunks)
+}
+
+function Attempts({ run }: { run: RunDetailT }) {
+  const active = isActiveRun(run.status)
+  const qc = useQueryClient()
+  const { logs } = useLiveLog(run.id, active, () => void qc.invalidateQueries({ queryKey: keys.run(run.id) }))
+  const attempts = [...run.attempts].sort((a, b) => a.number - b.number)
+  const liveNumbers = Object.keys(logs).map(Number)
+  const latest = Math.max(run.attempt, attempts[attempts.length - 1]?.number ?? 0, ...liveNumbers)
+  const [chosen, setChosen] = useState<number | null>(null)
+  const selected = chosen ?? latest
+
+  const numbers = [...new Set([...attempts.map((a) => a.number), ...liveNumbers.filter((n) => n > 0)])].sort((a, b) => a - b)
+  if (numbers.length === 0) {
+    return <EmptyState title="No attempts yet">Output appears here as soon as a worker starts the run.</EmptyState>
+  }
+  const attempt = attempts.find((a) => a.number === selected)
+  const isLiveAttempt = active && selected === latest
+  const stdout = attemptText(attempt, logs, 'stdout', selected)
+  const stderr = attemptText(attempt, logs, 'stderr', selected)
+
+  return (
+    <div className="attempts">
+      {numbers.length > 1 && (
+        <div className="tabs" role="tablist" aria-label="Attempts">
+          {numbers.map((n) => {
+            const a = attempts.find((x) => x.number === n)
+            const status = a?.status ?? (n === latest ? run.status : 'running')
+            return (
+              <button
+                key={n}
+                type="button"
+                role="tab"
+                id={`attempt-tab-${n}`}
+                aria-selected={n === selected}
+                aria-controls="attempt-panel"
+                className={`tab${n === selected ? ' active' : ''}`}
+                onClick={() => setChosen(n === latest ? null : n)}
+                data-testid={`attempt-tab-${n}`}
+              >
+                <span className={`badge-dot tone-${status}`} aria-hidden />
+                Attempt {n}
+              </button>
+            )
+          })}
+        </div>
+      )}
+      <div id="attempt-panel" role={numbers.length > 1 ? 'tabpanel' : undefined} aria-labelledby={numbers.length > 1 ? `attempt-tab-${selected}` : undefined} className="attempt-panel">
+        <div className="attempt-meta" data-testid={`attempt-${selected}`}>
+          <span>
+            <strong>Attempt {selected}</strong> of {run.max_attempts}
+          </span>
+          {attempt && <StatusBadge status={attempt.status} size="sm" />}
+          {attempt?.worker && <span className="mono muted">{attempt.worker}</span>}
+          {attempt?.exit_code !== null && attempt?.exit_code !== undefined && (
+            <span className={`exit-code${attempt.exit_code === 0 ? '' : ' exit-bad'}`} data-testid="attempt-exit-code">
+              exit {attempt.exit_code}
+            </span>
+          )}
+          {attempt?.duration !== null && attempt?.duration !== undefined && <span className="muted">{formatDuration(attempt.duration)}</span>}
+          {attempt?.started_at && <span className="muted">started {formatDateTime(attempt.started_at)}</span>}
+          {attempt && <span className="muted mono">fence {attempt.fence}</span>}
+        </div>
+        {attempt?.error && (
+          <pre className="error-block" data-testid="attempt-error">
+            {attempt.error}
+          </pre>
+        )}
+        <LogView text={stdout} stream="stdout" truncated={attempt?.stdout_truncated} live={isLiveAttempt} testId="log-stdout" emptyText={isLiveAttempt ? 'Waiting for output…' : undefined} />
+        <LogView text={stderr} stream="stderr" truncated={attempt?.stderr_truncated} live={isLiveAttempt} testId="log-stderr" />
+      </div>
+    </div>
+  )
+}
+
+export default function RunDetail() {
+  const { id = '' } = useParams()
+  const { live } = useLive()
+  const qc = useQueryClient()
+  const toast = useToast()
+  const query = useQuery({
+    queryKey: keys.run(id),
+    queryFn: ({ signal }) => endpoints.run(id, signal),
+    // events drive updates; a slow poll covers anything they could not
+    refetchInterval: (q) => (live && isActiveRun(q.state.data?.status) ? 10_000 : false),
+  })
+  const run = query.data
+  useDocumentTitle(run ? `${run.job_name} · ${shortId(run.id)}` : 'Run')
+
+  const after = (updated: unknown, verb: string) => {
+    if (updated && typeof updated === 'object' && 'id' in updated) {
+      qc.setQueryData<RunDetailT>(keys.run(id), (old) => (old ? { ...old, ...(updated as Partial<RunDetailT>), attempts: (updated as RunDetailT).attempts ?? old.attempts } : old))
+    }
+    void qc.invalidateQueries({ queryKey: keys.run(id) })
+    void qc.invalidateQueries({ queryKey: ['runs'] })
+    void qc.invalidateQueries({ queryKey: ['stats'] })
+    void qc.invalidateQueries({ queryKey: ['job'] })
+    toast.success(`${verb} ${run?.job_name ?? 'run'}`, run ? `Run ${shortId(run.id)}` : undefined)
+  }
+  const cancel = useMutation({
+    mutationFn: () => endpoints.cancelRun(id),
+    onSuccess: (r) => after(r, r.status === 'cancelled' ? 'Cancelled' : 'Cancelling'),
+    onError: (e) => toast.error('Could not cancel the run', errorMessage(e)),
+  })
+  const retry = useMutation({
+    mutationFn: () => endpoints.retryRun(id),
+    onSuccess: (r) => after(r, 'Retrying'),
+    onError: (e) => toast.error('Could not retry the run', errorMessage(e)),
+  })
+
+  if (query.error && !run) {
+    return (
+      <div className="page">
+        <PageHeader kicker={<Link to="/runs" className="back-link">← Runs</Link>} title="Run" />
+        <ErrorState error={query.error} title={isApiError(query.error) && query.error.status === 404 ? `No run called “${id}”` : undefined} onRetry={() => void query.refetch()} />
+      </div>
+    )
+  }
+  if (!run) {
+    return (
+      <div className="page">
+        <LoadingBlock rows={10} />
+      </div>
+    )
+  }
+
+  const canCancel = isActiveRun(run.status)
+  const canRetry = run.status === 'failed'
+  return (
+    <div className="page">
+      <PageHeader
+        kicker={
+          <Link to="/runs" className="back-link">
+            ← Runs
+          </Link>
+        }
+        title={
+          <span className="title-with-badge">
+            <span>
+              <Link to={`/jobs/${encodeURIComponent(run.job_id)}`} className="title-link">
+                {run.job_name}
+              </Link>
+              <span className="title-sep"> / </span>
+              <span className="mono title-id" title={run.id}>
+                {shortId(run.id, 12)}
+              </span>
+            </span>
+            <StatusBadge status={run.status} testId="run-status" />
+          </span>
+        }
+        subtitle={
+          <span>
+            {run.trigger} run · attempt {run.attempt} of {run.max_attempts}
+            {run.scheduled_for && <> · for {formatDateTime(run.scheduled_for)}</>}
+          </span>
+        }
+        actions={
+          <>
+            {canCancel && (
+              <Button
+                variant="danger"
+                icon={<Square size={15} />}
+                pending={cancel.isPending}
+                disabled={!!run.cancel_requested}
+                onClick={() => cancel.mutate()}
+                data-testid="cancel-button"
+                title={run.cancel_requested ? 'Cancel requested: the worker is stopping the run' : undefined}
+              >
+                {run.cancel_requested ? 'Cancelling…' : 'Cancel run'}
+              </Button>
+            )}
+            {canRetry && (
+              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="retry-button">
+                Retry
+              </Button>
+            )}
+          </>
+        }
+      />
+      {isActiveRun(run.status) && (
+        <Card className="card-progress">
+          <RunProgress run={run} />
+        </Card>
+      )}
+      {run.error && run.status !== 'completed' && (
+        <div className="banner banner-danger" role="alert" data-testid="run-error">
+          <strong>{run.status === 'failed' ? 'Failed' : run.status === 'missed' ? 'Missed' : 'Error'}:</strong>
+          <pre>{run.error}</pre>
+        </div>
+      )}
+      <div className="grid-2-1">
+        <Card title="Output and attempts" id="output">
+          <Attempts run={run} />
+        </Card>
+        <div className="stack">
+          <Card title="Details" id="details">
+            <DefList
+              items={[
+                ['Job', <Link key="j" to={`/jobs/${encodeURIComponent(run.job_id)}`}>{run.job_name}</Link>],
+                ['Status', <StatusBadge key="s" status={run.status} size="sm" />],
+                ['Trigger', run.trigger],
+                ['Queued', <TimeAgo key="q" iso={run.queued_at} />],
+                ['Started', run.started_at ? <TimeAgo key="st" iso={run.started_at} /> : '—'],
+                ['Finished', run.finished_at ? <TimeAgo key="f" iso={run.finished_at} /> : '—'],
+                ['Duration', formatDuration(run.duration)],
+                ['Timeout', formatDuration(run.timeout)],
+                ['Worker', run.worker ? <span key="w" className="mono">{run.worker}</span> : '—'],
+                ['Exit code', run.exit_code === null ? '—' : <span key="e" className={`exit-code${run.exit_code === 0 ? '' : ' exit-bad'}`}>{run.exit_code}</span>],
+                ['Idempotency key', <code key="k" className="mono wrap">{run.idempotency_key}</code>],
+                [
+                  'Upstream runs',
+                  run.upstream_run_ids.length ? (
+                    <span key="u" className="link-list">
+                      {run.upstream_run_ids.map((u) => (
+                        <Link key={u} to={`/runs/${encodeURIComponent(u)}`} className="mono">
+                          {shortId(u)}
+                        </Link>
+                      ))}
+                    </span>
+                  ) : (
+                    '—'
+                  ),
+                ],
+                ['Run ID', <code key="id" className="mono wrap">{run.id}</code>],
+              ]}
+            />
+          </Card>
+          <Card title="Parameters" id="params">
+            <JsonBlock value={run.parameters} />
+          </Card>
+          {run.result !== null && run.result !== undefined && (
+            <Card title="Result" id="result">
+              <JsonBlock value={run.result} empty="null" />
+            </Card>
+          )}
+        </div>
+      </div>
+    </div>
+  )
+}
