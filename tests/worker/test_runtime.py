@@ -150,6 +150,25 @@ async def test_runs_past_the_shutdown_grace_are_failed_for_a_retry():
         assert fake.deregistered == [worker.worker_id]
 
 
+async def test_a_second_stop_request_cuts_the_grace_period_short():
+    async with serving(FakeCoordinator()) as fake:
+        run_id = fake.add_run(LONG_JOB)
+        worker = make_worker(fake, shutdown_grace=60)
+        async with running(worker) as task:
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            worker.request_stop()
+            await fake.wait_for(lambda: worker.stopping)
+            assert not task.done() and alive(pid)  # the first request waits for the run
+            worker.request_stop()
+            await fake.wait_for(task.done, 10)  # well inside the 60 s grace
+            assert not alive(pid)
+        completion = fake.runs[run_id].completion
+        assert completion is not None
+        assert (completion["status"], completion["error"]) == ("failed", "worker shutting down")
+
+
 async def test_a_run_whose_lock_is_taken_is_skipped():
     locks = LocalLocks()
     async with serving(FakeCoordinator()) as fake:
