@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -147,6 +149,50 @@ async def test_audit_records_who_did_what(api: httpx.AsyncClient, tokens: dict[s
         ("admin-token", "jobs-create", job["id"]),
     ]
     assert (await api.get("/api/audit", headers=op)).status_code == 403
+
+
+async def test_the_audit_entry_exists_before_the_response_completes(
+    container: Container, tokens: dict[str, str]
+) -> None:
+    """A client that reads the audit log right after its write must find the write in it."""
+    app = create_app(container, manage_lifecycle=False)
+    body = json.dumps(job_payload("seen")).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("tickwork.test", 80),
+        "path": "/api/jobs",
+        "raw_path": b"/api/jobs",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"tickwork.test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", f"Bearer {tokens['admin']}".encode()),
+        ],
+    }
+    sent: list[tuple[int, int]] = []  # (status, audit entries) when the last body part leaves
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            entries = await container.tokens.audit_log(
+                limit=10, before=None, actor=None, action="jobs-create"
+            )
+            sent.append((status, len(entries)))
+
+    await app(scope, receive, send)
+    assert sent == [(201, 1)]
 
 
 def test_websocket_refuses_anonymous_and_accepts_a_token(settings: Settings) -> None:

@@ -146,17 +146,20 @@ class AuditTrail:
             return
         status = 0
 
-        async def capture(message: Message) -> None:
+        async def record_then_send(message: Message) -> None:
+            # The entry is written before the last part of the response leaves, so a client
+            # that reads the audit log right after its write finds the write in it.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                route = scope.get("route")
+                op = route.unique_id if isinstance(route, APIRoute) else None
+                if op in AUDITED and status < 400:
+                    await _record(scope, op, status)
             await send(message)
 
-        await self.app(scope, receive, capture)
-        route = scope.get("route")
-        op = route.unique_id if isinstance(route, APIRoute) else None
-        if op in AUDITED and status < 400:
-            await _record(scope, op, status)
+        await self.app(scope, receive, record_then_send)
 
 
 async def _record(scope: Scope, op: str, status: int) -> None:
