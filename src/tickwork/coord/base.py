@@ -34,8 +34,11 @@ class Subscription:
         self.queue.put_nowait(message)
 
     async def wait(self, seconds: float) -> str | None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the message does, and a loop around it would never stop.
         try:
-            return await asyncio.wait_for(self.queue.get(), seconds)
+            async with asyncio.timeout(seconds):
+                return await self.queue.get()
         except TimeoutError:
             return None
 

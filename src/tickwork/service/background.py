@@ -8,6 +8,9 @@ import logging
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 5.0
+"""Seconds a background pass in progress may take to finish when its service stops."""
+
 
 class BackgroundService:
     """Calls ``run_once`` every ``interval`` seconds until stopped; errors are logged, not fatal.
@@ -23,6 +26,7 @@ class BackgroundService:
         self.ticked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     async def run_once(self) -> bool:
         raise NotImplementedError  # each service defines its own pass
@@ -31,12 +35,22 @@ class BackgroundService:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name=f"tickwork-{self.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Let a pass in progress finish (up to ``grace`` seconds), then end the loop.
+
+        A pass cancelled halfway through a query would leave its database connection to be
+        torn down in the background, which can hold up the event loop's own shutdown.
+        """
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            self._stopping = False
         await self.on_stop()
 
     async def on_stop(self) -> None:
@@ -46,7 +60,7 @@ class BackgroundService:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             again = False
             try:
                 again = await self.run_once()
@@ -56,9 +70,12 @@ class BackgroundService:
                 log.exception("%s pass failed; retrying", self.name)
             self.ticked.set()
             self.ticked = asyncio.Event()
+            if self._stopping:
+                return
             if again:
                 await asyncio.sleep(0)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):  # not wait_for: see coord.base
+                    await self._wake.wait()
             self._wake.clear()
