@@ -55,8 +55,8 @@ class EventRelay(BackgroundService):
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[asyncio.Queue[Event]]:
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=50_000)
-        if self._cursor is None:
-            self._cursor = await self.store.events_last_id()
+        if self._cursor is None:  # shielded: a listener leaving must not cut a query short
+            self._cursor = await asyncio.shield(self.store.events_last_id())
         self._listeners.add(queue)
         try:
             yield queue
