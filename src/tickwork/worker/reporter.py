@@ -96,7 +96,8 @@ class Reporter:
     async def flush(self, within: float) -> bool:
         """Wait until everything queued has been answered; False after ``within`` seconds."""
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            async with asyncio.timeout(within):  # not wait_for: it can swallow a cancel on 3.11
+                await self._idle.wait()
         except TimeoutError:
             return False
         return True

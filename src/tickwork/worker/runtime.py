@@ -372,7 +372,8 @@ class Worker:
 
 async def _wait(event: asyncio.Event, within: float) -> bool:
     try:
-        await asyncio.wait_for(event.wait(), within)
+        async with asyncio.timeout(within):  # not wait_for: it can swallow a cancel on 3.11
+            await event.wait()
     except TimeoutError:
         return False
     return True

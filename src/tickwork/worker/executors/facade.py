@@ -71,7 +71,8 @@ class Executors:
         for control in self._active.values():
             control.cancel(grace=0)
         try:
-            await asyncio.wait_for(self._drained.wait(), _STOP_WAIT)
+            async with asyncio.timeout(_STOP_WAIT):  # not wait_for: it can swallow a cancel
+                await self._drained.wait()
         except TimeoutError:
             log.warning("runs still reporting after stop: %s", ", ".join(self._active))
         await self.python.stop()
