@@ -43,7 +43,8 @@ class PendingEvents:
 
     async def flush(self, conn: AsyncConnection) -> None:
         if self.rows:
-            # executemany: compiled once, sent as batched multi-row INSERTs by the driver
+            # executemany: compiled once, pipelined by the driver (measured: as fast as one
+            # INSERT … SELECT FROM unnest for these batch sizes)
             await conn.execute(sa.insert(t.events), self.rows)
             self.rows = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,6 +90,39 @@ PG_ARRAY_TYPES = {
 
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def one_of(
+    column: sa.ColumnElement[Any], values: Iterable[Any], dialect_name: str
+) -> sa.ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one parameter whatever
+    the count, so the SQL text stays the same and is compiled and prepared once."""
+    items = list(values)
+    if dialect_name != "postgresql":
+        return column.in_(items)
+    return column == sa.any_(sa.literal(items, postgresql.ARRAY(column.type)))
+
+
+def pair_in(
+    first: sa.ColumnElement[Any],
+    second: sa.ColumnElement[Any],
+    pairs: Iterable[tuple[Any, Any]],
+    dialect_name: str,
+) -> sa.ColumnElement[bool]:
+    """``(first, second) IN pairs``; on PostgreSQL against two unnested arrays (fixed SQL
+    text, as in :func:`one_of`)."""
+    items = list(pairs)
+    if dialect_name != "postgresql":
+        return sa.tuple_(first, second).in_(items)
+    both = (
+        sa.func.unnest(
+            sa.literal([a for a, _ in items], postgresql.ARRAY(first.type)),
+            sa.literal([b for _, b in items], postgresql.ARRAY(second.type)),
+        )
+        .table_valued("a", "b")
+        .render_derived(name="pairs")
+    )
+    return sa.tuple_(first, second).in_(sa.select(both.c.a, both.c.b))
 
 
 def _pg_array_type(column: sa.Column[Any]) -> str:

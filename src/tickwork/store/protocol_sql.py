@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
-from tickwork.store.dialect import for_update, skip_locked
+from tickwork.store.dialect import for_update, one_of, skip_locked
 from tickwork.store.rows import run_from_row
 from tickwork.store.runs_sql import RunStore
 
@@ -48,7 +48,7 @@ class ProtocolStore(RunStore):
             full = (
                 await conn.execute(
                     sa.update(t.runs)
-                    .where(R.id.in_(picked), R.status == "queued")
+                    .where(one_of(R.id, picked, self.dialect), R.status == "queued")
                     .values(
                         status="running",
                         worker_id=worker_id,
@@ -66,7 +66,7 @@ class ProtocolStore(RunStore):
                 j.id: j
                 for j in await conn.execute(
                     sa.select(t.jobs.c.id, t.jobs.c.name, t.jobs.c.spec).where(
-                        t.jobs.c.id.in_({r.job_id for r in full})
+                        one_of(t.jobs.c.id, {r.job_id for r in full}, self.dialect)
                     )
                 )
             }
@@ -95,7 +95,7 @@ class ProtocolStore(RunStore):
             sa.select(R.id, R.job_id, R.bypass_concurrency)
             .where(
                 R.status == "queued",
-                R.route.in_(routes),
+                one_of(R.route, routes, self.dialect),
                 sa.or_(R.not_before.is_(None), R.not_before <= now),
             )
             .order_by(R.priority.desc(), R.queued_at, R.id)
@@ -112,7 +112,7 @@ class ProtocolStore(RunStore):
                 await conn.execute(
                     for_update(
                         sa.select(t.jobs.c.id, t.jobs.c.concurrency)
-                        .where(t.jobs.c.id.in_(limited))
+                        .where(one_of(t.jobs.c.id, limited, self.dialect))
                         .order_by(t.jobs.c.id),
                         self.dialect,
                     )
@@ -122,7 +122,7 @@ class ProtocolStore(RunStore):
                 (
                     await conn.execute(
                         sa.select(R.job_id, sa.func.count())
-                        .where(R.job_id.in_(limited), R.status == "running")
+                        .where(one_of(R.job_id, limited, self.dialect), R.status == "running")
                         .group_by(R.job_id)
                     )
                 ).all()

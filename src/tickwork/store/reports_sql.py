@@ -23,7 +23,7 @@ from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.runs import Completion
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
-from tickwork.store.dialect import update_many
+from tickwork.store.dialect import one_of, pair_in, update_many
 from tickwork.store.protocol_sql import ProtocolStore
 from tickwork.store.runs_sql import run_values
 
@@ -66,7 +66,7 @@ class ReportStore(ProtocolStore):
             await conn.execute(
                 sa.update(t.runs)
                 .where(
-                    sa.tuple_(R.id, R.fence).in_(keys),
+                    pair_in(R.id, R.fence, keys, self.dialect),
                     R.status == "running",
                     R.started_at.is_(None),
                 )
@@ -76,22 +76,21 @@ class ReportStore(ProtocolStore):
         ).all()
         out = {(r.id, r.fence): ReportResult(r.id, True, "running") for r in started}
         if started:
-            await conn.execute(
-                sa.insert(t.attempts).values(
-                    [
-                        {
-                            "run_id": r.id,
-                            "number": r.attempt,
-                            "fence": r.fence,
-                            "status": "running",
-                            "worker_id": worker_of[(r.id, r.fence)],
-                            "started_at": now,
-                            "stdout": "",
-                            "stderr": "",
-                        }
-                        for r in started
-                    ]
-                )
+            await conn.execute(  # executemany: compiled once, whatever the batch size
+                sa.insert(t.attempts),
+                [
+                    {
+                        "run_id": r.id,
+                        "number": r.attempt,
+                        "fence": r.fence,
+                        "status": "running",
+                        "worker_id": worker_of[(r.id, r.fence)],
+                        "started_at": now,
+                        "stdout": "",
+                        "stderr": "",
+                    }
+                    for r in started
+                ],
             )
             for r in started:
                 events.add(
@@ -119,7 +118,9 @@ class ReportStore(ProtocolStore):
             r.id: r
             for r in (
                 await conn.execute(
-                    sa.select(R.id, R.fence, R.status).where(R.id.in_([k[0] for k in keys]))
+                    sa.select(R.id, R.fence, R.status).where(
+                        one_of(R.id, [k[0] for k in keys], self.dialect)
+                    )
                 )
             ).all()
         }
@@ -154,7 +155,7 @@ class ReportStore(ProtocolStore):
             for r in (
                 await conn.execute(
                     sa.select(R.id, R.fence, R.attempt, R.job_id).where(
-                        sa.tuple_(R.id, R.fence).in_(list({(i[0], i[1]) for i in items})),
+                        pair_in(R.id, R.fence, {(i[0], i[1]) for i in items}, self.dialect),
                         R.status == "running",
                         R.attempt > 0,
                     )
@@ -245,7 +246,9 @@ class ReportStore(ProtocolStore):
         if unstarted:  # a report may carry a run's start and its end together
             await self._start_many(conn, events, unstarted, now)
             rows = await self._lock_runs(conn, [c.run_id for c in items])
-        out = await self._repeated_completions(conn, [c for c in items if c not in mine], rows)
+        owned = {id(c) for c in mine}
+        others = [c for c in items if id(c) not in owned]
+        out = await self._repeated_completions(conn, others, rows)
         finished = [(c, rows[c.run_id]) for c in mine]
         out.update(await self._finish_many(conn, events, finished, now))
         return out
@@ -255,7 +258,7 @@ class ReportStore(ProtocolStore):
         stmt: sa.Select[Any] = (
             sa.select(*t.runs.c, t.jobs.c.spec.label("spec"), t.jobs.c.name.label("job_name"))
             .select_from(t.runs.join(t.jobs, t.jobs.c.id == R.job_id))
-            .where(R.id.in_(run_ids))
+            .where(one_of(R.id, run_ids, self.dialect))
             .order_by(R.id)
         )
         if self.is_postgres:
@@ -273,7 +276,9 @@ class ReportStore(ProtocolStore):
             for a in (
                 await conn.execute(
                     sa.select(A.run_id, A.fence, A.status).where(
-                        sa.tuple_(A.run_id, A.fence).in_([(c.run_id, c.fence) for c in items])
+                        pair_in(
+                            A.run_id, A.fence, [(c.run_id, c.fence) for c in items], self.dialect
+                        )
                     )
                 )
             ).all()
@@ -376,7 +381,7 @@ class ReportStore(ProtocolStore):
             (
                 await conn.execute(
                     sa.select(t.job_deps.c.depends_on_id)
-                    .where(t.job_deps.c.depends_on_id.in_({j for j, _ in done}))
+                    .where(one_of(t.job_deps.c.depends_on_id, {j for j, _ in done}, self.dialect))
                     .distinct()
                 )
             ).scalars()
