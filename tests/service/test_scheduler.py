@@ -117,3 +117,36 @@ async def test_two_schedulers_racing_make_one_run_per_tick(
     for i in range(30):
         ticks = await runs_of(app, f"race-{i}")
         assert len(ticks) == 6 and len(set(ticks)) == 6
+
+
+async def test_the_next_wait_ends_when_the_next_job_is_due(
+    app: Container, clock: FakeClock
+) -> None:
+    """Between ticks the loop sleeps until the next due job, at most one interval."""
+    interval = app.scheduler.interval
+    await app.scheduler.run_once()
+    assert app.scheduler.next_wait() == interval  # nothing scheduled
+    job = await app.jobs.create(job_spec("soon", schedule="* * * * *"))
+    assert job.next_run is not None
+    clock.advance((job.next_run - clock.now()).total_seconds() - interval / 4)
+    await app.scheduler.run_once()
+    assert app.scheduler.next_wait() == pytest.approx(interval / 4, abs=0.002)
+    clock.advance(interval / 4 + 0.001)
+    await app.scheduler.run_once()
+    assert await runs_of(app, "soon") == [job.next_run.isoformat()]
+    assert app.scheduler.next_wait() == interval  # the next tick is a minute away
+    await app.jobs.set_enabled("soon", False)
+    await app.scheduler.run_once()
+    assert app.scheduler.next_wait() == interval
+
+
+async def test_a_follower_waits_a_whole_interval(app: Container, clock: FakeClock) -> None:
+    other = Scheduler(
+        app.store, app.scheduler.leader, clock, app.notifier, app.settings, holder="other"
+    )
+    await app.jobs.create(job_spec("soon", schedule="* * * * *"))
+    assert await app.scheduler.leader.acquire("scheduler", "someone-else", 60) is not None
+    clock.advance(59.9)
+    await other.run_once()
+    assert not other.is_leader
+    assert other.next_wait() == other.interval

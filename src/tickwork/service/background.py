@@ -59,6 +59,10 @@ class BackgroundService:
     def wake(self) -> None:
         self._wake.set()
 
+    def next_wait(self) -> float:
+        """Seconds to sleep before the next pass (unless woken): the interval by default."""
+        return self.interval
+
     async def _loop(self) -> None:
         while not self._stopping:
             again = False
@@ -76,6 +80,6 @@ class BackgroundService:
                 await asyncio.sleep(0)
                 continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):  # not wait_for: see coord.base
+                async with asyncio.timeout(self.next_wait()):  # not wait_for: see coord.base
                     await self._wake.wait()
             self._wake.clear()

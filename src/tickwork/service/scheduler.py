@@ -23,6 +23,9 @@ from .notify import Notifier
 log = logging.getLogger(__name__)
 LEADER = "scheduler"
 
+DUE_SLACK = 0.001
+"""Seconds past a due time to wake at, so the job is due (next_run <= now) when the pass runs."""
+
 
 class Scheduler(BackgroundService):
     name = "scheduler"
@@ -48,6 +51,7 @@ class Scheduler(BackgroundService):
         self.metrics = metrics or Metrics()
         self.last: TickResult | None = None
         self.lags: list[float] = []
+        self._wait = self.interval
 
     @property
     def is_leader(self) -> bool:
@@ -59,6 +63,7 @@ class Scheduler(BackgroundService):
         if fence != self.fence:
             log.info("scheduler leadership: %s (fence %s)", "gained" if fence else "lost", fence)
         self.fence = fence
+        self._wait = self.interval
         if fence is None:
             return False
         now = self.clock.now()
@@ -75,7 +80,21 @@ class Scheduler(BackgroundService):
             await self.notifier.runs_ready()
         elif result.jobs:
             await self.notifier.changed()
-        return result.jobs >= self.settings.scheduler_batch
+        more = result.jobs >= self.settings.scheduler_batch
+        if not more:
+            self._wait = self._until(await self.store.schedule_next_due())
+        return more
+
+    def next_wait(self) -> float:
+        return self._wait
+
+    def _until(self, due: datetime | None) -> float:
+        """Sleep until ``due`` if it comes within an interval (so runs are created on time,
+        not up to an interval late); otherwise, or if it is already past, one interval."""
+        if due is None:
+            return self.interval
+        left = (due - self.clock.now()).total_seconds()
+        return self.interval if left <= 0 else min(self.interval, left + DUE_SLACK)
 
     def plan(self, job: Job, now: datetime) -> tuple[TickPlan, datetime | None]:
         """Pure decision for one due job (see domain.scheduling)."""

@@ -70,6 +70,14 @@ class ScheduleStore(WorkerStore):
         ]
         return TickResult(len(due), len(lags), skipped, lags)
 
+    async def schedule_next_due(self) -> datetime | None:
+        """When the next enabled job is due (the partial index ix_jobs_due answers it)."""
+        async with self._read() as conn:
+            value: datetime | None = (
+                await conn.execute(sa.select(sa.func.min(J.next_run)).where(J.enabled.is_(True)))
+            ).scalar_one()
+        return value
+
     async def _tick_runs(
         self,
         conn: AsyncConnection,
