@@ -57,13 +57,6 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def insert(table: sa.Table, dialect_name: str) -> Any:
-    """A dialect INSERT that supports ON CONFLICT DO NOTHING / RETURNING."""
-    if dialect_name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def skip_locked(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
     """FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock already serialises."""
     if dialect_name == "postgresql":
@@ -175,6 +168,38 @@ async def update_many(
     )
     params = {c: [_pg_value(table.c[c], r[c]) for r in rows] for c in cols}
     await conn.execute(sa.text(sql), params)
+
+
+async def insert_new(
+    conn: Any, table: sa.Table, rows: list[dict[str, Any]], *, key: str, dialect_name: str
+) -> set[Any]:
+    """Insert rows (all with the same keys), skipping any that conflict with a unique key;
+    the ``key`` values of the rows actually inserted.
+
+    PostgreSQL: ``INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT DO
+    NOTHING``, fixed SQL text whatever the row count (prepared once; a multi-VALUES statement
+    of 1,000 rows costs more to build and parse than to run). SQLite: SQLAlchemy's batched
+    INSERT … RETURNING, in-process.
+    """
+    if not rows:
+        return set()
+    if dialect_name != "postgresql":
+        stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[key])
+        return {r[0] for r in (await conn.execute(stmt, rows)).all()}
+    filled = {  # the Python-side scalar defaults SQLAlchemy would have filled in
+        c.name: getattr(c.default, "arg", None)
+        for c in table.c
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    }
+    cols = [*rows[0], *filled]
+    arrays = ", ".join(f"CAST(:{c} AS {_pg_array_type(table.c[c])})" for c in cols)
+    names = ", ".join(cols)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest({arrays}) "
+        f"AS v({names}) ON CONFLICT DO NOTHING RETURNING {key}"
+    )
+    params = {c: [_pg_value(table.c[c], r[c] if c in r else filled[c]) for r in rows] for c in cols}
+    return {r[0] for r in (await conn.execute(sa.text(sql), params)).all()}
 
 
 def _pg_value(column: sa.Column[Any], value: Any) -> Any:

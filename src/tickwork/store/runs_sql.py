@@ -15,7 +15,7 @@ from tickwork.domain.queries import NewRun, RunFilter
 from tickwork.domain.runs import ACTIVE, Attempt, DeadLetter, Run, can_transition
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents, SqlBase, run_select
-from tickwork.store.dialect import for_update, insert
+from tickwork.store.dialect import for_update, insert_new
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor
 from tickwork.store.rows import attempt_from_row, dead_letter_from_row, run_from_row
 
@@ -60,12 +60,7 @@ class RunStore(SqlBase):
         """Insert with ON CONFLICT DO NOTHING; return (run id, created) in input order."""
         if not values:
             return []
-        stmt = (
-            insert(t.runs, self.dialect)
-            .on_conflict_do_nothing()
-            .returning(t.runs.c.id, sort_by_parameter_order=True)
-        )
-        created = {r.id for r in (await conn.execute(stmt, list(values))).all()}
+        created = await insert_new(conn, t.runs, list(values), key="id", dialect_name=self.dialect)
         out: list[tuple[str, bool]] = []
         for v in values:
             if v["id"] in created:
