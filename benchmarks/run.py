@@ -62,8 +62,10 @@ def throughput(c: Cluster, job: str, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def fire_lag(c: Cluster, n: int) -> list[float]:
-    """n one-time jobs all due in the same second; seconds from due to run created."""
+def fire_lag(c: Cluster, n: int) -> tuple[list[float], float]:
+    """n one-time jobs all due in the same second: seconds from due to each run's creation
+    (its queued_at, taken when the scheduler pass begins), and seconds from due until all n
+    runs were committed and visible through the API (polled every 5 ms)."""
     due = (datetime.now(UTC) + timedelta(seconds=20 + n / 150)).replace(microsecond=0)
     for i in range(n):
         c.http.post(
@@ -85,8 +87,10 @@ def fire_lag(c: Cluster, n: int) -> list[float]:
             >= n
         ),
         timeout=120,
+        every=0.005,
         what=f"{n} scheduled runs",
     )
+    visible = (datetime.now(UTC) - due).total_seconds()
     lags: list[float] = []
     cursor = None
     while True:
@@ -102,7 +106,7 @@ def fire_lag(c: Cluster, n: int) -> list[float]:
         ]
         cursor = page["next_cursor"]
         if not cursor:
-            return lags
+            return lags, visible
 
 
 def pct(values: list[float], q: float) -> float:
@@ -138,13 +142,15 @@ def main() -> None:
                 c.create_job(name=name, retries=0, concurrency=100_000, on_overlap="allow", **body)
             out["python"] = throughput(c, "py-noop", args.runs)
             out["shell"] = throughput(c, "sh-true", args.runs)
-            lags = fire_lag(c, args.fire)
+            lags, visible = fire_lag(c, args.fire)
         finally:
             c.close()
-    report(out, lags, args)
+    report(out, lags, visible, args)
 
 
-def report(out: dict[str, float], lags: list[float], args: argparse.Namespace) -> None:
+def report(
+    out: dict[str, float], lags: list[float], visible: float, args: argparse.Namespace
+) -> None:
     raw_per_run = 1 / out["raw"]
     batch_raw = args.fire * raw_per_run
     lines = [
@@ -158,8 +164,9 @@ def report(out: dict[str, float], lags: list[float], args: argparse.Namespace) -
         f"  fire lag, {len(lags)} jobs due in one second: p50 {pct(lags, 0.5) * 1000:.0f} ms, "
         f"p99 {pct(lags, 0.99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms, "
         f"mean {statistics.fmean(lags) * 1000:.0f} ms",
-        f"    (the raw loop needs {batch_raw * 1000:.0f} ms for {args.fire} rows: p99 lag is "
-        f"{pct(lags, 0.99) / batch_raw:.1f}x that)",
+        f"  all {args.fire} runs committed and visible {visible * 1000:.0f} ms after their time "
+        f"(the raw loop needs {batch_raw * 1000:.0f} ms for {args.fire} rows: "
+        f"{visible / batch_raw:.1f}x that)",
     ]
     sys.stdout.write("\n".join(lines) + "\n")
 
