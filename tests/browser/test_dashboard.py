@@ -396,6 +396,32 @@ def test_trigger_now_from_the_ui_and_watch_the_log_tail(tw: Cluster, page: Page)
     )
 
 
+def test_the_live_tail_of_repeated_lines_shows_each_line_once(tw: Cluster, page: Page) -> None:
+    """Output that repeats itself cannot be lined up by content: the stored text and the live
+    chunks join by chunk number, so the page ends showing exactly what was stored."""
+    lines = ["waiting for the lock"] * 5
+    python_job(tw, "ui-repeat.wait", parameters={"lines": lines, "seconds": 2.5})
+    page.goto("/jobs/ui-repeat.wait")
+    wait_live(page)
+    page.get_by_test_id("trigger-button").click()
+    toast = page.get_by_test_id("toast").filter(has_text="Triggered ui-repeat.wait")
+    toast.get_by_role("link", name="View run").click()
+    expect(page).to_have_url(re.compile(r"/runs/run-"))
+    page.wait_for_function(
+        """() => {
+            const s = document.querySelector('[data-testid="run-status"]')
+            const log = document.querySelector('[data-testid="log-stdout"]')
+            return s?.dataset.status === 'running' && log?.textContent.includes('waiting')
+        }""",
+        timeout=15_000,
+    )
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "completed")
+    run = tw.run(page.url.rsplit("/", 1)[-1])
+    assert run["output"] == log_text(lines)
+    expect(page.get_by_test_id("log-stdout")).to_have_text(" ".join(lines))
+    assert page.get_by_test_id("log-stdout").text_content() == log_text(lines)
+
+
 def log_text(lines: list[str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 

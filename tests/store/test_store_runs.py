@@ -160,6 +160,43 @@ async def test_output_is_bounded_with_a_marker(store: SqlStore, clock: FakeClock
     assert att.stdout.endswith("0009" * 10)
 
 
+async def test_output_chunks_are_numbered_per_stream(store: SqlStore, clock: FakeClock) -> None:
+    """run.log events carry seq; the attempt counts its chunks, so stored text and live chunks
+    join exactly even when the output repeats itself."""
+    job = await add_job(store, clock, "dots")
+    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
+    fence = a.run.fence
+    before = await store.events_last_id()
+    await store.runs_log(
+        [
+            (run_id, fence, "stdout", "."),
+            (run_id, fence, "stderr", "!"),
+            (run_id, fence, "stdout", "."),
+        ],
+        limit=100,
+        now=clock.now(),
+    )
+    [att] = await store.run_attempts(run_id)
+    assert (att.stdout, att.stdout_chunks, att.stderr, att.stderr_chunks) == ("..", 2, "!", 1)
+    await store.runs_log([(run_id, fence, "stdout", ".")], limit=100, now=clock.now())
+    logs = [e.data for e in await store.events_since(before, limit=10) if e.type == "run.log"]
+    assert [(d["stream"], d["seq"]) for d in logs] == [
+        ("stdout", 0),
+        ("stderr", 0),
+        ("stdout", 1),
+        ("stdout", 2),
+    ]
+    [att] = await store.run_attempts(run_id)
+    assert att.stdout_chunks == 3
+    joined = att.stdout[:2] + "".join(
+        d["chunk"] for d in logs if d["stream"] == "stdout" and d["seq"] >= 2
+    )
+    assert joined == att.stdout == "..."
+
+
 async def test_reaper_turns_expired_leases_into_lost_attempts(
     store: SqlStore, clock: FakeClock
 ) -> None:

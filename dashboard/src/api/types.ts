@@ -117,6 +117,9 @@ export interface Attempt {
   stderr: string
   stdout_truncated: boolean
   stderr_truncated: boolean
+  /** output chunks the text above holds; live run.log chunks with seq >= this come after it */
+  stdout_chunks?: number
+  stderr_chunks?: number
 }
 
 export interface RunDetail extends Run {

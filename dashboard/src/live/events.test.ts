@@ -94,13 +94,18 @@ describe('mergeLog', () => {
   it('aligns on the latest agreeing occurrence', () => {
     expect(mergeLog('a\nb\na\nb\n', c('a\n', 'b\n', 'c\n'))).toBe('a\nb\na\nb\nc\n')
   })
-  it('is exact with offsets', () => {
-    const chunks = [
-      { chunk: 'bc', offset: 1 },
-      { chunk: 'def', offset: 3 },
-    ]
-    expect(mergeLog('abcd', chunks)).toBe('abcdef')
-    expect(mergeLog('', [{ chunk: 'x', offset: 0 }])).toBe('x')
+  it('is exact with chunk numbers, even when the output repeats itself', () => {
+    const dots = (...seqs: number[]) => seqs.map((seq) => ({ chunk: '.\n', seq }))
+    // the snapshot already holds chunks 0-4; the socket replayed 0-4 and brought 5
+    expect(mergeLog('.\n'.repeat(5), dots(0, 1, 2, 3, 4, 5), 5)).toBe('.\n'.repeat(6))
+    // the snapshot is ahead of the socket
+    expect(mergeLog('.\n'.repeat(5), dots(2, 3), 5)).toBe('.\n'.repeat(5))
+    // out of order or repeated after a reconnect
+    expect(mergeLog('a', [{ chunk: 'c', seq: 2 }, { chunk: 'b', seq: 1 }, { chunk: 'b', seq: 1 }], 1)).toBe('abc')
+    expect(mergeLog('', [{ chunk: 'x', seq: 0 }], 0)).toBe('x')
+  })
+  it('aligns by content when chunks are not numbered', () => {
+    expect(mergeLog('a\nb\n', [{ chunk: 'b\n' }, { chunk: 'c\n', seq: 2 }], 2)).toBe('a\nb\nc\n')
   })
   it('caps huge logs at a line boundary', () => {
     const text = 'x'.repeat(50) + '\n' + 'y'.repeat(60)

@@ -124,8 +124,8 @@ function attemptPatch(event: LiveEvent): { attempt?: number } {
 
 export interface LogChunk {
   chunk: string
-  /** position of the chunk in its stream, if the server sends one */
-  offset?: number
+  /** the chunk's number in its attempt's stream (from 0), as the server sends it */
+  seq?: number
 }
 
 /** Length of the longest suffix of `a` that is also a prefix of `b` (KMP, linear time). */
@@ -149,23 +149,19 @@ export function overlapLength(a: string, b: string): number {
 /**
  * Merges a stored log snapshot with the chunks received live, without
  * showing output twice or leaving a hole, whichever of the two is ahead.
- * With offsets (position of each chunk in its stream) the merge is exact.
- * Without, the live text is aligned where it starts in the snapshot (the
- * latest place where its first chunk occurs and the two texts agree from
- * there on); if it does not occur, it is newer than the snapshot and is
- * appended.
+ * Exact when the chunks carry `seq` and the snapshot says how many chunks it
+ * holds (`stored`): the chunks numbered from `stored` on come after it.
+ * Otherwise (events from before chunks were numbered) the live text is
+ * aligned where it starts in the snapshot (the latest place where its first
+ * chunk occurs and the two texts agree from there on); if it does not occur,
+ * it is newer than the snapshot and is appended.
  */
-export function mergeLog(snapshot: string, chunks: readonly LogChunk[]): string {
+export function mergeLog(snapshot: string, chunks: readonly LogChunk[], stored?: number): string {
   if (chunks.length === 0) return snapshot
-  if (chunks.every((c) => typeof c.offset === 'number')) {
-    let text = snapshot
-    for (const { chunk, offset } of chunks) {
-      const start = offset as number
-      const end = start + chunk.length
-      if (end <= text.length) continue
-      text += start >= text.length ? chunk : chunk.slice(text.length - start)
-    }
-    return text
+  if (typeof stored === 'number' && chunks.every((c) => typeof c.seq === 'number')) {
+    const after = new Map<number, string>()
+    for (const { chunk, seq } of chunks) if ((seq as number) >= stored) after.set(seq as number, chunk)
+    return snapshot + [...after.entries()].sort((a, b) => a[0] - b[0]).map(([, chunk]) => chunk).join('')
   }
   const live = chunks.map((c) => c.chunk).join('')
   const first = chunks[0]?.chunk ?? ''

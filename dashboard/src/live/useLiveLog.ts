@@ -51,7 +51,7 @@ export function useLiveLog(runId: string, active: boolean, onSubscribed?: () => 
           const chunk = typeof e.data.chunk === 'string' ? e.data.chunk : ''
           if (!chunk) continue
           const cur = next[attempt] ?? { stdout: [], stderr: [] }
-          const list = [...cur[stream], typeof e.data.offset === 'number' ? { chunk, offset: e.data.offset } : { chunk }]
+          const list = [...cur[stream], typeof e.data.seq === 'number' ? { chunk, seq: e.data.seq } : { chunk }]
           next[attempt] = { ...cur, [stream]: list.length > MAX_CHUNKS ? list.slice(-MAX_CHUNKS) : list }
         }
         return next

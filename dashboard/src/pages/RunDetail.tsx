@@ -58,7 +58,7 @@ function RunProgress({ run }: { run: RunDetailT }) {
 function attemptText(attempt: Attempt | undefined, live: LiveLogs, stream: 'stdout' | 'stderr', number: number): string {
   const stored = attempt?.[stream] ?? ''
   const chunks = live[number]?.[stream] ?? []
-  return chunks.length === 0 ? stored : mergeLog(stored, chunks)
+  return chunks.length === 0 ? stored : mergeLog(stored, chunks, attempt?.[`${stream}_chunks`] ?? (attempt ? undefined : 0))
 }
 
 function Attempts({ run }: { run: RunDetailT }) {

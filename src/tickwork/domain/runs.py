@@ -58,6 +58,8 @@ class Attempt:
     stderr: str = ""
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    stdout_chunks: int = 0
+    stderr_chunks: int = 0
 
     @property
     def duration(self) -> float | None:

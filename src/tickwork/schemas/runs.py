@@ -80,6 +80,11 @@ class AttemptOut(BaseModel):
     stderr: str
     stdout_truncated: bool
     stderr_truncated: bool
+    stdout_chunks: int = Field(
+        description="Output chunks appended to stdout so far. Live run.log events carry each "
+        "chunk's number as data.seq: those with seq >= this count come after this text."
+    )
+    stderr_chunks: int = Field(description="The same for stderr.")
 
     @classmethod
     def of(cls, a: Attempt, marker: str) -> AttemptOut:
@@ -97,6 +102,8 @@ class AttemptOut(BaseModel):
             stderr=(marker if a.stderr_truncated else "") + a.stderr,
             stdout_truncated=a.stdout_truncated,
             stderr_truncated=a.stderr_truncated,
+            stdout_chunks=a.stdout_chunks,
+            stderr_chunks=a.stderr_chunks,
         )
 
 

@@ -150,19 +150,29 @@ class ReportStore(ProtocolStore):
     ) -> list[ReportResult]:
         if not items:
             return []
-        owners = {
-            (r.id, r.fence): r
-            for r in (
-                await conn.execute(
-                    sa.select(R.id, R.fence, R.attempt, R.job_id).where(
-                        pair_in(R.id, R.fence, {(i[0], i[1]) for i in items}, self.dialect),
-                        R.status == "running",
-                        R.attempt > 0,
-                    )
+        current = (
+            sa.select(R.id, R.fence, R.attempt, R.job_id, A.stdout_chunks, A.stderr_chunks)
+            .select_from(
+                t.runs.join(
+                    t.attempts,
+                    (A.run_id == R.id) & (A.number == R.attempt) & (A.fence == R.fence),
                 )
-            ).all()
-        }
+            )
+            .where(
+                pair_in(R.id, R.fence, {(i[0], i[1]) for i in items}, self.dialect),
+                R.status == "running",
+                R.attempt > 0,
+            )
+        )
+        if self.is_postgres:  # chunk numbers are handed out under the attempt's row lock
+            current = current.with_for_update(of=t.attempts)
+        owners = {(r.id, r.fence): r for r in (await conn.execute(current)).all()}
         ok = [i for i in items if (i[0], i[1]) in owners]
+        counts = {
+            (key, stream): getattr(owner, f"{stream}_chunks")
+            for key, owner in owners.items()
+            for stream in ("stdout", "stderr")
+        }
         for stream in ("stdout", "stderr"):
             rows = [
                 {"b_run": rid, "b_fence": f, "b_n": owners[(rid, f)].attempt, "b_chunk": text}
@@ -173,11 +183,18 @@ class ReportStore(ProtocolStore):
                 await conn.execute(_append(stream, limit), rows)
         for rid, fence, stream, text in ok:
             owner = owners[(rid, fence)]
+            seq = counts[((rid, fence), stream)]
+            counts[((rid, fence), stream)] = seq + 1
             events.add(
                 "run.log",
                 job_id=owner.job_id,
                 run_id=rid,
-                data={"stream": stream, "chunk": text[-65536:], "attempt": owner.attempt},
+                data={
+                    "stream": stream,
+                    "chunk": text[-65536:],
+                    "attempt": owner.attempt,
+                    "seq": seq,
+                },
             )
         return [
             ReportResult(i[0], True, "running")
@@ -499,8 +516,10 @@ def _run_values(c: Completion, row: Any, d: Decision, now: datetime) -> dict[str
 
 def _append(stream: str, limit: int) -> sa.Update:
     """stdout = the last ``limit`` characters of (stdout || chunk); the flag marks a cut."""
-    col, flag = (
-        (A.stdout, A.stdout_truncated) if stream == "stdout" else (A.stderr, A.stderr_truncated)
+    col, flag, count = (
+        (A.stdout, A.stdout_truncated, A.stdout_chunks)
+        if stream == "stdout"
+        else (A.stderr, A.stderr_truncated, A.stderr_chunks)
     )
     chunk = sa.bindparam("b_chunk", type_=sa.Text)
     joined = col + chunk
@@ -518,6 +537,7 @@ def _append(stream: str, limit: int) -> sa.Update:
                     (size > limit, sa.func.substr(joined, size - limit + 1)), else_=joined
                 ),
                 flag: sa.or_(flag, size > limit),
+                count: count + 1,
             }
         )
     )

@@ -88,6 +88,8 @@ def attempt_from_row(row: Any) -> Attempt:
         stderr=row.stderr,
         stdout_truncated=row.stdout_truncated,
         stderr_truncated=row.stderr_truncated,
+        stdout_chunks=row.stdout_chunks,
+        stderr_chunks=row.stderr_chunks,
     )
 
 

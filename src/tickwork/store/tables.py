@@ -190,6 +190,9 @@ attempts = sa.Table(
     sa.Column("stderr", sa.Text, nullable=False, default=""),
     sa.Column("stdout_truncated", sa.Boolean, nullable=False, default=False),
     sa.Column("stderr_truncated", sa.Boolean, nullable=False, default=False),
+    # output chunks appended so far (live run.log events carry each chunk's number as seq)
+    sa.Column("stdout_chunks", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("stderr_chunks", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 workers = sa.Table(
