@@ -15,6 +15,12 @@ class Settings(BaseSettings):
         default="sqlite:///./tickwork.db",
         description="postgresql://… for production; sqlite:///path for the embedded default.",
     )
+    database_prepared_statements: bool = Field(
+        default=True,
+        description="Let the PostgreSQL driver prepare repeated statements on the server. "
+        "Set false behind PgBouncer in transaction pooling mode without prepared-statement "
+        "support (PgBouncer before 1.21, or max_prepared_statements = 0).",
+    )
     redis_url: str | None = Field(
         default=None, description="redis://… for locks, leader lease and events; else in-process."
     )

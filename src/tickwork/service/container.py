@@ -48,7 +48,9 @@ class Container:
         self.settings = settings
         self._fixed_clock = clock is not None
         self.clock: Clock = clock or SystemClock()
-        self.store = SqlStore(settings.database_url)
+        self.store = SqlStore(
+            settings.database_url, prepared_statements=settings.database_prepared_statements
+        )
         self.coord: Coordination = coordination or create_coordination(
             settings.redis_url, settings.redis_prefix
         )

@@ -52,9 +52,9 @@ class PendingEvents:
 class SqlBase:
     """Owns the engines; subclasses add one use case per method."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prepared_statements: bool = True) -> None:
         self.url = url
-        self.reader, self.writer = create_engines(url)
+        self.reader, self.writer = create_engines(url, prepared_statements=prepared_statements)
         self.dialect = self.writer.dialect.name
 
     @property

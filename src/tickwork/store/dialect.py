@@ -28,11 +28,23 @@ def is_sqlite(url: str) -> bool:
     return async_url(url).startswith("sqlite")
 
 
-def create_engines(url: str) -> tuple[AsyncEngine, AsyncEngine]:
-    """(reader, writer). SQLite gets one serialised writer that takes BEGIN IMMEDIATE."""
+def create_engines(
+    url: str, *, prepared_statements: bool = True
+) -> tuple[AsyncEngine, AsyncEngine]:
+    """(reader, writer). SQLite gets one serialised writer that takes BEGIN IMMEDIATE.
+
+    On PostgreSQL psycopg prepares a statement on the server once it has run a few times;
+    ``prepared_statements=False`` turns that off (for PgBouncer in transaction mode).
+    """
     target = async_url(url)
     if not target.startswith("sqlite"):
-        engine = create_async_engine(target, pool_size=5, max_overflow=10, pool_pre_ping=True)
+        engine = create_async_engine(
+            target,
+            pool_size=5,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={} if prepared_statements else {"prepare_threshold": None},
+        )
         return engine, engine
     reader = create_async_engine(target, connect_args={"timeout": 30})
     writer = create_async_engine(target, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
