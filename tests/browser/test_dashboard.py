@@ -361,25 +361,11 @@ def test_trigger_now_from_the_ui_and_watch_the_log_tail(tw: Cluster, page: Page)
     lines = ["step 1/3: fetching invoices", "step 2/3: rendering PDFs", "step 3/3: sending"]
     python_job(tw, "ui-trigger.report", parameters={"lines": lines, "seconds": 3})
 
-    page.goto("/jobs/ui-trigger.report")
-    wait_live(page)
-    page.get_by_test_id("trigger-button").click()
-    toast = page.get_by_test_id("toast").filter(has_text="Triggered ui-trigger.report")
-    expect(toast).to_have_attribute("data-tone", "success")
-    toast.get_by_role("link", name="View run").click()
-    expect(page).to_have_url(re.compile(r"/runs/run-"))
-
+    trigger_and_open_the_run(page, "ui-trigger.report")
     status = page.get_by_test_id("run-status")
     log = page.get_by_test_id("log-stdout")
     # output shows while the run is still running: the tail is live, not loaded at the end
-    page.wait_for_function(
-        """() => {
-            const s = document.querySelector('[data-testid="run-status"]')
-            const log = document.querySelector('[data-testid="log-stdout"]')
-            return s?.dataset.status === 'running' && log?.textContent.includes('step 1/3')
-        }""",
-        timeout=15_000,
-    )
+    wait_running_with_output(page, "step 1/3")
     expect(page.get_by_test_id("run-progress")).to_be_visible()
     expect(status).to_have_attribute("data-status", "completed")
     expect(page.get_by_test_id("run-progress")).to_have_count(0)
@@ -401,25 +387,37 @@ def test_the_live_tail_of_repeated_lines_shows_each_line_once(tw: Cluster, page:
     chunks join by chunk number, so the page ends showing exactly what was stored."""
     lines = ["waiting for the lock"] * 5
     python_job(tw, "ui-repeat.wait", parameters={"lines": lines, "seconds": 2.5})
-    page.goto("/jobs/ui-repeat.wait")
-    wait_live(page)
-    page.get_by_test_id("trigger-button").click()
-    toast = page.get_by_test_id("toast").filter(has_text="Triggered ui-repeat.wait")
-    toast.get_by_role("link", name="View run").click()
-    expect(page).to_have_url(re.compile(r"/runs/run-"))
-    page.wait_for_function(
-        """() => {
-            const s = document.querySelector('[data-testid="run-status"]')
-            const log = document.querySelector('[data-testid="log-stdout"]')
-            return s?.dataset.status === 'running' && log?.textContent.includes('waiting')
-        }""",
-        timeout=15_000,
-    )
+    trigger_and_open_the_run(page, "ui-repeat.wait")
+    wait_running_with_output(page, "waiting")
     expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "completed")
     run = tw.run(page.url.rsplit("/", 1)[-1])
     assert run["output"] == log_text(lines)
     expect(page.get_by_test_id("log-stdout")).to_have_text(" ".join(lines))
     assert page.get_by_test_id("log-stdout").text_content() == log_text(lines)
+
+
+def trigger_and_open_the_run(page: Page, job: str) -> None:
+    """Trigger ``job`` from its page and follow the toast's link to the new run."""
+    page.goto(f"/jobs/{job}")
+    wait_live(page)
+    page.get_by_test_id("trigger-button").click()
+    toast = page.get_by_test_id("toast").filter(has_text=f"Triggered {job}")
+    expect(toast).to_have_attribute("data-tone", "success")
+    toast.get_by_role("link", name="View run").click()
+    expect(page).to_have_url(re.compile(r"/runs/run-"))
+
+
+def wait_running_with_output(page: Page, text: str) -> None:
+    """Until the run page shows ``text`` in stdout while the run is still running."""
+    page.wait_for_function(
+        """(text) => {
+            const s = document.querySelector('[data-testid="run-status"]')
+            const log = document.querySelector('[data-testid="log-stdout"]')
+            return s?.dataset.status === 'running' && log?.textContent.includes(text)
+        }""",
+        arg=text,
+        timeout=15_000,
+    )
 
 
 def log_text(lines: list[str]) -> str:
