@@ -55,11 +55,11 @@ class RunService:
     async def retry(
         self, run_id: str, *, trigger: str = "manual", resolution: str = "retried"
     ) -> Run:
-        await self.store.run_requeue(
+        run = await self.store.run_requeue(
             run_id, trigger=trigger, now=self.clock.now(), resolution=resolution
         )
         await self.notifier.runs_ready()
-        return await self.get(run_id)
+        return run  # as requeued: a worker may already have claimed it
 
     async def bulk(
         self, items: Sequence[tuple[str, dict[str, Any], str | None]]

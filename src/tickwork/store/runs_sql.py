@@ -200,17 +200,20 @@ class RunStore(SqlBase):
 
     async def run_get(self, run_id: str) -> Run | None:
         async with self._read() as conn:
-            row = (await conn.execute(run_select().where(t.runs.c.id == run_id))).first()
-            if row is None:
-                return None
-            out = (
-                await conn.execute(
-                    sa.select(t.attempts.c.stdout)
-                    .where(t.attempts.c.run_id == run_id)
-                    .order_by(t.attempts.c.number.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            return await self._run_on(conn, run_id)
+
+    async def _run_on(self, conn: AsyncConnection, run_id: str) -> Run | None:
+        row = (await conn.execute(run_select().where(t.runs.c.id == run_id))).first()
+        if row is None:
+            return None
+        out = (
+            await conn.execute(
+                sa.select(t.attempts.c.stdout)
+                .where(t.attempts.c.run_id == run_id)
+                .order_by(t.attempts.c.number.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
         return run_from_row(row, output=out or "")
 
     async def run_attempts(self, run_id: str) -> list[Attempt]:
@@ -286,8 +289,9 @@ class RunStore(SqlBase):
 
     async def run_requeue(
         self, run_id: str, *, trigger: str, now: datetime, resolution: str
-    ) -> None:
-        """Put a failed/cancelled/missed run back to queued for a new attempt series."""
+    ) -> Run:
+        """Put a failed/cancelled/missed run back to queued for a new attempt series; the run
+        as this transaction left it (a worker may claim it the moment it commits)."""
         r = t.runs.c
         async with self._write(now) as (conn, events):
             row = (
@@ -332,6 +336,9 @@ class RunStore(SqlBase):
                 data={"status": "queued", "trigger": trigger, "attempt": row.attempt},
             )
             await self._touch_job(conn, [row.job_id], "queued", now)
+            run = await self._run_on(conn, run_id)
+        assert run is not None  # updated above, in this transaction
+        return run
 
     async def dead_letters_list(
         self, *, resolved: bool | None, limit: int, offset: int
