@@ -254,12 +254,15 @@ class RunStore(SqlBase):
         return runs, total, nxt
 
     async def run_cancel(self, run_id: str, *, now: datetime) -> tuple[str, str | None]:
-        """Cancel a queued run at once, or ask the worker of a running one; (status, worker)."""
+        """Cancel a queued run at once, or ask the worker of a running one; (status, worker).
+
+        The run's row is locked first: a claim committing meanwhile is waited for and seen,
+        rather than the cancel reporting a run cancelled that its worker has just started.
+        """
         r = t.runs.c
         async with self._write(now) as (conn, events):
-            row = (
-                await conn.execute(sa.select(r.status, r.job_id, r.worker_id).where(r.id == run_id))
-            ).first()
+            current = sa.select(r.status, r.job_id, r.worker_id).where(r.id == run_id)
+            row = (await conn.execute(for_update(current, self.dialect))).first()
             if row is None:
                 raise NotFound(f"no run '{run_id}'")
             if row.status == "queued":
