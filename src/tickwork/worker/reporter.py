@@ -21,6 +21,7 @@ from tickwork.schemas.workers import CompletionIn, ReportItem, ReportOut
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.batch import Batch, Item, Limits, ReportQueue
 from tickwork.worker.executors.base import Stream
+from tickwork.worker.waiting import set_within
 
 __all__ = ["ReportHandler", "Reporter"]
 
@@ -95,12 +96,7 @@ class Reporter:
 
     async def flush(self, within: float) -> bool:
         """Wait until everything queued has been answered; False after ``within`` seconds."""
-        try:
-            async with asyncio.timeout(within):  # not wait_for: it can swallow a cancel on 3.11
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        return await set_within(self._idle, within)
 
     # -- the task ------------------------------------------------------------------------
 

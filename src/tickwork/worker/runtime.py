@@ -32,6 +32,7 @@ from tickwork.worker.heartbeat import Heartbeat
 from tickwork.worker.locking import RunLocks
 from tickwork.worker.reporter import Reporter
 from tickwork.worker.runs import HeldRun, RunBook, completion_for, execution_request
+from tickwork.worker.waiting import set_within
 
 __all__ = ["Worker"]
 
@@ -156,7 +157,7 @@ class Worker:
                 log.warning("registration with %s failed: %s", self.server, exc)
             else:
                 return True
-            await _wait(self._stop, backoff.next())
+            await set_within(self._stop, backoff.next())
         return False
 
     async def _register(self) -> None:
@@ -221,7 +222,7 @@ class Worker:
             if left <= 0:
                 return False
             self._slot_freed.clear()
-            await _wait(self._slot_freed, left)
+            await set_within(self._slot_freed, left)
         return not self._tasks
 
     async def _deregister(self) -> None:
@@ -368,15 +369,6 @@ class Worker:
                 log.warning("registered again as %s", self.worker_id)
             else:
                 await asyncio.sleep(1.0)  # stopping: do not spin on 404s until the end
-
-
-async def _wait(event: asyncio.Event, within: float) -> bool:
-    try:
-        async with asyncio.timeout(within):  # not wait_for: it can swallow a cancel on 3.11
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

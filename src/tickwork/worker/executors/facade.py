@@ -15,6 +15,7 @@ from tickwork.worker.executors.base import (
 from tickwork.worker.executors.http import HttpExecutor
 from tickwork.worker.executors.python import PythonExecutor
 from tickwork.worker.executors.shell import ShellExecutor
+from tickwork.worker.waiting import set_within
 
 __all__ = ["Executors"]
 
@@ -70,10 +71,7 @@ class Executors:
         self._stopped = True
         for control in self._active.values():
             control.cancel(grace=0)
-        try:
-            async with asyncio.timeout(_STOP_WAIT):  # not wait_for: it can swallow a cancel
-                await self._drained.wait()
-        except TimeoutError:
+        if not await set_within(self._drained, _STOP_WAIT):
             log.warning("runs still reporting after stop: %s", ", ".join(self._active))
         await self.python.stop()
         await self.http.stop()
