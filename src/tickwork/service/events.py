@@ -55,19 +55,25 @@ class EventRelay(BackgroundService):
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[asyncio.Queue[Event]]:
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=50_000)
-        if self._cursor is None:  # shielded: a listener leaving must not cut a query short
-            self._cursor = await asyncio.shield(self.store.events_last_id())
+        if self._cursor is None:
+            self._cursor = await self.last_id()
         self._listeners.add(queue)
         try:
             yield queue
         finally:
             self._listeners.discard(queue)
 
+    # The reads listeners make are shielded: a listener that leaves (its task cancelled)
+    # ends its wait, not the query, so the connection goes back to the pool instead of being
+    # torn down in the background.
+
     async def since(
         self, after: int, *, limit: int = 1000, job_id: str | None = None, run_id: str | None = None
     ) -> list[Event]:
         """Stored events after ``after`` (for clients catching up)."""
-        return await self.store.events_since(after, limit=limit, job_id=job_id, run_id=run_id)
+        return await asyncio.shield(
+            self.store.events_since(after, limit=limit, job_id=job_id, run_id=run_id)
+        )
 
     async def history(
         self,
@@ -83,7 +89,7 @@ class EventRelay(BackgroundService):
         )
 
     async def last_id(self) -> int:
-        return await self.store.events_last_id()
+        return await asyncio.shield(self.store.events_last_id())
 
     async def run_once(self) -> bool:
         if not self._listeners or self._cursor is None:

@@ -50,7 +50,7 @@ def _message(event: Event) -> dict[str, Any]:
 async def _catch_up(ws: WebSocket, c: Container, since: int, f: Filter) -> int:
     last = since
     while True:
-        rows = await asyncio.shield(c.events.since(last, limit=1000, job_id=f.job, run_id=f.run))
+        rows = await c.events.since(last, limit=1000, job_id=f.job, run_id=f.run)
         for event in rows:
             if f.matches(event):
                 await ws.send_json(_message(event))
@@ -62,9 +62,7 @@ async def _catch_up(ws: WebSocket, c: Container, since: int, f: Filter) -> int:
 async def _pump(ws: WebSocket, c: Container, since: int | None, f: Filter) -> None:
     # Take the starting point before listening, then catch up from it: an event committed
     # between the two is sent by the catch-up, and the live loop skips what was sent.
-    # Queries run shielded: a client that leaves mid-query ends the pump, not the query,
-    # so the connection goes back to the pool instead of being torn down in the background.
-    start = since if since is not None else await asyncio.shield(c.events.last_id())
+    start = since if since is not None else await c.events.last_id()
     async with c.events.listen() as queue:
         last = await _catch_up(ws, c, start, f)
         while True:
