@@ -44,8 +44,7 @@ class BackgroundService:
         if self._task is not None:
             self._stopping = True
             self._wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            await asyncio.wait({self._task}, timeout=grace)  # neither raises nor cancels
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -248,13 +248,12 @@ class ReportStore(ProtocolStore):
         now: datetime,
     ) -> dict[tuple[str, int], ReportResult]:
         rows = await self._lock_runs(conn, [c.run_id for c in items])
-        mine = [
-            c
-            for c in items
-            if (r := rows.get(c.run_id)) is not None
-            and r.fence == c.fence
-            and r.status == "running"
-        ]
+        mine: list[Completion] = []
+        others: list[Completion] = []  # not (or no longer) this attempt's to finish
+        for c in items:
+            r = rows.get(c.run_id)
+            owns = r is not None and r.fence == c.fence and r.status == "running"
+            (mine if owns else others).append(c)
         unstarted = [
             (c.run_id, c.fence, worker_id or rows[c.run_id].worker_id or "")
             for c in mine
@@ -263,8 +262,6 @@ class ReportStore(ProtocolStore):
         if unstarted:  # a report may carry a run's start and its end together
             await self._start_many(conn, events, unstarted, now)
             rows = await self._lock_runs(conn, [c.run_id for c in items])
-        owned = {id(c) for c in mine}
-        others = [c for c in items if id(c) not in owned]
         out = await self._repeated_completions(conn, others, rows)
         finished = [(c, rows[c.run_id]) for c in mine]
         out.update(await self._finish_many(conn, events, finished, now))
