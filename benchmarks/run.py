@@ -1,32 +1,35 @@
 """`make bench`: tickwork end to end on PostgreSQL + Redis, beside a raw SKIP LOCKED loop.
 
-Prints, from one run on this machine:
-  - throughput of N no-op python runs and of N `true` shell runs through a real coordinator
-    and 2 real worker processes (bulk-enqueued, counted from enqueue to the last completion);
-  - fire lag (run created minus scheduled time) of 1,000 jobs due in the same second, p50/p99;
-  - the raw claim-and-complete loop on the same database, and each figure as a ratio to it.
-Everything runs on 127.0.0.1 and stops by itself; the benchmark database is dropped.
+Prints, from one run on this machine (everything on 127.0.0.1; stops by itself; the benchmark
+database is dropped):
+  - the raw claim-and-complete loop on the same database: the yardstick for the ratios;
+  - single-call triggers from 32 concurrent clients, and bulk enqueue (no workers claiming);
+  - N no-op python runs and N `true` shell runs drained by 2 real workers, with the CPU each
+    process group used per run and the rows PostgreSQL wrote per run (pg_stat_user_tables);
+  - latency of one triggered run on idle workers, a concurrency-1 job back to back, how late a
+    retry starts after its due time, and the fire lag of 1,000 jobs due in the same second.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
-from tests.integration.harness import Cluster, wait_until
+from tests.integration.harness import Cluster
 
-from benchmarks import raw
+from benchmarks import raw, scenarios
+from benchmarks.measure import CpuMeter, Writes, pids_of, postgres_pids, table_writes
 
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 JOBS = Path(__file__).resolve().parent / "jobs"
+NOOP = {"type": "python", "function": "benchjobs.noop"}
 
 
 @contextlib.contextmanager
@@ -41,77 +44,44 @@ def database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def completed(c: Cluster, job: str) -> int:
-    r = c.http.get("/api/runs", params={"job": job, "status": "completed", "limit": 1})
-    return int(r.json()["total"])
-
-
-def throughput(c: Cluster, job: str, n: int) -> float:
-    """Enqueue n runs of ``job`` in bulk requests; runs/s until the last one completed."""
-    start = time.perf_counter()
-    for offset in range(0, n, 5000):
-        body = {
-            "runs": [
-                {"job": job, "idempotency_key": f"b{i}"}
-                for i in range(offset, min(n, offset + 5000))
-            ]
+def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
+    """Enqueue n runs while the workers run, and drain them: rate, CPU and rows per run."""
+    meter = CpuMeter(
+        {
+            "coordinator": lambda: [p.pid for p in b.c.coordinators],
+            "workers": lambda: [p.pid for p in b.c.workers],
+            "postgres": postgres_pids(ADMIN, b.figures["db"]),
+            "redis": pids_of("redis-server"),
         }
-        r = c.http.post("/api/runs/bulk", json=body, timeout=120)
-        r.raise_for_status()
-    wait_until(lambda: completed(c, job) >= n, timeout=900, every=0.25, what=f"{n} runs of {job}")
-    return n / (time.perf_counter() - start)
-
-
-def fire_lag(c: Cluster, n: int) -> tuple[list[float], float]:
-    """n one-time jobs all due in the same second: seconds from due to each run's creation
-    (its queued_at, taken when the scheduler pass begins), and seconds from due until all n
-    runs were committed and visible through the API (polled every 5 ms)."""
-    due = (datetime.now(UTC) + timedelta(seconds=20 + n / 150)).replace(microsecond=0)
-    for i in range(n):
-        c.http.post(
-            "/api/jobs",
-            json={
-                "name": f"lag-{i:04d}",
-                "type": "shell",
-                "command": "true",
-                "schedule": due.isoformat(),
-            },
-        )
-    if datetime.now(UTC) >= due:
-        raise RuntimeError("creating the jobs took longer than planned; raise the offset")
-    wait_until(
-        lambda: (
-            c.http.get(
-                "/api/runs", params={"limit": 1, "since": (due - timedelta(seconds=1)).isoformat()}
-            ).json()["total"]
-            >= n
-        ),
-        timeout=120,
-        every=0.005,
-        what=f"{n} scheduled runs",
     )
-    visible = (datetime.now(UTC) - due).total_seconds()
-    lags: list[float] = []
-    cursor = None
-    while True:
-        page = c.http.get(
-            "/api/runs", params={"limit": 500, "cursor": cursor} if cursor else {"limit": 500}
-        ).json()
-        lags += [
-            (
-                datetime.fromisoformat(r["queued_at"]) - datetime.fromisoformat(r["scheduled_for"])
-            ).total_seconds()
-            for r in page["runs"]
-            if r["trigger"] == "schedule"
-        ]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return lags, visible
+    before = table_writes(b.dsn)
+    meter.start()
+    scenarios.bulk_enqueue(b, job, n, key)
+    rate = scenarios.drain(b, job, n)
+    cpu = meter.stop()
+    writes = table_writes(b.dsn).minus(before)
+    b.figures[key] = {"rate": rate, "cpu": {k: v / n for k, v in cpu.items()}, "writes": writes}
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def setup(b: scenarios.Bench) -> None:
+    c = b.c
+    common = {"retries": 0, "concurrency": 100_000, "on_overlap": "allow"}
+    c.create_job(name="py-noop", **NOOP, **common)
+    c.create_job(name="sh-true", type="shell", command="true", **common)
+    c.create_job(name="trig", **NOOP, **{**common, "worker_tags": ["bench-enqueue-only"]})
+    c.create_job(name="bulk", **NOOP, **{**common, "worker_tags": ["bench-enqueue-only"]})
+    c.create_job(name="idle", **NOOP, **common)
+    c.create_job(name="serial", **NOOP, retries=0, concurrency=1, on_overlap="queue")
+    c.create_job(
+        name="retry",
+        type="python",
+        function="benchjobs.fail_first",
+        retries=1,
+        retry_delay=1,
+        backoff="fixed",
+        concurrency=100,
+        on_overlap="allow",
+    )
 
 
 def main() -> None:
@@ -120,55 +90,73 @@ def main() -> None:
     ap.add_argument("--fire", type=int, default=1_000)
     ap.add_argument("--concurrency", type=int, default=32, help="slots per worker")
     args = ap.parse_args()
-    out: dict[str, float] = {}
     with database() as db:
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={db}"
-        out["raw"] = raw.measure(dsn, args.runs)
+        raw_rate = raw.measure(dsn, args.runs)
         url = f"postgresql://postgres@127.0.0.1:5432/{db}"
         c = Cluster(
             url, "redis://127.0.0.1:6379/0", f"bench:{uuid.uuid4().hex[:6]}", log_level="warning"
         )
+        b = scenarios.Bench(c, dsn, {"db": db, "raw": raw_rate})
         try:
             c.start_coordinator()
+            setup(b)
+            scenarios.triggers(b, "trig")
+            b.figures["bulk"] = scenarios.bulk_enqueue(b, "bulk", args.runs, "k")
             for _ in range(2):
                 c.start_worker(
                     concurrency=args.concurrency,
                     extra=["--path", str(JOBS), "--log-level", "warning"],
                 )
-            for name, body in (
-                ("py-noop", {"type": "python", "function": "benchjobs.noop"}),
-                ("sh-true", {"type": "shell", "command": "true"}),
-            ):
-                c.create_job(name=name, retries=0, concurrency=100_000, on_overlap="allow", **body)
-            out["python"] = throughput(c, "py-noop", args.runs)
-            out["shell"] = throughput(c, "sh-true", args.runs)
-            lags, visible = fire_lag(c, args.fire)
+            drain_measured(b, "py-noop", args.runs, "python")
+            drain_measured(b, "sh-true", args.runs, "shell")
+            scenarios.idle_latency(b, "idle")
+            scenarios.serial(b, "serial", 1000)
+            scenarios.retry_precision(b, "retry")
+            scenarios.fire_lag(b, args.fire)
         finally:
             c.close()
-    report(out, lags, visible, args)
+    sys.stdout.write(report(b.figures, args) + "\n")
 
 
-def report(
-    out: dict[str, float], lags: list[float], visible: float, args: argparse.Namespace
-) -> None:
-    raw_per_run = 1 / out["raw"]
-    batch_raw = args.fire * raw_per_run
+def _drain_lines(name: str, f: dict[str, Any], raw_rate: float) -> list[str]:
+    cpu, n = f["cpu"], f["n"]
+    w: Writes = f["writes"]
+    tables = ", ".join(f"{t} {rows / n:.2f}" for t, rows in sorted(w.rows.items()))
+    hot = sum(w.hot.values()) / max(sum(w.updates.values()), 1)
+    return [
+        f"  {name:<36}: {f['rate']:8.0f} runs/s   ({f['rate'] / raw_rate:.2f} of raw)",
+        f"      CPU per run {sum(cpu.values()) * 1000:.2f} ms: "
+        + ", ".join(f"{k} {v * 1000:.2f}" for k, v in cpu.items()),
+        f"      rows written per run {w.total() / n:.2f} ({tables}); {hot:.0%} of updates HOT",
+    ]
+
+
+def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
+    raw_rate = fig["raw"]
+    for key in ("python", "shell"):
+        fig[key]["n"] = args.runs
+    t, idle, fire = fig["trigger"], fig["idle"], fig["fire"]
     lines = [
         f"tickwork bench — {args.runs} runs, 2 workers x {args.concurrency} slots, "
         f"PostgreSQL + Redis on this machine ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
-        f"  raw SKIP LOCKED claim+complete loop : {out['raw']:8.0f} runs/s   (1.00)",
-        f"  python no-op, end to end            : {out['python']:8.0f} runs/s   "
-        f"({out['python'] / out['raw']:.2f} of raw)",
-        f"  shell `true`, end to end            : {out['shell']:8.0f} runs/s   "
-        f"({out['shell'] / out['raw']:.2f} of raw)",
-        f"  fire lag, {len(lags)} jobs due in one second: p50 {pct(lags, 0.5) * 1000:.0f} ms, "
-        f"p99 {pct(lags, 0.99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms, "
-        f"mean {statistics.fmean(lags) * 1000:.0f} ms",
-        f"  all {args.fire} runs committed and visible {visible * 1000:.0f} ms after their time "
-        f"(the raw loop needs {batch_raw * 1000:.0f} ms for {args.fire} rows: "
-        f"{visible / batch_raw:.1f}x that)",
+        f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)",
+        f"  single-call trigger, {t['clients']} clients      : {t['rate']:8.0f} runs/s   "
+        f"p50 {t['p50'] * 1000:.1f} ms, p99 {t['p99'] * 1000:.1f} ms ({t['n']} calls)",
+        f"  bulk enqueue (POST /api/runs/bulk)  : {fig['bulk']:8.0f} runs/s",
+        *_drain_lines("python no-op, enqueued and drained", fig["python"], raw_rate),
+        *_drain_lines("shell `true`, enqueued and drained", fig["shell"], raw_rate),
+        f"  idle worker, one run at a time      : queued→claimed p50 "
+        f"{idle['claim_p50'] * 1000:.1f} ms (p99 {idle['claim_p99'] * 1000:.1f}), "
+        f"queued→finished p50 {idle['done_p50'] * 1000:.1f} ms",
+        f"  concurrency-1 job, back to back     : {fig['serial']['rate']:8.0f} runs/s",
+        f"  retry due after 1 s, started late by: p50 {fig['retry']['p50'] * 1000:.0f} ms, "
+        f"max {fig['retry']['max'] * 1000:.0f} ms",
+        f"  fire lag, {fire['n']} jobs due in one second: p50 {fire['p50'] * 1000:.0f} ms, "
+        f"p99 {fire['p99'] * 1000:.0f} ms, max {fire['max'] * 1000:.0f} ms; all visible "
+        f"{fire['visible'] * 1000:.0f} ms after their time",
     ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""What a benchmark reads besides wall time: CPU per process group, rows written per table.
+
+CPU comes from /proc (utime + stime of every process in a group, plus what its reaped
+children used), so it is the work done, whatever else the machine is doing. Rows come from
+PostgreSQL's cumulative statistics (pg_stat_user_tables), which backends publish at most
+once a second while idle: ``table_writes`` waits for that before reading.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds incl. reaped children) of one process, None if it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    # fields[0] is the state (field 3); utime, stime, cutime, cstime are fields 14-17
+    ppid = int(fields[1])
+    ticks = sum(int(x) for x in fields[11:15])
+    return ppid, ticks / TICK
+
+
+def _all_processes() -> dict[int, tuple[int, float]]:
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (st := _stat(int(entry))) is not None:
+            out[int(entry)] = st
+    return out
+
+
+def tree(roots: Iterable[int], procs: dict[int, tuple[int, float]]) -> set[int]:
+    """The roots and every descendant of theirs."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(), [p for p in roots if p in procs]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo += children.get(pid, [])
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used by named groups of processes between ``start()`` and ``stop()``.
+
+    ``groups`` maps a name to a function returning the group's root pids at that moment (the
+    PostgreSQL backends of a database come and go with the pool; workers fork children).
+    """
+
+    groups: dict[str, Callable[[], list[int]]]
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        procs = _all_processes()
+        return {
+            name: {pid: procs[pid][1] for pid in tree(roots(), procs)}
+            for name, roots in self.groups.items()
+        }
+
+    def start(self) -> None:
+        self._before = self._sample()
+        self._t0 = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        self.elapsed = time.perf_counter() - self._t0
+        used = {}
+        for name, pids in after.items():
+            before = self._before.get(name, {})
+            used[name] = sum(cpu - before.get(pid, 0.0) for pid, cpu in pids.items())
+        return used
+
+
+def postgres_pids(dsn: str, database: str) -> Callable[[], list[int]]:
+    """Backends connected to ``database`` plus the server's WAL writer and checkpointer."""
+
+    def pids() -> list[int]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid())"
+                " OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+                (database,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    return pids
+
+
+def pids_of(name: str) -> Callable[[], list[int]]:
+    """Processes whose command name is ``name`` (e.g. redis-server)."""
+
+    def pids() -> list[int]:
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    comm = Path(f"/proc/{entry}/comm").read_text().strip()
+                except OSError:
+                    continue
+                if comm == name:
+                    out.append(int(entry))
+        return out
+
+    return pids
+
+
+@dataclass(frozen=True)
+class Writes:
+    """Rows inserted, updated and deleted per table, and how many updates were HOT."""
+
+    rows: dict[str, int]
+    updates: dict[str, int]
+    hot: dict[str, int]
+
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    def minus(self, before: Writes) -> Writes:
+        def sub(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+            return {k: v - b.get(k, 0) for k, v in a.items() if v - b.get(k, 0)}
+
+        return Writes(
+            sub(self.rows, before.rows),
+            sub(self.updates, before.updates),
+            sub(self.hot, before.hot),
+        )
+
+
+def table_writes(dsn: str, *, settle: float = 2.5) -> Writes:
+    """Cumulative row writes per table, after letting idle backends publish their counts."""
+    time.sleep(settle)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del, n_tup_upd, n_tup_hot_upd "
+            "FROM pg_stat_user_tables"
+        ).fetchall()
+    return Writes(
+        {r[0]: int(r[1]) for r in rows},
+        {r[0]: int(r[2]) for r in rows},
+        {r[0]: int(r[3]) for r in rows},
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

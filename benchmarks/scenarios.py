@@ -1,0 +1,181 @@
+"""The measurements `make bench` makes against a real coordinator and real workers.
+
+Each function drives the cluster over HTTP like a user would and reads timings the server
+recorded (queued_at, started_at, finished_at) from the database, so the client's own speed
+does not blur them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+from tests.integration.harness import Cluster, wait_until
+
+from benchmarks.measure import pct
+
+
+@dataclass
+class Bench:
+    """A cluster plus a direct connection to its database for reading recorded times."""
+
+    c: Cluster
+    dsn: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            return conn.execute(query, args).fetchall()
+
+    def job_id(self, name: str) -> str:
+        return str(self.c.http.get(f"/api/jobs/{name}").json()["id"])
+
+    def count(self, job: str, status: str) -> int:
+        r = self.c.http.get("/api/runs", params={"job": job, "status": status, "limit": 1})
+        return int(r.json()["total"])
+
+
+def bulk_enqueue(b: Bench, job: str, n: int, prefix: str) -> float:
+    """Queue ``n`` runs of ``job`` through POST /api/runs/bulk; runs/s of the enqueue alone."""
+    start = time.perf_counter()
+    for offset in range(0, n, 5000):
+        body = {
+            "runs": [
+                {"job": job, "idempotency_key": f"{prefix}{i}"}
+                for i in range(offset, min(n, offset + 5000))
+            ]
+        }
+        r = b.c.http.post("/api/runs/bulk", json=body, timeout=300)
+        r.raise_for_status()
+    return n / (time.perf_counter() - start)
+
+
+def drain(b: Bench, job: str, n: int) -> float:
+    """Runs/s from the first claim to the last finish of ``job``'s runs (server times)."""
+    wait_until(
+        lambda: b.count(job, "completed") >= n,
+        timeout=1800,
+        every=0.2,
+        what=f"{n} runs of {job}",
+    )
+    ((first, last),) = b.sql(
+        "SELECT min(claimed_at), max(finished_at) FROM runs WHERE job_id = %s", b.job_id(job)
+    )
+    return n / max((last - first).total_seconds(), 1e-9)
+
+
+async def _trigger_clients(url: str, job: str, clients: int, per_client: int) -> list[float]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+
+        async def one_client() -> None:
+            for _ in range(per_client):
+                t0 = time.perf_counter()
+                r = await http.post(f"/api/jobs/{job}/trigger")
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 202:
+                    raise RuntimeError(f"trigger answered {r.status_code}: {r.text}")
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+    return latencies
+
+
+def triggers(b: Bench, job: str, *, clients: int = 32, per_client: int = 100) -> None:
+    """Single-call POST …/trigger from ``clients`` concurrent clients (enqueue only)."""
+    start = time.perf_counter()
+    lat = asyncio.run(_trigger_clients(b.c.url, job, clients, per_client))
+    elapsed = time.perf_counter() - start
+    b.figures["trigger"] = {
+        "rate": len(lat) / elapsed,
+        "p50": pct(lat, 0.5),
+        "p99": pct(lat, 0.99),
+        "clients": clients,
+        "n": len(lat),
+    }
+
+
+def idle_latency(b: Bench, job: str, n: int = 50) -> None:
+    """One run at a time on idle workers: queued → claimed and queued → finished."""
+    ids = []
+    for _ in range(n):
+        run_id = b.c.trigger(job)
+        b.c.wait_status(run_id, "completed", timeout=30)
+        ids.append(run_id)
+        time.sleep(0.02)  # let the workers go back to waiting
+    rows = b.sql(
+        "SELECT claimed_at - queued_at, finished_at - queued_at FROM runs WHERE id = ANY(%s)", ids
+    )
+    b.figures["idle"] = {
+        "claim_p50": pct([r[0].total_seconds() for r in rows], 0.5),
+        "claim_p99": pct([r[0].total_seconds() for r in rows], 0.99),
+        "done_p50": pct([r[1].total_seconds() for r in rows], 0.5),
+        "n": n,
+    }
+
+
+def serial(b: Bench, job: str, n: int) -> None:
+    """A job with concurrency 1: its runs one after another as fast as they go."""
+    bulk_enqueue(b, job, n, "s")
+    b.figures["serial"] = {"rate": drain(b, job, n), "n": n}
+
+
+def retry_precision(b: Bench, job: str, n: int = 10) -> None:
+    """Runs whose first attempt fails with retry_delay 1 s: second start minus its due time."""
+    ids = [b.c.trigger(job, idempotency_key=f"retry-{i}") for i in range(n)]
+    for run_id in ids:
+        b.c.wait_status(run_id, "completed", timeout=60)
+    late = []
+    for run_id in ids:
+        events = b.c.http.get("/api/events", params={"run": run_id, "type": "run.retrying"}).json()
+        due = datetime.fromisoformat(events[-1]["data"]["not_before"])
+        attempts = b.c.run(run_id)["attempts"]
+        started = datetime.fromisoformat(attempts[-1]["started_at"])
+        late.append((started - due).total_seconds())
+    b.figures["retry"] = {"p50": pct(late, 0.5), "max": max(late), "n": n}
+
+
+def fire_lag(b: Bench, n: int) -> None:
+    """n one-time jobs all due in the same second: queued_at minus the due time of each run,
+    and when all n were committed and visible through the API (polled every 5 ms)."""
+    due = (datetime.now(UTC) + timedelta(seconds=20 + n / 100)).replace(microsecond=0)
+    for i in range(n):
+        b.c.create_job(
+            name=f"lag-{i:04d}",
+            type="shell",
+            command="true",
+            schedule=due.isoformat(),
+            worker_tags=["bench-lag"],
+        )
+    if datetime.now(UTC) >= due:
+        raise RuntimeError("creating the jobs took longer than planned; raise the offset")
+    wait_until(
+        lambda: (
+            b.c.http.get(
+                "/api/runs", params={"limit": 1, "since": (due - timedelta(seconds=1)).isoformat()}
+            ).json()["total"]
+            >= n
+        ),
+        timeout=120,
+        every=0.005,
+        what=f"{n} scheduled runs",
+    )
+    visible = (datetime.now(UTC) - due).total_seconds()
+    rows = b.sql(
+        "SELECT queued_at - scheduled_for FROM runs WHERE trigger = 'schedule' "
+        "AND scheduled_for = %s",
+        due,
+    )
+    lags = [r[0].total_seconds() for r in rows]
+    b.figures["fire"] = {
+        "n": len(lags),
+        "p50": pct(lags, 0.5),
+        "p99": pct(lags, 0.99),
+        "max": max(lags),
+        "visible": visible,
+    }
