@@ -4,6 +4,7 @@ import { errorMessage, isApiError } from '../api/errors'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { useNow } from '../lib/hooks'
 import { statusLabel, statusTone } from '../lib/status'
+import { useOptionalToast } from './Toasts'
 
 export function StatusBadge({ status, testId, size = 'md' }: { status: string | null | undefined; testId?: string; size?: 'sm' | 'md' }) {
   const tone = statusTone(status)
@@ -28,7 +29,8 @@ type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'ghost'
 /**
  * A button. `denied` (why the signed-in token may not take this action) shows it disabled with
  * the reason as its tooltip and accessible description; it stays focusable (aria-disabled, not
- * disabled) so keyboard and screen-reader users find the reason too, and clicking does nothing.
+ * disabled) so keyboard and screen-reader users find the reason too, and clicking it only shows
+ * the reason (a phone has no hover).
  */
 export function Button({
   variant = 'secondary',
@@ -42,6 +44,7 @@ export function Button({
   ...rest
 }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant; pending?: boolean; icon?: ReactNode; size?: 'sm' | 'md'; denied?: string | null }) {
   const reasonId = useId()
+  const toast = useOptionalToast()
   if (denied) {
     const { onClick: _ignored, title: _title, ...attrs } = rest
     return (
@@ -54,7 +57,10 @@ export function Button({
           aria-describedby={reasonId}
           title={denied}
           data-denied="true"
-          onClick={(e) => e.preventDefault()}
+          onClick={(e) => {
+            e.preventDefault()
+            toast?.push({ tone: 'info', title: 'Not allowed with this token', message: denied, key: 'denied' })
+          }}
         >
           {icon}
           {children && <span>{children}</span>}
