@@ -171,10 +171,10 @@ def cross_site(headers: Headers, trusted: frozenset[str]) -> str | None:
     site = headers.get("sec-fetch-site", "").strip().lower()
     if site in UNTRUSTED_SITES:
         return f"a {site} request (Sec-Fetch-Site: {site}) is refused"
-    if (
-        origin is not None
-        and urlsplit(origin.strip().lower()).netloc != headers.get("host", "").lower()
-    ):
+    if origin is None:
+        return None
+    # host and port, not the scheme: behind a TLS-terminating proxy the server sees http
+    if urlsplit(origin.strip().lower()).netloc != headers.get("host", "").strip().lower():
         return f"Origin {origin[:100]} is not this server's origin"
     return None
 
