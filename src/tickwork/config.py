@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 
 class Settings(BaseSettings):
@@ -48,7 +53,46 @@ class Settings(BaseSettings):
     claim_wait: float = Field(default=20.0, ge=0, description="Longest claim long-poll.")
     dashboard: bool = Field(default=True, description="Serve the built dashboard at /.")
     auth: bool = Field(default=False, description="Require API tokens.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Host names (comma-separated, no port) this server answers to besides the "
+        "loopback names and a specific bind address; `*.example.com` for subdomains, `*` for "
+        "any. Other Host headers are refused (DNS rebinding). Required with --host 0.0.0.0.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Origins (comma-separated, `https://ops.example.com`) besides the server's "
+        "own that may send writes: e.g. the public origin of a proxy that rewrites Host.",
+    )
     log_json: bool = False
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [str(v).strip().lower().rstrip("/") for v in value if str(v).strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://ops.example.com")
+        return value
+
+    def bind_problem(self) -> str | None:
+        """Why a server with these settings must not start, or None."""
+        if self.host.strip() in WILDCARD_BINDS and not self.allowed_hosts:
+            return (
+                f"listening on {self.host or 'every address'} needs TICKWORK_ALLOWED_HOSTS: the "
+                "names workers and browsers use to reach this server (e.g. "
+                "TICKWORK_ALLOWED_HOSTS=tickwork.example.com), or * to answer to any Host"
+            )
+        return None
 
     @property
     def is_postgres(self) -> bool:

@@ -30,5 +30,5 @@ async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Conta
 async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(container, manage_lifecycle=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://tickwork.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client

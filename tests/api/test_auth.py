@@ -163,13 +163,13 @@ async def test_the_audit_entry_exists_before_the_response_completes(
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "server": ("tickwork.test", 80),
+        "server": ("localhost", 80),
         "path": "/api/jobs",
         "raw_path": b"/api/jobs",
         "root_path": "",
         "query_string": b"",
         "headers": [
-            (b"host", b"tickwork.test"),
+            (b"host", b"localhost"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"authorization", f"Bearer {tokens['admin']}".encode()),
@@ -197,16 +197,22 @@ async def test_the_audit_entry_exists_before_the_response_completes(
 
 def test_websocket_refuses_anonymous_and_accepts_a_token(settings: Settings) -> None:
     container = Container(settings)
-    with TestClient(create_app(container)) as client:
-        for url in ("/api/ws", "/api/ws?token=tw_wrong"):
-            with client.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as no:
+    ws_url = "ws://localhost/api/ws"
+    with TestClient(create_app(container), base_url="http://localhost") as client:
+        for bad in ({}, {"Authorization": "Bearer tw_wrong"}):
+            with (
+                client.websocket_connect(ws_url, headers=bad) as ws,
+                pytest.raises(WebSocketDisconnect) as no,
+            ):
                 ws.receive_json()
             assert no.value.code == 4401  # a browser can tell this from a network drop
         assert client.portal is not None
         _, secret = client.portal.call(partial(container.tokens.create, name="ws", role="viewer"))
         _, worker = client.portal.call(partial(container.tokens.create, name="w", role="worker"))
         with (
-            client.websocket_connect(f"/api/ws?token={worker}") as ws,
+            client.websocket_connect(
+                ws_url, subprotocols=["tickwork", f"tickwork.bearer.{worker}"]
+            ) as ws,
             pytest.raises(WebSocketDisconnect) as forbidden,
         ):
             ws.receive_json()
@@ -218,11 +224,13 @@ def test_websocket_refuses_anonymous_and_accepts_a_token(settings: Settings) -> 
         assert created.status_code == 201
         # Accepted: the catch-up from ?since=0 brings the job's event. Reading it also means the
         # handler is past its token check when the test client leaves (and cancels it).
-        with client.websocket_connect(f"/api/ws?since=0&token={secret}") as ws:
+        with client.websocket_connect(
+            f"{ws_url}?since=0", subprotocols=["tickwork", f"tickwork.bearer.{secret}"]
+        ) as ws:
             ws.send_text("ping")  # the server ignores pings; the connection stays open
             assert ws.receive_json()["type"] == "job.created"
         with client.websocket_connect(
-            "/api/ws?since=0", headers={"Authorization": f"Bearer {secret}"}
+            f"{ws_url}?since=0", headers={"Authorization": f"Bearer {secret}"}
         ) as ws:
             assert ws.receive_json()["type"] == "job.created"
 
@@ -243,7 +251,7 @@ async def open_api(sqlite_url: str, clock: FakeClock) -> AsyncIterator[httpx.Asy
     c = Container(Settings(database_url=sqlite_url, auth=False), clock=clock)
     await c.start(background=False)
     transport = httpx.ASGITransport(app=create_app(c, manage_lifecycle=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
     await c.stop()
 

@@ -97,7 +97,7 @@ async def pg_api(pg_database: str, clock: FakeClock) -> AsyncIterator[httpx.Asyn
     c = Container(Settings(database_url=pg_database), clock=clock)
     await c.start(background=False)
     transport = httpx.ASGITransport(app=create_app(c, manage_lifecycle=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
     await c.stop()
 

@@ -9,12 +9,14 @@ from tickwork.config import Settings
 from tickwork.service.container import Container
 from tickwork.testing import job_payload
 
+WS = "ws://localhost"  # the test client's default host, testserver, is not an allowed host
+
 
 def test_live_events_and_resume(sqlite_url: str) -> None:
     container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
-    with TestClient(create_app(container)) as client:
+    with TestClient(create_app(container), base_url="http://localhost") as client:
         client.post("/api/jobs", json=job_payload("ws-job"))
-        with client.websocket_connect("/api/ws") as ws:
+        with client.websocket_connect(f"{WS}/api/ws") as ws:
             run_id = client.post("/api/jobs/ws-job/trigger").json()["run_id"]
             msg = ws.receive_json()
             while msg["type"] != "run.queued":
@@ -23,10 +25,10 @@ def test_live_events_and_resume(sqlite_url: str) -> None:
             last_seen = msg["id"]
         client.post(f"/api/runs/{run_id}/cancel")
         client.post("/api/jobs/ws-job/pause")
-        with client.websocket_connect(f"/api/ws?since={last_seen}") as ws:
+        with client.websocket_connect(f"{WS}/api/ws?since={last_seen}") as ws:
             missed = [ws.receive_json()["type"] for _ in range(2)]
         assert missed == ["run.cancelled", "job.paused"]
-        with client.websocket_connect("/api/ws?since=0&run=" + run_id) as ws:
+        with client.websocket_connect(f"{WS}/api/ws?since=0&run=" + run_id) as ws:
             only_run = [ws.receive_json() for _ in range(2)]
         assert [m["type"] for m in only_run] == ["run.queued", "run.cancelled"]
         assert all(m["run_id"] == run_id for m in only_run)
@@ -34,7 +36,7 @@ def test_live_events_and_resume(sqlite_url: str) -> None:
 
 def test_output_chunks_go_only_to_connections_that_ask(sqlite_url: str) -> None:
     container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
-    with TestClient(create_app(container)) as client:
+    with TestClient(create_app(container), base_url="http://localhost") as client:
         client.post("/api/jobs", json=job_payload("loud"))
         run_id = client.post("/api/jobs/loud/trigger").json()["run_id"]
         wid = client.post("/api/workers", json={"hostname": "h", "pid": 1}).json()["id"]
@@ -56,11 +58,11 @@ def test_output_chunks_go_only_to_connections_that_ask(sqlite_url: str) -> None:
                     got.append(ws.receive_json()["type"])
                 return got
 
-        assert "run.log" not in types("/api/ws?since=0")
-        assert types(f"/api/ws?since=0&run={run_id}") == [
+        assert "run.log" not in types(f"{WS}/api/ws?since=0")
+        assert types(f"{WS}/api/ws?since=0&run={run_id}") == [
             "run.queued",
             "run.started",
             "run.log",
             "run.completed",
         ]
-        assert "run.log" in types("/api/ws?since=0&logs=true")
+        assert "run.log" in types(f"{WS}/api/ws?since=0&logs=true")

@@ -11,10 +11,14 @@ one xdist worker runs them back to back with one browser. Each test gets a fresh
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import PG_ADMIN, REDIS_URL, RUN_TAG, pg_url
 from tests.integration.conftest import FAST
-from tests.integration.harness import Cluster, cluster
+from tests.integration.harness import Cluster, base_env, cluster
 
 CHROMIUM = os.environ.get("TICKWORK_TEST_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -115,6 +119,50 @@ def tw(pg_template: str) -> Iterator[Cluster]:
         yield c
 
 
+ROLES = ("viewer", "operator", "admin")
+
+
+@dataclass
+class Secured:
+    """A coordinator with authentication on, one token per role (``worker`` runs the worker)."""
+
+    cluster: Cluster
+    tokens: dict[str, str]
+
+
+def cli_token(database_url: str, role: str) -> str:
+    """The first admin token, as an operator makes it: `tickwork tokens create` on the database."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tickwork.cli.main", "tokens", "create", "--role", role, "--json"],
+        env={**base_env(database_url=database_url), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return str(json.loads(done.stdout)["token"])
+
+
+@pytest.fixture(scope="package")
+def secured(pg_template: str) -> Iterator[Secured]:
+    """A second cluster, with auth on: an admin token from the CLI, the others from the API."""
+    with fresh_database(pg_template) as db, fresh_redis_prefix() as prefix:
+        admin = cli_token(db, "admin")
+        with cluster(db, REDIS_URL, prefix, **{**FAST, "auth": True}) as c:
+            c.http.headers["Authorization"] = f"Bearer {admin}"
+            tokens = {"admin": admin}
+            for role in ("viewer", "operator", "worker"):
+                made = c.http.post("/api/tokens", json={"name": f"{role}-token", "role": role})
+                assert made.status_code == 201, made.text
+                tokens[role] = made.json()["token"]
+            c.start_worker(
+                concurrency=4,
+                extra=["--path", str(JOBS_DIR)],
+                env={"TICKWORK_TOKEN": tokens["worker"]},
+            )
+            yield Secured(c, tokens)
+
+
 class PageErrors(list[str]):
     """Uncaught exceptions in the page: any of them fails the test."""
 
@@ -163,11 +211,10 @@ def dump_on_failure(request: pytest.FixtureRequest, tw: Cluster, pages: list[Pag
             print(f"screenshot of {page.url}: {path}")
 
 
-@pytest.fixture
-def new_page(
+@contextlib.contextmanager
+def pages_on(
     request: pytest.FixtureRequest, browser: Browser, tw: Cluster
 ) -> Iterator[Callable[..., Page]]:
-    """Opens pages on ``tw`` in fresh contexts (desktop unless told); fails on page errors."""
     contexts: list[tuple[BrowserContext, PageErrors]] = []
     pages: list[Page] = []
 
@@ -184,6 +231,45 @@ def new_page(
     for context, _ in contexts:
         context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def new_page(
+    request: pytest.FixtureRequest, browser: Browser, tw: Cluster
+) -> Iterator[Callable[..., Page]]:
+    """Opens pages on ``tw`` in fresh contexts (desktop unless told); fails on page errors."""
+    with pages_on(request, browser, tw) as make:
+        yield make
+
+
+@dataclass
+class SecuredPages:
+    """Opens pages on the secured cluster, signed in with ``token`` if given (as the sign-in
+    page would leave it: in localStorage), and records every URL they request or connect to."""
+
+    make: Callable[..., Page]
+    urls: list[str] = field(default_factory=list)
+
+    def __call__(self, token: str | None = None, viewport: ViewportSize = DESKTOP) -> Page:
+        page = self.make(viewport)
+        if token is not None:
+            page.context.add_init_script(
+                f"localStorage.setItem('tickwork.token', {json.dumps(token)})"
+            )
+        page.on("request", lambda r: self.urls.append(r.url))
+        page.on("websocket", lambda ws: self.urls.append(ws.url))
+        return page
+
+
+@pytest.fixture
+def secured_pages(
+    request: pytest.FixtureRequest, browser: Browser, secured: Secured
+) -> Iterator[SecuredPages]:
+    with pages_on(request, browser, secured.cluster) as make:
+        pages = SecuredPages(make)
+        yield pages
+    leaked = [u for u in pages.urls for t in secured.tokens.values() if t in u]
+    assert not leaked, f"URLs carrying a token: {leaked}"
 
 
 @pytest.fixture

@@ -141,7 +141,7 @@ class Cluster:
                 "-m",
                 "tickwork.cli.main",
                 "server",
-                "--insecure",
+                *([] if self.settings.get("auth") else ["--insecure"]),
                 "--log-level",
                 str(self.settings.get("log_level", "info")),
             ],

@@ -1,3 +1,4 @@
+import type { Identity } from '../lib/access'
 import { buildQuery } from '../lib/query'
 import { api } from './client'
 import type {
@@ -41,6 +42,7 @@ export interface RunFilters {
 }
 
 export const endpoints = {
+  whoami: (signal?: AbortSignal) => api<Identity>('/api/auth/whoami', { signal }),
   audit: (f: { actor?: string; action?: string; before?: number; limit?: number }, signal?: AbortSignal) =>
     api<AuditEntry[]>(`/api/audit${buildQuery({ ...f })}`, { signal }),
   events: (f: { job?: string; type?: string[]; limit?: number }, signal?: AbortSignal) =>

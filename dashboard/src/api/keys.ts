@@ -2,6 +2,7 @@ import type { JobFilters, RunFilters } from './endpoints'
 
 // Query keys: the first element names the resource so live events can invalidate by prefix.
 export const keys = {
+  whoami: ['whoami'] as const,
   stats: ['stats'] as const,
   jobs: (f?: JobFilters) => (f ? (['jobs', f] as const) : (['jobs'] as const)),
   job: (id?: string) => (id ? (['job', id] as const) : (['job'] as const)),

@@ -1,11 +1,13 @@
 import { useEffect, useState, type ReactNode } from 'react'
 import { NavLink, useLocation } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { Activity, Boxes, Gauge, Inbox, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
+import { Activity, Boxes, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
+import { useIdentity } from '../api/access'
 import { getToken, setToken, setUnauthorized } from '../api/auth'
 import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
+import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
 
 const PAGE = 50
@@ -17,7 +19,7 @@ const NAV = [
   { to: '/dag', label: 'Dependencies', icon: Network },
   { to: '/workers', label: 'Workers', icon: Server },
   { to: '/dead-letters', label: 'Dead letters', icon: Inbox },
-  { to: '/audit', label: 'Audit log', icon: ScrollText },
+  { to: '/audit', label: 'Audit log', icon: ScrollText, admin: true },
 ] as const
 
 function Logo() {
@@ -84,6 +86,8 @@ export function Layout({ children }: { children: ReactNode }) {
   const location = useLocation()
   const badges = useNavBadges()
   const hasToken = !!getToken()
+  const identity = useIdentity()
+  const nav = NAV.filter((item) => !('admin' in item) || may(identity, 'admin'))
 
   useEffect(() => setOpen(false), [location.pathname])
   useEffect(() => {
@@ -123,7 +127,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span>tickwork</span>
         </NavLink>
         <nav className="nav">
-          {NAV.map(({ to, label, icon: Icon, ...rest }) => (
+          {nav.map(({ to, label, icon: Icon, ...rest }) => (
             <NavLink key={to} to={to} end={'end' in rest} className={({ isActive }) => `nav-link${isActive ? ' active' : ''}`} data-testid={`nav-${to === '/' ? 'overview' : to.slice(1)}`}>
               <Icon size={18} aria-hidden />
               <span>{label}</span>
@@ -145,6 +149,14 @@ export function Layout({ children }: { children: ReactNode }) {
             <Boxes size={18} aria-hidden />
             <span>API docs</span>
           </a>
+          {identity?.auth && (
+            <div className="nav-link subtle whoami" data-testid="whoami" data-role={identity.role} title={`Signed in with the ${identity.role} token “${identity.name}”`}>
+              <KeyRound size={18} aria-hidden />
+              <span>
+                {identity.name} <span className="whoami-role">· {identity.role}</span>
+              </span>
+            </div>
+          )}
           {hasToken && (
             <button
               type="button"

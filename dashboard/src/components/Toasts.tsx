@@ -104,3 +104,8 @@ export function useToast(): ToastApi {
   if (!ctx) throw new Error('useToast outside ToastProvider')
   return ctx
 }
+
+/** The toasts, or null outside a ToastProvider (for components that also render without one). */
+export function useOptionalToast(): ToastApi | null {
+  return useContext(ToastContext)
+}

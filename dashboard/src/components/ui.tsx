@@ -1,9 +1,10 @@
-import { useEffect, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react'
+import { useEffect, useId, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react'
 import { AlertCircle, Inbox, Loader2 } from 'lucide-react'
 import { errorMessage, isApiError } from '../api/errors'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { useNow } from '../lib/hooks'
 import { statusLabel, statusTone } from '../lib/status'
+import { useOptionalToast } from './Toasts'
 
 export function StatusBadge({ status, testId, size = 'md' }: { status: string | null | undefined; testId?: string; size?: 'sm' | 'md' }) {
   const tone = statusTone(status)
@@ -25,6 +26,12 @@ export function Spinner({ size = 16, label }: { size?: number; label?: string })
 
 type ButtonVariant = 'primary' | 'secondary' | 'danger' | 'ghost'
 
+/**
+ * A button. `denied` (why the signed-in token may not take this action) shows it disabled with
+ * the reason as its tooltip and accessible description; it stays focusable (aria-disabled, not
+ * disabled) so keyboard and screen-reader users find the reason too, and clicking it only shows
+ * the reason (a phone has no hover).
+ */
 export function Button({
   variant = 'secondary',
   pending = false,
@@ -33,8 +40,37 @@ export function Button({
   disabled,
   className,
   size = 'md',
+  denied,
   ...rest
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant; pending?: boolean; icon?: ReactNode; size?: 'sm' | 'md' }) {
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: ButtonVariant; pending?: boolean; icon?: ReactNode; size?: 'sm' | 'md'; denied?: string | null }) {
+  const reasonId = useId()
+  const toast = useOptionalToast()
+  if (denied) {
+    const { onClick: _ignored, title: _title, ...attrs } = rest
+    return (
+      <>
+        <button
+          {...attrs}
+          type="button"
+          className={`btn btn-${variant} btn-${size} btn-denied${className ? ` ${className}` : ''}`}
+          aria-disabled="true"
+          aria-describedby={reasonId}
+          title={denied}
+          data-denied="true"
+          onClick={(e) => {
+            e.preventDefault()
+            toast?.push({ tone: 'info', title: 'Not allowed with this token', message: denied, key: 'denied' })
+          }}
+        >
+          {icon}
+          {children && <span>{children}</span>}
+        </button>
+        <span id={reasonId} className="sr-only">
+          {denied}
+        </span>
+      </>
+    )
+  }
   return (
     <button
       type="button"

@@ -4,7 +4,7 @@ import { getToken, setUnauthorized } from '../api/auth'
 import type { JobDetail, JobList, LiveEvent, RunDetail, RunList } from '../api/types'
 import { useToast, type ToastInput } from '../components/Toasts'
 import { eventToKeys, patchJobDetail, patchJobList, patchRun, patchRunList } from './events'
-import { LiveSocket, wsUrl, type ConnectionState } from './socket'
+import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
 export const LIVE_KEY = 'tickwork.live'
 const FLUSH_MS = 750
@@ -147,7 +147,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       return
     }
     const socket = new LiveSocket({
-      url: (since) => wsUrl({ since, token: getToken() }),
+      url: (since) => wsUrl({ since }),
+      protocols: () => wsProtocols(getToken()),
       onEvent: handleEvent,
       onState: (s, info) => {
         setState(s)
@@ -155,11 +156,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       },
       onReconnect: () => void qc.invalidateQueries(),
       onClose: (code) => {
-        if (code === 4401 || code === 4403) {
-          setUnauthorized(true)
-          return true
-        }
-        return false
+        if (code === 4401 || code === 4403) setUnauthorized(true)
+        return REFUSED.has(code)
       },
     })
     socketRef.current = socket

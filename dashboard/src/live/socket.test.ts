@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { LiveEvent } from '../api/types'
-import { LiveSocket, wsUrl, type SocketLike } from './socket'
+import { LiveSocket, REFUSED, wsProtocols, wsUrl, type SocketLike } from './socket'
 
 class FakeSocket implements SocketLike {
   onopen: ((ev: unknown) => void) | null = null
@@ -8,7 +8,10 @@ class FakeSocket implements SocketLike {
   onerror: ((ev: unknown) => void) | null = null
   onmessage: ((ev: { data: unknown }) => void) | null = null
   closed = false
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    readonly protocols: string[] = [],
+  ) {}
   close() {
     this.closed = true
   }
@@ -23,7 +26,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness() {
+function harness(token: () => string | null = () => null) {
   const sockets: FakeSocket[] = []
   const timers: { fn: () => void; ms: number }[] = []
   const events: LiveEvent[] = []
@@ -31,11 +34,13 @@ function harness() {
   let reconnects = 0
   const live = new LiveSocket({
     url: (since) => wsUrl({ since }, { protocol: 'http:', host: 'localhost:3000' }),
+    protocols: () => wsProtocols(token()),
+    onClose: (code) => REFUSED.has(code),
     onEvent: (e) => events.push(e),
     onState: (s) => states.push(s),
     onReconnect: () => reconnects++,
-    createSocket: (url) => {
-      const s = new FakeSocket(url)
+    createSocket: (url, protocols) => {
+      const s = new FakeSocket(url, protocols)
       sockets.push(s)
       return s
     },
@@ -137,7 +142,39 @@ describe('LiveSocket', () => {
     expect(h.states[h.states.length - 1]).toBe('closed')
   })
 
-  it('builds URLs with filters and token', () => {
-    expect(wsUrl({ since: 5, run: 'run-1', token: 'abc' }, { protocol: 'https:', host: 'tw.example' })).toBe('wss://tw.example/api/ws?since=5&run=run-1&token=abc')
+  it('does not reconnect after a refusal, only after a drop', () => {
+    for (const code of [4400, 4401, 4403]) {
+      const h = harness()
+      h.live.start(null)
+      h.sockets[0]?.open()
+      h.sockets[0]?.drop(code)
+      expect(h.timers).toHaveLength(0)
+      expect(h.states[h.states.length - 1]).toBe('closed')
+    }
+    const h = harness()
+    h.live.start(null)
+    h.sockets[0]?.drop(1006)
+    expect(h.timers.map((t) => t.ms)).toEqual([100])
+  })
+
+  it('builds URLs with filters and never a token', () => {
+    expect(wsUrl({ since: 5, run: 'run-1' }, { protocol: 'https:', host: 'tw.example' })).toBe('wss://tw.example/api/ws?since=5&run=run-1')
+  })
+
+  it('sends the token as a subprotocol, the one read at each connect', () => {
+    let token: string | null = 'tw_first'
+    const h = harness(() => token)
+    h.live.start(null)
+    expect(h.sockets[0]?.protocols).toEqual(['tickwork', 'tickwork.bearer.tw_first'])
+    expect(h.sockets[0]?.url).not.toContain('tw_first')
+    token = 'tw_second'
+    h.sockets[0]?.drop()
+    h.fire()
+    expect(h.sockets[1]?.protocols).toEqual(['tickwork', 'tickwork.bearer.tw_second'])
+    expect(h.sockets[1]?.url).not.toContain('tw_')
+    token = null
+    h.sockets[1]?.drop()
+    h.fire()
+    expect(h.sockets[2]?.protocols).toEqual(['tickwork'])
   })
 })

@@ -14,16 +14,18 @@ export interface SocketLike {
 export interface LiveSocketOptions {
   /** Builds the URL to connect to; `since` is the last event id seen (null on the first connect). */
   url: (since: number | null) => string
+  /** Subprotocols to offer on each connect (read then, so a new token is used): see `wsProtocols`. */
+  protocols?: () => string[]
   onEvent: (event: LiveEvent) => void
   onState?: (state: ConnectionState, info: { attempt: number; retryInMs?: number }) => void
   /** Called after a reconnect, so callers can refetch what events may not cover. */
   onReconnect?: () => void
   backoff?: BackoffOptions
-  createSocket?: (url: string) => SocketLike
+  createSocket?: (url: string, protocols: string[]) => SocketLike
   setTimer?: (fn: () => void, ms: number) => unknown
   clearTimer?: (handle: unknown) => void
   random?: () => number
-  /** Called with the close code; return true to stop reconnecting (e.g. 4401 = token rejected). */
+  /** Called with the close code; return true to stop reconnecting (e.g. 4401 = token rejected, see `REFUSED`). */
   onClose?: (code: number) => boolean
   /** ms a connection must stay open before the backoff starts again from the first step */
   stableAfterMs?: number
@@ -100,12 +102,12 @@ export class LiveSocket {
   private connect(): void {
     if (this.stopped) return
     this.opts.onState?.(this.attempt === 0 && !this.everOpened ? 'connecting' : 'reconnecting', { attempt: this.attempt })
-    const create = this.opts.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike)
+    const create = this.opts.createSocket ?? ((url: string, protocols: string[]) => new WebSocket(url, protocols) as unknown as SocketLike)
     let socket: SocketLike
     const since = this.lastId
     let firstOnThisSocket = true
     try {
-      socket = create(this.opts.url(since))
+      socket = create(this.opts.url(since), this.opts.protocols?.() ?? [])
     } catch {
       this.scheduleReconnect()
       return
@@ -171,14 +173,26 @@ export class LiveSocket {
   }
 }
 
-/** ws(s)://host/api/ws?since=…&job=…&run=…&token=… for the page's own origin. */
-export function wsUrl(params: { since?: number | null; job?: string; run?: string; token?: string | null }, loc: Pick<Location, 'protocol' | 'host'> = window.location): string {
+/** ws(s)://host/api/ws?since=…&job=…&run=… for the page's own origin. Never a token: URLs end up
+ * in logs, and the server refuses a URL that carries one (see `wsProtocols`). */
+export function wsUrl(params: { since?: number | null; job?: string; run?: string }, loc: Pick<Location, 'protocol' | 'host'> = window.location): string {
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws'
   const search = new URLSearchParams()
   if (params.since !== undefined && params.since !== null) search.set('since', String(params.since))
   if (params.job) search.set('job', params.job)
   if (params.run) search.set('run', params.run)
-  if (params.token) search.set('token', params.token)
   const qs = search.toString()
   return `${scheme}://${loc.host}/api/ws${qs ? `?${qs}` : ''}`
 }
+
+/** The subprotocol the server echoes; a browser WebSocket cannot send an Authorization header. */
+export const WS_PROTOCOL = 'tickwork'
+
+/** Subprotocols to offer: `tickwork`, and `tickwork.bearer.<token>` when signed in. */
+export function wsProtocols(token: string | null): string[] {
+  return token ? [WS_PROTOCOL, `${WS_PROTOCOL}.bearer.${token}`] : [WS_PROTOCOL]
+}
+
+/** Close codes after which connecting again cannot help: 4400 bad request (e.g. a token in the
+ * URL, a host not allowed), 4401 no or bad token, 4403 not allowed. */
+export const REFUSED = new Set([4400, 4401, 4403])

@@ -3,7 +3,7 @@ import { getToken } from '../api/auth'
 import type { LiveEvent } from '../api/types'
 import type { LogChunk } from './events'
 import { useLive } from './LiveProvider'
-import { LiveSocket, wsUrl } from './socket'
+import { LiveSocket, REFUSED, wsProtocols, wsUrl } from './socket'
 
 export interface AttemptLog {
   stdout: LogChunk[]
@@ -58,7 +58,9 @@ export function useLiveLog(runId: string, active: boolean, onSubscribed?: () => 
       })
     }
     const socket = new LiveSocket({
-      url: (since) => wsUrl({ run: runId, since, token: getToken() }),
+      url: (since) => wsUrl({ run: runId, since }),
+      protocols: () => wsProtocols(getToken()),
+      onClose: (code) => REFUSED.has(code),
       onEvent: (e) => {
         if (e.type !== 'run.log' || (e.run_id && e.run_id !== runId)) return
         pending.current.push(e)

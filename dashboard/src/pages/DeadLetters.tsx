@@ -1,6 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSearchParams, Link } from 'react-router'
 import { CheckCheck, RotateCcw } from 'lucide-react'
+import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage } from '../api/errors'
 import { keys } from '../api/keys'
@@ -42,6 +43,7 @@ function Row({ dl }: { dl: DeadLetter }) {
     onError: (e) => toast.error(`Could not resolve ${dl.job_name}`, errorMessage(e)),
   })
   const busy = replay.isPending || resolve.isPending
+  const denied = useDenied()
   return (
     <tr data-testid={`dead-letter-${dl.id}`}>
       <td data-label="Job" className="cell-primary">
@@ -70,10 +72,10 @@ function Row({ dl }: { dl: DeadLetter }) {
       <td className="cell-actions">
         {!dl.resolved_at && (
           <div className="row-actions">
-            <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} pending={replay.isPending} disabled={busy} onClick={() => replay.mutate()} data-testid={`replay-${dl.id}`}>
+            <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} pending={replay.isPending} disabled={busy} onClick={() => replay.mutate()} data-testid={`replay-${dl.id}`} denied={denied('operate', 'replaying a run')}>
               Replay
             </Button>
-            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => resolve.mutate()} data-testid={`resolve-${dl.id}`}>
+            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => resolve.mutate()} data-testid={`resolve-${dl.id}`} denied={denied('operate', 'resolving a dead letter')}>
               Resolve
             </Button>
           </div>

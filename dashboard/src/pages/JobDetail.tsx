@@ -2,6 +2,7 @@ import { useMemo, useState, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
 import { Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
@@ -181,6 +182,7 @@ export default function JobDetail() {
   const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
   const sub = useMemo(() => (dag.data && j ? neighborhood(dag.data, j.name) : null), [dag.data, j])
   const { trigger, toggle } = useJobActions(j, id)
+  const denied = useDenied()
   const [dialog, setDialog] = useState<'delete' | 'params' | null>(null)
   const narrow = useMediaQuery('(max-width: 720px)')
 
@@ -224,26 +226,32 @@ export default function JobDetail() {
         }
         actions={
           <>
-            <Button variant="primary" icon={<Play size={16} />} pending={trigger.isPending} onClick={() => trigger.mutate(undefined)} data-testid="trigger-button">
+            <Button variant="primary" icon={<Play size={16} />} pending={trigger.isPending} onClick={() => trigger.mutate(undefined)} data-testid="trigger-button" denied={denied('operate', 'triggering')}>
               Trigger now
             </Button>
-            <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending}>
+            <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending} data-testid="trigger-params-button" denied={denied('operate', 'triggering')}>
               With parameters…
             </Button>
             {j.enabled ? (
-              <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button">
+              <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job')}>
                 Pause
               </Button>
             ) : (
-              <Button icon={<Play size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(false)} data-testid="resume-button">
+              <Button icon={<Play size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(false)} data-testid="resume-button" denied={denied('operate', 'resuming a job')}>
                 Resume
               </Button>
             )}
-            <Link to={`/jobs/${encodeURIComponent(j.id)}/edit`} className="btn btn-secondary btn-md" data-testid="edit-button">
-              <Pencil size={16} aria-hidden />
-              <span>Edit</span>
-            </Link>
-            <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`}>
+            {denied('admin', 'editing a job') ? (
+              <Button icon={<Pencil size={16} />} data-testid="edit-button" denied={denied('admin', 'editing a job')}>
+                Edit
+              </Button>
+            ) : (
+              <Link to={`/jobs/${encodeURIComponent(j.id)}/edit`} className="btn btn-secondary btn-md" data-testid="edit-button">
+                <Pencil size={16} aria-hidden />
+                <span>Edit</span>
+              </Link>
+            )}
+            <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`} denied={denied('admin', 'deleting a job')}>
               Delete
             </Button>
           </>

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from 're
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
 import { ChevronDown } from 'lucide-react'
+import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, fieldErrors, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
@@ -81,6 +82,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
   const toast = useToast()
   const zones = useMemo(timeZones, [])
   const editing = !!jobId
+  const denied = useDenied()('admin', editing ? 'editing a job' : 'creating a job')
 
   const set = <K extends keyof JobForm>(key: K, value: JobForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }))
@@ -140,6 +142,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
+    if (denied) return
     setFormError(null)
     save.mutate()
   }
@@ -159,6 +162,11 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
         title={editing ? `Edit ${initial.name}` : 'New job'}
         subtitle={editing ? 'Saving replaces the job definition; the schedule and dependencies are checked again.' : 'Define what runs, when, and how failures are handled.'}
       />
+      {denied && (
+        <div className="banner" role="status" data-testid="editor-denied">
+          {denied}
+        </div>
+      )}
       <form className="job-form" onSubmit={submit} noValidate aria-label={editing ? 'Edit job' : 'New job'}>
         {(formError || count > 0) && (
           <div className="form-alert" role="alert" data-testid="form-error">
@@ -334,7 +342,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
           <Link to={editing ? `/jobs/${encodeURIComponent(jobId as string)}` : '/jobs'} className="btn btn-secondary btn-md">
             Cancel
           </Link>
-          <Button type="submit" variant="primary" pending={save.isPending} data-testid="save-job">
+          <Button type="submit" variant="primary" pending={save.isPending} data-testid="save-job" denied={denied}>
             {editing ? 'Save changes' : 'Create job'}
           </Button>
         </div>

@@ -1,6 +1,7 @@
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query'
 import { Link } from 'react-router'
 import { Play, Plus, Tag } from 'lucide-react'
+import { useDenied } from '../api/access'
 import { endpoints, type JobFilters } from '../api/endpoints'
 import { errorMessage } from '../api/errors'
 import { keys } from '../api/keys'
@@ -17,6 +18,7 @@ const FILTER_NAMES = ['q', 'status', 'tag', 'schedule_type']
 
 function TriggerCell({ job }: { job: Job }) {
   const toast = useToast()
+  const denied = useDenied()
   const m = useMutation({
     mutationFn: () => endpoints.triggerJob(job.id),
     onSuccess: (r) =>
@@ -28,7 +30,7 @@ function TriggerCell({ job }: { job: Job }) {
     onError: (e) => toast.error(`Could not trigger ${job.name}`, errorMessage(e)),
   })
   return (
-    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Trigger ${job.name} now`} data-testid={`job-trigger-${job.name}`}>
+    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Trigger ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
       Run
     </Button>
   )
@@ -53,6 +55,7 @@ export default function Jobs() {
   })
   const filtered = FILTER_NAMES.some((n) => params.get(n))
   const jobs = query.data?.jobs
+  const cannotCreate = useDenied()('admin', 'creating a job')
 
   return (
     <div className="page">
@@ -60,10 +63,16 @@ export default function Jobs() {
         title="Jobs"
         subtitle={query.data ? `${query.data.total.toLocaleString()} ${filtered ? 'matching' : 'defined'}` : 'Every job tickwork knows about.'}
         actions={
-          <Link to="/jobs/new" className="btn btn-primary btn-md">
-            <Plus size={16} aria-hidden />
-            <span>New job</span>
-          </Link>
+          cannotCreate ? (
+            <Button variant="primary" icon={<Plus size={16} />} data-testid="new-job" denied={cannotCreate}>
+              New job
+            </Button>
+          ) : (
+            <Link to="/jobs/new" className="btn btn-primary btn-md" data-testid="new-job">
+              <Plus size={16} aria-hidden />
+              <span>New job</span>
+            </Link>
+          )
         }
       />
       <div className="filters" role="search" aria-label="Filter jobs">
@@ -90,7 +99,13 @@ export default function Jobs() {
             <EmptyState title="No jobs match these filters">Try another search or clear the filters.</EmptyState>
           ) : (
             <EmptyState title="No jobs yet">
-              <Link to="/jobs/new">Create the first job</Link> or use <code>POST /api/jobs</code>.
+              {cannotCreate ? (
+                'An admin creates jobs here or with POST /api/jobs.'
+              ) : (
+                <>
+                  <Link to="/jobs/new">Create the first job</Link> or use <code>POST /api/jobs</code>.
+                </>
+              )}
             </EmptyState>
           )
         ) : (

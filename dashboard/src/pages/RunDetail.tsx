@@ -2,6 +2,7 @@ import { useState } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useParams } from 'react-router'
 import { RotateCcw, Square } from 'lucide-react'
+import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
@@ -158,6 +159,7 @@ export default function RunDetail() {
     void qc.invalidateQueries({ queryKey: ['job'] })
     toast.success(`${verb} ${run?.job_name ?? 'run'}`, run ? `Run ${shortId(run.id)}` : undefined)
   }
+  const denied = useDenied()
   const cancel = useMutation({
     mutationFn: () => endpoints.cancelRun(id),
     onSuccess: (r) => after(r, r.status === 'cancelled' ? 'Cancelled' : 'Cancelling'),
@@ -226,12 +228,13 @@ export default function RunDetail() {
                 onClick={() => cancel.mutate()}
                 data-testid="cancel-button"
                 title={run.cancel_requested ? 'Cancel requested: the worker is stopping the run' : undefined}
+                denied={denied('operate', 'cancelling a run')}
               >
                 {run.cancel_requested ? 'Cancelling…' : 'Cancel run'}
               </Button>
             )}
             {canRetry && (
-              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="retry-button">
+              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="retry-button" denied={denied('operate', 'retrying a run')}>
                 Retry
               </Button>
             )}

@@ -7,14 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 import tickwork
 from tickwork.api import errors
 from tickwork.api.auth import AuditTrail, authorize
 from tickwork.api.deps import operation_id
-from tickwork.api.guards import RequestGuard
+from tickwork.api.guards import HostPolicy, RequestGuard, SiteGuard
 from tickwork.api.routes import admin, events, jobs, metrics, runs, system, workers, ws
 from tickwork.service.container import Container
 
@@ -50,17 +52,26 @@ def create_app(
         _mount_dashboard(app)
     app.add_middleware(AuditTrail)
     app.add_middleware(RequestGuard, max_body=container.settings.max_body_bytes)
+    app.add_middleware(
+        SiteGuard,
+        hosts=HostPolicy.of(container.settings),
+        origins=frozenset(container.settings.allowed_origins),
+    )
     return app
 
 
 def _mount_dashboard(app: FastAPI) -> None:
-    """Serve the built dashboard at / with a fallback to index.html for client routes."""
+    """Serve the built dashboard at / with a fallback to index.html for client routes.
+
+    The page shell and its assets hold no data, so they are served without a token: a
+    secured server shows its sign-in page. They are plain routes and mounts, outside the
+    API's ``authorize`` dependency, which guards every API route (deny by default)."""
     index = STATIC / "index.html"
     if (STATIC / "assets").is_dir():
         app.mount("/assets", StaticFiles(directory=STATIC / "assets"), name="assets")
 
-    @app.get("/{path:path}", include_in_schema=False, response_model=None)
-    async def spa(path: str) -> FileResponse | JSONResponse:
+    async def spa(request: Request) -> Response:
+        path: str = request.path_params["path"]
         if path.startswith("api/"):
             return errors.error_response(404, "not_found", f"no route /{path}")
         candidate = (STATIC / path).resolve()
@@ -73,3 +84,5 @@ def _mount_dashboard(app: FastAPI) -> None:
             "dashboard_not_built",
             "the dashboard is not built: run `make run` (or `npm run build --prefix dashboard`)",
         )
+
+    app.add_route("/{path:path}", spa, methods=["GET"], name="dashboard", include_in_schema=False)

@@ -10,11 +10,19 @@ from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tickwork.api.guards import WS_SUBPROTOCOL
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.errors import Forbidden, Unauthorized
 from tickwork.service.container import Container
 
 log = logging.getLogger("tickwork.auth")
+
+WS_BEARER = f"{WS_SUBPROTOCOL}.bearer."
+"""A browser's WebSocket offers ``tickwork`` and ``tickwork.bearer.<token>`` as subprotocols."""
+URL_TOKEN_REFUSED = (
+    "a token in the URL is refused: send it in an Authorization header "
+    f"or a {WS_BEARER}<token> subprotocol"
+)
 
 OPEN = "open"
 # operation id → permission (read < operate < admin; work = the worker protocol).
@@ -66,13 +74,25 @@ AUDITED = frozenset(
 )
 
 
-def bearer_token(headers: Any, query: Any = None) -> str | None:
+def bearer_token(headers: Any) -> str | None:
+    """The token of an ``Authorization: Bearer`` header. Never from a URL: URLs are logged by
+    servers and proxies, kept in browser history and sent on in Referer headers."""
     value = headers.get("authorization") or ""
     scheme, _, token = value.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return str(token.strip())
-    if query is not None and query.get("token"):
-        return str(query.get("token"))
+    return None
+
+
+def websocket_token(ws: WebSocket) -> str | None:
+    """A WebSocket's token: the Authorization header (programs), else the subprotocol
+    ``tickwork.bearer.<token>`` (browsers, which cannot set headers on a WebSocket)."""
+    token = bearer_token(ws.headers)
+    if token is not None:
+        return token
+    for offered in ws.scope.get("subprotocols", ()):
+        if offered.startswith(WS_BEARER) and len(offered) > len(WS_BEARER):
+            return str(offered[len(WS_BEARER) :])
     return None
 
 
@@ -87,7 +107,7 @@ async def principal_for(c: Container, token: str | None) -> Principal:
 async def authorize(request: HTTPConnection) -> None:
     """The app-wide dependency: authenticate, then check the operation's permission.
 
-    WebSockets check their own token before accepting (see ``websocket_allowed``).
+    WebSockets check their own token once accepted (see ``accept_websocket``).
     """
     if request.scope["type"] != "http":
         return
@@ -119,12 +139,19 @@ async def _optional(c: Container, request: HTTPConnection) -> Principal | None:
         return None
 
 
-async def websocket_allowed(ws: WebSocket) -> bool:
-    """WebSockets authenticate too (header or ?token=). The caller has accepted the
-    connection, so a refusal closes it with a code a browser can read: 4401 or 4403."""
+async def accept_websocket(ws: WebSocket) -> bool:
+    """Accept a WebSocket, then authenticate it: a refusal closes it with a code a browser can
+    read (4400 a token in the URL, 4401 no or bad token, 4403 not allowed to read). The
+    ``tickwork`` subprotocol is echoed when offered; the one carrying the token never is."""
     c: Container = ws.app.state.container
+    offered = ws.scope.get("subprotocols", ())
+    await ws.accept(subprotocol=WS_SUBPROTOCOL if WS_SUBPROTOCOL in offered else None)
+    if "token" in ws.query_params:
+        log.warning("refused websocket from %s: a token in its URL", ws.client)
+        await ws.close(code=4400, reason=URL_TOKEN_REFUSED)
+        return False
     try:
-        principal = await principal_for(c, bearer_token(ws.headers, ws.query_params))
+        principal = await principal_for(c, websocket_token(ws))
         if not principal.may("read"):
             raise Forbidden(f"a {principal.role} token may not read events")
     except (Unauthorized, Forbidden) as exc:

@@ -59,6 +59,7 @@ def _serve(settings: Settings, before_exit: Callable[[], None] | None = None) ->
         host=settings.host,
         port=settings.port,
         log_level=logging.getLevelName(logging.getLogger().level).lower(),
+        log_config=None,  # uvicorn's lines go through tickwork's handler, which masks tokens
         ws="websockets-sansio",
         lifespan="on",
         timeout_graceful_shutdown=5,  # open long-polls must not hold a shutdown for 20 s
@@ -88,7 +89,9 @@ def server(
     """Run a coordinator: REST + WebSocket API, dashboard, scheduler (when leader), reaper.
 
     Authentication is required: create tokens with `tickwork tokens create --role admin`,
-    or pass --insecure explicitly to run open.
+    or pass --insecure explicitly to run open. It answers only to the Host names in
+    TICKWORK_ALLOWED_HOSTS besides loopback names and a specific --host; with --host 0.0.0.0
+    that list is required.
     """
     _logging(log_level)
     overrides = {
@@ -102,6 +105,10 @@ def server(
         if v is not None
     }
     settings = Settings(**overrides, auth=not insecure)  # type: ignore[arg-type]
+    problem = settings.bind_problem()
+    if problem is not None:
+        console.print(f"[bold red]error:[/] {problem}")
+        raise typer.Exit(2)
     if insecure:
         console.print(
             "[bold red]--insecure: authentication is OFF[/] — anyone who can reach "

@@ -4,8 +4,8 @@ The coordinator replays the run's stored events after ``since`` (0: all of them,
 ``event_retention_hours``) and then pushes new ones. A finishing event ends the stream once the
 run itself says it is finished (a failed run retried later goes on). When the socket stays quiet
 the run is asked for directly, so a finished run is noticed even if its event was never seen.
-Tokens go in the ``Authorization`` header (the server also takes ``?token=``, but URLs end up
-in logs).
+Tokens go in the ``Authorization`` header, never in the URL (the server refuses a URL that
+carries one: URLs end up in logs).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from tickwork.api.auth import websocket_allowed
+from tickwork.api.auth import accept_websocket
 from tickwork.api.deps import operation_id
 from tickwork.domain.runs import Event
 from tickwork.schemas.runs import EventOut
@@ -77,12 +77,14 @@ async def events_ws(ws: WebSocket) -> None:
     """Push events (run.*, job.*, worker.*) as JSON.
 
     ?since=<id> replays what was missed; ?job= or ?run= filter (and bring run.log output
-    chunks); ?logs=true brings output chunks without a filter; ?token= authenticates.
-    A refused connection is accepted and closed with 4401 (no or bad token) or 4403.
+    chunks); ?logs=true brings output chunks without a filter. The token travels in an
+    Authorization header or, from a browser, as the subprotocol ``tickwork.bearer.<token>``
+    beside ``tickwork``; never in the URL. A refused connection is accepted and closed with
+    4400 (a token in the URL, a Host not allowed), 4401 (no or bad token) or 4403 (a role
+    that may not read, a page on another site).
     """
     c: Container = ws.app.state.container
-    await ws.accept()
-    if not await websocket_allowed(ws):
+    if not await accept_websocket(ws):
         return
     params = ws.query_params
     since_raw = params.get("since")
