@@ -104,14 +104,14 @@ class Scheduler(BackgroundService):
         offset = jitter_offset(job.id, job.spec.jitter)
         plan = plan_ticks(
             schedule,
-            due=job.next_run - offset,
+            due=job.next_run - offset,  # next_run is a nominal tick + the job's offset
             now=now,
             catchup=job.spec.catchup,
             grace=self.settings.misfire_grace,
             limit=self.settings.catchup_limit,
+            offset=offset,
         )
-        nxt = plan.next_nominal + offset if plan.next_nominal else None
-        return plan, nxt
+        return plan, plan.next_due
 
     async def on_stop(self) -> None:
         if self.fence is not None:
