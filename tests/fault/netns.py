@@ -181,6 +181,9 @@ class Lab:
         return client
 
     def close(self) -> None:
+        for link in self.links:  # heal first, so that processes can say goodbye
+            for end in (link.a, link.b):
+                _run("tc", "-n", end.namespace, "qdisc", "del", "dev", end.device, "root")
         for proc in reversed(self.procs):
             with contextlib.suppress(Exception):
                 proc.stop(timeout=10)

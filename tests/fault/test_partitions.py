@@ -7,14 +7,19 @@ a failed switch or a firewall drops traffic. See tests/fault/netns.py, and docs/
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import psycopg
 import pytest
 from psycopg.rows import dict_row
@@ -155,12 +160,16 @@ def test_a_worker_cut_off_mid_run_fences_itself_before_its_lease_passes(
     assert sorted(p.name for p in marks.iterdir()) == ["done-2", "killed-1", "start-1", "start-2"]
     assert (marks / "start-2").stat().st_mtime >= passes_at.timestamp() - 0.05
 
-    # healed: the far worker's late report of attempt 1 is refused as stale (409) and
-    # changes nothing; its heartbeats get through again and it takes new work
+    # healed: the far worker's attempt 1 is refused as stale (a 409 to its late report, or
+    # named stale by its first heartbeat) and changes nothing; it then takes new work
     partition_lab.heal(link)
     healed_at = datetime.now(UTC)
-    try:
-        cut_off.wait_for_line(f"run {run_id} (fence 1) is stale", timeout=30)
+    try:  # told by a 409 to its report, or by its next heartbeat, whichever gets in first
+        wait_until(
+            lambda: any(f"{run_id} (fence 1)" in ln and "stale" in ln for ln in cut_off.lines),
+            timeout=30,
+            what="the far worker to be told its attempt is stale",
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nfar worker:\n{cut_off.output()}") from None
     wait_until(
@@ -223,3 +232,208 @@ def workers(api: NetnsHttp) -> list[dict[str, Any]]:
 
 def worker_id(api: NetnsHttp, hostname: str) -> str:
     return str(next(w["id"] for w in workers(api) if w["hostname"] == hostname))
+
+
+# --- the scheduler leader cut off from PostgreSQL and Redis ----------------------------------
+
+LEADER_TTL = 2.0
+TAKEOVER_BOUND = 3.0
+"""Seconds after the old lease's end by which another coordinator must lead (loop latency)."""
+
+
+def private_postgres(the_lab: Lab, namespace: str, listen: list[str]) -> str:
+    """A throw-away PostgreSQL cluster inside ``namespace``; returns its Unix socket DSN."""
+    initdb = Path(shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb").resolve()
+    base = Path(tempfile.mkdtemp(prefix="twpg-"))
+    the_lab.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
+    shutil.chown(base, "postgres", "postgres")
+    as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+    data = base / "data"
+    done = subprocess.run(
+        [*as_postgres, str(initdb), "-D", str(data), "-A", "trust", "-U", "postgres",
+         "--no-sync", "-E", "UTF8"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with (data / "pg_hba.conf").open("a") as hba:
+        hba.write("host all all 10.231.0.0/16 trust\n")
+    the_lab.spawn(
+        namespace,
+        [*as_postgres, str(initdb.parent / "postgres"), "-D", str(data),
+         "-c", f"listen_addresses={','.join(listen)}", "-c", f"unix_socket_directories={base}",
+         "-c", "fsync=off", "-c", "track_commit_timestamp=on", "-c", "max_connections=60"],
+        base_env(), "postgres",
+    )  # fmt: skip
+    dsn = f"host={base} user=postgres dbname=postgres"
+    wait_until(lambda: _connects(dsn), what="the private PostgreSQL")
+    return dsn
+
+
+def _connects(dsn: str) -> bool:
+    try:
+        query(dsn, "SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def private_redis(the_lab: Lab, namespace: str, listen: list[str]) -> None:
+    base = Path(tempfile.mkdtemp(prefix="twredis-"))
+    the_lab.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
+    sock = base / "redis.sock"
+    the_lab.spawn(
+        namespace,
+        ["redis-server", "--bind", *listen, "--port", "6379", "--save", "", "--appendonly", "no",
+         "--protected-mode", "no", "--dir", str(base), "--unixsocket", str(sock)],
+        base_env(), "redis",
+    )  # fmt: skip
+    wait_until(
+        lambda: (
+            subprocess.run(
+                ["redis-cli", "-s", str(sock), "ping"], capture_output=True, check=False
+            ).returncode
+            == 0
+        ),
+        what="the private Redis",
+    )
+
+
+def leads(api: NetnsHttp) -> bool | None:
+    """What a coordinator says of itself; None when it does not answer in time."""
+    try:
+        return bool(api.get("/api/health", timeout=3).json()["scheduler_leader"])
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.timeout(120)
+def test_a_leader_cut_off_from_its_stores_is_replaced_and_no_tick_fires_twice(
+    partition_lab: Lab,
+) -> None:
+    """Two coordinators, each in its own namespace; PostgreSQL and Redis in a third."""
+    stores = partition_lab.namespace("stores")
+    one = partition_lab.namespace("one")
+    two = partition_lab.namespace("two")
+    links = {
+        one: partition_lab.link(stores, one, subnet=2),
+        two: partition_lab.link(stores, two, subnet=3),
+    }
+    listen = [links[one].a.address, links[two].a.address]
+    dsn = private_postgres(partition_lab, stores, listen)
+    private_redis(partition_lab, stores, listen)
+    procs: dict[str, Proc] = {}
+    apis: dict[str, NetnsHttp] = {}
+    for ns in (one, two):
+        store = links[ns].a.address
+        procs[ns], apis[ns] = start_coordinator(
+            partition_lab,
+            ns,
+            "127.0.0.1",
+            f"coordinator-{ns[-3:]}",
+            database_url=f"postgresql://postgres@{store}:5432/postgres",
+            redis_url=f"redis://{store}:6379/0",
+            leader_ttl=LEADER_TTL,
+            scheduler_interval=0.1,
+            misfire_grace=30,
+        )
+    r = apis[one].post(
+        "/api/jobs",
+        json={"name": "beat", "type": "shell", "command": "true", "schedule": "every 1s",
+              "on_overlap": "allow"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    wait_until(lambda: len(ticks(dsn)) >= 3, what="three ticks before the cut")
+    leader = wait_until(
+        lambda: next((ns for ns in (one, two) if leads(apis[ns])), None), what="a leader"
+    )
+    other = two if leader == one else one
+
+    # Cut the leader off in the middle of its scheduling transaction, the worst moment: the
+    # test holds back the insert of the next tick's run until the link is cut, while the
+    # leader's transaction already holds the job's row.
+    with runs_held(dsn) as release:
+        wait_until(
+            lambda: waiting_on_lock(dsn, links[leader].b.address),
+            what="the leader's transaction to wait on the held table",
+        )
+        partition_lab.cut(links[leader])
+        cut_at = time.monotonic()
+        release()  # the leader's INSERT now goes through on the server; nobody hears of it
+    wait_until(lambda: leads(apis[other]), timeout=LEADER_TTL + 10, what="a new leader")
+    takeover = time.monotonic() - cut_at
+    before_heal = len(ticks(dsn))
+    # the old leader's transaction still holds the job's row: the database must end it
+    wait_until(
+        lambda: len(ticks(dsn)) >= before_heal + 3,
+        timeout=20,
+        what="the new leader to fire the job while the old one is cut off",
+    )
+
+    partition_lab.heal(links[leader])
+    healed_at = datetime.now(UTC)
+    wait_until(
+        lambda: leads(apis[leader]) is False,
+        timeout=30,
+        what="the old leader to see it no longer leads",
+    )
+    settled = len(ticks(dsn))
+    wait_until(lambda: len(ticks(dsn)) >= settled + 2, what="ticks after the heal")
+
+    assert takeover <= LEADER_TTL + TAKEOVER_BOUND, f"takeover took {takeover:.1f}s"
+    assert leads(apis[other]) is True
+    runs = ticks(dsn)
+    fired = [row["scheduled_for"] for row in runs]
+    assert len(fired) == len(set(fired)), "a tick fired twice"
+    skipped = skipped_ticks(dsn)
+    assert not set(fired) & set(skipped), "a tick both fired and was skipped"
+    # every nominal tick is accounted for: fired, or skipped for a recorded reason
+    every = [
+        fired[0] + timedelta(seconds=s)
+        for s in range(int((fired[-1] - fired[0]).total_seconds()) + 1)
+    ]
+    assert sorted([*fired, *skipped]) == every
+    # fenced: no run reached the database long after its scheduler decided to make it, so
+    # the old leader wrote nothing stale when its connections came back
+    late = [
+        row for row in runs if row["committed"] - row["queued_at"] > timedelta(seconds=LEADER_TTL)
+    ]
+    assert not late, f"runs committed long after they were planned: {late}"
+    assert not [row for row in runs if row["queued_at"] < healed_at <= row["committed"]]
+
+
+@contextlib.contextmanager
+def runs_held(dsn: str) -> Iterator[Callable[[], None]]:
+    """Hold a SHARE lock on the runs table (no run can be inserted); yields its release.
+
+    A scheduler pass that fires a tick locks the job's row, then waits here to insert the
+    run: the test can cut the leader off at exactly that point.
+    """
+    conn = psycopg.connect(dsn)
+    try:
+        conn.execute("LOCK TABLE runs IN SHARE MODE")
+        yield conn.rollback
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def waiting_on_lock(dsn: str, client: str) -> bool:
+    rows = query(
+        dsn,
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND client_addr = %s",
+        client,
+    )
+    return bool(rows)
+
+
+def ticks(dsn: str) -> list[dict[str, Any]]:
+    return query(
+        dsn,
+        "SELECT scheduled_for, queued_at, pg_xact_commit_timestamp(xmin) AS committed "
+        "FROM runs WHERE trigger = 'schedule' ORDER BY scheduled_for",
+    )
+
+
+def skipped_ticks(dsn: str) -> list[datetime]:
+    rows = query(dsn, "SELECT data FROM events WHERE type = 'run.skipped'")
+    return [datetime.fromisoformat(row["data"]["scheduled_for"]) for row in rows]

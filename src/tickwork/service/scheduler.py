@@ -68,7 +68,10 @@ class Scheduler(BackgroundService):
             return False
         now = self.clock.now()
         result = await self.store.schedule_fire(
-            now=now, limit=self.settings.scheduler_batch, planner=lambda job: self.plan(job, now)
+            now=now,
+            limit=self.settings.scheduler_batch,
+            planner=lambda job: self.plan(job, now),
+            idle_limit=self.settings.leader_ttl,
         )
         self.last = result
         self.lags = (self.lags + result.lags)[-10_000:]

@@ -16,7 +16,7 @@ from tickwork.domain.runs import Event
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
-from tickwork.store.dialect import skip_locked
+from tickwork.store.dialect import limit_idle_transaction, skip_locked
 from tickwork.store.rows import event_from_row, job_from_row
 from tickwork.store.runs_sql import run_values
 from tickwork.store.workers_sql import WorkerStore
@@ -29,9 +29,18 @@ Planner = Callable[[Job], tuple[TickPlan, datetime | None]]
 
 
 class ScheduleStore(WorkerStore):
-    async def schedule_fire(self, *, now: datetime, limit: int, planner: Planner) -> TickResult:
-        """Turn due jobs into runs: one transaction, a few statements for the whole batch."""
+    async def schedule_fire(
+        self, *, now: datetime, limit: int, planner: Planner, idle_limit: float | None = None
+    ) -> TickResult:
+        """Turn due jobs into runs: one transaction, a few statements for the whole batch.
+
+        ``idle_limit`` (the leader lease): the database aborts the transaction if the
+        scheduler leaves it idle that long, so a leader cut off mid-pass neither keeps the due
+        jobs locked from its successor nor commits a stale pass when the network heals.
+        """
         async with self._write(now) as (conn, events):
+            if idle_limit is not None:
+                await limit_idle_transaction(conn, idle_limit)
             due = (
                 await conn.execute(
                     skip_locked(
