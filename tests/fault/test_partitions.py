@@ -8,10 +8,7 @@ a failed switch or a firewall drops traffic. See tests/fault/netns.py, and docs/
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,9 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from tests.fault.netns import Lab, NetnsHttp, lab
+from tests.fault.stores import private_postgres, private_redis, query
 from tests.integration.harness import JOBS_DIR, Proc, base_env, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("partitions")]
@@ -60,11 +57,6 @@ def socket_url(tcp_url: str) -> str:
     """The same database through PostgreSQL's Unix socket, which namespaces do not isolate."""
     parts = urlsplit(tcp_url)
     return f"postgresql://{parts.username}@/{parts.path.lstrip('/')}?host=/var/run/postgresql"
-
-
-def query(dsn: str, sql: str, *args: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row, connect_timeout=5) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def start_coordinator(
@@ -241,63 +233,6 @@ TAKEOVER_BOUND = 3.0
 """Seconds after the old lease's end by which another coordinator must lead (loop latency)."""
 
 
-def private_postgres(the_lab: Lab, namespace: str, listen: list[str]) -> str:
-    """A throw-away PostgreSQL cluster inside ``namespace``; returns its Unix socket DSN."""
-    initdb = Path(shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb").resolve()
-    base = Path(tempfile.mkdtemp(prefix="twpg-"))
-    the_lab.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
-    shutil.chown(base, "postgres", "postgres")
-    as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
-    data = base / "data"
-    done = subprocess.run(
-        [*as_postgres, str(initdb), "-D", str(data), "-A", "trust", "-U", "postgres",
-         "--no-sync", "-E", "UTF8"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    with (data / "pg_hba.conf").open("a") as hba:
-        hba.write("host all all 10.231.0.0/16 trust\n")
-    the_lab.spawn(
-        namespace,
-        [*as_postgres, str(initdb.parent / "postgres"), "-D", str(data),
-         "-c", f"listen_addresses={','.join(listen)}", "-c", f"unix_socket_directories={base}",
-         "-c", "fsync=off", "-c", "track_commit_timestamp=on", "-c", "max_connections=60"],
-        base_env(), "postgres",
-    )  # fmt: skip
-    dsn = f"host={base} user=postgres dbname=postgres"
-    wait_until(lambda: _connects(dsn), what="the private PostgreSQL")
-    return dsn
-
-
-def _connects(dsn: str) -> bool:
-    try:
-        query(dsn, "SELECT 1")
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def private_redis(the_lab: Lab, namespace: str, listen: list[str]) -> None:
-    base = Path(tempfile.mkdtemp(prefix="twredis-"))
-    the_lab.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
-    sock = base / "redis.sock"
-    the_lab.spawn(
-        namespace,
-        ["redis-server", "--bind", *listen, "--port", "6379", "--save", "", "--appendonly", "no",
-         "--protected-mode", "no", "--dir", str(base), "--unixsocket", str(sock)],
-        base_env(), "redis",
-    )  # fmt: skip
-    wait_until(
-        lambda: (
-            subprocess.run(
-                ["redis-cli", "-s", str(sock), "ping"], capture_output=True, check=False
-            ).returncode
-            == 0
-        ),
-        what="the private Redis",
-    )
-
-
 def leads(api: NetnsHttp) -> bool | None:
     """What a coordinator says of itself; None when it does not answer in time."""
     try:
@@ -420,7 +355,8 @@ def runs_held(dsn: str) -> Iterator[Callable[[], None]]:
 def waiting_on_lock(dsn: str, client: str) -> bool:
     rows = query(
         dsn,
-        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND client_addr = %s",
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND client_addr = %s "
+        "AND query LIKE 'INSERT INTO runs%%'",
         client,
     )
     return bool(rows)
