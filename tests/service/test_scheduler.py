@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tickwork.config import Settings
 from tickwork.coord.local import LocalLeaderLease
+from tickwork.domain import ids
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.queries import RunFilter
+from tickwork.domain.scheduling import jitter_offset
 from tickwork.service.container import Container
 from tickwork.service.scheduler import Scheduler
 from tickwork.testing import job_spec
@@ -150,3 +153,174 @@ async def test_a_follower_waits_a_whole_interval(app: Container, clock: FakeCloc
     await other.run_once()
     assert not other.is_leader
     assert other.next_wait() == other.interval
+
+
+# --- jitter: each job fires at its nominal tick + a stable per-job offset in [0, jitter) ------
+
+
+async def fire_until(app: Container, clock: FakeClock, until: datetime) -> None:
+    """Step the fake clock from one due time to the next, running a scheduler pass at each."""
+    while (due := await app.store.schedule_next_due()) is not None and due <= until:
+        clock.set(max(due, clock.now()))
+        await app.scheduler.run_once()
+    clock.set(until)
+
+
+async def created_runs(app: Container, name: str) -> list[tuple[datetime, datetime]]:
+    """(scheduled_for, queued_at) of a job's runs, oldest first."""
+    job = await app.jobs.get(name)
+    runs, _, _ = await app.runs.list_runs(RunFilter(job_id=job.id), limit=500, cursor=None)
+    return sorted((r.scheduled_for, r.queued_at) for r in runs if r.scheduled_for)
+
+
+@pytest.mark.parametrize("schedule", ["* * * * *", "every 1m"])
+async def test_jobs_created_together_fire_spread_over_the_jitter_window(
+    app: Container, clock: FakeClock, schedule: str
+) -> None:
+    """100 jobs made in one instant (a job file applied, say) with jitter 30: no herd."""
+    start = clock.now()
+    jobs = [
+        await app.jobs.create(
+            job_spec(f"herd-{i}", schedule=schedule, jitter=30, on_overlap="allow")
+        )
+        for i in range(100)
+    ]
+    nominal = [start + timedelta(minutes=m) for m in (1, 2, 3)]
+    for job in jobs:  # next_run, as users see it, is when the job will really fire
+        assert job.next_run == nominal[0] + jitter_offset(job.id, 30)
+    await fire_until(app, clock, nominal[-1] + timedelta(seconds=30))
+    first_fires: list[float] = []
+    for job in jobs:
+        offset = jitter_offset(job.id, 30)
+        runs = await created_runs(app, job.name)
+        # one run per nominal tick, each created at its tick + this job's own offset
+        assert runs == [(tick, tick + offset) for tick in nominal]
+        first_fires.append((runs[0][1] - nominal[0]).total_seconds())
+    assert all(0 <= s < 30 for s in first_fires)
+    per_second = Counter(int(s) for s in first_fires)
+    assert len(per_second) >= 20, f"fire times bunch up: {sorted(per_second.items())}"
+    assert max(per_second.values()) <= 12, f"a herd: {sorted(per_second.items())}"
+    assert app.scheduler.lags and max(app.scheduler.lags) == 0  # lag counts from the jittered time
+
+
+async def test_resume_and_replace_jitter_the_next_tick(app: Container, clock: FakeClock) -> None:
+    job = await app.jobs.create(job_spec("moved", schedule="*/5 * * * *", jitter=120))
+    offset = jitter_offset(job.id, 120)
+    assert offset > timedelta(0)
+    await app.jobs.set_enabled("moved", False)
+    clock.advance(minutes=7)  # 12:07
+    resumed = await app.jobs.set_enabled("moved", True)
+    assert resumed.next_run == start_of(clock, minute=10) + offset
+    replaced = await app.jobs.replace("moved", job_spec("moved", schedule="every 30m", jitter=120))
+    tick = clock.now() + timedelta(minutes=30)
+    assert replaced.next_run == tick + offset
+    await fire_until(app, clock, tick + timedelta(minutes=1) + offset)
+    assert await created_runs(app, "moved") == [(tick, tick + offset)]
+
+
+def start_of(clock: FakeClock, *, minute: int) -> datetime:
+    return clock.now().replace(minute=minute, second=0, microsecond=0)
+
+
+async def test_catchup_with_jitter_folds_missed_ticks_into_one(
+    app: Container, clock: FakeClock
+) -> None:
+    job = await app.jobs.create(
+        job_spec("late", schedule="*/10 * * * *", jitter=300, on_overlap="allow")
+    )
+    offset = jitter_offset(job.id, 300)
+    clock.advance(hours=2)  # 12:00 → 14:00; 12:10 … 14:00 are due once their offset has passed
+    await app.scheduler.run_once()
+    last_due = start_of(clock, minute=0)
+    if last_due + offset > clock.now():
+        last_due -= timedelta(minutes=10)
+    assert [s for s, _ in await created_runs(app, "late")] == [last_due]
+    events = await app.store.events_since(0, limit=1000)
+    skips = [e for e in events if e.type == "run.skipped"]
+    assert len(skips) == (last_due - job.next_run + offset) // timedelta(minutes=10)
+    after = await app.jobs.get("late")
+    assert after.next_run == last_due + timedelta(minutes=10) + offset
+
+
+async def test_start_deadline_counts_from_the_jittered_fire_time(
+    app: Container, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jitter 60 with start_deadline 5: a run is never missed before it could have started."""
+    monkeypatch.setattr(ids, "job_id", lambda: "job-deadline01")
+    offset = jitter_offset("job-deadline01", 60)
+    assert offset > timedelta(seconds=10)  # the case that matters: offset > start_deadline
+    await app.jobs.create(
+        job_spec("dl", schedule="every 10m", jitter=60, start_deadline=5, on_overlap="allow")
+    )
+    for _ in range(3):
+        job = await app.jobs.get("dl")
+        assert job.next_run is not None
+        clock.set(job.next_run)
+        await app.scheduler.run_once()
+        runs, _, _ = await app.runs.list_runs(RunFilter(job_id=job.id), limit=1, cursor=None)
+        assert runs[0].queued_at == runs[0].scheduled_for + offset  # type: ignore[operator]
+        clock.advance(4)
+        await app.reaper.run_once()
+        assert (await app.runs.get(runs[0].id)).status == "queued"
+        clock.advance(2)
+        await app.reaper.run_once()
+        assert (await app.runs.get(runs[0].id)).status == "missed"
+
+
+async def test_dst_transitions_with_jitter_fire_once_each_day(
+    app: Container, clock: FakeClock
+) -> None:
+    """Europe/Berlin 02:30: the spring-gap day fires at 03:00 local, the fold day once."""
+    clock.set(datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+    job = await app.jobs.create(
+        job_spec(
+            "dst", schedule="30 2 * * *", timezone="Europe/Berlin", jitter=900, on_overlap="allow"
+        )
+    )
+    offset = jitter_offset(job.id, 900)
+    await fire_until(app, clock, datetime(2026, 3, 31, tzinfo=UTC))
+    spring = [s for s, _ in await created_runs(app, "dst")]
+    assert spring == [
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # 03:00 CEST, the first instant after the gap
+        datetime(2026, 3, 30, 0, 30, tzinfo=UTC),
+    ]
+    clock.set(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))
+    await app.jobs.set_enabled("dst", False)
+    await app.jobs.set_enabled("dst", True)
+    await fire_until(app, clock, datetime(2026, 10, 27, tzinfo=UTC))
+    runs = await created_runs(app, "dst")
+    autumn = [(s, q) for s, q in runs if s.month == 10]
+    assert autumn == [
+        (
+            datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+            datetime(2026, 10, 25, 0, 30, tzinfo=UTC) + offset,
+        ),
+        (
+            datetime(2026, 10, 26, 1, 30, tzinfo=UTC),
+            datetime(2026, 10, 26, 1, 30, tzinfo=UTC) + offset,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_schedulers_racing_with_jitter_make_one_run_per_tick(
+    app: Container, clock: FakeClock
+) -> None:
+    racers = [
+        Scheduler(app.store, LocalLeaderLease(), clock, app.notifier, app.settings, holder=f"s{i}")
+        for i in range(2)
+    ]
+    for i in range(20):
+        await app.jobs.create(
+            job_spec(f"jrace-{i}", schedule="every 5s", jitter=4, on_overlap="allow")
+        )
+    start = clock.now()
+    for _ in range(60):
+        clock.advance(0.5)
+        await asyncio.gather(*(s.run_once() for s in racers))
+    for i in range(20):
+        job = await app.jobs.get(f"jrace-{i}")
+        offset = jitter_offset(job.id, 4)
+        ticks = [s for s, _ in await created_runs(app, f"jrace-{i}")]
+        expected = [start + timedelta(seconds=5 * k) for k in range(1, 7)]
+        assert ticks == [t for t in expected if t + offset <= clock.now()]

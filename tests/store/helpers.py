@@ -26,7 +26,7 @@ async def add_job(
         spec=spec,
         created_at=now,
         updated_at=now,
-        next_run=first_run(spec, now=now),
+        next_run=first_run(spec, job_id=f"job-{name}", now=now),
     )
     await store.job_insert(job, dep_ids=[d.id for d in deps], now=now)
     return job

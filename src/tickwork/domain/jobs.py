@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
+from tickwork.domain.scheduling import jitter_offset
 from tickwork.domain.secrets import invalid_reference, is_reference
 
 JobType = Literal["python", "shell", "http"]
@@ -212,12 +213,17 @@ def _check_schedule(spec: JobSpec, now: datetime) -> None:
         raise ValidationError("schedule", "the one-time date is in the past")
 
 
-def first_run(spec: JobSpec, *, now: datetime) -> datetime | None:
-    """The first fire time of a new or changed job (None without a schedule)."""
+def first_run(spec: JobSpec, *, job_id: str, now: datetime) -> datetime | None:
+    """The first fire time of a new, changed or resumed job (None without a schedule).
+
+    The first nominal tick strictly after ``now``, plus the job's jitter offset: the first
+    tick is jittered like every later one, so jobs created together do not fire together.
+    """
     schedule = spec.parsed_schedule()
     if schedule is None or not spec.enabled:
         return None
-    return schedule.next_after(now)
+    tick = schedule.next_after(now)
+    return None if tick is None else tick + jitter_offset(job_id, spec.jitter)
 
 
 def job_status(enabled: bool, last_run_status: str | None) -> str:

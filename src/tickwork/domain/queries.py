@@ -39,6 +39,7 @@ class NewRun:
     idempotency_key: str | None = None
     scheduled_for: datetime | None = None
     upstream_run_ids: tuple[str, ...] = ()
+    due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
 
 
 @dataclass(frozen=True, slots=True)

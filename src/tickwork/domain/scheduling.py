@@ -15,14 +15,33 @@ SCAN_LIMIT = 100_000  # ticks examined at most after a very long outage
 
 @dataclass(frozen=True, slots=True)
 class TickPlan:
+    """The ticks to fire now, named by their nominal times (a run's ``scheduled_for``).
+
+    Each tick fires (its run is created) at nominal time + ``offset``, the job's jitter.
+    """
+
     fire: list[datetime]
     skipped: list[tuple[datetime, str]] = field(default_factory=list)
     skipped_total: int = 0
     next_nominal: datetime | None = None
+    offset: timedelta = timedelta(0)
+
+    def fire_at(self, tick: datetime) -> datetime:
+        """When the run of nominal ``tick`` is due to be created and claimed."""
+        return tick + self.offset
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The job's next ``next_run``: the next nominal tick plus the offset."""
+        return None if self.next_nominal is None else self.next_nominal + self.offset
 
 
 def jitter_offset(job_id: str, jitter: float) -> timedelta:
-    """A stable per-job offset in [0, jitter) seconds that spreads fire times."""
+    """A stable per-job offset in [0, jitter) seconds that spreads fire times.
+
+    It depends only on the job's id and its ``jitter``, so every coordinator computes the
+    same one, and a job keeps one phase: its ticks fire in order, one run per nominal tick.
+    """
     if jitter <= 0:
         return timedelta(0)
     digest = int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:8], "big")
@@ -60,15 +79,18 @@ def plan_ticks(
     grace: float,
     limit: int,
     max_events: int = 100,
+    offset: timedelta = timedelta(0),
 ) -> TickPlan:
-    """Decide the runs for every tick from ``due`` (nominal time) up to ``now``.
+    """Decide the runs for every tick from ``due`` (a nominal time) whose fire time has come.
 
-    A tick later than ``grace`` seconds is a misfire and follows the catch-up policy:
+    A tick fires at its nominal time + ``offset`` (the job's jitter). One whose fire time is
+    more than ``grace`` seconds past is a misfire and follows the catch-up policy:
     ``latest`` makes one run for the newest tick, ``all`` replays up to ``limit`` of the
     newest ticks, ``none`` skips every misfire. Never more than ``limit`` runs.
     """
+    shifted = now - offset  # the nominal time whose tick fires now
     missed, missed_total, on_time, nxt = _collect(
-        schedule, due, now, now - timedelta(seconds=grace)
+        schedule, due, shifted, shifted - timedelta(seconds=grace)
     )
     if catchup == "all":
         candidates = (missed + on_time)[-limit:]
@@ -83,4 +105,10 @@ def plan_ticks(
     fired = set(fire)
     skipped = [(tick, reason) for tick in missed + on_time if tick not in fired]
     total = missed_total + len(on_time) - len(fire)
-    return TickPlan(fire=fire, skipped=skipped[-max_events:], skipped_total=total, next_nominal=nxt)
+    return TickPlan(
+        fire=fire,
+        skipped=skipped[-max_events:],
+        skipped_total=total,
+        next_nominal=nxt,
+        offset=offset,
+    )

@@ -48,12 +48,13 @@ class JobService:
         if spec.name in spec.depends_on:
             raise CycleError([spec.name, spec.name])
         dep_ids = await self._resolve_deps(spec)
+        job_id = ids.job_id()
         job = Job(
-            id=ids.job_id(),
+            id=job_id,
             spec=spec,
             created_at=now,
             updated_at=now,
-            next_run=first_run(spec, now=now),
+            next_run=first_run(spec, job_id=job_id, now=now),
         )
         await self.store.job_insert(job, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
@@ -67,7 +68,7 @@ class JobService:
         await self._check_no_cycle(current, spec, dep_ids)
         next_run = current.next_run
         if _timing_changed(current.spec, spec) or next_run is None:
-            next_run = first_run(spec, now=now)
+            next_run = first_run(spec, job_id=current.id, now=now)
         updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
         await self.store.job_replace(updated, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
@@ -88,7 +89,8 @@ class JobService:
     async def set_enabled(self, ref: str, enabled: bool) -> Job:
         job = await self.get(ref)
         now = self.clock.now()
-        next_run = first_run(replace(job.spec, enabled=True), now=now) if enabled else None
+        resumed = replace(job.spec, enabled=True)
+        next_run = first_run(resumed, job_id=job.id, now=now) if enabled else None
         await self.store.job_set_enabled(job.id, enabled=enabled, next_run=next_run, now=now)
         await self.notifier.changed()
         return await self.get(job.id)

@@ -68,7 +68,10 @@ class Scheduler(BackgroundService):
             return False
         now = self.clock.now()
         result = await self.store.schedule_fire(
-            now=now, limit=self.settings.scheduler_batch, planner=lambda job: self.plan(job, now)
+            now=now,
+            limit=self.settings.scheduler_batch,
+            planner=lambda job: self.plan(job, now),
+            idle_limit=self.settings.leader_ttl,
         )
         self.last = result
         self.lags = (self.lags + result.lags)[-10_000:]
@@ -104,14 +107,14 @@ class Scheduler(BackgroundService):
         offset = jitter_offset(job.id, job.spec.jitter)
         plan = plan_ticks(
             schedule,
-            due=job.next_run - offset,
+            due=job.next_run - offset,  # next_run is a nominal tick + the job's offset
             now=now,
             catchup=job.spec.catchup,
             grace=self.settings.misfire_grace,
             limit=self.settings.catchup_limit,
+            offset=offset,
         )
-        nxt = plan.next_nominal + offset if plan.next_nominal else None
-        return plan, nxt
+        return plan, plan.next_due
 
     async def on_stop(self) -> None:
         if self.fence is not None:

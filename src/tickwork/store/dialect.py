@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -74,6 +74,20 @@ def skip_locked(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
     if dialect_name == "postgresql":
         return stmt.with_for_update(skip_locked=True)
     return stmt
+
+
+async def limit_idle_transaction(conn: AsyncConnection, seconds: float) -> None:
+    """Have PostgreSQL end this transaction if its client leaves it idle for ``seconds``.
+
+    A client cut off mid-transaction (a network partition) would otherwise keep its row locks
+    until the server's TCP keepalive notices, hours later, and could still commit when the
+    network heals. Set per transaction (``SET LOCAL``), so it also holds behind PgBouncer.
+    """
+    if conn.dialect.name == "postgresql":
+        millis = str(max(1, round(seconds * 1000)))
+        await conn.execute(
+            sa.select(sa.func.set_config("idle_in_transaction_session_timeout", millis, True))
+        )
 
 
 def for_update(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:

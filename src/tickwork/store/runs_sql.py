@@ -26,7 +26,8 @@ def run_values(job: Any, new: NewRun, now: datetime) -> dict[str, Any]:
     run_id = ids.run_id()
     deadline = None
     if spec.get("start_deadline"):
-        deadline = (new.scheduled_for or now) + timedelta(seconds=spec["start_deadline"])
+        start = new.due_at or new.scheduled_for or now  # a jittered tick counts from its fire time
+        deadline = start + timedelta(seconds=spec["start_deadline"])
     return {
         "id": run_id,
         "job_id": job.id,

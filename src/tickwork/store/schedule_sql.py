@@ -16,7 +16,7 @@ from tickwork.domain.runs import Event
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
-from tickwork.store.dialect import skip_locked
+from tickwork.store.dialect import limit_idle_transaction, skip_locked
 from tickwork.store.rows import event_from_row, job_from_row
 from tickwork.store.runs_sql import run_values
 from tickwork.store.workers_sql import WorkerStore
@@ -29,9 +29,18 @@ Planner = Callable[[Job], tuple[TickPlan, datetime | None]]
 
 
 class ScheduleStore(WorkerStore):
-    async def schedule_fire(self, *, now: datetime, limit: int, planner: Planner) -> TickResult:
-        """Turn due jobs into runs: one transaction, a few statements for the whole batch."""
+    async def schedule_fire(
+        self, *, now: datetime, limit: int, planner: Planner, idle_limit: float | None = None
+    ) -> TickResult:
+        """Turn due jobs into runs: one transaction, a few statements for the whole batch.
+
+        ``idle_limit`` (the leader lease): the database aborts the transaction if the
+        scheduler leaves it idle that long, so a leader cut off mid-pass neither keeps the due
+        jobs locked from its successor nor commits a stale pass when the network heals.
+        """
         async with self._write(now) as (conn, events):
+            if idle_limit is not None:
+                await limit_idle_transaction(conn, idle_limit)
             due = (
                 await conn.execute(
                     skip_locked(
@@ -46,14 +55,15 @@ class ScheduleStore(WorkerStore):
             if not due:
                 return TickResult(0, 0, 0, [])
             active = await self._active_runs(conn, [j.id for j in due])
-            values: list[dict[str, Any]] = []
+            ticks: list[tuple[dict[str, Any], datetime]] = []
             skipped = 0
             advance: list[dict[str, Any]] = []
             for row in due:
                 plan, next_due = planner(job_from_row(row))
                 skipped += _record_skips(events, row, plan)
-                values += await self._tick_runs(conn, events, row, plan, active, now)
+                ticks += await self._tick_runs(conn, events, row, plan, active, now)
                 advance.append({"b_id": row.id, "b_old": row.next_run, "b_new": next_due})
+            values = [v for v, _ in ticks]
             created = await self._insert_runs(conn, events, values, {r.id: r.name for r in due})
             await conn.execute(
                 sa.update(t.jobs)
@@ -64,8 +74,8 @@ class ScheduleStore(WorkerStore):
             fired_jobs = sorted({v["job_id"] for v in values})
             await self._touch_job(conn, fired_jobs, "queued", now)
         lags = [
-            (now - v["scheduled_for"]).total_seconds()
-            for v, (_, made) in zip(values, created, strict=True)
+            (now - due_at).total_seconds()
+            for (_, due_at), (_, made) in zip(ticks, created, strict=True)
             if made
         ]
         return TickResult(len(due), len(lags), skipped, lags)
@@ -86,9 +96,10 @@ class ScheduleStore(WorkerStore):
         plan: TickPlan,
         active: dict[str, str],
         now: datetime,
-    ) -> list[dict[str, Any]]:
+    ) -> list[tuple[dict[str, Any], datetime]]:
+        """The rows of the runs to create for ``plan``'s ticks, each with its fire time."""
         overlap = row.spec.get("on_overlap", "skip")
-        out: list[dict[str, Any]] = []
+        out: list[tuple[dict[str, Any], datetime]] = []
         for tick in plan.fire:
             if overlap == "skip" and row.id in active:
                 events.add(
@@ -108,9 +119,10 @@ class ScheduleStore(WorkerStore):
                 trigger="schedule",
                 scheduled_for=tick,
                 idempotency_key=f"tick-{tick.strftime('%Y%m%dT%H%M%S.%fZ')}",
+                due_at=plan.fire_at(tick),
             )
-            out.append(run_values(row, new, now))
-            active[row.id] = out[-1]["id"]
+            out.append((run_values(row, new, now), plan.fire_at(tick)))
+            active[row.id] = out[-1][0]["id"]
         return out
 
     async def events_since(
