@@ -1,6 +1,7 @@
 """Secret references: ``{"$secret": "NAME"}`` in parameters or an HTTP request stands for
 the value of NAME in the *worker's* environment. The coordinator stores and shows only the
-reference; the worker resolves it just before running and masks the value in the output."""
+reference; the worker resolves it just before running and masks the value in everything it
+reports (``tickwork.domain.masking``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 SECRET_KEY = "$secret"
-MASK = "***"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -64,10 +64,3 @@ def resolve(value: Any, env: Mapping[str, str]) -> tuple[Any, list[str]]:
         return v
 
     return walk(value), found
-
-
-def redact(text: str, values: list[str]) -> str:
-    """Mask secret values in text (longest first, so overlapping values mask fully)."""
-    for value in sorted({v for v in values if len(v) >= 3}, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    return text
