@@ -35,7 +35,9 @@ def test_secret_values_never_reach_the_api_or_the_database(tw: Cluster, pg_datab
     server = HTTPServer(("127.0.0.1", port), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        tw.start_worker(env={"TW_TEST_SECRET": SECRET})
+        tw.start_worker(
+            env={"TW_TEST_SECRET": SECRET, "TICKWORK_SECRETS": "TW_TEST_SECRET,NOT_SET_ANYWHERE"}
+        )
         ref = {"$secret": "TW_TEST_SECRET"}
         tw.create_job(
             name="careless",

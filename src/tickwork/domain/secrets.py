@@ -1,22 +1,53 @@
 """Secret references: ``{"$secret": "NAME"}`` in parameters or an HTTP request stands for
 the value of NAME in the *worker's* environment. The coordinator stores and shows only the
-reference; the worker resolves it just before running and masks the value in everything it
-reports (``tickwork.domain.masking``)."""
+reference; the worker resolves it just before running, and only for the names its owner
+allowed, and masks the value (and the forms a job plausibly prints it in) in everything
+it reports: output, error and result.
+
+How values are masked: ``tickwork.domain.masking``."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 SECRET_KEY = "$secret"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+OWN_PREFIX = "TICKWORK_"
+"""tickwork's own variables (the worker's token among them) never resolve as secrets."""
 
 
-class MissingSecret(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"secret '{name}' is not set in the worker's environment")
+class SecretError(LookupError):
+    """A reference the worker will not fill in; the message names the secret, never a value."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
         self.name = name
+
+
+class MissingSecret(SecretError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"secret '{name}' is not set in the worker's environment")
+
+
+class SecretNotAllowed(SecretError):
+    def __init__(self, name: str) -> None:
+        if is_own(name):
+            message = (
+                f"secret '{name}' is one of tickwork's own variables ({OWN_PREFIX}*), "
+                "which never resolve as secrets"
+            )
+        else:
+            message = (
+                f"secret '{name}' is not allowed on this worker: add it to TICKWORK_SECRETS "
+                f"(comma-separated names) or start the worker with --secret {name}"
+            )
+        super().__init__(name, message)
+
+
+def is_own(name: str) -> bool:
+    return name.upper().startswith(OWN_PREFIX)
 
 
 def is_reference(value: Any) -> bool:
@@ -46,13 +77,20 @@ def invalid_reference(value: Any) -> str | None:
     return None
 
 
-def resolve(value: Any, env: Mapping[str, str]) -> tuple[Any, list[str]]:
-    """Replace every reference by its value; also return the values (to mask them)."""
+def resolve(
+    value: Any, env: Mapping[str, str], *, allowed: Collection[str]
+) -> tuple[Any, list[str]]:
+    """Replace every reference by its value; also return the values (to mask them).
+
+    Only names in ``allowed`` resolve, and never tickwork's own variables (SecretNotAllowed,
+    whether or not the variable is set); an allowed name that is not set is MissingSecret."""
     found: list[str] = []
 
     def walk(v: Any) -> Any:
         if is_reference(v):
             name = v[SECRET_KEY]
+            if is_own(name) or name not in allowed:
+                raise SecretNotAllowed(name)
             if name not in env:
                 raise MissingSecret(name)
             found.append(env[name])

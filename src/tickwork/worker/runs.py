@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -141,13 +141,14 @@ class RunBook:
 
 
 def execution_request(
-    a: AssignmentOut, env: Mapping[str, str] | None = None
+    a: AssignmentOut, allowed: Collection[str], env: Mapping[str, str] | None = None
 ) -> tuple[ExecutionRequest, Mask]:
     """The executors' request, with ``{"$secret": NAME}`` references filled in from the
-    worker's environment (MissingSecret if one is not set), and the mask of the values."""
+    worker's environment for the ``allowed`` names (a SecretError otherwise), and the mask
+    of the values filled in."""
     env = os.environ if env is None else env
-    parameters, from_params = secrets.resolve(a.parameters, env)
-    request, from_request = secrets.resolve(a.request, env)
+    parameters, from_params = secrets.resolve(a.parameters, env, allowed=allowed)
+    request, from_request = secrets.resolve(a.request, env, allowed=allowed)
     values = from_params + from_request
     if any(len(v) < MIN_MASKED_LENGTH for v in values):
         log.warning(

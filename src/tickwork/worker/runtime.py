@@ -23,7 +23,7 @@ from tickwork import __version__
 from tickwork.client.errors import ApiError, ClientError, NotRegisteredError
 from tickwork.client.worker_protocol import WorkerProtocolClient
 from tickwork.coord.base import Locks
-from tickwork.domain.secrets import MissingSecret
+from tickwork.domain.secrets import SecretError
 from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerRegisterIn
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.executors import ExecutionResult, Executors, OutputSink
@@ -70,6 +70,7 @@ class Worker:
         hostname: str | None = None,
         max_runs_per_child: int = 1000,
         preload: Sequence[str] = (),
+        secrets: Sequence[str] = (),
         locks: Locks | None = None,
         client: WorkerProtocolClient | None = None,
         stdout: TextIO | None = None,
@@ -79,6 +80,8 @@ class Worker:
         self.concurrency = concurrency
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
+        self.secrets = frozenset(secrets)
+        """The only names ``{"$secret": NAME}`` may resolve (never tickwork's own)."""
         self.registration = WorkerRegisterIn(
             hostname=host,
             pid=os.getpid(),
@@ -314,8 +317,8 @@ class Worker:
         if held.kill_reason is not None:
             return None
         try:
-            request, held.mask = execution_request(held.assignment)
-        except MissingSecret as exc:
+            request, held.mask = execution_request(held.assignment, self.secrets)
+        except SecretError as exc:
             return ExecutionResult(status="failed", exit_code=None, error=str(exc))
         return await self.executors.execute(request, self._sink(held))
 
