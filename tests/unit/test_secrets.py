@@ -1,15 +1,18 @@
 """Secret references: resolved only for the names a worker allows, never tickwork's own
-variables."""
+variables; trigger-time parameters may not introduce one."""
 
 from __future__ import annotations
 
 import pytest
 
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.jobs import HttpRequest, JobSpec, check_trigger_parameters
 from tickwork.domain.secrets import (
     MissingSecret,
     SecretNotAllowed,
     invalid_reference,
     references,
+    refuse_new_references,
     resolve,
 )
 
@@ -63,3 +66,50 @@ def test_tickworks_own_variables_never_resolve_even_when_listed(name: str) -> No
 def test_invalid_names_are_reported() -> None:
     assert invalid_reference({"a": {"$secret": "bad name"}}) == "bad name"
     assert invalid_reference({"a": {"$secret": "GOOD_1"}}) is None
+
+
+# -- trigger-time parameters ---------------------------------------------------------------
+
+
+def test_trigger_parameters_may_reuse_the_jobs_references() -> None:
+    defined = {"password": {"$secret": "DB_PASS"}, "plain": 1}
+    refuse_new_references(
+        {"password": {"$secret": "DB_PASS"}, "other": [{"$secret": "DB_PASS"}]},
+        defined=[defined, {"headers": {}}],
+        field="parameters",
+    )
+    refuse_new_references({"n": 2}, defined=[{}], field="parameters")
+
+
+@pytest.mark.parametrize(
+    ("given", "where", "name"),
+    [
+        ({"pw": {"$secret": "TICKWORK_TOKEN"}}, "parameters.pw", "TICKWORK_TOKEN"),
+        ({"a": {"b": [1, {"$secret": "HOME"}]}}, "parameters.a.b.1", "HOME"),
+        ({"pw": {"$secret": "bad name"}}, "parameters.pw", "bad name"),
+    ],
+)
+def test_trigger_parameters_may_not_introduce_a_secret(
+    given: dict[str, object], where: str, name: str
+) -> None:
+    defined = [{"password": {"$secret": "DB_PASS"}}, {"headers": {"X": {"$secret": "API_KEY"}}}]
+    with pytest.raises(ValidationError) as refused:
+        refuse_new_references(given, defined=defined, field="parameters")
+    assert refused.value.field == where
+    assert f"'{name}'" in refused.value.reason
+    assert "job's definition" in refused.value.reason
+
+
+def test_a_jobs_request_counts_as_its_definition() -> None:
+    spec = JobSpec(
+        name="call",
+        type="http",
+        request=HttpRequest(
+            url="https://example.test/hook", headers={"Authorization": {"$secret": "API_KEY"}}
+        ),
+        parameters={"n": 1},
+    )
+    check_trigger_parameters(spec, {"key": {"$secret": "API_KEY"}}, field="parameters")
+    with pytest.raises(ValidationError) as refused:
+        check_trigger_parameters(spec, {"key": {"$secret": "DB_PASS"}}, field="runs.4.parameters")
+    assert refused.value.field == "runs.4.parameters.key"

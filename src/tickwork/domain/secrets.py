@@ -9,8 +9,10 @@ How values are masked: ``tickwork.domain.masking``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
+
+from tickwork.domain.errors import ValidationError
 
 SECRET_KEY = "$secret"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -60,13 +62,24 @@ def is_reference(value: Any) -> bool:
 
 def references(value: Any) -> list[str]:
     """Every secret name referenced anywhere inside ``value``."""
+    return [name for _, name in reference_fields(value, "")]
+
+
+def reference_fields(value: Any, field: str) -> list[tuple[str, str]]:
+    """(dotted field path, secret name) of every reference inside ``value``."""
     if is_reference(value):
-        return [value[SECRET_KEY]]
+        return [(field, value[SECRET_KEY])]
     if isinstance(value, Mapping):
-        return [n for v in value.values() for n in references(v)]
-    if isinstance(value, list | tuple):
-        return [n for v in value for n in references(v)]
-    return []
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for k, v in items for found in reference_fields(v, _join(field, k))]
+
+
+def _join(field: str, key: Any) -> str:
+    return f"{field}.{key}" if field else str(key)
 
 
 def invalid_reference(value: Any) -> str | None:
@@ -75,6 +88,20 @@ def invalid_reference(value: Any) -> str | None:
         if not NAME_RE.match(name):
             return name
     return None
+
+
+def refuse_new_references(given: Any, *, defined: Iterable[Any], field: str) -> None:
+    """Trigger-time parameters may only reuse secrets the job's definition (its parameters
+    and request, in ``defined``) already references: otherwise whoever may trigger a job
+    could have the worker print any secret it allows. ValidationError names the field."""
+    known = {name for part in defined for name in references(part)}
+    for where, name in reference_fields(given, field):
+        if name not in known:
+            raise ValidationError(
+                where,
+                f"secret '{name}' is not referenced by the job's definition; trigger-time "
+                "parameters may only reuse the secrets the job already references",
+            )
 
 
 def resolve(
