@@ -116,8 +116,15 @@ class Cluster:
     """One coordinator plus any number of workers, torn down together."""
 
     def __init__(
-        self, database_url: str, redis_url: str | None, redis_prefix: str, **settings: Any
+        self,
+        database_url: str,
+        redis_url: str | None,
+        redis_prefix: str,
+        *,
+        insecure: bool = True,
+        **settings: Any,
     ) -> None:
+        self.insecure = insecure  # False: tokens required (give self.http a header)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = {
@@ -141,7 +148,7 @@ class Cluster:
                 "-m",
                 "tickwork.cli.main",
                 "server",
-                *([] if self.settings.get("auth") else ["--insecure"]),
+                *(["--insecure"] if self.insecure and not self.settings.get("auth") else []),
                 "--log-level",
                 str(self.settings.get("log_level", "info")),
             ],

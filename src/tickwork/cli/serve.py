@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from tickwork.config import Settings
+from tickwork.domain.secrets import NAME_RE
 from tickwork.logs import configure
 
 if TYPE_CHECKING:
@@ -122,12 +123,29 @@ def server(
     _serve(settings)
 
 
+def _secret_names(names: list[str] | None) -> list[str]:
+    for name in names or []:
+        if not NAME_RE.match(name):
+            raise typer.BadParameter(f"{name!r} is not a variable name (letters, digits, _)")
+    return names or []
+
+
 def dev(
     port: Annotated[int, typer.Option(envvar="TICKWORK_PORT")] = 8000,
     database: Annotated[str, typer.Option(help="SQLite file.")] = "./tickwork.db",
     concurrency: Annotated[int, typer.Option(help="Slots of the bundled worker.")] = 4,
     worker: Annotated[bool, typer.Option(help="Start one worker alongside.")] = True,
     log_level: Annotated[str, typer.Option(envvar="TICKWORK_LOG_LEVEL")] = "warning",
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            metavar="NAME",
+            callback=_secret_names,
+            help='An environment variable {"$secret": NAME} may resolve in the bundled '
+            "worker (repeatable; TICKWORK_SECRETS=NAME,NAME works too). No other does.",
+        ),
+    ] = None,
 ) -> None:
     """The all-in-one: coordinator + one worker on SQLite and in-process coordination."""
     _logging(log_level)
@@ -140,7 +158,7 @@ def dev(
         f"(SQLite {database}, in-process locks and events)"
     )
     console.print("[yellow]open access: no authentication, listening on 127.0.0.1 only[/]")
-    child = _start_worker(url, concurrency) if worker else None
+    child = subprocess.Popen(_worker_command(url, concurrency, secret or [])) if worker else None
     # uvicorn re-raises the SIGTERM that stopped it; exit through `finally` so the worker stops too
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
@@ -154,8 +172,9 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _start_worker(url: str, concurrency: int) -> subprocess.Popen[bytes]:
-    cmd = [
+def _worker_command(url: str, concurrency: int, secrets: list[str]) -> list[str]:
+    """The bundled worker: `python -m tickwork.worker …` (it inherits the environment)."""
+    return [
         sys.executable,
         "-m",
         "tickwork.worker",
@@ -167,8 +186,8 @@ def _start_worker(url: str, concurrency: int) -> subprocess.Popen[bytes]:
         str(concurrency),
         "--path",
         os.getcwd(),
+        *[arg for name in secrets for arg in ("--secret", name)],
     ]
-    return subprocess.Popen(cmd)
 
 
 def _stop_worker(child: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,7 @@ from tickwork.domain.errors import ValidationError
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
 from tickwork.domain.scheduling import jitter_offset
-from tickwork.domain.secrets import invalid_reference, is_reference
+from tickwork.domain.secrets import invalid_reference, is_reference, refuse_new_references
 
 JobType = Literal["python", "shell", "http"]
 OnOverlap = Literal["skip", "queue", "allow", "cancel_previous"]
@@ -224,6 +224,13 @@ def first_run(spec: JobSpec, *, job_id: str, now: datetime) -> datetime | None:
         return None
     tick = schedule.next_after(now)
     return None if tick is None else tick + jitter_offset(job_id, spec.jitter)
+
+
+def check_trigger_parameters(spec: JobSpec, parameters: Mapping[str, Any], *, field: str) -> None:
+    """Parameters given when a run is queued may reuse the secrets the job references (in
+    its parameters or request) but not name others (ValidationError at ``field``…)."""
+    defined = (spec.parameters, spec.request.as_dict() if spec.request else None)
+    refuse_new_references(parameters, defined=defined, field=field)
 
 
 def job_status(enabled: bool, last_run_status: str | None) -> str:

@@ -10,7 +10,13 @@ from tickwork.domain import ids
 from tickwork.domain.clock import Clock
 from tickwork.domain.dag import find_cycle
 from tickwork.domain.errors import Conflict, CycleError, NotFound, ValidationError
-from tickwork.domain.jobs import Job, JobSpec, first_run, validate_spec
+from tickwork.domain.jobs import (
+    Job,
+    JobSpec,
+    check_trigger_parameters,
+    first_run,
+    validate_spec,
+)
 from tickwork.domain.queries import JobFilter, JobStats, NewRun
 from tickwork.domain.schedules import Schedule, parse_schedule
 from tickwork.store.sql import SqlStore
@@ -103,6 +109,7 @@ class JobService:
         idempotency_key: str | None = None,
     ) -> tuple[str, str, bool]:
         job = await self.get(ref)
+        check_trigger_parameters(job.spec, parameters or {}, field="parameters")
         run_id, status, created = await self.store.run_trigger(
             NewRun(
                 job_id=job.id,

@@ -7,8 +7,10 @@ from typing import Any
 
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import NotFound, ValidationError
+from tickwork.domain.jobs import JobSpec, check_trigger_parameters
 from tickwork.domain.queries import NewRun, RunFilter
 from tickwork.domain.runs import Attempt, DeadLetter, Run
+from tickwork.domain.secrets import references
 from tickwork.store.sql import SqlStore
 
 from .notify import Notifier
@@ -69,6 +71,7 @@ class RunService:
         missing = [r for r in refs if r not in found]
         if missing:
             raise ValidationError("runs", f"unknown job(s): {', '.join(missing[:20])}")
+        await self._check_secret_references(items)
         news = [
             NewRun(job_id=found[ref][0], trigger="manual", parameters=params, idempotency_key=key)
             for ref, params, key in items
@@ -76,6 +79,22 @@ class RunService:
         out = await self.store.runs_bulk(news, now=self.clock.now())
         await self.notifier.runs_ready()
         return out
+
+    async def _check_secret_references(
+        self, items: Sequence[tuple[str, dict[str, Any], str | None]]
+    ) -> None:
+        """Each run's parameters may only reuse the secrets its job references (the jobs are
+        read only for the items that hold a reference at all)."""
+        specs: dict[str, JobSpec] = {}
+        for index, (ref, parameters, _) in enumerate(items):
+            if not references(parameters):
+                continue
+            if ref not in specs:
+                job = await self.store.job_get(ref)
+                if job is None:
+                    raise NotFound(f"no job with id or name '{ref}'")
+                specs[ref] = job.spec
+            check_trigger_parameters(specs[ref], parameters, field=f"runs.{index}.parameters")
 
     async def dead_letters(
         self, *, resolved: bool | None, limit: int, offset: int

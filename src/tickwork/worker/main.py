@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from tickwork.client.errors import ApiError
+from tickwork.domain.secrets import NAME_RE, is_own
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions, parse_tags
 from tickwork.worker.runtime import Worker
 
@@ -40,12 +41,22 @@ def build_worker(options: WorkerOptions, *, stdout: TextIO | None = None) -> Wor
         hostname=options.hostname,
         max_runs_per_child=options.max_runs_per_child,
         preload=options.preload,
+        secrets=options.secrets,
         stdout=stdout,
     )
 
 
+def _announce_secrets(names: Sequence[str]) -> None:
+    own = [name for name in names if is_own(name)]
+    if own:
+        log.warning("never resolved, tickwork's own variables: %s", ", ".join(own))
+    allowed = [name for name in names if not is_own(name)]
+    log.info("secrets this worker resolves: %s", ", ".join(allowed) or "none")
+
+
 async def serve(options: WorkerOptions, *, stdout: TextIO | None = None) -> None:
     """Run one worker in the running loop; SIGTERM/SIGINT stop it gracefully (twice: hurry)."""
+    _announce_secrets(options.secrets)
     worker = build_worker(options, stdout=stdout)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
@@ -90,6 +101,7 @@ def parse_options(
         heartbeat_interval=args.heartbeat_interval,
         max_runs_per_child=args.max_runs_per_child,
         preload=parse_tags(args.preload),
+        secrets=tuple(dict.fromkeys(args.secret)),
         hostname=args.hostname or None,
         log_level=args.log_level,
     )
@@ -137,6 +149,15 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--max-runs-per-child", type=_positive_int, default=opt("MAX_RUNS_PER_CHILD", "1000")
     )
     p.add_argument("--preload", default=opt("PRELOAD", ""), help="modules to import in the pool")
+    p.add_argument(
+        "--secret",
+        action="append",
+        type=_secret_name,
+        default=_secret_names(opt("SECRETS")),
+        metavar="NAME",
+        help='an environment variable {"$secret": NAME} may resolve (repeatable; also '
+        "TICKWORK_SECRETS=NAME,NAME); no other resolves, TICKWORK_* never",
+    )
     p.add_argument("--hostname", default=opt("HOSTNAME"))
     p.add_argument("--log-level", default=opt("LOG_LEVEL", "INFO"))
     return p
@@ -144,6 +165,20 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def _paths(value: str | None) -> list[str]:
     return [p for p in (value or "").split(os.pathsep) if p]
+
+
+def _secret_names(value: str | None) -> list[str]:
+    try:
+        return [_secret_name(name) for name in parse_tags(value or "")]
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"TICKWORK_SECRETS: {exc}") from exc
+
+
+def _secret_name(text: str) -> str:
+    name = text.strip()
+    if not NAME_RE.match(name):
+        raise argparse.ArgumentTypeError(f"{name!r} is not a variable name (letters, digits, _)")
+    return name
 
 
 def _positive_int(text: str) -> int:

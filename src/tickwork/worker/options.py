@@ -30,6 +30,8 @@ class WorkerOptions:
     """None: the coordinator's value."""
     max_runs_per_child: int = 1000
     preload: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    """The environment variables ``{"$secret": NAME}`` may resolve; nothing else does."""
     hostname: str | None = None
     log_level: str = "INFO"
 

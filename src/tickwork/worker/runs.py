@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from pydantic import ValidationError
 
 from tickwork.domain import secrets
+from tickwork.domain.masking import MIN_MASKED_LENGTH, Mask, StreamMask
 from tickwork.schemas.workers import AssignmentOut, CompletionIn, RunFence
 from tickwork.worker.executors import ExecutionRequest, ExecutionResult, Executors
+from tickwork.worker.executors.base import Stream
 from tickwork.worker.reporter import Reporter
 
 __all__ = ["HeldRun", "KillReason", "RunBook", "completion_for", "execution_request"]
@@ -55,7 +57,9 @@ class HeldRun:
     assignment: AssignmentOut
     kill_reason: KillReason | None = None
     started: asyncio.Future[bool] | None = None
-    secrets: tuple[str, ...] = ()  # resolved secret values, masked in everything reported
+    mask: Mask = field(default_factory=Mask)
+    """The run's resolved secrets, masked in everything reported about it."""
+    maskers: dict[Stream, StreamMask] = field(default_factory=dict, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -68,6 +72,21 @@ class HeldRun:
     @property
     def dropped(self) -> bool:
         return self.kill_reason in DROPPED
+
+    def shown(self, stream: Stream, text: str) -> str:
+        """A chunk of output as it may be reported: secrets masked, and held back what may
+        still be the start of one (a secret split across reads or written in pieces)."""
+        if not self.mask:
+            return text
+        masker = self.maskers.get(stream)
+        if masker is None:
+            masker = self.maskers[stream] = self.mask.stream()
+        return masker.feed(text)
+
+    def held_output(self) -> list[tuple[Stream, str]]:
+        """The output still held back, once the run has ended."""
+        flushed = [(stream, masker.flush()) for stream, masker in self.maskers.items()]
+        return [(stream, text) for stream, text in flushed if text]
 
     def kill(self, reason: KillReason) -> bool:
         """Record why the run is stopped; True if this changed anything."""
@@ -122,14 +141,21 @@ class RunBook:
 
 
 def execution_request(
-    a: AssignmentOut, env: Mapping[str, str] | None = None
-) -> tuple[ExecutionRequest, tuple[str, ...]]:
+    a: AssignmentOut, allowed: Collection[str], env: Mapping[str, str] | None = None
+) -> tuple[ExecutionRequest, Mask]:
     """The executors' request, with ``{"$secret": NAME}`` references filled in from the
-    worker's environment (MissingSecret if one is not set), and the values to mask."""
+    worker's environment for the ``allowed`` names (a SecretError otherwise), and the mask
+    of the values filled in."""
     env = os.environ if env is None else env
-    parameters, from_params = secrets.resolve(a.parameters, env)
-    request, from_request = secrets.resolve(a.request, env)
-    values = tuple(from_params + from_request)
+    parameters, from_params = secrets.resolve(a.parameters, env, allowed=allowed)
+    request, from_request = secrets.resolve(a.request, env, allowed=allowed)
+    values = from_params + from_request
+    if any(len(v) < MIN_MASKED_LENGTH for v in values):
+        log.warning(
+            "run %s: a secret shorter than %d characters is not masked in its output",
+            a.run_id,
+            MIN_MASKED_LENGTH,
+        )
     return ExecutionRequest(
         run_id=a.run_id,
         attempt=a.attempt,
@@ -142,7 +168,7 @@ def execution_request(
         parameters=parameters,
         timeout=a.timeout,
         isolation="process" if a.isolation == "process" else "pool",
-    ), values
+    ), Mask.of(values)
 
 
 def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionIn | None:
@@ -154,9 +180,9 @@ def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionI
     if result is None:
         result = ExecutionResult.stopped("cancelled", 0)
     status, error = result.status, result.error
-    if held.secrets:
-        error = secrets.redact(error, list(held.secrets)) if error else error
-        result = replace(result, result=_masked(result.result, held.secrets))
+    if held.mask:
+        error = held.mask.text(error) if error else error
+        result = replace(result, result=held.mask.value(result.result))
     reason = held.kill_reason
     if status == "cancelled" and reason in FAILED_BECAUSE:
         status, error = "failed", FAILED_BECAUSE[reason]
@@ -178,17 +204,6 @@ def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionI
             exit_code=result.exit_code,
             error=_bounded(f"{error}\n{note}" if error else note),
         )
-
-
-def _masked(value: Any, values: tuple[str, ...]) -> Any:
-    """A job's result with secret values masked in every string inside it."""
-    if isinstance(value, str):
-        return secrets.redact(value, list(values))
-    if isinstance(value, dict):
-        return {k: _masked(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, values) for v in value]
-    return value
 
 
 def _bounded(error: str | None) -> str | None:

@@ -23,7 +23,7 @@ from tickwork import __version__
 from tickwork.client.errors import ApiError, ClientError, NotRegisteredError
 from tickwork.client.worker_protocol import WorkerProtocolClient
 from tickwork.coord.base import Locks
-from tickwork.domain import secrets
+from tickwork.domain.secrets import SecretError
 from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerRegisterIn
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.executors import ExecutionResult, Executors, OutputSink
@@ -70,6 +70,7 @@ class Worker:
         hostname: str | None = None,
         max_runs_per_child: int = 1000,
         preload: Sequence[str] = (),
+        secrets: Sequence[str] = (),
         locks: Locks | None = None,
         client: WorkerProtocolClient | None = None,
         stdout: TextIO | None = None,
@@ -79,6 +80,8 @@ class Worker:
         self.concurrency = concurrency
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
+        self.secrets = frozenset(secrets)
+        """The only names ``{"$secret": NAME}`` may resolve (never tickwork's own)."""
         self.registration = WorkerRegisterIn(
             hostname=host,
             pid=os.getpid(),
@@ -314,16 +317,16 @@ class Worker:
         if held.kill_reason is not None:
             return None
         try:
-            request, held.secrets = execution_request(held.assignment)
-        except secrets.MissingSecret as exc:
+            request, held.mask = execution_request(held.assignment, self.secrets)
+        except SecretError as exc:
             return ExecutionResult(status="failed", exit_code=None, error=str(exc))
         return await self.executors.execute(request, self._sink(held))
 
     def _sink(self, held: HeldRun) -> OutputSink:
         def sink(stream: Stream, text: str) -> None:
-            if held.secrets:
-                text = secrets.redact(text, list(held.secrets))
-            self.reporter.log(held.run_id, held.fence, stream, text)
+            text = held.shown(stream, text)
+            if text:
+                self.reporter.log(held.run_id, held.fence, stream, text)
 
         return sink
 
@@ -332,8 +335,10 @@ class Worker:
         if completion is None:
             self.book.remove(held)
             self.reporter.drop_run(held.run_id, held.fence)
-        else:
-            self.reporter.complete(completion)
+            return
+        for stream, text in held.held_output():
+            self.reporter.log(held.run_id, held.fence, stream, text)
+        self.reporter.complete(completion)
 
     # -- what the heartbeat and the reporter ask for ----------------------------------------
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
+import sys
+import termios
 import time
 from pathlib import Path
 from typing import Any
@@ -53,3 +57,34 @@ def use_secret(password: str, fail: bool = False) -> dict[str, str]:
     if fail:
         raise RuntimeError(f"login refused for password {password}")
     return {"echo": password}
+
+
+def _unread(fd: int) -> int:
+    """Bytes written to the pipe behind ``fd`` that its reader has not taken yet."""
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+def print_in_pieces(password: str, at: int, limit: float = 30.0) -> None:
+    """Print ``pw=<password> done`` in two writes cut ``at`` characters into the secret,
+    flushing each and waiting until the worker has read it from the pipe, so each piece
+    reaches the worker in a read of its own."""
+    for text in (f"pw={password[:at]}", f"{password[at:]} done\n"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        deadline = time.monotonic() + limit
+        while _unread(sys.stdout.fileno()) and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+
+def print_after(password: str, before: int = 65530) -> None:
+    """``before`` bytes then the secret in one write: the worker reads 65,536 at a time."""
+    sys.stdout.write("x" * before + password + "\n")
+
+
+def secret_as_key(password: str) -> dict[str, Any]:
+    return {password: 1, "nested": [{f"user:{password}": "x"}]}
+
+
+def raise_with_repr(password: str) -> None:
+    settings = {"password": password}
+    raise ValueError(f"bad settings: {settings!r}")
