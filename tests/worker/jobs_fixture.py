@@ -96,3 +96,8 @@ def exit_hard(code: int) -> None:
 def segfault() -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
     threading.Event().wait()
+
+
+def environment_names() -> list[str]:
+    """The names of the variables a python job sees."""
+    return sorted(os.environ)

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tickwork.domain.secrets import is_own
+
 __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
@@ -18,6 +20,7 @@ __all__ = [
     "RunControl",
     "Stream",
     "StreamDecoder",
+    "job_environment",
     "wait_outcome",
 ]
 
@@ -31,6 +34,13 @@ JobType = Literal["python", "shell", "http"]
 Isolation = Literal["pool", "process"]
 Status = Literal["completed", "failed", "timed_out", "cancelled"]
 Outcome = Literal["done", "timed_out", "cancelled"]
+
+
+def job_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment as its jobs get it: without tickwork's own ``TICKWORK_*``
+    variables (the worker's token among them), which a job running ``env`` would otherwise
+    print for every viewer of its output. The run's identity is added per run on top."""
+    return {name: value for name, value in env.items() if not is_own(name)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from tickwork.worker.executors.base import (
     ExecutionResult,
     OutputSink,
     RunControl,
+    job_environment,
     wait_outcome,
 )
 from tickwork.worker.executors.output import OutputPair
@@ -51,9 +52,10 @@ SHELL = "/bin/sh"
 
 
 def shell_env(req: ExecutionRequest, base: Mapping[str, str]) -> dict[str, str]:
-    """The worker's environment, the job's extra variables, then the run's identity on top."""
+    """The worker's environment (less tickwork's own variables), the job's extra variables,
+    then the run's identity on top."""
     return {
-        **base,
+        **job_environment(base),
         **req.env,
         "TICKWORK_RUN_ID": req.run_id,
         "TICKWORK_ATTEMPT": str(req.attempt),

@@ -40,6 +40,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tickwork.worker.executors.base import job_environment
 from tickwork.worker.executors.process import kill_group
 from tickwork.worker.executors.zygote_server import MAX_MESSAGE
 
@@ -168,6 +169,7 @@ class Zygote:
                 _BOOT,
                 json.dumps(config),
                 stdin=asyncio.subprocess.DEVNULL,
+                env=job_environment(os.environ),  # its children run the jobs
                 pass_fds=(theirs.fileno(),),
                 start_new_session=True,
             )
