@@ -18,7 +18,9 @@ async def executors_with_token(make_executors: MakeExecutors, monkeypatch: pytes
     return await make_executors()
 
 
-async def test_shell_jobs_do_not_see_the_workers_own_variables(executors_with_token, output: Output):
+async def test_shell_jobs_do_not_see_the_workers_own_variables(
+    executors_with_token, output: Output
+):
     result = await executors_with_token.execute(make_request("shell", command="env"), output)
 
     assert result.status == "completed"
