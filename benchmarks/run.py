@@ -13,6 +13,7 @@ database is dropped):
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 import uuid
@@ -26,6 +27,8 @@ from tests.integration.harness import Cluster
 
 from benchmarks import raw, scenarios
 from benchmarks.measure import CpuMeter, Writes, pids_of, postgres_pids, table_writes
+from tickwork.config import Settings
+from tickwork.service.container import Container
 
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 JOBS = Path(__file__).resolve().parent / "jobs"
@@ -63,6 +66,19 @@ def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
     b.figures[key] = {"rate": rate, "cpu": {k: v / n for k, v in cpu.items()}, "writes": writes}
 
 
+async def make_tokens(url: str) -> dict[str, str]:
+    """An admin token for the bench client and a worker token for the workers."""
+    container = Container(Settings(database_url=url))
+    await container.start(background=False)
+    try:
+        return {
+            role: (await container.tokens.create(name=f"bench-{role}", role=role))[1]
+            for role in ("admin", "worker")
+        }
+    finally:
+        await container.stop()
+
+
 def setup(b: scenarios.Bench) -> None:
     c = b.c
     common = {"retries": 0, "concurrency": 100_000, "on_overlap": "allow"}
@@ -89,17 +105,30 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10_000)
     ap.add_argument("--fire", type=int, default=1_000)
     ap.add_argument("--concurrency", type=int, default=32, help="slots per worker")
+    ap.add_argument(
+        "--open", action="store_true", help="no authentication (default: tokens, as in production)"
+    )
     args = ap.parse_args()
     with database() as db:
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={db}"
         raw_rate = raw.measure(dsn, args.runs)
         url = f"postgresql://postgres@127.0.0.1:5432/{db}"
         c = Cluster(
-            url, "redis://127.0.0.1:6379/0", f"bench:{uuid.uuid4().hex[:6]}", log_level="warning"
+            url,
+            "redis://127.0.0.1:6379/0",
+            f"bench:{uuid.uuid4().hex[:6]}",
+            log_level="warning",
+            auth=not args.open,
         )
         b = scenarios.Bench(c, dsn, {"db": db, "raw": raw_rate})
+        worker_env: dict[str, str] = {}
         try:
             c.start_coordinator()
+            if not args.open:
+                tokens = asyncio.run(make_tokens(url))
+                c.http.headers["Authorization"] = f"Bearer {tokens['admin']}"
+                b.token = tokens["admin"]
+                worker_env["TICKWORK_TOKEN"] = tokens["worker"]
             setup(b)
             scenarios.triggers(b, "trig")
             b.figures["bulk"] = scenarios.bulk_enqueue(b, "bulk", args.runs, "k")
@@ -107,6 +136,7 @@ def main() -> None:
                 c.start_worker(
                     concurrency=args.concurrency,
                     extra=["--path", str(JOBS), "--log-level", "warning"],
+                    env=worker_env,
                 )
             drain_measured(b, "py-noop", args.runs, "python")
             drain_measured(b, "sh-true", args.runs, "shell")
@@ -139,7 +169,8 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
     t, idle, fire = fig["trigger"], fig["idle"], fig["fire"]
     lines = [
         f"tickwork bench — {args.runs} runs, 2 workers x {args.concurrency} slots, "
-        f"PostgreSQL + Redis on this machine ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        f"PostgreSQL + Redis, {'no auth' if args.open else 'auth on'}, this machine "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)",
         f"  single-call trigger, {t['clients']} clients      : {t['rate']:8.0f} runs/s   "
         f"p50 {t['p50'] * 1000:.1f} ms, p99 {t['p99'] * 1000:.1f} ms ({t['n']} calls)",

@@ -27,6 +27,7 @@ class Bench:
     c: Cluster
     dsn: str
     figures: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
 
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
@@ -69,10 +70,13 @@ def drain(b: Bench, job: str, n: int) -> float:
     return n / max((last - first).total_seconds(), 1e-9)
 
 
-async def _trigger_clients(url: str, job: str, clients: int, per_client: int) -> list[float]:
+async def _trigger_clients(
+    url: str, token: str | None, job: str, clients: int, per_client: int
+) -> list[float]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60, headers=headers) as http:
 
         async def one_client() -> None:
             for _ in range(per_client):
@@ -89,7 +93,7 @@ async def _trigger_clients(url: str, job: str, clients: int, per_client: int) ->
 def triggers(b: Bench, job: str, *, clients: int = 32, per_client: int = 100) -> None:
     """Single-call POST …/trigger from ``clients`` concurrent clients (enqueue only)."""
     start = time.perf_counter()
-    lat = asyncio.run(_trigger_clients(b.c.url, job, clients, per_client))
+    lat = asyncio.run(_trigger_clients(b.c.url, b.token, job, clients, per_client))
     elapsed = time.perf_counter() - start
     b.figures["trigger"] = {
         "rate": len(lat) / elapsed,
