@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 import tickwork
 from tickwork.api import errors
 from tickwork.api.auth import AuditTrail, authorize
-from tickwork.api.deps import operation_id
+from tickwork.api.deps import operation_id, plain_parameters
 from tickwork.api.guards import RequestGuard
 from tickwork.api.routes import admin, events, jobs, metrics, runs, system, workers, ws
 from tickwork.service.container import Container
@@ -40,7 +40,7 @@ def create_app(
         lifespan=lifespan,
         description="A distributed job scheduler: jobs, schedules, runs, workers, events.",
         generate_unique_id_function=operation_id,
-        dependencies=[Depends(authorize)],
+        dependencies=[Depends(authorize), Depends(plain_parameters)],
     )
     app.state.container = container
     errors.install(app)

@@ -26,8 +26,12 @@ def error_response(
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # the first part says where the value was (body, query …); a field may be named "body"
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in _WHERE else [str(p) for p in loc]
     return ".".join(parts) or "body"
+
+
+_WHERE = ("body", "query", "path", "header", "cookie")
 
 
 def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -45,7 +49,9 @@ def _validation(_request: Request, exc: Exception) -> JSONResponse:
         msg = str(e.get("msg"))
         if e.get("type") == "extra_forbidden":
             msg = "unknown field"
-        details.append({"field": _field(tuple(e.get("loc", ()))), "message": msg})
+        field = _field(tuple(e.get("loc", ())))
+        inside = (e.get("ctx") or {}).get("at")  # a path inside a JSON value (schemas.fields)
+        details.append({"field": f"{field}.{inside}" if inside else field, "message": msg})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     return error_response(422, "validation_error", summary, details)
 

@@ -53,3 +53,9 @@ def use_secret(password: str, fail: bool = False) -> dict[str, str]:
     if fail:
         raise RuntimeError(f"login refused for password {password}")
     return {"echo": password}
+
+
+def nul_output() -> dict[str, str]:
+    """Prints and returns NUL characters, which no PostgreSQL text column can hold."""
+    print("before\x00after")
+    return {"key\x00": "value\x00"}
