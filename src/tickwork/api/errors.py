@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tickwork.domain.errors import TickworkError
+from tickwork.domain.errors import TickworkError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,11 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TickworkError)
     if exc.status in (401, 403):
         log.warning("refused %s %s: %s", request.method, request.url.path, exc.message)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
@@ -80,7 +86,61 @@ def _http(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def internal_error(scope: Scope, exc: BaseException) -> JSONResponse:
+    """The answer to a defect: a JSON 500 with a request id and no traceback; the traceback
+    goes to the server log under the same id."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error(
+        "internal error %s on %s %s",
+        request_id,
+        scope.get("method", "?"),
+        scope.get("path", "?"),
+        exc_info=exc,
+    )
+    return error_response(
+        500,
+        "internal",
+        f"internal error (request id {request_id}; the server log has the details)",
+        {"request_id": request_id},
+        headers={"X-Request-Id": request_id},
+    )
+
+
+class LastResort:
+    """Turns an exception no handler took into ``internal_error``'s answer, unless the
+    response had already started (then the server closes the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            await internal_error(scope, exc)(scope, receive, send)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return internal_error(request.scope, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(TickworkError, _domain)
     app.add_exception_handler(HTTPException, _http)
+    # Routes: LastResort, the innermost middleware, answers and logs once. Exceptions from
+    # the middlewares around it reach Starlette's outermost handler, which uses _unexpected.
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(LastResort)
