@@ -15,6 +15,7 @@ from tickwork.api import errors
 from tickwork.api.auth import AuditTrail, authorize
 from tickwork.api.deps import operation_id, plain_parameters
 from tickwork.api.guards import RequestGuard
+from tickwork.api.responses import TickworkApp
 from tickwork.api.routes import admin, events, jobs, metrics, runs, system, workers, ws
 from tickwork.service.container import Container
 
@@ -34,7 +35,7 @@ def create_app(
             if manage_lifecycle:
                 await container.stop()
 
-    app = FastAPI(
+    app = TickworkApp(
         title="tickwork",
         version=tickwork.__version__,
         lifespan=lifespan,
