@@ -134,6 +134,22 @@ REFUSED: list[tuple[str, str, Any, dict[str, str], str]] = [
         "exit_code",
     ),
     ("POST", "/api/runs/run-x/logs", {"fence": -1, "data": "x"}, {}, "fence"),
+    ("POST", "/api/runs/run-x/logs", {"fence": BIG, "data": "x"}, {}, "fence"),
+    ("POST", "/api/runs/run-x/start", {"worker_id": "w", "fence": BIG}, {}, "fence"),
+    (
+        "POST",
+        "/api/workers/w/report",
+        {"starts": [{"run_id": "r", "fence": BIG}]},
+        {},
+        "starts.0.fence",
+    ),
+    (
+        "POST",
+        "/api/workers/w/report",
+        {"logs": [{"run_id": "r", "fence": True, "data": ""}]},
+        {},
+        "logs.0.fence",
+    ),
     (
         "POST",
         "/api/workers/w/report",

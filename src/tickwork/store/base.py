@@ -109,8 +109,8 @@ def _unavailable_raised() -> Iterator[None]:
     except Exception as exc:
         if not is_unavailable(exc):
             raise
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0:1]
-        log.warning("database unavailable: %s", reason[0] if reason else type(exc).__name__)
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.warning("database unavailable: %s", lines[0] if lines else type(exc).__name__)
         raise Unavailable("the database is unavailable; try again shortly") from exc
 
 

@@ -90,12 +90,11 @@ def is_unavailable(exc: BaseException) -> bool:
     code = getattr(exc.orig, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF in SQLITE_UNAVAILABLE
-    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        return False
-    state = getattr(exc.orig, "sqlstate", None)  # None: the client lost or never got a connection
-    return (
-        state is None or state.startswith(PG_UNAVAILABLE_CLASSES) or state in PG_UNAVAILABLE_STATES
-    )
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state.startswith(PG_UNAVAILABLE_CLASSES) or state in PG_UNAVAILABLE_STATES
+    # no SQLSTATE: the client lost its connection, or never got one
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
 
 
 def skip_locked(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
