@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,6 +34,24 @@ def _admin() -> psycopg.Connection:
         pytest.fail(
             f"PostgreSQL is required at {PG_HOST}:5432 (run `make services`): {exc}", pytrace=False
         )
+
+
+@contextmanager
+def refusing_connections(url: str) -> Iterator[None]:
+    """An outage of one test database: it stops taking connections and loses those it had;
+    restored on exit. The server, and every other session's databases, keep running."""
+    name = url.rsplit("/", 1)[1]
+    with _admin() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     event_retention_hours: float = Field(default=24.0, gt=0)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_output_bytes: int = Field(default=1024 * 1024, ge=1024, description="Kept per attempt.")
-    max_page_size: int = Field(default=500, ge=1)
+    max_page_size: int = Field(
+        default=500, ge=1, le=500, description="Largest page a list answers (at most 500)."
+    )
     claim_wait: float = Field(default=20.0, ge=0, description="Longest claim long-poll.")
     dashboard: bool = Field(default=True, description="Serve the built dashboard at /.")
     auth: bool = Field(default=False, description="Require API tokens.")

@@ -15,8 +15,9 @@ from starlette.staticfiles import StaticFiles
 import tickwork
 from tickwork.api import errors
 from tickwork.api.auth import AuditTrail, authorize
-from tickwork.api.deps import operation_id
+from tickwork.api.deps import operation_id, plain_parameters
 from tickwork.api.guards import HostPolicy, RequestGuard, SiteGuard
+from tickwork.api.responses import TickworkApp
 from tickwork.api.routes import admin, events, jobs, metrics, runs, system, workers, ws
 from tickwork.service.container import Container
 
@@ -36,13 +37,13 @@ def create_app(
             if manage_lifecycle:
                 await container.stop()
 
-    app = FastAPI(
+    app = TickworkApp(
         title="tickwork",
         version=tickwork.__version__,
         lifespan=lifespan,
         description="A distributed job scheduler: jobs, schedules, runs, workers, events.",
         generate_unique_id_function=operation_id,
-        dependencies=[Depends(authorize)],
+        dependencies=[Depends(authorize), Depends(plain_parameters)],
     )
     app.state.container = container
     errors.install(app)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 
+from tickwork.domain.errors import ValidationError
+from tickwork.schemas.fields import INT32_MAX, INT64_MAX, text_problem
 from tickwork.service.container import Container
+
+MAX_PAGE = 500
+"""The largest page any list answers (``max_page_size`` may only lower it)."""
 
 
 def get_container(request: Request) -> Container:
@@ -18,17 +24,42 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def page_limit(request: Request, limit: int = 50) -> int:
+def page_limit(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 50,
+) -> int:
     """The page size asked for, validated against the server's cap."""
-    from tickwork.domain.errors import ValidationError
-
     cap = get_container(request).settings.max_page_size
-    if limit < 1 or limit > cap:
+    if limit > cap:
         raise ValidationError("limit", f"must be between 1 and {cap}")
     return limit
 
 
 LimitDep = Annotated[int, Depends(page_limit)]
+
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=INT64_MAX, description="Entries older than this id.")
+]
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="Entries to skip.")]
+
+
+def plain_parameters(request: HTTPConnection) -> None:
+    """422 for a path, query or header value no database can store (NUL, lone surrogates),
+    naming it. Request bodies are held to the same rule by their field types
+    (``tickwork.schemas.fields``); this covers every route's parameters, including ones
+    added later, since it runs for every request."""
+    if request.scope["type"] != "http":
+        return
+    for kind, items in (
+        ("path", request.path_params.items()),
+        ("query", request.query_params.multi_items()),
+        ("header", request.headers.items()),
+    ):
+        for name, value in items:
+            if (problem := text_problem(name)) is not None:
+                raise ValidationError(kind, f"a {kind} parameter's name {problem}")
+            if (problem := text_problem(str(value))) is not None:
+                raise ValidationError(name, problem)
 
 
 def operation_id(route: APIRoute) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tickwork.domain.errors import TickworkError
+from tickwork.domain.errors import TickworkError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,12 @@ def error_response(
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # the first part says where the value was (body, query …); a field may be named "body"
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in _WHERE else [str(p) for p in loc]
     return ".".join(parts) or "body"
+
+
+_WHERE = ("body", "query", "path", "header", "cookie")
 
 
 def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -45,7 +51,9 @@ def _validation(_request: Request, exc: Exception) -> JSONResponse:
         msg = str(e.get("msg"))
         if e.get("type") == "extra_forbidden":
             msg = "unknown field"
-        details.append({"field": _field(tuple(e.get("loc", ()))), "message": msg})
+        field = _field(tuple(e.get("loc", ())))
+        inside = (e.get("ctx") or {}).get("at")  # a path inside a JSON value (schemas.fields)
+        details.append({"field": f"{field}.{inside}" if inside else field, "message": msg})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     return error_response(422, "validation_error", summary, details)
 
@@ -54,7 +62,11 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TickworkError)
     if exc.status in (401, 403):
         log.warning("refused %s %s: %s", request.method, request.url.path, exc.message)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = None
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
@@ -74,7 +86,61 @@ def _http(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def internal_error(scope: Scope, exc: BaseException) -> JSONResponse:
+    """The answer to a defect: a JSON 500 with a request id and no traceback; the traceback
+    goes to the server log under the same id."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error(
+        "internal error %s on %s %s",
+        request_id,
+        scope.get("method", "?"),
+        scope.get("path", "?"),
+        exc_info=exc,
+    )
+    return error_response(
+        500,
+        "internal",
+        f"internal error (request id {request_id}; the server log has the details)",
+        {"request_id": request_id},
+        headers={"X-Request-Id": request_id},
+    )
+
+
+class LastResort:
+    """Turns an exception no handler took into ``internal_error``'s answer, unless the
+    response had already started (then the server closes the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            await internal_error(scope, exc)(scope, receive, send)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return internal_error(request.scope, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(TickworkError, _domain)
     app.add_exception_handler(HTTPException, _http)
+    # Routes: LastResort, the innermost middleware, answers and logs once. Exceptions from
+    # the middlewares around it reach Starlette's outermost handler, which uses _unexpected.
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(LastResort)

@@ -116,6 +116,12 @@ def describe(exc: ClientError, url: str) -> str:
         return f"{line} (set TICKWORK_TOKEN or pass --token with an API token)"
     if isinstance(exc.details, dict) and "dependents" in exc.details:
         return f"{line} (in the CLI: --force)"
+    if exc.status == 503 and exc.code == "unavailable":
+        wait = f"{exc.retry_after:g} s" if exc.retry_after else "a few seconds"
+        return (
+            f"{line} (the coordinator at {url} is up but cannot reach its database; "
+            f"try again in {wait})"
+        )
     return line
 
 

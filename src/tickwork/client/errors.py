@@ -44,12 +44,22 @@ class ClientError(Exception):
 class ApiError(ClientError):
     """The coordinator answered with an error status."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retry_after = retry_after
+        """Seconds the server asked the client to wait (``Retry-After`` on 503 and 429)."""
 
 
 class BadRequestError(ApiError):
@@ -73,7 +83,8 @@ class ConflictError(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the coordinator (or a proxy in front of it) failed."""
+    """5xx: the coordinator (or a proxy in front of it) failed. 503 ``unavailable``: the
+    coordinator is up but its database is not; ``retry_after`` says when to try again."""
 
 
 @dataclass(frozen=True, slots=True)

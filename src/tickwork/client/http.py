@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json as json_module
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -46,7 +48,7 @@ _DEFAULT_CODES = {
     504: "gateway_timeout",
 }
 
-_RETRY_STATUSES = frozenset({502, 503, 504})
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before the request left: always safe to repeat."""
@@ -64,14 +66,39 @@ def error_from_response(response: httpx.Response) -> ApiError:
     """
     code, message, details = _parse_error(response)
     cls = ERROR_TYPES.get(code, ApiError)
-    return cls(response.status_code, code, message, details)
+    return cls(response.status_code, code, message, details, retry_after=retry_after(response))
 
 
 def typed_error_from_response(response: httpx.Response) -> ApiError:
     """Like ``error_from_response``, but the class follows the status too (``NotFoundError``,
     ``ValidationError`` …); the user-facing client raises these."""
     code, message, details = _parse_error(response)
-    return error_type(response.status_code, code)(response.status_code, code, message, details)
+    cls = error_type(response.status_code, code)
+    return cls(response.status_code, code, message, details, retry_after=retry_after(response))
+
+
+MAX_RETRY_AFTER = 60.0
+"""The longest wait a ``Retry-After`` header can ask of a client."""
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a 503 or 429 answer's ``Retry-After`` (seconds or an HTTP date),
+    at most ``MAX_RETRY_AFTER``; None when there is none or it cannot be read."""
+    if response.status_code not in (429, 503):
+        return None
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _parse_error(response: httpx.Response) -> tuple[str, str, Any]:
@@ -107,10 +134,17 @@ class RetryPolicy:
     base_delay: float = 0.1
     max_delay: float = 2.0
 
-    def delay(self, retry: int) -> float:
-        """Seconds before retry number ``retry`` (0-based): 0.1, 0.2, 0.4 … capped, ±50 %."""
+    def delay(self, retry: int, at_least: float | None = None) -> float:
+        """Seconds before retry number ``retry`` (0-based): 0.1, 0.2, 0.4 … capped, ±50 %.
+
+        ``at_least`` is the server's ``Retry-After``: the wait is then that long plus up to
+        half as much again, so clients told the same time do not come back together.
+        """
         capped = min(self.max_delay, self.base_delay * 2.0 ** min(retry, 32))
-        return capped * (0.5 + random.random())  # jitter, not security
+        backoff = capped * (0.5 + random.random())  # jitter, not security
+        if at_least is None:
+            return backoff
+        return max(backoff, at_least * (1.0 + random.random() / 2))
 
 
 class ApiTransport:
@@ -163,7 +197,9 @@ class ApiTransport:
         The body is a pydantic model (``body``) or any JSON value (``json``); ``params`` become
         the query string and ``allow`` lists error statuses returned instead of raised.
         Transport failures are retried with backoff when the request never left, or when it
-        is ``idempotent``; ``wait`` is a server-side long-poll added to the read timeout.
+        is ``idempotent``; so are 502/503/504 answers to an ``idempotent`` request and 429
+        answers (never applied) to any, waiting at least what ``Retry-After`` asks.
+        ``wait`` is a server-side long-poll added to the read timeout.
         """
         outgoing = _Outgoing(method, path, _content(body, json), _query(params), headers, wait)
         retries = max(self.retry.attempts, 1)
@@ -175,10 +211,14 @@ class ApiTransport:
                 sent = not isinstance(exc, _NOT_SENT)
                 if last or (sent and not idempotent):
                     raise _unreachable(method, path, exc, sent) from exc
+                hint = None
             else:
-                if not (idempotent and not last and response.status_code in _RETRY_STATUSES):
+                status = response.status_code
+                again = status == 429 or (idempotent and status in _RETRY_STATUSES)
+                if last or not again or status in allow:
                     return self._checked(response, allow)
-            await asyncio.sleep(self.retry.delay(attempt))
+                hint = retry_after(response)
+            await asyncio.sleep(self.retry.delay(attempt, hint))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(self, out: _Outgoing) -> httpx.Response:

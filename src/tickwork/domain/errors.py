@@ -55,6 +55,18 @@ class StaleFence(Conflict):
     code = "stale_fence"
 
 
+class Unavailable(TickworkError):
+    """A backend the answer needs (the database) does not answer now; nothing was changed
+    unless the connection broke at commit. Try again after ``retry_after`` seconds."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class Unauthorized(TickworkError):
     code = "unauthorized"
     status = 401

@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.records import TokenRecord
+from tickwork.schemas.fields import Text
 
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     role: Literal["viewer", "operator", "admin", "worker"]
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
 

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec
+from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text
 from tickwork.schemas.runs import RunOut
 
 
 class HttpRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2048, description="Absolute http(s) URL.")
-    method: str = Field(default="GET", max_length=10)
-    headers: dict[str, str | dict[str, str]] = Field(
+    url: Text = Field(max_length=2048, description="Absolute http(s) URL.")
+    method: Text = Field(default="GET", max_length=10)
+    headers: dict[Text, Annotated[str | dict[str, str], Checked]] = Field(
         default_factory=dict,
         description='Header values are strings, or {"$secret": "NAME"} filled in by the worker.',
     )
-    body: JsonValue = None
+    body: JsonDoc = None
 
 
 class JobIn(BaseModel):
@@ -43,19 +44,19 @@ class JobIn(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    name: Text = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
     type: Literal["python", "shell", "http"]
-    function: str | None = Field(
+    function: Text | None = Field(
         default=None, max_length=500, description="python jobs: 'package.module.function'."
     )
-    command: str | None = Field(
+    command: Text | None = Field(
         default=None, max_length=65536, description="shell jobs: run with /bin/sh -c."
     )
     request: HttpRequestIn | None = Field(default=None, description="http jobs.")
-    parameters: dict[str, JsonValue] = Field(
+    parameters: JsonObject = Field(
         default_factory=dict, description="A JSON object passed to the job."
     )
-    schedule: str | None = Field(
+    schedule: Text | None = Field(
         default=None,
         max_length=200,
         description=(
@@ -63,28 +64,28 @@ class JobIn(BaseModel):
             "datetime with offset for one run."
         ),
     )
-    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
-    depends_on: list[str] = Field(
+    timezone: Text = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
+    depends_on: list[Annotated[Text, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=100,
         description="Job names or ids that must succeed first.",
     )
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    worker_tags: list[str] = Field(default_factory=lambda: ["default"], max_length=10)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    worker_tags: list[Tag] = Field(default_factory=lambda: ["default"], max_length=10)
     timeout: float = Field(default=3600, gt=0, le=7 * 86400, description="Seconds.")
-    retries: int = Field(default=3, ge=0, le=100)
+    retries: Count = Field(default=3, ge=0, le=100)
     retry_delay: float = Field(default=1, ge=0, le=86400, description="Seconds.")
     backoff: Literal["exponential", "fixed"] = "exponential"
     max_retry_delay: float = Field(default=300, ge=0, le=7 * 86400)
-    concurrency: int = Field(default=1, ge=1, le=100_000)
+    concurrency: Count = Field(default=1, ge=1, le=100_000)
     on_overlap: Literal["skip", "queue", "allow", "cancel_previous"] = "skip"
     catchup: Literal["latest", "all", "none"] = "latest"
     start_deadline: float | None = Field(default=None, gt=0, le=7 * 86400)
     jitter: float = Field(default=0, ge=0, le=86400)
-    priority: int = Field(default=50, ge=0, le=100)
+    priority: Count = Field(default=50, ge=0, le=100)
     isolation: Literal["pool", "process"] = "pool"
     enabled: bool = True
-    description: str = Field(default="", max_length=2000)
+    description: Text = Field(default="", max_length=2000)
 
     def to_spec(self) -> JobSpec:
         data = self.model_dump()
@@ -198,10 +199,10 @@ class JobList(BaseModel):
 class TriggerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parameters: dict[str, JsonValue] = Field(
+    parameters: JsonObject = Field(
         default_factory=dict, description="Merged over the job's parameters."
     )
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=255)
 
 
 class TriggerOut(BaseModel):

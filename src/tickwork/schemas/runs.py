@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.runs import Attempt, DeadLetter, Run
+from tickwork.schemas.fields import JsonObject, Text
 
 
 class RunOut(BaseModel):
@@ -127,9 +128,9 @@ class LogsOut(BaseModel):
 class BulkRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    job: str = Field(min_length=1, max_length=200, description="Job name or id.")
-    parameters: dict[str, JsonValue] = Field(default_factory=dict)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    job: Text = Field(min_length=1, max_length=200, description="Job name or id.")
+    parameters: JsonObject = Field(default_factory=dict)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=255)
 
 
 class BulkIn(BaseModel):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
+
+from tickwork.schemas.fields import (
+    Count,
+    ExitCode,
+    Fence,
+    OutputJson,
+    OutputText,
+    Tag,
+    Text,
+)
 
 _Strict = ConfigDict(extra="forbid")
 
@@ -13,11 +23,11 @@ _Strict = ConfigDict(extra="forbid")
 class WorkerRegisterIn(BaseModel):
     model_config = _Strict
 
-    hostname: str = Field(min_length=1, max_length=255)
-    pid: int = Field(ge=0)
-    tags: list[str] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
-    concurrency: int = Field(default=4, ge=1, le=1000)
-    version: str = Field(default="", max_length=40)
+    hostname: Text = Field(min_length=1, max_length=255)
+    pid: Count
+    tags: list[Tag] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
+    concurrency: Count = Field(default=4, ge=1, le=1000)
+    version: Text = Field(default="", max_length=40)
 
 
 class WorkerRegisterOut(BaseModel):
@@ -31,8 +41,8 @@ class WorkerRegisterOut(BaseModel):
 class RunFence(BaseModel):
     model_config = _Strict
 
-    run_id: str = Field(max_length=40)
-    fence: int = Field(ge=0)
+    run_id: Text = Field(max_length=40)
+    fence: Fence
 
 
 class HeartbeatIn(BaseModel):
@@ -56,7 +66,7 @@ class HeartbeatOut(BaseModel):
 class ClaimIn(BaseModel):
     model_config = _Strict
 
-    limit: int = Field(default=1, ge=0, le=1000, description="Free slots.")
+    limit: Count = Field(default=1, ge=0, le=1000, description="Free slots.")
     wait: float = Field(default=0, ge=0, le=60, description="Long-poll seconds.")
 
 
@@ -85,34 +95,37 @@ class ClaimOut(BaseModel):
 class StartIn(BaseModel):
     model_config = _Strict
 
-    worker_id: str = Field(max_length=40)
-    fence: int = Field(ge=0)
+    worker_id: Text = Field(max_length=40)
+    fence: Fence
 
 
 class LogIn(BaseModel):
     model_config = _Strict
 
-    fence: int = Field(ge=0)
+    fence: Fence
     stream: Literal["stdout", "stderr"] = "stdout"
-    data: str = Field(max_length=1024 * 1024)
+    data: OutputText = Field(
+        max_length=1024 * 1024,
+        description="Output as written; NUL and lone surrogates are stored as U+FFFD.",
+    )
 
 
 class CompleteIn(BaseModel):
     model_config = _Strict
 
-    fence: int = Field(ge=0)
+    fence: Fence
     status: Literal["completed", "failed", "timed_out", "cancelled"]
-    exit_code: int | None = None
-    result: JsonValue = None
-    error: str | None = Field(default=None, max_length=64 * 1024)
+    exit_code: ExitCode | None = None
+    result: OutputJson = None
+    error: OutputText | None = Field(default=None, max_length=64 * 1024)
 
 
 class LogChunkIn(LogIn):
-    run_id: str = Field(max_length=40)
+    run_id: Text = Field(max_length=40)
 
 
 class CompletionIn(CompleteIn):
-    run_id: str = Field(max_length=40)
+    run_id: Text = Field(max_length=40)
 
 
 class ReportIn(BaseModel):

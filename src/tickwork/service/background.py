@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 
+from tickwork.domain.errors import Unavailable
+
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5.0
@@ -69,6 +71,8 @@ class BackgroundService:
                 again = await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except Unavailable as exc:  # the store logged why; no traceback per pass
+                log.warning("%s pass skipped: %s", self.name, exc.message)
             except Exception:
                 log.exception("%s pass failed; retrying", self.name)
             self.ticked.set()

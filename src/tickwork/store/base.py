@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.errors import Unavailable
 from tickwork.store import tables as t
-from tickwork.store.dialect import create_engines
+from tickwork.store.dialect import create_engines, is_unavailable
+
+log = logging.getLogger(__name__)
 
 RUN_COLUMNS = [*t.runs.c, t.jobs.c.name.label("job_name")]
 
@@ -64,14 +68,16 @@ class SqlBase:
     @asynccontextmanager
     async def _write(self, now: datetime) -> AsyncIterator[tuple[AsyncConnection, PendingEvents]]:
         events = PendingEvents(now)
-        async with self.writer.begin() as conn:
-            yield conn, events
-            await events.flush(conn)
+        with _unavailable_raised():
+            async with self.writer.begin() as conn:
+                yield conn, events
+                await events.flush(conn)
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.reader.connect() as conn:
-            yield conn
+        with _unavailable_raised():
+            async with self.reader.connect() as conn:
+                yield conn
 
     async def close(self) -> None:
         await self.reader.dispose()
@@ -92,6 +98,20 @@ class SqlBase:
         async with self._read() as conn:
             await conn.execute(sa.text("SELECT 1"))
         return True
+
+
+@contextmanager
+def _unavailable_raised() -> Iterator[None]:
+    """The one place a driver's "cannot answer now" becomes the domain's ``Unavailable``
+    (503 with Retry-After at the API); the driver's words stay in the server log."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.warning("database unavailable: %s", lines[0] if lines else type(exc).__name__)
+        raise Unavailable("the database is unavailable; try again shortly") from exc
 
 
 def run_select() -> sa.Select[Any]:

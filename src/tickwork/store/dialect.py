@@ -69,6 +69,34 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 13, 14, 15})
+"""SQLite result codes of a database that is busy, locked, unreadable or full."""
+PG_UNAVAILABLE_CLASSES = ("08", "53", "57")
+"""SQLSTATE classes: connection exception, insufficient resources (too many connections),
+operator intervention (admin shutdown, crash shutdown, cannot connect now, cancelled)."""
+PG_UNAVAILABLE_STATES = frozenset({"40001", "40P01", "55000", "25006"})
+"""Serialization failure, deadlock (a retry may succeed), a database not accepting
+connections, a read-only transaction (a failover in progress)."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot answer now (as opposed to a defect)."""
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in SQLITE_UNAVAILABLE
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state.startswith(PG_UNAVAILABLE_CLASSES) or state in PG_UNAVAILABLE_STATES
+    # no SQLSTATE: the client lost its connection, or never got one
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
 def skip_locked(stmt: sa.Select[Any], dialect_name: str) -> sa.Select[Any]:
     """FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's writer lock already serialises."""
     if dialect_name == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tickwork.client.errors import ApiError
 from tickwork.client.http import RetryPolicy
 
 __all__ = ["Backoff"]
@@ -14,10 +15,15 @@ class Backoff:
         self._policy = RetryPolicy(base_delay=base, max_delay=cap)
         self._failures = 0
 
-    def next(self) -> float:
-        delay = self._policy.delay(self._failures)
+    def next(self, at_least: float | None = None) -> float:
+        """The next delay; at least ``at_least`` (plus jitter) when the server said when."""
+        delay = self._policy.delay(self._failures, at_least)
         self._failures += 1
         return delay
+
+    def after(self, exc: BaseException) -> float:
+        """The next delay after ``exc``, honouring a 503's or 429's ``Retry-After``."""
+        return self.next(exc.retry_after if isinstance(exc, ApiError) else None)
 
     def reset(self) -> None:
         self._failures = 0

@@ -141,10 +141,10 @@ class Reporter:
         self._wake.set()
 
     async def _refused(self, batch: Batch, exc: ApiError) -> None:
-        if exc.status >= 500:
+        if exc.status >= 500 or exc.status == 429:  # not recorded: send it all again
             log.warning("report of %d items failed: %s", len(batch), exc)
             self.queue.requeue(batch)
-            await asyncio.sleep(self._backoff.next())
+            await asyncio.sleep(self._backoff.after(exc))
             return
         log.error("report of %d items refused, dropped: %s", len(batch), exc)
         self._settle_refused(batch)

@@ -47,6 +47,9 @@ FLUSH_WITHIN = 15.0
 EMPTY_CLAIM_PAUSE = 1.0
 """At least this long between claims that come back empty."""
 
+RETRY = frozenset({404, 408, 429})
+"""Client errors a registration retries (the others will not change by waiting)."""
+
 KILL_SLACK = 5.0
 """After the kill grace period, how long shutdown still waits for killed runs to end."""
 
@@ -152,15 +155,13 @@ class Worker:
         while not self._stop.is_set():
             try:
                 await self._register()
-            except ApiError as exc:
-                if exc.status < 500 and exc.status not in (404, 408, 429):
+            except ClientError as exc:
+                if isinstance(exc, ApiError) and exc.status < 500 and exc.status not in RETRY:
                     raise  # bad token, bad tags: retrying will not help
                 log.warning("registration with %s failed: %s", self.server, exc)
-            except ClientError as exc:
-                log.warning("registration with %s failed: %s", self.server, exc)
+                await set_within(self._stop, backoff.after(exc))
             else:
                 return True
-            await set_within(self._stop, backoff.next())
         return False
 
     async def _register(self) -> None:
@@ -276,7 +277,7 @@ class Worker:
             return []
         except ClientError as exc:
             log.warning("claim failed: %s", exc)
-            await asyncio.sleep(self._claims_backoff.next())
+            await asyncio.sleep(self._claims_backoff.after(exc))
             return []
         self._claims_backoff.reset()
         return out.assignments

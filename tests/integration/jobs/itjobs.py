@@ -88,3 +88,9 @@ def secret_as_key(password: str) -> dict[str, Any]:
 def raise_with_repr(password: str) -> None:
     settings = {"password": password}
     raise ValueError(f"bad settings: {settings!r}")
+
+
+def nul_output() -> dict[str, str]:
+    """Prints and returns NUL characters, which no PostgreSQL text column can hold."""
+    print("before\x00after")
+    return {"key\x00": "value\x00"}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.api.deps import BeforeId, ContainerDep, operation_id
 from tickwork.domain.errors import Unauthorized
 from tickwork.schemas.admin import AuditOut, TokenCreated, TokenIn, TokenOut
 from tickwork.schemas.system import WhoAmI
@@ -43,7 +43,7 @@ async def revoke_token(token_id: str, c: ContainerDep) -> Response:
 async def audit_log(
     c: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Entries older than this id.")] = None,
+    before: BeforeId = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[AuditOut]:

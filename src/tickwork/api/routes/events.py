@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.api.deps import BeforeId, ContainerDep, operation_id
 from tickwork.schemas.runs import EventOut
 
 router = APIRouter(tags=["events"], generate_unique_id_function=operation_id)
@@ -21,7 +21,7 @@ async def list_events(
         list[str] | None,
         Query(max_length=20, description="Event types, e.g. run.skipped (repeatable)."),
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="Events older than this id.")] = None,
+    before: BeforeId = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[EventOut]:
     """Events newest first, kept for the retention period: every skipped or missed tick

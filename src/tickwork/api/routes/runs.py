@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from tickwork.api.deps import ContainerDep, LimitDep, operation_id
+from tickwork.api.deps import ContainerDep, LimitDep, Offset, operation_id
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.queries import RunFilter
 from tickwork.domain.runs import RUN_STATUSES
+from tickwork.schemas.fields import INT32_MAX
 from tickwork.schemas.runs import (
     AttemptOut,
     BulkIn,
@@ -69,7 +70,9 @@ async def get_run(run_id: str, c: ContainerDep) -> RunDetail:
 
 @router.get("/api/runs/{run_id}/logs", response_model=LogsOut, name="logs")
 async def run_logs(
-    run_id: str, c: ContainerDep, attempt: Annotated[int | None, Query(ge=1)] = None
+    run_id: str,
+    c: ContainerDep,
+    attempt: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> LogsOut:
     """stdout/stderr of the latest (or the given) attempt; live chunks come over the WS."""
     await c.runs.get(run_id)
@@ -114,7 +117,7 @@ async def list_dead_letters(
         Literal["false", "true", "all"],
         Query(description="Open entries (false, the default), handled ones (true), or all."),
     ] = "false",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DeadLetterList:
     """Runs that failed with no retries left (unresolved by default)."""
     which = {"false": False, "true": True, "all": None}[resolved]

@@ -1,0 +1,112 @@
+"""Every status each operation can answer, written into the OpenAPI document by kind.
+
+Statuses that follow from what an operation is are added here, not route by route, so a new
+route is documented as soon as it exists: 422 everywhere (every parameter and header is
+checked), 503 everywhere (every operation reads the database), 413 under /api (the body cap)
+and 415 for writes (JSON only), 400 where there is a JSON body, 404 where the path names
+something, 401/403 where a permission applies. What only the operation knows (a conflict, a
+reference in a query) is in ``SPECIFIC``, keyed by operation id like the permission table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from tickwork.api.auth import OPEN, PERMISSIONS
+from tickwork.schemas.errors import ErrorOut
+
+WRITES = frozenset({"post", "put", "patch", "delete"})
+
+COMMON = {
+    400: "The body is not valid JSON.",
+    401: "No token, or an unknown, expired or revoked one (when auth is on).",
+    403: "The token's role may not call this operation.",
+    404: "What the path names does not exist.",
+    413: "The request body is over the size limit (max_body_bytes).",
+    415: "A write whose Content-Type is not application/json.",
+    422: "Invalid input: ``details`` names each field at fault and why.",
+    503: "The database is unavailable for now; retry after ``Retry-After`` seconds.",
+}
+
+SPECIFIC: dict[str, dict[int, str]] = {
+    "jobs-create": {409: "The name is taken, or depends_on would make a cycle."},
+    "jobs-replace": {409: "The name is taken, or depends_on would make a cycle."},
+    "jobs-delete": {409: "Other jobs depend on it (pass force=true)."},
+    "runs-list": {404: "The job named by ``job`` does not exist."},
+    "events-list": {404: "The job named by ``job`` does not exist."},
+    "runs-bulk": {404: "A job was deleted while its runs were being queued."},
+    "runs-cancel": {409: "The run is not queued or running."},
+    "runs-retry": {409: "The run is not failed, cancelled or missed (or changed meanwhile)."},
+    "dead-letters-replay": {409: "The run cannot be queued again, or the entry is resolved."},
+    "dead-letters-resolve": {409: "The entry is already resolved."},
+    "runs-start": {409: "stale_fence: the run moved on; stop it."},
+    "runs-append-logs": {409: "stale_fence: the run moved on; stop it."},
+    "runs-complete": {409: "stale_fence: the run moved on; stop it."},
+    "auth-whoami": {401: "No valid token was sent (when auth is on)."},
+}
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+class TickworkApp(FastAPI):
+    """FastAPI whose OpenAPI document lists every error status of every operation."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = document(super().openapi())
+        return self.openapi_schema
+
+
+def statuses(path: str, method: str, op: dict[str, Any]) -> dict[int, str]:
+    """The error statuses ``op`` can answer, each with why."""
+    found = {422: COMMON[422], 503: COMMON[503]}
+    if path.startswith("/api/"):
+        found[413] = COMMON[413]
+        if method in WRITES:
+            found[415] = COMMON[415]
+    if "requestBody" in op:
+        found[400] = COMMON[400]
+    if "{" in path:
+        found[404] = COMMON[404]
+    if PERMISSIONS.get(op.get("operationId", ""), "admin") != OPEN:
+        found[401], found[403] = COMMON[401], COMMON[403]
+    found.update(SPECIFIC.get(op.get("operationId", ""), {}))
+    return found
+
+
+def document(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the error answers to every operation of ``doc`` (and the error schema)."""
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            answers = op.setdefault("responses", {})
+            for status, why in sorted(statuses(path, method, op).items()):
+                if str(status) in answers and status != 422:  # an operation's own wins
+                    continue
+                answers[str(status)] = _error_answer(status, why)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape, not ours
+        schemas.pop(unused, None)
+    error = ErrorOut.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    schemas.update(error.pop("$defs", {}))
+    schemas["ErrorOut"] = error
+    return doc
+
+
+def _error_answer(status: int, why: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": why,
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
+    if status == 503:
+        answer["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return answer

@@ -1,0 +1,73 @@
+"""The store's one translation of "the database cannot answer now" into ``Unavailable``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.harness import free_port
+from tickwork.domain.errors import Unavailable
+from tickwork.store.dialect import is_unavailable
+from tickwork.store.sql import SqlStore
+
+
+@pytest.fixture
+def unreachable_url(db_url: str, tmp_path: Path) -> str:
+    """The same backend as ``db_url``, at a place nothing answers."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'missing-dir' / 'tickwork.db'}"
+    return f"postgresql://postgres@127.0.0.1:{free_port()}/tickwork"
+
+
+async def test_the_store_says_unavailable_when_the_database_does_not_answer(
+    unreachable_url: str,
+) -> None:
+    store = SqlStore(unreachable_url)
+    try:
+        with pytest.raises(Unavailable) as caught:
+            await store.ping()
+        assert caught.value.status == 503 and caught.value.retry_after >= 1
+        with pytest.raises(Unavailable):
+            await store.worker_get("w-1")
+    finally:
+        await store.close()
+
+
+async def test_a_bad_statement_is_not_mistaken_for_an_outage(store: SqlStore) -> None:
+    """SQLite reports a missing table as an OperationalError too: it is a defect, not a 503."""
+    with pytest.raises(Exception) as caught:
+        async with store._read() as conn:
+            await conn.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not isinstance(caught.value, Unavailable)
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+        (psycopg.InterfaceError("the connection is closed"), True),
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.errors.TooManyConnections("too many clients"), True),
+        (psycopg.errors.CannotConnectNow("the database system is starting up"), True),
+        (psycopg.errors.SerializationFailure("could not serialize access"), True),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), True),
+        (psycopg.errors.ReadOnlySqlTransaction("read-only transaction"), True),
+        (psycopg.errors.UniqueViolation("duplicate key"), False),
+        (psycopg.errors.UndefinedTable("no such relation"), False),
+        (psycopg.errors.NumericValueOutOfRange("out of range"), False),
+        (psycopg.DataError("NUL"), False),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_which_postgresql_errors_are_an_outage(error: psycopg.Error, unavailable: bool) -> None:
+    """The driver errors SQLAlchemy would wrap: outages are told apart from defects."""
+    wrapped = sa.exc.DBAPIError.instance("SELECT 1", {}, error, psycopg.Error)
+    assert is_unavailable(wrapped) is unavailable
+
+
+def test_a_pool_timeout_is_an_outage() -> None:
+    assert is_unavailable(sa.exc.TimeoutError("QueuePool limit reached"))
+    assert not is_unavailable(ValueError("not a database error"))
