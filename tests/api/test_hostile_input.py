@@ -30,7 +30,7 @@ async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(
         app=create_app(container, manage_lifecycle=False), raise_app_exceptions=False
     )
-    async with httpx.AsyncClient(transport=transport, base_url="http://tickwork.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 
