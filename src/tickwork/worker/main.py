@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from tickwork.client.errors import ApiError
+from tickwork.domain.leases import LeaseSettingsError
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions, parse_tags
 from tickwork.worker.runtime import Worker
 
@@ -67,6 +68,11 @@ def run_worker(options: WorkerOptions) -> int:
         asyncio.run(serve(options))
     except ApiError as exc:
         log.error("the coordinator at %s refused this worker: %s", options.server, exc)
+        return 1
+    except LeaseSettingsError as exc:
+        log.error(
+            "this worker cannot keep the lease of the coordinator at %s: %s", options.server, exc
+        )
         return 1
     return 0
 
