@@ -33,7 +33,7 @@ def test_hundred_concurrent_triggers_three_workers_one_execution(
         pg_database,
         redis_url,
         redis_prefix,
-        **{**FAST, "lease_seconds": 30, "worker_lost_after": 30},
+        **{**FAST, "lease_seconds": 30, "worker_lost_after": 30, "ack_timeout": 10},
     ) as tw:
         _hundred_triggers_one_execution(tw, tmp_path)
 
