@@ -101,7 +101,7 @@ class JobService:
         idempotency_key: str | None = None,
     ) -> tuple[str, str, bool]:
         job = await self.get(ref)
-        run_id, status, created = await self.store.run_trigger(
+        done = await self.store.run_trigger(
             NewRun(
                 job_id=job.id,
                 trigger="manual",
@@ -110,10 +110,10 @@ class JobService:
             ),
             now=self.clock.now(),
         )
-        if created:
+        if done.created:
             await self.notifier.runs_ready()
         await self.notifier.changed()
-        return run_id, status, created
+        return done.run_id, done.status, done.created
 
     async def list_jobs(
         self, flt: JobFilter, *, limit: int, cursor: str | None
