@@ -110,6 +110,8 @@ class JobService:
             ),
             now=self.clock.now(),
         )
+        for run_id, worker in done.stopping:  # cancel_previous: as prompt as a cancel
+            await self.notifier.cancel(worker, run_id)
         if done.created:
             await self.notifier.runs_ready()
         await self.notifier.changed()
