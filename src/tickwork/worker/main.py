@@ -131,13 +131,15 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--kill-grace",
         type=_seconds,
         default=opt("KILL_GRACE", "10"),
-        help="seconds between SIGTERM and SIGKILL when a run is stopped",
+        help="seconds between SIGTERM and SIGKILL when a run is stopped (shorter when its "
+        "lease is lost: the run must be dead before another worker may get it)",
     )
     p.add_argument(
         "--heartbeat-interval",
         type=_seconds,
         default=opt("HEARTBEAT_INTERVAL"),
-        help="seconds between heartbeats (default: the coordinator's)",
+        help="longest gap between heartbeats (default: the coordinator's; one its lease "
+        "cannot allow is refused)",
     )
     p.add_argument(
         "--max-runs-per-child", type=_positive_int, default=opt("MAX_RUNS_PER_CHILD", "1000")
