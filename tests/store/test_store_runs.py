@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tickwork.domain.clock import FakeClock
+from tickwork.domain.errors import NotFound
 from tickwork.domain.queries import NewRun, RunFilter
 from tickwork.domain.runs import Completion
 from tickwork.store.sql import SqlStore
@@ -341,3 +344,15 @@ async def test_deregistration_hands_back_claims_that_never_started(
     assert back is not None and back.status == "queued" and back.worker_id is None
     assert await store.run_attempts(second) == []  # no attempt was made
     assert kept is not None and kept.status == "running"  # its lease decides its fate
+
+
+async def test_a_heartbeat_arriving_after_deregistration_does_not_revive_the_worker(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    # a heartbeat sent just before the worker left, answered after its deregistration
+    wid = await add_worker(store, clock)
+    await store.worker_deregister(wid, now=clock.now())
+    with pytest.raises(NotFound):
+        await store.worker_heartbeat(wid, runs=[], lease=30, now=clock.now())
+    worker = await store.worker_get(wid)
+    assert worker is not None and worker.status == "offline"

@@ -62,14 +62,14 @@ class WorkerStore(ReportStore):
         self, worker_id: str, *, runs: Sequence[tuple[str, int]], lease: float, now: datetime
     ) -> HeartbeatResult:
         async with self._write(now) as (conn, _events):
-            res = await conn.execute(
+            res = await conn.execute(  # a lost worker comes back; one that left does not
                 sa.update(t.workers)
-                .where(W.id == worker_id)
+                .where(W.id == worker_id, W.status != "offline")
                 .values(last_heartbeat=now, status="online")
                 .returning(W.status)
             )
             if res.first() is None:
-                raise NotFound(f"no worker '{worker_id}'")
+                raise NotFound(f"no worker '{worker_id}' (register again)")
             owned = await lock_runs(
                 conn,
                 self.dialect,
