@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tickwork.domain import leases
 
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
@@ -41,7 +43,12 @@ class Settings(BaseSettings):
     leader_ttl: float = Field(default=10.0, gt=0, description="Leader lease length in seconds.")
     lease_seconds: float = Field(default=90.0, gt=1, description="Run lease; heartbeats extend it.")
     ack_timeout: float = Field(default=30.0, gt=0, description="Claim must be confirmed by then.")
-    heartbeat_interval: float = Field(default=30.0, gt=0)
+    heartbeat_interval: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds between a worker's heartbeats; unset: 30, or less if the lease "
+        "needs it (see domain/leases.py for the rule).",
+    )
     worker_lost_after: float = Field(
         default=90.0, gt=0, description="Missed heartbeats for this long mark a worker lost."
     )
@@ -95,6 +102,22 @@ class Settings(BaseSettings):
                 "TICKWORK_ALLOWED_HOSTS=tickwork.example.com), or * to answer to any Host"
             )
         return None
+
+    @model_validator(mode="after")
+    def _leases_can_work(self) -> Settings:
+        """Refuse settings under which a healthy worker would lose its runs (the error names
+        the settings and the rule they break)."""
+        self.lease_timing()
+        return self
+
+    def lease_timing(self) -> leases.LeaseTiming:
+        """Heartbeat interval, long-poll and watchdog timing for these settings."""
+        return leases.lease_timing(
+            lease=self.lease_seconds,
+            lost_after=self.worker_lost_after,
+            interval=self.heartbeat_interval,
+            ack_timeout=self.ack_timeout,
+        )
 
     @property
     def is_postgres(self) -> bool:

@@ -28,7 +28,7 @@ EXAMPLES = ROOT / "examples"
 TEST_JOBS = ROOT / "tests" / "cli" / "jobs"
 
 FAST: dict[str, Any] = {
-    "heartbeat_interval": 1,
+    "heartbeat_interval": 0.5,
     "lease_seconds": 4,
     "worker_lost_after": 3,
     "ack_timeout": 3,

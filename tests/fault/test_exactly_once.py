@@ -29,7 +29,12 @@ def test_hundred_concurrent_triggers_three_workers_one_execution(
     # What is under test is the trigger race, not lease expiry: a lease long enough that a
     # coordinator slowed by the burst (2 cores, a parallel test session) cannot make a worker's
     # watchdog give up on the held run.
-    with cluster(pg_database, redis_url, redis_prefix, **{**FAST, "lease_seconds": 30}) as tw:
+    with cluster(
+        pg_database,
+        redis_url,
+        redis_prefix,
+        **{**FAST, "lease_seconds": 30, "worker_lost_after": 30, "ack_timeout": 10},
+    ) as tw:
         _hundred_triggers_one_execution(tw, tmp_path)
 
 

@@ -9,7 +9,7 @@ import pytest
 from .harness import Cluster, cluster
 
 FAST = {
-    "heartbeat_interval": 1,
+    "heartbeat_interval": 0.5,
     "lease_seconds": 4,
     "worker_lost_after": 3,
     "ack_timeout": 3,

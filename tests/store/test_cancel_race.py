@@ -34,7 +34,9 @@ async def test_cancel_waits_for_a_concurrent_claim_and_asks_the_worker(
     store: SqlStore, clock: FakeClock, db_url: str
 ) -> None:
     job = await add_job(store, clock, "contested")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     dsn = db_url
     async with await psycopg.AsyncConnection.connect(dsn) as claimer:
         await claimer.execute(  # a claim, still uncommitted, holding the run's row lock

@@ -109,7 +109,9 @@ async def test_delete_cascades_runs(store: SqlStore, clock: FakeClock) -> None:
 
     job = make_job(clock, "gone")
     await store.job_insert(job, dep_ids=[], now=clock.now())
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     await store.job_delete(job.id, now=clock.now())
     assert await store.job_get(job.id) is None
     assert await store.run_get(run_id) is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tickwork.domain.clock import FakeClock
+from tickwork.domain.errors import NotFound
 from tickwork.domain.queries import NewRun, RunFilter
 from tickwork.domain.runs import Completion
 from tickwork.store.sql import SqlStore
@@ -14,8 +17,8 @@ async def test_trigger_with_skip_returns_the_active_run(store: SqlStore, clock: 
     job = await add_job(store, clock, "s")
     first = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
     second = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
-    assert first[2] is True and second[2] is False
-    assert first[0] == second[0]
+    assert first.created is True and second.created is False
+    assert first.run_id == second.run_id
 
 
 async def test_trigger_with_queue_makes_new_runs_but_key_dedupes(
@@ -29,19 +32,36 @@ async def test_trigger_with_queue_makes_new_runs_but_key_dedupes(
         NewRun(job_id=job.id, trigger="manual", idempotency_key="k1"), now=clock.now()
     )
     c = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
-    assert a[0] == b[0] and b[2] is False
-    assert c[0] != a[0] and c[2] is True
-    run = await store.run_get(a[0])
+    assert a.run_id == b.run_id and b.created is False
+    assert c.run_id != a.run_id and c.created is True
+    run = await store.run_get(a.run_id)
     assert run is not None and run.idempotency_key == "k1"
 
 
 async def test_cancel_previous_cancels_queued(store: SqlStore, clock: FakeClock) -> None:
     job = await add_job(store, clock, "cp", on_overlap="cancel_previous")
-    old, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
-    new, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    old = (await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())).run_id
+    new = (await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())).run_id
     old_run, new_run = await store.run_get(old), await store.run_get(new)
     assert old_run is not None and old_run.status == "cancelled"
     assert new_run is not None and new_run.status == "queued"
+
+
+async def test_cancel_previous_names_the_workers_of_running_runs_to_tell(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "cpr", on_overlap="cancel_previous")
+    old = (await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())).run_id
+    wid = await add_worker(store, clock)
+    await claim(store, clock, wid)
+    second = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    assert second.stopping == [(old, wid)]
+    old_run = await store.run_get(old)
+    assert old_run is not None and (old_run.status, old_run.cancel_requested) == ("running", True)
+    third = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    assert third.stopping == [(old, wid)]  # still running: asked again
+    second_run = await store.run_get(second.run_id)
+    assert second_run is not None and second_run.status == "cancelled"  # queued: at once
 
 
 async def test_claim_respects_routes_priority_and_concurrency(
@@ -67,7 +87,9 @@ async def test_claim_respects_routes_priority_and_concurrency(
 
 async def test_start_complete_and_identical_repeat(store: SqlStore, clock: FakeClock) -> None:
     job = await add_job(store, clock, "ok")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     [started] = await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
@@ -99,7 +121,9 @@ async def test_stale_fence_is_refused_and_changes_nothing(
     store: SqlStore, clock: FakeClock
 ) -> None:
     job = await add_job(store, clock, "st")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
@@ -116,7 +140,9 @@ async def test_failure_retries_with_backoff_then_dead_letters(
     store: SqlStore, clock: FakeClock
 ) -> None:
     job = await add_job(store, clock, "f", retries=1, retry_delay=4)
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     fail = Completion(
@@ -148,7 +174,9 @@ async def test_failure_retries_with_backoff_then_dead_letters(
 
 async def test_output_is_bounded_with_a_marker(store: SqlStore, clock: FakeClock) -> None:
     job = await add_job(store, clock, "big")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
@@ -164,7 +192,9 @@ async def test_output_chunks_are_numbered_per_stream(store: SqlStore, clock: Fak
     """run.log events carry seq; the attempt counts its chunks, so stored text and live chunks
     join exactly even when the output repeats itself."""
     job = await add_job(store, clock, "dots")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
@@ -201,7 +231,9 @@ async def test_reaper_turns_expired_leases_into_lost_attempts(
     store: SqlStore, clock: FakeClock
 ) -> None:
     job = await add_job(store, clock, "lost", retries=2, retry_delay=0)
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     await store.runs_start([(run_id, a.run.fence, wid)], now=clock.now())
@@ -218,7 +250,9 @@ async def test_reaper_turns_expired_leases_into_lost_attempts(
 
 async def test_unconfirmed_claims_go_back_to_the_queue(store: SqlStore, clock: FakeClock) -> None:
     job = await add_job(store, clock, "ack")
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     [a] = await claim(store, clock, wid)
     clock.advance(11)
@@ -233,7 +267,9 @@ async def test_unconfirmed_claims_go_back_to_the_queue(store: SqlStore, clock: F
 
 async def test_lost_worker_and_start_deadline(store: SqlStore, clock: FakeClock) -> None:
     job = await add_job(store, clock, "dl", start_deadline=60)
-    run_id, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    run_id = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     await add_worker(store, clock, "worker-gone")
     clock.advance(100)
     result = await store.reap(now=clock.now(), lost_after=90)
@@ -252,9 +288,9 @@ async def test_dependents_fire_when_all_upstreams_succeeded(
     wid = await add_worker(store, clock)
 
     async def succeed(job_id: str) -> str:
-        rid, _, _ = await store.run_trigger(
-            NewRun(job_id=job_id, trigger="manual"), now=clock.now()
-        )
+        rid = (
+            await store.run_trigger(NewRun(job_id=job_id, trigger="manual"), now=clock.now())
+        ).run_id
         [asg] = [x for x in await claim(store, clock, wid) if x.run.id == rid]
         clock.advance(1)
         await store.runs_complete(
@@ -277,7 +313,7 @@ async def test_dependents_fire_when_all_upstreams_succeeded(
 async def test_failed_upstream_fires_nothing(store: SqlStore, clock: FakeClock) -> None:
     a = await add_job(store, clock, "fa", retries=0)
     d = await add_job(store, clock, "fd", deps=[a])
-    rid, _, _ = await store.run_trigger(NewRun(job_id=a.id, trigger="manual"), now=clock.now())
+    rid = (await store.run_trigger(NewRun(job_id=a.id, trigger="manual"), now=clock.now())).run_id
     wid = await add_worker(store, clock)
     [asg] = await claim(store, clock, wid)
     await store.runs_complete(
@@ -293,8 +329,12 @@ async def test_deregistration_hands_back_claims_that_never_started(
     store: SqlStore, clock: FakeClock
 ) -> None:
     job = await add_job(store, clock, "handback", on_overlap="queue", concurrency=2)
-    first, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
-    second, _, _ = await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    first = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
+    second = (
+        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    ).run_id
     wid = await add_worker(store, clock)
     claimed = await claim(store, clock, wid)
     started = next(a for a in claimed if a.run.id == first)
@@ -304,3 +344,15 @@ async def test_deregistration_hands_back_claims_that_never_started(
     assert back is not None and back.status == "queued" and back.worker_id is None
     assert await store.run_attempts(second) == []  # no attempt was made
     assert kept is not None and kept.status == "running"  # its lease decides its fate
+
+
+async def test_a_heartbeat_arriving_after_deregistration_does_not_revive_the_worker(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    # a heartbeat sent just before the worker left, answered after its deregistration
+    wid = await add_worker(store, clock)
+    await store.worker_deregister(wid, now=clock.now())
+    with pytest.raises(NotFound):
+        await store.worker_heartbeat(wid, runs=[], lease=30, now=clock.now())
+    worker = await store.worker_get(wid)
+    assert worker is not None and worker.status == "offline"

@@ -119,6 +119,22 @@ async def test_failing_heartbeats_past_lease_minus_margin_kill_the_runs():
         assert "lost contact" in completion["error"]
 
 
+async def test_a_lost_lease_cuts_the_kill_grace_so_the_run_dies_before_the_lease_passes():
+    # lease 3 s: the watchdog fires 2 s after the last answered heartbeat and SIGKILLs 0.7 s
+    # later, however long --kill-grace is (here 30 s, and the job ignores SIGTERM)
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5)) as fake:
+        run_id = fake.add_run("trap '' TERM; echo pid=$$; exec sleep 60")
+        async with running(make_worker(fake, grace_period=30)):
+            await fake.wait_for(lambda: fake.pid_of(run_id))
+            pid = fake.pid_of(run_id)
+            assert pid is not None
+            fake.fail_heartbeats = True
+            await fake.wait_for(lambda: not alive(pid), 15)  # not 30 s after SIGTERM
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        completion = fake.runs[run_id].completion
+        assert completion is not None and "lost contact" in completion["error"]
+
+
 async def test_graceful_shutdown_lets_in_flight_runs_finish_then_deregisters():
     async with serving(FakeCoordinator()) as fake:
         run_id = fake.add_run("echo pid=$$; sleep 0.5; echo done")

@@ -100,3 +100,32 @@ async def test_the_module_runs_a_worker_until_sigterm(tmp_path: Path):
         assert fake.deregistered == [worker_id]
         completion = fake.runs[run_id].completion
         assert completion is not None and completion["result"] == 5
+
+
+async def test_a_heartbeat_interval_that_cannot_keep_the_lease_is_refused():
+    async with serving(FakeCoordinator(lease=30, heartbeat_interval=8)) as fake:
+        env = {**os.environ, "TICKWORK_SERVER": fake.url}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tickwork.worker",
+            "--heartbeat-interval",
+            "30",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert proc.returncode == 1
+    assert out == b""  # never announced itself
+    message = err.decode()
+    assert "--heartbeat-interval 30 cannot keep the coordinator's lease of 30s" in message
+    assert "at most 8s" in message
+    assert "Traceback" not in message
+    assert fake.requests["claim"] == 0 and fake.requests["heartbeat"] == 0
+    assert fake.deregistered == fake.registrations  # and it left nothing behind

@@ -16,8 +16,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
+import pydantic
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tickwork.config import Settings
 from tickwork.domain.secrets import NAME_RE
@@ -69,7 +71,31 @@ def _serve(settings: Settings, before_exit: Callable[[], None] | None = None) ->
 
 
 def _logging(level: str) -> None:
-    configure(level, json_lines=Settings().log_json)
+    configure(level, json_lines=_settings().log_json)
+
+
+def _settings(**values: Any) -> Settings:
+    """The settings, or a clean refusal naming each bad one (exit status 2, no traceback)."""
+    try:
+        return Settings(**values)
+    except pydantic.ValidationError as exc:
+        console.print("[bold red]tickwork: refusing to start with these settings[/]")
+        for problem in _problems(exc):
+            console.print(f"  - {escape(problem)}")
+        console.print("(every setting is also TICKWORK_<NAME>; docs/reference.md lists them)")
+        raise typer.Exit(2) from None
+
+
+def _problems(exc: pydantic.ValidationError) -> list[str]:
+    out: list[str] = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if cause is not None and hasattr(cause, "problems"):
+            out += list(cause.problems)  # the lease rules, one line each
+            continue
+        name = ".".join(str(part) for part in error["loc"])
+        out.append(f"{name} (TICKWORK_{name.upper()}): {error['msg']}" if name else error["msg"])
+    return out
 
 
 def server(
@@ -105,7 +131,7 @@ def server(
         }.items()
         if v is not None
     }
-    settings = Settings(**overrides, auth=not insecure)  # type: ignore[arg-type]
+    settings = _settings(**overrides, auth=not insecure)
     problem = settings.bind_problem()
     if problem is not None:
         console.print(f"[bold red]error:[/] {problem}")
@@ -149,7 +175,7 @@ def dev(
 ) -> None:
     """The all-in-one: coordinator + one worker on SQLite and in-process coordination."""
     _logging(log_level)
-    settings = Settings(
+    settings = _settings(
         host="127.0.0.1", port=port, database_url=f"sqlite:///{database}", redis_url=None
     )
     url = f"http://127.0.0.1:{port}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,16 @@ class ReportResult:
     job_name: str | None = None
     duration: float | None = None
     outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    run_id: str
+    status: str
+    created: bool
+    stopping: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, worker id) of each running run this trigger asked to stop
+    (on_overlap=cancel_previous): their workers must be told at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +74,5 @@ class TickResult:
     created: int
     skipped: int
     lags: list[float]  # seconds between each fired tick and its run's creation
+    stopping: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, worker id) of each running run a tick asked to stop (cancel_previous)."""

@@ -110,7 +110,7 @@ class JobService:
     ) -> tuple[str, str, bool]:
         job = await self.get(ref)
         check_trigger_parameters(job.spec, parameters or {}, field="parameters")
-        run_id, status, created = await self.store.run_trigger(
+        done = await self.store.run_trigger(
             NewRun(
                 job_id=job.id,
                 trigger="manual",
@@ -119,10 +119,12 @@ class JobService:
             ),
             now=self.clock.now(),
         )
-        if created:
+        for run_id, worker in done.stopping:  # cancel_previous: as prompt as a cancel
+            await self.notifier.cancel(worker, run_id)
+        if done.created:
             await self.notifier.runs_ready()
         await self.notifier.changed()
-        return run_id, status, created
+        return done.run_id, done.status, done.created
 
     async def list_jobs(
         self, flt: JobFilter, *, limit: int, cursor: str | None

@@ -79,6 +79,8 @@ class Scheduler(BackgroundService):
             self.metrics.fire_lag.observe(lag)
         if result.created:
             self.metrics.runs_created.labels("schedule").inc(result.created)
+        for run_id, worker in result.stopping:  # cancel_previous: as prompt as a cancel
+            await self.notifier.cancel(worker, run_id)
         if result.created:
             await self.notifier.runs_ready()
         elif result.jobs:

@@ -15,6 +15,7 @@ from tickwork.domain.jobs import Job
 from tickwork.domain.queries import JobFilter, JobStats
 from tickwork.store import tables as t
 from tickwork.store.base import SqlBase
+from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import job_from_row, spec_to_json
 
 
@@ -95,6 +96,9 @@ class JobStore(SqlBase):
 
     async def job_delete(self, job_id: str, *, now: datetime) -> None:
         async with self._write(now) as (conn, events):
+            # the lock order: the job, then its runs by id (the delete cascades to them)
+            await lock_jobs(conn, self.dialect, [job_id], columns=(t.jobs.c.id,))
+            await lock_runs(conn, self.dialect, t.runs.c.job_id == job_id)
             name = (
                 await conn.execute(
                     sa.delete(t.jobs).where(t.jobs.c.id == job_id).returning(t.jobs.c.name)

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
-from tickwork.store.dialect import for_update, one_of, skip_locked
+from tickwork.store.dialect import one_of
+from tickwork.store.locking import lock_jobs, no_key_update
 from tickwork.store.rows import run_from_row
 from tickwork.store.runs_sql import RunStore
 
@@ -90,51 +91,53 @@ class ProtocolStore(RunStore):
     async def _pick(
         self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
     ) -> list[str]:
-        """Choose claimable runs: highest priority, oldest first, within each job's concurrency."""
-        cand = skip_locked(
-            sa.select(R.id, R.job_id, R.bypass_concurrency)
-            .where(
-                R.status == "queued",
-                one_of(R.route, routes, self.dialect),
-                sa.or_(R.not_before.is_(None), R.not_before <= now),
-            )
-            .order_by(R.priority.desc(), R.queued_at, R.id)
-            .limit(limit * 4),
-            self.dialect,
+        """Choose claimable runs: highest priority, oldest first, within each job's concurrency.
+
+        The lock order (store/locking.py): the jobs whose concurrency is counted are locked
+        (waiting) before any run, then the runs with SKIP LOCKED, so a claim never waits while
+        holding a run.
+        """
+        ready = (
+            R.status == "queued",
+            one_of(R.route, routes, self.dialect),
+            sa.or_(R.not_before.is_(None), R.not_before <= now),
         )
-        rows = (await conn.execute(cand)).all()
-        if not rows:
+        cand = (
+            sa.select(R.id, R.job_id, R.bypass_concurrency)
+            .where(*ready)
+            .order_by(R.priority.desc(), R.queued_at, R.id)
+            .limit(limit * 4)
+        )
+        seen = (await conn.execute(cand)).all()
+        if not seen:
             return []
-        limited = sorted({r.job_id for r in rows if not r.bypass_concurrency})
-        room: dict[str, int] = {}
-        if limited:
-            jobs = (
-                await conn.execute(
-                    for_update(
-                        sa.select(t.jobs.c.id, t.jobs.c.concurrency)
-                        .where(one_of(t.jobs.c.id, limited, self.dialect))
-                        .order_by(t.jobs.c.id),
-                        self.dialect,
-                    )
-                )
-            ).all()
-            running: dict[str, int] = dict(
-                (
-                    await conn.execute(
-                        sa.select(R.job_id, sa.func.count())
-                        .where(one_of(R.job_id, limited, self.dialect), R.status == "running")
-                        .group_by(R.job_id)
-                    )
-                ).all()
-            )
-            room = {j.id: j.concurrency - running.get(j.id, 0) for j in jobs}
+        room = await self._room(conn, sorted({r.job_id for r in seen if not r.bypass_concurrency}))
+        rows = (await conn.execute(no_key_update(cand, self.dialect, skip_locked=True))).all()
         picked: list[str] = []
         for r in rows:
             if len(picked) >= limit:
                 break
             if r.bypass_concurrency:
                 picked.append(r.id)
-            elif room.get(r.job_id, 0) > 0:
+            elif room.get(r.job_id, 0) > 0:  # a job not locked above has no room counted
                 room[r.job_id] -= 1
                 picked.append(r.id)
         return picked
+
+    async def _room(self, conn: AsyncConnection, job_ids: list[str]) -> dict[str, int]:
+        """Lock these jobs and count how many more runs of each may start."""
+        if not job_ids:
+            return {}
+        jobs = await lock_jobs(
+            conn, self.dialect, job_ids, columns=(t.jobs.c.id, t.jobs.c.concurrency)
+        )
+        running: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    sa.select(R.job_id, sa.func.count())
+                    .where(one_of(R.job_id, job_ids, self.dialect), R.status == "running")
+                    .group_by(R.job_id)
+                )
+            ).all()
+        )
+        return {j.id: j.concurrency - running.get(j.id, 0) for j in jobs}

@@ -24,6 +24,7 @@ from tickwork.domain.runs import Completion
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
 from tickwork.store.dialect import one_of, pair_in, update_many
+from tickwork.store.locking import lock_jobs_of_runs, lock_runs_by_id
 from tickwork.store.protocol_sql import ProtocolStore
 from tickwork.store.runs_sql import run_values
 
@@ -48,6 +49,7 @@ class ReportStore(ProtocolStore):
     ) -> list[ReportResult]:
         """Confirm receipt of claimed runs: (run_id, fence, worker_id) each."""
         async with self._write(now) as (conn, events):
+            await self._lock_for_report(conn, starting=[i[0] for i in items])
             done = await self._start_many(conn, events, items, now)
         return [done[(rid, fence)] for rid, fence, _ in items]
 
@@ -139,6 +141,7 @@ class ReportStore(ProtocolStore):
     ) -> list[ReportResult]:
         """Append output chunks: (run_id, fence, stream, text), keeping the last ``limit``."""
         async with self._write(now) as (conn, events):
+            await self._lock_for_report(conn, appending=[i[0] for i in items])
             return await self._log_many(conn, events, items, limit)
 
     async def _log_many(
@@ -165,7 +168,7 @@ class ReportStore(ProtocolStore):
             )
         )
         if self.is_postgres:  # chunk numbers are handed out under the attempt's row lock
-            current = current.with_for_update(of=t.attempts)
+            current = current.order_by(R.id).with_for_update(of=t.attempts, key_share=True)
         owners = {(r.id, r.fence): r for r in (await conn.execute(current)).all()}
         ok = [i for i in items if (i[0], i[1]) in owners]
         counts = {
@@ -216,6 +219,12 @@ class ReportStore(ProtocolStore):
     ) -> tuple[list[ReportResult], list[ReportResult], list[ReportResult]]:
         """Starts, then log chunks, then completions, in one transaction."""
         async with self._write(now) as (conn, events):
+            await self._lock_for_report(
+                conn,
+                starting=[r for r, _ in starts],
+                appending=[i[0] for i in logs],
+                finishing=[c.run_id for c in completions],
+            )
             started = await self._start_many(
                 conn, events, [(r, f, worker_id) for r, f in starts], now
             )
@@ -236,8 +245,25 @@ class ReportStore(ProtocolStore):
         self, items: Sequence[Completion], *, worker_id: str | None, now: datetime
     ) -> list[ReportResult]:
         async with self._write(now) as (conn, events):
+            await self._lock_for_report(conn, finishing=[c.run_id for c in items])
             out = await self._complete_many(conn, events, items, worker_id, now)
         return [out[(c.run_id, c.fence)] for c in items]
+
+    async def _lock_for_report(
+        self,
+        conn: AsyncConnection,
+        *,
+        starting: Sequence[str] = (),
+        appending: Sequence[str] = (),
+        finishing: Sequence[str] = (),
+    ) -> None:
+        """The lock order (store/locking.py) for a report: the jobs whose rows it may change
+        (those of the runs it starts or finishes, and their dependents, which a completion
+        may queue), then every run it names, by id; attempts only after their runs."""
+        await lock_jobs_of_runs(
+            conn, self.dialect, [*starting, *finishing], dependents_of=finishing
+        )
+        await lock_runs_by_id(conn, self.dialect, [*starting, *appending, *finishing])
 
     async def _complete_many(
         self,
@@ -276,7 +302,7 @@ class ReportStore(ProtocolStore):
             .order_by(R.id)
         )
         if self.is_postgres:
-            stmt = stmt.with_for_update(of=t.runs)
+            stmt = stmt.with_for_update(of=t.runs, key_share=True)
         return {r.id: r for r in (await conn.execute(stmt)).all()}
 
     async def _repeated_completions(

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain import ids
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.queries import NewRun, RunFilter
+from tickwork.domain.records import Triggered
 from tickwork.domain.runs import ACTIVE, Attempt, DeadLetter, Run, can_transition
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents, SqlBase, run_select
-from tickwork.store.dialect import for_update, insert_new
+from tickwork.store.dialect import insert_new, one_of
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor
+from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, dead_letter_from_row, run_from_row
 
 
@@ -104,57 +106,75 @@ class RunStore(SqlBase):
         return out
 
     async def _cancel_active(
-        self, conn: AsyncConnection, events: PendingEvents, job_id: str, now: datetime
-    ) -> None:
+        self, conn: AsyncConnection, events: PendingEvents, job_ids: Sequence[str], now: datetime
+    ) -> list[tuple[str, str]]:
+        """on_overlap=cancel_previous: cancel these jobs' queued runs and ask their running
+        ones to stop; (run id, worker id) of the running ones, whose workers must be told.
+        The caller holds the jobs' locks; the runs are locked here, by id, in one statement."""
+        if not job_ids:
+            return []
         r = t.runs.c
-        rows = (
+        active = await lock_runs(
+            conn,
+            self.dialect,
+            one_of(r.job_id, job_ids, self.dialect),
+            r.status.in_(("queued", "running")),
+            columns=(r.id, r.job_id, r.status, r.worker_id),
+        )
+        queued = [a for a in active if a.status == "queued"]
+        running = [a for a in active if a.status == "running"]
+        if queued:
             await conn.execute(
                 sa.update(t.runs)
-                .where(r.job_id == job_id, r.status == "queued")
+                .where(one_of(r.id, [a.id for a in queued], self.dialect), r.status == "queued")
                 .values(status="cancelled", finished_at=now, error="cancelled: superseded")
-                .returning(r.id)
             )
-        ).all()
-        for row in rows:
+        for a in queued:
             events.add(
                 "run.cancelled",
-                job_id=job_id,
-                run_id=row.id,
+                job_id=a.job_id,
+                run_id=a.id,
                 data={"status": "cancelled", "reason": "cancel_previous"},
             )
-        await conn.execute(
-            sa.update(t.runs)
-            .where(r.job_id == job_id, r.status == "running")
-            .values(cancel_requested=True)
-        )
+        if running:
+            await conn.execute(
+                sa.update(t.runs)
+                .where(one_of(r.id, [a.id for a in running], self.dialect), r.status == "running")
+                .values(cancel_requested=True)
+            )
+        for a in running:
+            events.add(
+                "run.cancelling",
+                job_id=a.job_id,
+                run_id=a.id,
+                data={"status": "running", "reason": "cancel_previous"},
+            )
+        return [(a.id, a.worker_id) for a in running if a.worker_id]
 
-    async def run_trigger(self, new: NewRun, *, now: datetime) -> tuple[str, str, bool]:
-        """Create a run honouring the idempotency key and on_overlap; (id, status, created)."""
+    async def run_trigger(self, new: NewRun, *, now: datetime) -> Triggered:
+        """Create a run honouring the idempotency key and on_overlap."""
         async with self._write(now) as (conn, events):
-            job = (
-                await conn.execute(
-                    for_update(sa.select(t.jobs).where(t.jobs.c.id == new.job_id), self.dialect)
-                )
-            ).first()
+            [job] = await lock_jobs(conn, self.dialect, [new.job_id]) or [None]
             if job is None:
                 raise NotFound(f"no job '{new.job_id}'")
             if new.idempotency_key:
                 found = await self._run_by_key(conn, new.job_id, new.idempotency_key)
                 if found:
-                    return found[0], found[1], False
+                    return Triggered(found[0], found[1], False)
             overlap = job.spec.get("on_overlap", "skip")
+            stopping: list[tuple[str, str]] = []
             if overlap == "skip":
                 active = await self._active_runs(conn, [job.id])
                 if job.id in active:
                     status = await self._run_status(conn, active[job.id])
-                    return active[job.id], status, False
+                    return Triggered(active[job.id], status, False)
             elif overlap == "cancel_previous":
-                await self._cancel_active(conn, events, job.id, now)
+                stopping = await self._cancel_active(conn, events, [job.id], now)
             [(run_id, created)] = await self._insert_runs(
                 conn, events, [run_values(job, new, now)], {job.id: job.name}
             )
             await self._touch_job(conn, [job.id], "queued", now)
-        return run_id, "queued", created
+        return Triggered(run_id, "queued", created, stopping)
 
     async def _run_by_key(
         self, conn: AsyncConnection, job_id: str, key: str
@@ -186,12 +206,7 @@ class RunStore(SqlBase):
         """Enqueue many runs in one transaction (deduplicated by idempotency key)."""
         job_ids = sorted({i.job_id for i in items})
         async with self._write(now) as (conn, events):
-            rows = {
-                r.id: r
-                for r in (
-                    await conn.execute(sa.select(t.jobs).where(t.jobs.c.id.in_(job_ids)))
-                ).all()
-            }
+            rows = {r.id: r for r in await lock_jobs(conn, self.dialect, job_ids)}
             values = [run_values(rows[i.job_id], i, now) for i in items]
             out = await self._insert_runs(
                 conn, events, values, {j: r.name for j, r in rows.items()}
@@ -257,15 +272,13 @@ class RunStore(SqlBase):
     async def run_cancel(self, run_id: str, *, now: datetime) -> tuple[str, str | None]:
         """Cancel a queued run at once, or ask the worker of a running one; (status, worker).
 
-        The run's row is locked first: a claim committing meanwhile is waited for and seen,
-        rather than the cancel reporting a run cancelled that its worker has just started.
+        The job's row, then the run's, are locked first (the lock order): a claim committing
+        meanwhile is waited for and seen, rather than the cancel reporting a run cancelled
+        that its worker has just started.
         """
         r = t.runs.c
         async with self._write(now) as (conn, events):
-            current = sa.select(r.status, r.job_id, r.worker_id).where(r.id == run_id)
-            row = (await conn.execute(for_update(current, self.dialect))).first()
-            if row is None:
-                raise NotFound(f"no run '{run_id}'")
+            row = await self._lock_run_and_job(conn, run_id, r.status, r.job_id, r.worker_id)
             if row.status == "queued":
                 await conn.execute(
                     sa.update(t.runs)
@@ -291,6 +304,20 @@ class RunStore(SqlBase):
             f"run '{run_id}' is {row.status}; only queued or running runs can be cancelled"
         )
 
+    async def _lock_run_and_job(
+        self, conn: AsyncConnection, run_id: str, *columns: sa.ColumnElement[Any]
+    ) -> Any:
+        """Lock a run's job, then the run (the lock order); the run's ``columns``."""
+        r = t.runs.c
+        job_id = (await conn.execute(sa.select(r.job_id).where(r.id == run_id))).scalar()
+        if job_id is None:
+            raise NotFound(f"no run '{run_id}'")
+        await lock_jobs(conn, self.dialect, [job_id], columns=(t.jobs.c.id,))
+        rows = await lock_runs(conn, self.dialect, r.id == run_id, columns=columns)
+        if not rows:  # deleted with its job meanwhile
+            raise NotFound(f"no run '{run_id}'")
+        return rows[0]
+
     async def run_requeue(
         self, run_id: str, *, trigger: str, now: datetime, resolution: str
     ) -> Run:
@@ -298,11 +325,7 @@ class RunStore(SqlBase):
         as this transaction left it (a worker may claim it the moment it commits)."""
         r = t.runs.c
         async with self._write(now) as (conn, events):
-            row = (
-                await conn.execute(sa.select(r.status, r.job_id, r.attempt).where(r.id == run_id))
-            ).first()
-            if row is None:
-                raise NotFound(f"no run '{run_id}'")
+            row = await self._lock_run_and_job(conn, run_id, r.status, r.job_id, r.attempt)
             if not can_transition(row.status, "queued") or row.status == "running":
                 raise Conflict(
                     f"run '{run_id}' is {row.status}; only failed, cancelled or "

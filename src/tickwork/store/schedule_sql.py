@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.jobs import Job
 from tickwork.domain.queries import NewRun
@@ -16,7 +15,8 @@ from tickwork.domain.runs import Event
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
-from tickwork.store.dialect import limit_idle_transaction, skip_locked
+from tickwork.store.dialect import limit_idle_transaction
+from tickwork.store.locking import no_key_update
 from tickwork.store.rows import event_from_row, job_from_row
 from tickwork.store.runs_sql import run_values
 from tickwork.store.workers_sql import WorkerStore
@@ -43,12 +43,13 @@ class ScheduleStore(WorkerStore):
                 await limit_idle_transaction(conn, idle_limit)
             due = (
                 await conn.execute(
-                    skip_locked(
+                    no_key_update(  # jobs first (the lock order); one tick per job at a time
                         sa.select(t.jobs)
                         .where(J.enabled.is_(True), J.next_run <= now)
                         .order_by(J.next_run)
                         .limit(limit),
                         self.dialect,
+                        skip_locked=True,
                     )
                 )
             ).all()
@@ -58,12 +59,19 @@ class ScheduleStore(WorkerStore):
             ticks: list[tuple[dict[str, Any], datetime]] = []
             skipped = 0
             advance: list[dict[str, Any]] = []
+            superseding: list[str] = []
             for row in due:
                 plan, next_due = planner(job_from_row(row))
                 skipped += _record_skips(events, row, plan)
-                ticks += await self._tick_runs(conn, events, row, plan, active, now)
+                was_active = row.id in active
+                fired = _tick_runs(events, row, plan, active, now)
+                if fired and was_active and row.spec.get("on_overlap") == "cancel_previous":
+                    superseding.append(row.id)
+                ticks += fired
                 advance.append({"b_id": row.id, "b_old": row.next_run, "b_new": next_due})
             values = [v for v, _ in ticks]
+            # before the new runs exist; all the jobs' runs in one statement, by id
+            stopping = await self._cancel_active(conn, events, superseding, now)
             created = await self._insert_runs(conn, events, values, {r.id: r.name for r in due})
             await conn.execute(
                 sa.update(t.jobs)
@@ -78,7 +86,7 @@ class ScheduleStore(WorkerStore):
             for (_, due_at), (_, made) in zip(ticks, created, strict=True)
             if made
         ]
-        return TickResult(len(due), len(lags), skipped, lags)
+        return TickResult(len(due), len(lags), skipped, lags, stopping)
 
     async def schedule_next_due(self) -> datetime | None:
         """When the next enabled job is due (the partial index ix_jobs_due answers it)."""
@@ -87,43 +95,6 @@ class ScheduleStore(WorkerStore):
                 await conn.execute(sa.select(sa.func.min(J.next_run)).where(J.enabled.is_(True)))
             ).scalar_one()
         return value
-
-    async def _tick_runs(
-        self,
-        conn: AsyncConnection,
-        events: PendingEvents,
-        row: Any,
-        plan: TickPlan,
-        active: dict[str, str],
-        now: datetime,
-    ) -> list[tuple[dict[str, Any], datetime]]:
-        """The rows of the runs to create for ``plan``'s ticks, each with its fire time."""
-        overlap = row.spec.get("on_overlap", "skip")
-        out: list[tuple[dict[str, Any], datetime]] = []
-        for tick in plan.fire:
-            if overlap == "skip" and row.id in active:
-                events.add(
-                    "run.skipped",
-                    job_id=row.id,
-                    data={
-                        "scheduled_for": tick.isoformat(),
-                        "reason": "previous run still active (on_overlap=skip)",
-                        "active_run": active[row.id],
-                    },
-                )
-                continue
-            if overlap == "cancel_previous" and row.id in active:
-                await self._cancel_active(conn, events, row.id, now)
-            new = NewRun(
-                job_id=row.id,
-                trigger="schedule",
-                scheduled_for=tick,
-                idempotency_key=f"tick-{tick.strftime('%Y%m%dT%H%M%S.%fZ')}",
-                due_at=plan.fire_at(tick),
-            )
-            out.append((run_values(row, new, now), plan.fire_at(tick)))
-            active[row.id] = out[-1][0]["id"]
-        return out
 
     async def events_since(
         self, after: int, *, limit: int = 1000, job_id: str | None = None, run_id: str | None = None
@@ -223,6 +194,36 @@ class ScheduleStore(WorkerStore):
             "oldest_due": oldest_due,
             "finished_24h": series,
         }
+
+
+def _tick_runs(
+    events: PendingEvents, row: Any, plan: TickPlan, active: dict[str, str], now: datetime
+) -> list[tuple[dict[str, Any], datetime]]:
+    """The new runs of one due job's ticks, each with its fire time (nominal tick + the job's
+    jitter offset); on_overlap=skip: none while one is active."""
+    out: list[tuple[dict[str, Any], datetime]] = []
+    for tick in plan.fire:
+        if row.spec.get("on_overlap", "skip") == "skip" and row.id in active:
+            events.add(
+                "run.skipped",
+                job_id=row.id,
+                data={
+                    "scheduled_for": tick.isoformat(),
+                    "reason": "previous run still active (on_overlap=skip)",
+                    "active_run": active[row.id],
+                },
+            )
+            continue
+        new = NewRun(
+            job_id=row.id,
+            trigger="schedule",
+            scheduled_for=tick,
+            idempotency_key=f"tick-{tick.strftime('%Y%m%dT%H%M%S.%fZ')}",
+            due_at=plan.fire_at(tick),
+        )
+        out.append((run_values(row, new, now), plan.fire_at(tick)))
+        active[row.id] = out[-1][0]["id"]
+    return out
 
 
 def _record_skips(events: PendingEvents, row: Any, plan: TickPlan) -> int:

@@ -14,6 +14,13 @@ from tickwork.domain.records import HeartbeatResult, ReapResult
 from tickwork.domain.runs import Completion, Worker
 from tickwork.store import tables as t
 from tickwork.store.base import PendingEvents
+from tickwork.store.dialect import one_of
+from tickwork.store.locking import (
+    lock_jobs_of_runs,
+    lock_runs,
+    no_key_update,
+    retry_lock_conflicts,
+)
 from tickwork.store.reports_sql import ReportStore
 from tickwork.store.rows import worker_from_row
 
@@ -45,28 +52,40 @@ class WorkerStore(ReportStore):
     async def worker_heartbeat(
         self, worker_id: str, *, runs: Sequence[tuple[str, int]], lease: float, now: datetime
     ) -> HeartbeatResult:
-        """Record a heartbeat and extend the leases the worker still owns."""
+        """Record a heartbeat and extend the leases the worker still owns (a lost deadlock
+        against a transaction outside the lock order is retried, never an error)."""
+        return await retry_lock_conflicts(
+            lambda: self._heartbeat(worker_id, runs=runs, lease=lease, now=now)
+        )
+
+    async def _heartbeat(
+        self, worker_id: str, *, runs: Sequence[tuple[str, int]], lease: float, now: datetime
+    ) -> HeartbeatResult:
         async with self._write(now) as (conn, _events):
-            res = await conn.execute(
+            res = await conn.execute(  # a lost worker comes back; one that left does not
                 sa.update(t.workers)
-                .where(W.id == worker_id)
+                .where(W.id == worker_id, W.status != "offline")
                 .values(last_heartbeat=now, status="online")
                 .returning(W.status)
             )
             if res.first() is None:
-                raise NotFound(f"no worker '{worker_id}'")
-            owned = (
-                await conn.execute(
-                    sa.select(R.id, R.fence, R.cancel_requested).where(
-                        R.worker_id == worker_id, R.status == "running"
-                    )
-                )
-            ).all()
+                raise NotFound(f"no worker '{worker_id}' (register again)")
+            owned = await lock_runs(
+                conn,
+                self.dialect,
+                R.worker_id == worker_id,
+                R.status == "running",
+                columns=(R.id, R.fence, R.cancel_requested),
+            )
             mine = {(r.id, r.fence) for r in owned}
             if mine:
                 await conn.execute(
                     sa.update(t.runs)
-                    .where(R.worker_id == worker_id, R.status == "running")
+                    .where(
+                        one_of(R.id, [r.id for r in owned], self.dialect),
+                        R.worker_id == worker_id,
+                        R.status == "running",
+                    )
                     .values(lease_expires_at=now + timedelta(seconds=lease))
                 )
             stale = [rid for rid, fence in runs if (rid, fence) not in mine]
@@ -91,7 +110,9 @@ class WorkerStore(ReportStore):
             )
             if res.first() is None:
                 raise NotFound(f"no worker '{worker_id}'")
-            back = await _unclaim(conn, events, R.worker_id == worker_id, "handed back")
+            back = await _unclaim(
+                conn, events, self.dialect, R.worker_id == worker_id, reason="handed back"
+            )
             events.add("worker.left", data={"worker": worker_id})
         return [r.id for r in back]
 
@@ -125,20 +146,27 @@ class WorkerStore(ReportStore):
 
     async def _mark_lost_workers(self, now: datetime, lost_after: float) -> list[str]:
         cutoff = now - timedelta(seconds=lost_after)
+        silent = (W.status == "online", W.last_heartbeat < cutoff)
         async with self._write(now) as (conn, events):
-            rows = (
-                await conn.execute(
-                    sa.update(t.workers)
-                    .where(W.status == "online", W.last_heartbeat < cutoff)
-                    .values(status="lost")
-                    .returning(W.id)
-                )
-            ).all()
-            lost = [r.id for r in rows]
-            if lost:  # their leases end now, so the next step reclaims the runs
+            # a worker whose heartbeat holds its row right now is not lost: skip it
+            held = sa.select(W.id).where(*silent).order_by(W.id)
+            held = no_key_update(held, self.dialect, skip_locked=True)
+            lost = list((await conn.execute(held)).scalars())
+            if not lost:
+                return []
+            await conn.execute(
+                sa.update(t.workers)
+                .where(one_of(W.id, lost, self.dialect), *silent)
+                .values(status="lost")
+            )
+            # their leases end now, so the next step reclaims the runs
+            runs = await lock_runs(
+                conn, self.dialect, one_of(R.worker_id, lost, self.dialect), R.status == "running"
+            )
+            if runs:
                 await conn.execute(
                     sa.update(t.runs)
-                    .where(R.worker_id.in_(lost), R.status == "running")
+                    .where(one_of(R.id, [r.id for r in runs], self.dialect), R.status == "running")
                     .values(lease_expires_at=now)
                 )
             for wid in lost:
@@ -147,24 +175,15 @@ class WorkerStore(ReportStore):
 
     async def _requeue_unacked(self, now: datetime, limit: int) -> list[str]:
         async with self._write(now) as (conn, events):
-            ids = (
-                (
-                    await conn.execute(
-                        sa.select(R.id)
-                        .where(
-                            R.status == "running",
-                            R.started_at.is_(None),
-                            sa.or_(R.ack_deadline < now, R.lease_expires_at < now),
-                        )
-                        .limit(limit)
-                    )
-                )
-                .scalars()
-                .all()
+            rows = await _unclaim(
+                conn,
+                events,
+                self.dialect,
+                sa.or_(R.ack_deadline < now, R.lease_expires_at < now),
+                reason="claim not confirmed in time",
+                skip_locked=True,
+                limit=limit,
             )
-            if not ids:
-                return []
-            rows = await _unclaim(conn, events, R.id.in_(ids), "claim not confirmed in time")
         return [r.id for r in rows]
 
     async def _expire_leases(self, now: datetime, limit: int) -> list[str]:
@@ -190,24 +209,25 @@ class WorkerStore(ReportStore):
         return [r.run_id for r in results if r.ok]
 
     async def _mark_missed(self, now: datetime, limit: int) -> list[str]:
+        late = (R.status == "queued", R.deadline_at < now)
         async with self._write(now) as (conn, events):
-            ids = (
-                (
-                    await conn.execute(
-                        sa.select(R.id)
-                        .where(R.status == "queued", R.deadline_at < now)
-                        .limit(limit)
-                    )
-                )
+            due = (
+                (await conn.execute(sa.select(R.id).where(*late).order_by(R.id).limit(limit)))
                 .scalars()
                 .all()
             )
-            if not ids:
+            if not due:
+                return []
+            await lock_jobs_of_runs(conn, self.dialect, due)  # the lock order: jobs, then runs
+            held = await lock_runs(
+                conn, self.dialect, one_of(R.id, due, self.dialect), *late, skip_locked=True
+            )
+            if not held:
                 return []
             rows = (
                 await conn.execute(
                     sa.update(t.runs)
-                    .where(R.id.in_(ids), R.status == "queued")
+                    .where(one_of(R.id, [r.id for r in held], self.dialect), R.status == "queued")
                     .values(
                         status="missed",
                         finished_at=now,
@@ -228,13 +248,24 @@ class WorkerStore(ReportStore):
 
 
 async def _unclaim(
-    conn: AsyncConnection, events: PendingEvents, which: sa.ColumnElement[bool], reason: str
+    conn: AsyncConnection,
+    events: PendingEvents,
+    dialect: str,
+    which: sa.ColumnElement[bool],
+    *,
+    reason: str,
+    skip_locked: bool = False,
+    limit: int | None = None,
 ) -> list[Any]:
     """Claimed runs that never started go back to the queue (no attempt was made)."""
+    unstarted = (which, R.status == "running", R.started_at.is_(None))
+    held = await lock_runs(conn, dialect, *unstarted, skip_locked=skip_locked, limit=limit)
+    if not held:
+        return []
     rows = (
         await conn.execute(
             sa.update(t.runs)
-            .where(which, R.status == "running", R.started_at.is_(None))
+            .where(one_of(R.id, [r.id for r in held], dialect), *unstarted)
             .values(status="queued", worker_id=None, lease_expires_at=None, ack_deadline=None)
             .returning(R.id, R.job_id)
         )

@@ -1,10 +1,12 @@
 """Heartbeats (long-polled, so cancels arrive in milliseconds) and the lease watchdog.
 
 Each heartbeat carries the runs the worker holds; the coordinator extends their leases and
-answers which to cancel and which are no longer this worker's. The request is held open for up
-to ``poll_wait`` seconds and answered early when a cancel arrives. If no heartbeat has got
-through for ``lease - margin`` seconds, the watchdog kills every run the worker holds: their
-leases are about to pass to another worker.
+answers which to cancel and which are no longer this worker's. The request is held open and
+answered early when a cancel arrives. The timing comes from ``domain.leases``: the watchdog
+counts from the *send* of the last heartbeat that was answered (the earliest moment the
+coordinator can have extended the leases), each heartbeat asks to be held only as long as its
+answer can still arrive before the watchdog's deadline, and when the deadline passes every held
+run is killed, SIGKILLed before the coordinator can give it to another worker.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from tickwork.client.errors import ClientError, NotRegisteredError
 from tickwork.client.worker_protocol import WorkerProtocolClient
+from tickwork.domain.leases import LeaseSettingsError, LeaseTiming, lease_timing
 from tickwork.schemas.workers import HeartbeatIn, HeartbeatOut, RunFence
 from tickwork.worker.backoff import Backoff
 
@@ -23,12 +27,11 @@ __all__ = ["Heartbeat", "HeartbeatHandler"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT = 60.0
-"""The protocol's longest heartbeat long-poll."""
-
 CANCEL_REPOLL = 1.0
 """Pause before the next heartbeat when the last one returned early only for cancels already
 being carried out (the coordinator keeps listing a run until its completion arrives)."""
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class HeartbeatHandler(Protocol):
@@ -43,22 +46,28 @@ class HeartbeatHandler(Protocol):
 
     async def on_forgotten(self, worker_id: str) -> None: ...
 
-    async def on_lease_lost(self) -> None: ...
+    async def on_lease_lost(self, grace: float) -> None: ...
 
 
 class Heartbeat:
+    """``run()`` sends heartbeats; ``watch()`` is the watchdog. ``clock`` (monotonic seconds)
+    and ``sleep`` are injectable so that tests can drive time."""
+
     def __init__(
         self,
         client: WorkerProtocolClient,
         handler: HeartbeatHandler,
         *,
-        interval: float = 30.0,
-        lease: float = 90.0,
+        timing: LeaseTiming | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.interval = interval
-        self.lease = lease
+        self.timing = timing or lease_timing(lease=90.0)
         self.beats = 0
-        self.last_ok = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self.last_ok = clock()
+        """When the last answered heartbeat (or the registration) was sent."""
         self._client = client
         self._handler = handler
         self._cancelling: set[str] = set()
@@ -66,22 +75,19 @@ class Heartbeat:
         self._backoff = Backoff(cap=2.0)
 
     @property
-    def margin(self) -> float:
-        return min(10.0, self.lease / 3)
+    def lease(self) -> float:
+        """How long the coordinator keeps this worker's runs without a heartbeat."""
+        return self.timing.hold
 
     @property
-    def period(self) -> float:
-        """Seconds between heartbeats: the interval, but at most half of ``lease - margin``."""
-        return max(0.0, min(self.interval, (self.lease - self.margin) / 2))
+    def deadline(self) -> float:
+        """When (``clock`` time) the watchdog kills the held runs unless a heartbeat gets
+        through first."""
+        return self.last_ok + self.timing.deadline
 
-    @property
-    def poll_wait(self) -> float:
-        """How long the coordinator may hold a heartbeat open."""
-        return min(self.period, MAX_WAIT)
-
-    def reset(self) -> None:
-        """A fresh registration counts as contact."""
-        self.last_ok = time.monotonic()
+    def reset(self, sent: float | None = None) -> None:
+        """A registration sent at ``sent`` (default: now) counts as contact."""
+        self.last_ok = self._clock() if sent is None else sent
         self._recovered.set()
 
     async def run(self) -> None:
@@ -90,45 +96,61 @@ class Heartbeat:
 
     async def beat_once(self) -> None:
         """One heartbeat, then the pause before the next one."""
-        sent = time.monotonic()
+        sent = self._clock()
+        wait = self.timing.wait_for(sent - self.last_ok)
         worker_id = self._handler.worker_id
         runs = self._handler.held_runs()[:1000]
         try:
-            out = await self._client.heartbeat(
-                worker_id, HeartbeatIn(runs=runs, wait=self.poll_wait)
-            )
+            out = await self._client.heartbeat(worker_id, HeartbeatIn(runs=runs, wait=wait))
         except NotRegisteredError:
             await self._handler.on_forgotten(worker_id)
             return
         except ClientError as exc:
             log.warning("heartbeat failed: %s", exc)
-            await asyncio.sleep(self._backoff.next())
+            await self._sleep(min(self._backoff.next(), self.timing.interval))
             return
         self._succeeded(sent, out)
         news = await self._apply(out, {r.run_id: r.fence for r in runs})
-        await asyncio.sleep(self._pause(out, time.monotonic() - sent, news))
+        await self._sleep(self._pause(out, self._clock() - sent, news))
 
     async def watch(self) -> None:
-        """Kill every held run once heartbeats have failed for ``lease - margin`` seconds."""
+        """Kill every held run once no heartbeat has got through by the deadline."""
         while True:
-            left = self.last_ok + self.lease - self.margin - time.monotonic()
+            left = self.deadline - self._clock()
             if left > 0:
-                await asyncio.sleep(left)
+                await self._sleep(left)
                 continue
             self._recovered.clear()
             log.error(
-                "no heartbeat got through for %.0fs: killing held runs before their leases pass",
-                time.monotonic() - self.last_ok,
+                "no heartbeat got through for %.1fs: killing held runs before their leases pass",
+                self._clock() - self.last_ok,
             )
-            await self._handler.on_lease_lost()
+            await self._handler.on_lease_lost(self.timing.fence_grace)
             await self._recovered.wait()
 
     def _succeeded(self, sent: float, out: HeartbeatOut) -> None:
         self.beats += 1
         self.last_ok = max(self.last_ok, sent)
-        self.lease = out.lease_seconds or self.lease
+        if out.lease_seconds and out.lease_seconds != self.timing.hold:
+            self._refit(out.lease_seconds)
         self._backoff.reset()
         self._recovered.set()
+
+    def _refit(self, hold: float) -> None:
+        """The coordinator now keeps runs ``hold`` seconds (another coordinator, new settings)."""
+        try:
+            timing = self.timing.fitted(hold)
+        except LeaseSettingsError as exc:
+            log.error("the coordinator's lease of %gs cannot be kept: %s", hold, exc)
+            return
+        if timing.interval != self.timing.interval:
+            log.warning(
+                "heartbeat interval %gs → %gs for a %gs lease",
+                self.timing.interval,
+                timing.interval,
+                hold,
+            )
+        self.timing = timing
 
     async def _apply(self, out: HeartbeatOut, sent: dict[str, int]) -> bool:
         """Carry out cancels and stale runs; True if the answer held anything new."""
@@ -144,5 +166,5 @@ class Heartbeat:
     def _pause(self, out: HeartbeatOut, elapsed: float, news: bool) -> float:
         if news:
             return 0.0
-        left = max(0.0, self.period - elapsed)
+        left = max(0.0, self.timing.period - elapsed)
         return min(left, CANCEL_REPOLL) if out.cancel else left

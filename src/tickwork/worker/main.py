@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from tickwork.client.errors import ApiError
+from tickwork.domain.leases import LeaseSettingsError
 from tickwork.domain.secrets import NAME_RE, is_own
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions, parse_tags
 from tickwork.worker.runtime import Worker
@@ -79,6 +80,11 @@ def run_worker(options: WorkerOptions) -> int:
     except ApiError as exc:
         log.error("the coordinator at %s refused this worker: %s", options.server, exc)
         return 1
+    except LeaseSettingsError as exc:
+        log.error(
+            "this worker cannot keep the lease of the coordinator at %s: %s", options.server, exc
+        )
+        return 1
     return 0
 
 
@@ -137,13 +143,15 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--kill-grace",
         type=_seconds,
         default=opt("KILL_GRACE", "10"),
-        help="seconds between SIGTERM and SIGKILL when a run is stopped",
+        help="seconds between SIGTERM and SIGKILL when a run is stopped (shorter when its "
+        "lease is lost: the run must be dead before another worker may get it)",
     )
     p.add_argument(
         "--heartbeat-interval",
         type=_seconds,
         default=opt("HEARTBEAT_INTERVAL"),
-        help="seconds between heartbeats (default: the coordinator's)",
+        help="longest gap between heartbeats (default: the coordinator's; one its lease "
+        "cannot allow is refused)",
     )
     p.add_argument(
         "--max-runs-per-child", type=_positive_int, default=opt("MAX_RUNS_PER_CHILD", "1000")

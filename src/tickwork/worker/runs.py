@@ -121,23 +121,33 @@ class RunBook:
         if held is not None and held.fence == fence:
             del self.runs[run_id]
 
-    async def kill(self, run_id: str, reason: KillReason, fence: int | None = None) -> None:
-        """Stop a held run (SIGTERM to its process group, SIGKILL after the grace period)."""
+    async def kill(
+        self,
+        run_id: str,
+        reason: KillReason,
+        fence: int | None = None,
+        *,
+        grace: float | None = None,
+    ) -> None:
+        """Stop a held run (SIGTERM to its process group, SIGKILL after the grace period, or
+        after ``grace`` if that is shorter, even for a run already being stopped)."""
         held = self.runs.get(run_id)
         if held is None or (fence is not None and held.fence != fence):
             return
         if not held.kill(reason):
+            if grace is not None:
+                await self._executors.cancel(run_id, grace=grace)
             return
         level = logging.INFO if reason == "cancel" else logging.WARNING
         log.log(level, "stopping run %s (fence %d): %s", run_id, held.fence, reason)
         if held.dropped:
             self.remove(held)
             self._reporter.drop_run(run_id, held.fence)
-        await self._executors.cancel(run_id)
+        await self._executors.cancel(run_id, grace=grace)
 
-    async def kill_all(self, reason: KillReason) -> None:
+    async def kill_all(self, reason: KillReason, *, grace: float | None = None) -> None:
         for run_id in list(self.runs):
-            await self.kill(run_id, reason)
+            await self.kill(run_id, reason, grace=grace)
 
 
 def execution_request(

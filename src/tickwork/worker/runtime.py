@@ -23,6 +23,7 @@ from tickwork import __version__
 from tickwork.client.errors import ApiError, ClientError, NotRegisteredError
 from tickwork.client.worker_protocol import WorkerProtocolClient
 from tickwork.coord.base import Locks
+from tickwork.domain.leases import LeaseSettingsError, LeaseTiming, lease_timing, max_interval
 from tickwork.domain.secrets import SecretError
 from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerRegisterIn
 from tickwork.worker.backoff import Backoff
@@ -34,7 +35,7 @@ from tickwork.worker.reporter import Reporter
 from tickwork.worker.runs import HeldRun, RunBook, completion_for, execution_request
 from tickwork.worker.waiting import set_within
 
-__all__ = ["Worker"]
+__all__ = ["Worker", "heartbeat_timing"]
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +166,28 @@ class Worker:
         return False
 
     async def _register(self) -> None:
+        sent = time.monotonic()
         out = await self.client.register(self.registration)
+        try:
+            timing = heartbeat_timing(
+                out.lease_seconds, out.heartbeat_interval, self._heartbeat_interval
+            )
+        except LeaseSettingsError:
+            with contextlib.suppress(ClientError):  # leave no worker behind to be marked lost
+                await self.client.deregister(out.id)
+            raise
         self.worker_id = out.id
         self.claim_wait = min(out.claim_wait, MAX_CLAIM_WAIT)
-        self.heartbeat.interval = self._heartbeat_interval or out.heartbeat_interval
-        self.heartbeat.lease = out.lease_seconds
-        self.heartbeat.reset()
+        self.heartbeat.timing = timing
+        self.heartbeat.reset(sent)
         self.registered.set()
-        log.info("registered as %s with %s (lease %gs)", out.id, self.server, out.lease_seconds)
+        log.info(
+            "registered as %s with %s (lease %gs, heartbeat every %gs)",
+            out.id,
+            self.server,
+            timing.hold,
+            timing.interval,
+        )
 
     def _announce(self) -> None:
         out = self._stdout or sys.stdout
@@ -360,8 +375,8 @@ class Worker:
     def on_settled(self, run_id: str, fence: int) -> None:
         self.book.settled(run_id, fence)
 
-    async def on_lease_lost(self) -> None:
-        await self.book.kill_all("lease_lost")
+    async def on_lease_lost(self, grace: float) -> None:
+        await self.book.kill_all("lease_lost", grace=grace)
 
     async def on_forgotten(self, worker_id: str) -> None:
         """The coordinator forgot this worker (marked lost): its runs were reclaimed."""
@@ -375,6 +390,24 @@ class Worker:
                 log.warning("registered again as %s", self.worker_id)
             else:
                 await asyncio.sleep(1.0)  # stopping: do not spin on 404s until the end
+
+
+def heartbeat_timing(hold: float, offered: float, asked: float | None) -> LeaseTiming:
+    """The heartbeat timing for the coordinator's lease: its interval, or the worker's own
+    (``--heartbeat-interval``), which is refused (``LeaseSettingsError``) if it cannot keep the
+    lease. An interval the coordinator offers is only shortened if need be."""
+    if asked is None:
+        return lease_timing(lease=hold, interval=min(offered, max_interval(hold)))
+    if asked > max_interval(hold):
+        raise LeaseSettingsError(
+            [
+                f"--heartbeat-interval {asked:g} cannot keep the coordinator's lease of "
+                f"{hold:g}s: two heartbeats must fit before the watchdog fires, so it must be "
+                f"at most {max_interval(hold):g}s (or leave it unset "
+                f"to use the coordinator's {offered:g}s)"
+            ]
+        )
+    return lease_timing(lease=hold, interval=asked)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

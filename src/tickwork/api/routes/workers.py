@@ -83,10 +83,11 @@ async def register_worker(body: WorkerRegisterIn, c: ContainerDep) -> WorkerRegi
         version=body.version,
     )
     s = c.settings
+    timing = s.lease_timing()
     return WorkerRegisterOut(
         id=w.id,
-        heartbeat_interval=s.heartbeat_interval,
-        lease_seconds=s.lease_seconds,
+        heartbeat_interval=timing.interval,
+        lease_seconds=timing.hold,
         ack_timeout=s.ack_timeout,
         claim_wait=s.claim_wait,
     )
@@ -96,7 +97,8 @@ async def register_worker(body: WorkerRegisterIn, c: ContainerDep) -> WorkerRegi
 async def heartbeat(worker_id: str, body: HeartbeatIn, c: ContainerDep) -> HeartbeatOut:
     """Extend the leases of the worker's runs; with ``wait`` it long-polls for cancels."""
     res = await c.workers.heartbeat(worker_id, [(r.run_id, r.fence) for r in body.runs], body.wait)
-    return HeartbeatOut(cancel=res.cancel, stale=res.stale, lease_seconds=c.settings.lease_seconds)
+    hold = c.settings.lease_timing().hold
+    return HeartbeatOut(cancel=res.cancel, stale=res.stale, lease_seconds=hold)
 
 
 @router.post("/api/workers/{worker_id}/claim", response_model=ClaimOut, name="claim")

@@ -94,15 +94,16 @@ class Executors:
             if not self._active:
                 self._drained.set()
 
-    async def cancel(self, run_id: str) -> bool:
-        """Stop a run: SIGTERM its process group, SIGKILL after the grace period.
+    async def cancel(self, run_id: str, *, grace: float | None = None) -> bool:
+        """Stop a run: SIGTERM its process group, SIGKILL after the grace period (or ``grace``
+        if shorter).
 
         False if no such run is executing here. ``execute`` then returns "cancelled".
         """
         control = self._active.get(run_id)
         if control is None:
             return False
-        control.cancel()
+        control.cancel(grace=grace)
         return True
 
     async def _dispatch(
