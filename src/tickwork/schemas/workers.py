@@ -118,6 +118,13 @@ class CompleteIn(BaseModel):
     exit_code: ExitCode | None = None
     result: OutputJson = None
     error: OutputText | None = Field(default=None, max_length=64 * 1024)
+    elapsed: float | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 86400,
+        description="Seconds the attempt ran on the worker (its own clock). When the start "
+        "is confirmed in the same report, the run's started_at is its finish less this.",
+    )
 
 
 class LogChunkIn(LogIn):
