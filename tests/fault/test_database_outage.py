@@ -15,7 +15,7 @@ from tests.integration.harness import cluster, wait_until
 
 # Leases long enough that a few seconds without heartbeats is no reason to give the run to
 # someone else: what is under test is riding out the outage, not lease expiry.
-SETTINGS = {**FAST, "lease_seconds": 30, "worker_lost_after": 30}
+SETTINGS = {**FAST, "lease_seconds": 30, "worker_lost_after": 30, "ack_timeout": 10}
 
 
 def test_worker_rides_out_a_database_outage(
