@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from tickwork.api.app import create_app
 from tickwork.config import Settings
@@ -66,3 +68,48 @@ def test_output_chunks_go_only_to_connections_that_ask(sqlite_url: str) -> None:
             "run.completed",
         ]
         assert "run.log" in types(f"{WS}/api/ws?since=0&logs=true")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("job=a%00b", "job"),
+        ("run=r%00", "run"),
+        (f"since={2**63}", "since"),
+        ("since=-1", "since"),
+        ("since=abc", "since"),
+        ("job=" + "x" * 201, "job"),
+    ],
+)
+def test_bad_websocket_parameters_close_the_socket_naming_them(
+    sqlite_url: str, query: str, field: str
+) -> None:
+    """A filter the database cannot take used to kill the event pump silently: the socket
+    stayed open and sent nothing, ever."""
+    container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
+    with TestClient(create_app(container), base_url="http://localhost") as client:
+        with (
+            client.websocket_connect(f"{WS}/api/ws?{query}") as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_json()
+        assert closed.value.code == 4400
+        assert field in closed.value.reason
+
+
+def test_a_failing_event_stream_closes_the_socket_so_the_client_reconnects(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container = Container(Settings(database_url=sqlite_url, scheduler_interval=60))
+
+    async def broken(*_args: object, **_kwargs: object) -> list[object]:
+        raise RuntimeError("the database went away")
+
+    with TestClient(create_app(container), base_url="http://localhost") as client:
+        monkeypatch.setattr(container.events, "since", broken)
+        with (
+            client.websocket_connect(f"{WS}/api/ws?since=0") as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_json()
+        assert closed.value.code == 1011

@@ -71,3 +71,17 @@ def test_which_postgresql_errors_are_an_outage(error: psycopg.Error, unavailable
 def test_a_pool_timeout_is_an_outage() -> None:
     assert is_unavailable(sa.exc.TimeoutError("QueuePool limit reached"))
     assert not is_unavailable(ValueError("not a database error"))
+
+
+async def test_postgres_connections_notice_a_silent_server(pg_database: str) -> None:
+    """Keepalives and a TCP user timeout on every connection: a partitioned server is
+    noticed in seconds rather than when the kernel gives up on TCP."""
+    store = SqlStore(pg_database)
+    try:
+        async with store.reader.connect() as conn:
+            raw = await conn.get_raw_connection()
+            dsn = raw.driver_connection.info.dsn  # type: ignore[union-attr]
+    finally:
+        await store.close()
+    for setting in ("keepalives_idle=10", "keepalives_count=3", "tcp_user_timeout=20000"):
+        assert setting in dsn

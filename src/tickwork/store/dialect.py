@@ -28,6 +28,19 @@ def is_sqlite(url: str) -> bool:
     return async_url(url).startswith("sqlite")
 
 
+PG_CONNECTION: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,
+}
+"""libpq settings of every coordinator connection: a server that stops answering (a network
+partition, a host that died) is noticed in about 20 s, and the request answers 503, instead
+of hanging until the kernel gives up on TCP (many minutes) with its locks held."""
+
+
 def create_engines(
     url: str, *, prepared_statements: bool = True
 ) -> tuple[AsyncEngine, AsyncEngine]:
@@ -38,12 +51,11 @@ def create_engines(
     """
     target = async_url(url)
     if not target.startswith("sqlite"):
+        connect_args: dict[str, Any] = dict(PG_CONNECTION)
+        if not prepared_statements:
+            connect_args["prepare_threshold"] = None
         engine = create_async_engine(
-            target,
-            pool_size=5,
-            max_overflow=10,
-            pool_pre_ping=True,
-            connect_args={} if prepared_statements else {"prepare_threshold": None},
+            target, pool_size=5, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
         )
         return engine, engine
     reader = create_async_engine(target, connect_args={"timeout": 30})

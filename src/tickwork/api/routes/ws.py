@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +14,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from tickwork.api.auth import accept_websocket
 from tickwork.api.deps import operation_id
 from tickwork.domain.runs import Event
+from tickwork.schemas.fields import INT64_MAX, text_problem
 from tickwork.schemas.runs import EventOut
 from tickwork.service.container import Container
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["events"], generate_unique_id_function=operation_id)
 
@@ -86,18 +91,52 @@ async def events_ws(ws: WebSocket) -> None:
     c: Container = ws.app.state.container
     if not await accept_websocket(ws):
         return
-    params = ws.query_params
+    try:
+        since, wanted = _subscription(ws.query_params)
+    except ValueError as exc:
+        await ws.close(code=4400, reason=str(exc)[:120])
+        return
+    pump = asyncio.create_task(_pump(ws, c, since, wanted))
+    listener = asyncio.create_task(_until_disconnect(ws))
+    try:
+        done, _ = await asyncio.wait({pump, listener}, return_when=asyncio.FIRST_COMPLETED)
+        if pump in done and not pump.cancelled() and pump.exception() is not None:
+            # never a silent socket: the client reconnects and catches up from its last id
+            log.warning("event stream of a websocket failed: %r", pump.exception())
+            with contextlib.suppress(Exception):
+                await ws.close(code=1011, reason="the event stream failed; reconnect")
+    finally:
+        for task in (pump, listener):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    """The client may send pings; a disconnect ends the connection."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()
+
+
+def _subscription(params: Mapping[str, str]) -> tuple[int | None, Filter]:
+    """``?since=`` and the filters, checked as strictly as an HTTP query (ValueError names
+    the parameter): a value the database cannot take would otherwise end the stream."""
     since_raw = params.get("since")
-    since = int(since_raw) if since_raw and since_raw.isdigit() else None
+    since = None
+    if since_raw:
+        if not since_raw.isdigit() or int(since_raw) > INT64_MAX:
+            raise ValueError(f"since: must be an event id (0 to {INT64_MAX})")
+        since = int(since_raw)
+    for name in ("job", "run"):
+        value = params.get(name)
+        if value is None:
+            continue
+        problem = text_problem(value) or (
+            "must be at most 200 characters" if len(value) > 200 else None
+        )
+        if problem:
+            raise ValueError(f"{name}: {problem}")
     job, run = params.get("job"), params.get("run")
     logs = bool(job or run) or params.get("logs", "").lower() in ("1", "true", "yes")
-    pump = asyncio.create_task(_pump(ws, c, since, Filter(job=job, run=run, logs=logs)))
-    try:
-        while True:  # the client may send pings; a disconnect ends the pump
-            await ws.receive_text()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+    return since, Filter(job=job, run=run, logs=logs)
