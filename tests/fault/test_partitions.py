@@ -371,5 +371,17 @@ def ticks(dsn: str) -> list[dict[str, Any]]:
 
 
 def skipped_ticks(dsn: str) -> list[datetime]:
-    rows = query(dsn, "SELECT data FROM events WHERE type = 'run.skipped'")
-    return [datetime.fromisoformat(row["data"]["scheduled_for"]) for row in rows]
+    """Ticks recorded as skipped (an events row holds one event, or a batch of one job's)."""
+    rows = query(dsn, "SELECT type, count, data FROM events WHERE type IN ('run.skipped', 'batch')")
+    events = [
+        item
+        for row in rows
+        for item in (
+            row["data"] if row["count"] > 1 else [{"type": row["type"], "data": row["data"]}]
+        )
+    ]
+    return [
+        datetime.fromisoformat(e["data"]["scheduled_for"])
+        for e in events
+        if e["type"] == "run.skipped" and "scheduled_for" in e["data"]
+    ]

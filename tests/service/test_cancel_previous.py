@@ -32,8 +32,8 @@ async def running_run(app: Container, name: str) -> tuple[str, str, int]:
     )
     run_id, _, _ = await app.jobs.trigger(name)
     [a] = await app.workers.claim(worker.id, limit=1, wait=0)
-    await app.workers.report(worker.id, starts=[(run_id, a.run.fence)], logs=[], completions=[])
-    return run_id, worker.id, a.run.fence
+    await app.workers.report(worker.id, starts=[(run_id, a.fence)], logs=[], completions=[])
+    return run_id, worker.id, a.fence
 
 
 async def long_poll(
@@ -42,14 +42,14 @@ async def long_poll(
     """A heartbeat held open: it has written, subscribed to its worker's wake-ups and found
     nothing to stop yet (it looks once more after subscribing, then waits)."""
     listening = asyncio.Event()
-    looked = app.store.worker_cancels
+    looked = app.store.workers.cancels
 
     async def look(wid: str) -> list[str]:
         found = await looked(wid)
         listening.set()
         return found
 
-    monkeypatch.setattr(app.store, "worker_cancels", look)
+    monkeypatch.setattr(app.store.workers, "cancels", look)
     beat = asyncio.create_task(app.workers.heartbeat(worker_id, [(run_id, fence)], POLL))
     await asyncio.wait_for(listening.wait(), 5)
     assert not beat.done()

@@ -29,8 +29,8 @@ async def failed_run(app: Container) -> tuple[str, str]:
     )
     run_id, _, _ = await app.jobs.trigger("flaky")
     [a] = await app.workers.claim(worker.id, limit=1, wait=0)
-    await app.workers.report(worker.id, starts=[(run_id, a.run.fence)], logs=[], completions=[])
-    done = Completion(run_id=run_id, fence=a.run.fence, outcome="failed", error="boom")
+    await app.workers.report(worker.id, starts=[(run_id, a.fence)], logs=[], completions=[])
+    done = Completion(run_id=run_id, fence=a.fence, outcome="failed", error="boom")
     await app.workers.report(worker.id, starts=[], logs=[], completions=[done])
     assert (await app.runs.get(run_id)).status == "failed"
     return run_id, worker.id

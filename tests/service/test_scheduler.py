@@ -56,7 +56,7 @@ async def test_catchup_latest_after_downtime_records_skips(
     await app.scheduler.run_once()
     fired = await runs_of(app, "catch")
     assert len(fired) == 1
-    events = await app.store.events_since(0, limit=1000)
+    events = await app.store.events.since(0, limit=1000)
     skips = [e for e in events if e.type == "run.skipped"]
     assert len(skips) == 11
     assert all("catchup=latest" in e.data["reason"] for e in skips)
@@ -78,7 +78,7 @@ async def test_skip_overlap_records_the_reason(app: Container, clock: FakeClock)
     clock.advance(30)
     await app.scheduler.run_once()
     assert len(await runs_of(app, "busy")) == 1
-    events = await app.store.events_since(0, limit=1000)
+    events = await app.store.events.since(0, limit=1000)
     assert any(e.type == "run.skipped" and "still active" in e.data["reason"] for e in events)
 
 
@@ -160,7 +160,7 @@ async def test_a_follower_waits_a_whole_interval(app: Container, clock: FakeCloc
 
 async def fire_until(app: Container, clock: FakeClock, until: datetime) -> None:
     """Step the fake clock from one due time to the next, running a scheduler pass at each."""
-    while (due := await app.store.schedule_next_due()) is not None and due <= until:
+    while (due := await app.store.schedule.next_due()) is not None and due <= until:
         clock.set(max(due, clock.now()))
         await app.scheduler.run_once()
     clock.set(until)
@@ -235,7 +235,7 @@ async def test_catchup_with_jitter_folds_missed_ticks_into_one(
     if last_due + offset > clock.now():
         last_due -= timedelta(minutes=10)
     assert [s for s, _ in await created_runs(app, "late")] == [last_due]
-    events = await app.store.events_since(0, limit=1000)
+    events = await app.store.events.since(0, limit=1000)
     skips = [e for e in events if e.type == "run.skipped"]
     assert len(skips) == (last_due - job.next_run + offset) // timedelta(minutes=10)
     after = await app.jobs.get("late")

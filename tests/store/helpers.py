@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.jobs import Job, first_run
-from tickwork.domain.runs import Assignment, Worker
+from tickwork.domain.records import ReportResult
+from tickwork.domain.runs import Assignment, Completion, Worker
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
 
@@ -28,7 +29,7 @@ async def add_job(
         updated_at=now,
         next_run=first_run(spec, job_id=f"job-{name}", now=now),
     )
-    await store.job_insert(job, dep_ids=[d.id for d in deps], now=now)
+    await store.jobs.insert(job, dep_ids=[d.id for d in deps], now=now)
     return job
 
 
@@ -40,7 +41,7 @@ async def add_worker(
     concurrency: int = 4,
 ) -> str:
     now = clock.now()
-    await store.worker_register(
+    await store.workers.register(
         Worker(
             id=wid,
             hostname="h",
@@ -64,9 +65,35 @@ async def claim(
     limit: int = 10,
     routes: tuple[str, ...] = ("default",),
 ) -> list[Assignment]:
-    return await store.run_claim(
+    return await store.claims.claim(
         worker_id=wid, routes=routes, limit=limit, lease=30, ack_timeout=10, now=clock.now()
     )
 
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+async def start(
+    store: SqlStore, items: list[tuple[str, int, str]], *, now: datetime
+) -> list[ReportResult]:
+    """Confirm the starts of claimed runs: (run id, fence, worker id) each."""
+    out = []
+    for run_id, fence, wid in items:
+        done = await store.reports.apply(wid, starts=[(run_id, fence)], limit=0, now=now)
+        out += done.starts
+    return out
+
+
+async def log(
+    store: SqlStore, items: list[tuple[str, int, str, str]], *, limit: int, now: datetime
+) -> list[ReportResult]:
+    """Append output chunks: (run id, fence, stream, text) each."""
+    return (await store.reports.apply("", logs=items, limit=limit, now=now)).logs
+
+
+async def complete(
+    store: SqlStore, items: list[Completion], *, worker_id: str | None = None, now: datetime
+) -> list[ReportResult]:
+    return (
+        await store.reports.apply(worker_id or "", completions=items, limit=0, now=now)
+    ).completions

@@ -35,7 +35,7 @@ async def test_cancel_waits_for_a_concurrent_claim_and_asks_the_worker(
 ) -> None:
     job = await add_job(store, clock, "contested")
     run_id = (
-        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+        await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
     ).run_id
     dsn = db_url
     async with await psycopg.AsyncConnection.connect(dsn) as claimer:
@@ -44,12 +44,12 @@ async def test_cancel_waits_for_a_concurrent_claim_and_asks_the_worker(
             "WHERE id = %s",
             (run_id,),
         )
-        cancel = asyncio.create_task(store.run_cancel(run_id, now=clock.now()))
+        cancel = asyncio.create_task(store.runs.cancel(run_id, now=clock.now()))
         await wait_until_blocked_on_a_lock(dsn)
         await claimer.commit()
         status, worker = await cancel
     assert (status, worker) == ("running", "worker-x")  # the claim won; its worker is asked
-    run = await store.run_get(run_id)
+    run = await store.runs.get(run_id)
     assert run is not None and (run.status, run.cancel_requested) == ("running", True)
-    types = [e.type for e in await store.events_since(0, limit=50, run_id=run_id)]
+    types = [e.type for e in await store.events.since(0, limit=50, run_id=run_id)]
     assert "run.cancelled" not in types and "run.cancelling" in types

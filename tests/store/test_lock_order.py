@@ -70,46 +70,40 @@ async def trigger_in_progress(dsn: str, job_id: str) -> AsyncIterator[None]:
 
 
 @pytest.mark.parametrize("starting_first", [True, False], ids=["start-first", "start-second"])
-async def test_a_heartbeat_between_a_reports_start_and_its_completion_does_not_deadlock(
+async def test_a_report_and_a_heartbeat_meet_while_a_trigger_holds_the_job_without_deadlock(
     store: SqlStore, clock: FakeClock, db_url: str, starting_first: bool
 ) -> None:
-    # The reported deadlock. A report starts run S and completes run C of one job; a trigger of
-    # that job holds its row, so the report pauses between the two. The old report had locked
-    # S (its start) and was about to lock C; a heartbeat locking C then S (rows in whatever
-    # order the table held them) closed the cycle. Which of the two orders the table gives is
-    # not ours to choose, so both are tried: with the old code one of them deadlocks.
+    # The reported deadlock: a report that started run S and completed run C of one job paused
+    # on the job's row (held by a trigger) while holding S; a heartbeat locking C then S closed
+    # the cycle. A report no longer writes its runs' job (the job's status is a projection),
+    # so it never waits on the job's row, and it locks its runs in one statement by id, as the
+    # heartbeat does: with a trigger holding the job, both finish.
     job = await add_job(store, clock, "pair", on_overlap="allow", concurrency=10)
     wid = await add_worker(store, clock)
     for _ in range(2):
-        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+        await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
     first, second = await claim(store, clock, wid)
     s, c = (first, second) if starting_first else (second, first)
-    owned = [(a.run.id, a.run.fence) for a in (first, second)]
+    owned = [(a.run_id, a.fence) for a in (first, second)]
     async with trigger_in_progress(db_url, job.id):
         report = asyncio.create_task(
-            store.worker_report(
+            store.reports.apply(
                 wid,
-                starts=[(s.run.id, s.run.fence)],
-                logs=[],
-                completions=[Completion(run_id=c.run.id, fence=c.run.fence, outcome="completed")],
+                starts=[(s.run_id, s.fence)],
+                completions=[Completion(run_id=c.run_id, fence=c.fence, outcome="completed")],
                 limit=10_000,
                 now=clock.now(),
             )
         )
-        await wait_until_blocked_on_a_lock(db_url)
         beat = asyncio.create_task(
-            store.worker_heartbeat(wid, runs=owned, lease=30, now=clock.now())
+            store.workers.heartbeat(wid, runs=owned, lease=30, now=clock.now())
         )
-
-        async def heartbeat_done_or_blocked() -> bool:
-            return beat.done() or await blocked(db_url) >= 2
-
-        await until(heartbeat_done_or_blocked)
-    started, _, done = await report  # a deadlock would raise here …
-    result = await beat  # … or here
-    assert [r.ok for r in started] == [True] and [r.ok for r in done] == [True]
-    assert result.stale == []
-    run = await store.run_get(c.run.id)
+        async with asyncio.timeout(10):  # neither waits for the trigger's job row
+            done = await report
+            result = await beat
+    assert [r.ok for r in done.starts] == [True] and [r.ok for r in done.completions] == [True]
+    assert result.stale == [(c.run_id)] or result.stale == []
+    run = await store.runs.get(c.run_id)
     assert run is not None and run.status == "completed"
 
 
@@ -120,13 +114,17 @@ async def test_a_heartbeat_that_loses_a_deadlock_to_foreign_sql_retries_instead_
     job = await add_job(store, clock, "foreign", on_overlap="allow", concurrency=10)
     wid = await add_worker(store, clock)
     for _ in range(2):
-        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
-    low, high = sorted(a.run.id for a in await claim(store, clock, wid))
+        await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    held = await claim(store, clock, wid)
+    low, high = sorted(a.run_id for a in held)
     async with await psycopg.AsyncConnection.connect(db_url) as foreign:
         # locks the higher run, then (once the heartbeat holds the lower one) the lower one:
         # against the lock order, so the two wait on each other and PostgreSQL aborts one
         await foreign.execute("SELECT 1 FROM runs WHERE id = %s FOR UPDATE", (high,))
-        beat = asyncio.create_task(store.worker_heartbeat(wid, runs=[], lease=30, now=clock.now()))
+        named = [(a.run_id, a.fence) for a in held]
+        beat = asyncio.create_task(
+            store.workers.heartbeat(wid, runs=named, lease=30, now=clock.now())
+        )
         await wait_until_blocked_on_a_lock(db_url)
         with contextlib.suppress(psycopg.errors.DeadlockDetected):
             await foreign.execute("SELECT 1 FROM runs WHERE id = %s FOR UPDATE", (low,))
@@ -150,18 +148,18 @@ class Load:
         for wid in workers:
             ops += [self.claim(wid), self.heartbeat(wid), self.report(wid), self.report(wid)]
         if doomed is not None:  # a job deleted while its runs are claimed and reported on
-            ops.append(self.store.job_delete(doomed, now=self.clock.now()))
+            ops.append(self.store.jobs.delete(doomed, now=self.clock.now()))
         ops += [
             self.retry_one(),
             self.trigger("supersede"),
             self.trigger("limited"),
-            self.store.runs_bulk(
+            self.store.runs.bulk(
                 [NewRun(job_id=self.jobs["free"], trigger="manual") for _ in range(4)],
                 now=self.clock.now(),
             ),
             self.cancel_one(),
-            self.store.reap(now=self.clock.now() + timedelta(seconds=45), lost_after=40),
-            self.store.schedule_fire(now=self.clock.now(), limit=10, planner=self.plan),
+            self.store.reaper.reap(now=self.clock.now() + timedelta(seconds=45), lost_after=40),
+            self.store.schedule.fire(now=self.clock.now(), limit=10, planner=self.plan),
         ]
         self.rng.shuffle(ops)
         return ops
@@ -173,11 +171,11 @@ class Load:
     async def claim(self, wid: str) -> None:
         got = await claim(self.store, self.clock, wid, limit=6)
         for a in got:
-            self.held.setdefault(wid, {})[a.run.id] = a.run.fence
+            self.held.setdefault(wid, {})[a.run_id] = a.fence
 
     async def heartbeat(self, wid: str) -> None:
         runs = list(self.held.get(wid, {}).items())
-        await self.store.worker_heartbeat(wid, runs=runs, lease=30, now=self.clock.now())
+        await self.store.workers.heartbeat(wid, runs=runs, lease=30, now=self.clock.now())
 
     async def report(self, wid: str) -> None:
         runs = list(self.held.get(wid, {}).items())
@@ -188,21 +186,21 @@ class Load:
             Completion(run_id=r, fence=f, outcome=self.rng.choice(["completed", "failed"]))
             for r, f in ends[:3]
         ]
-        await self.store.worker_report(
+        await self.store.reports.apply(
             wid, starts=starts, logs=logs, completions=done, limit=10_000, now=self.clock.now()
         )
         for c in done:
             self.held[wid].pop(c.run_id, None)
 
     async def trigger(self, name: str) -> None:
-        await self.store.run_trigger(
+        await self.store.runs.trigger(
             NewRun(job_id=self.jobs[name], trigger="manual"), now=self.clock.now()
         )
 
     async def retry_one(self) -> None:
-        runs, _, _ = await self.store.runs_list(RunFilter(status="cancelled"), limit=5, cursor=None)
+        runs, _, _ = await self.store.runs.page(RunFilter(status="cancelled"), limit=5, cursor=None)
         if runs:
-            await self.store.run_requeue(
+            await self.store.runs.requeue(
                 self.rng.choice(runs).id,
                 trigger="manual",
                 now=self.clock.now(),
@@ -212,7 +210,7 @@ class Load:
     async def cancel_one(self) -> None:
         everything = [r for runs in self.held.values() for r in runs]
         if everything:
-            await self.store.run_cancel(self.rng.choice(everything), now=self.clock.now())
+            await self.store.runs.cancel(self.rng.choice(everything), now=self.clock.now())
 
 
 async def test_heartbeats_reports_claims_cancels_ticks_and_the_reaper_together_never_deadlock(
@@ -237,14 +235,14 @@ async def test_heartbeats_reports_claims_cancels_ticks_and_the_reaper_together_n
     for i in range(ROUNDS):
         results = await asyncio.gather(*load.ops(workers, doomed), return_exceptions=True)
         doomed = (await add_job(store, clock, f"doomed-{i}", on_overlap="allow")).id
-        await store.runs_bulk([NewRun(job_id=doomed, trigger="manual")] * 3, now=clock.now())
+        await store.runs.bulk([NewRun(job_id=doomed, trigger="manual")] * 3, now=clock.now())
         failures += [
             r
             for r in results
             if isinstance(r, BaseException) and not isinstance(r, (Conflict, NotFound))
         ]
         clock.advance(1)
-    seen = {e.type for e in await store.events_since(0, limit=100_000)}
+    seen = {e.type for e in await store.events.since(0, limit=100_000)}
     assert seen >= {  # every kind of writer took part
         "run.started",
         "run.completed",

@@ -22,9 +22,9 @@ def make_job(clock: FakeClock, name: str, **fields: object) -> Job:
 
 async def test_insert_get_by_id_and_name(store: SqlStore, clock: FakeClock) -> None:
     job = make_job(clock, "alpha", tags=("reports",), schedule="*/5 * * * *")
-    await store.job_insert(replace(job, next_run=clock.now()), dep_ids=[], now=clock.now())
-    by_id = await store.job_get(job.id)
-    by_name = await store.job_get("alpha")
+    await store.jobs.insert(replace(job, next_run=clock.now()), dep_ids=[], now=clock.now())
+    by_id = await store.jobs.get(job.id)
+    by_name = await store.jobs.get("alpha")
     assert by_id == by_name
     assert by_id is not None
     assert by_id.spec.tags == ("reports",)
@@ -35,72 +35,72 @@ async def test_insert_get_by_id_and_name(store: SqlStore, clock: FakeClock) -> N
 async def test_duplicate_name_conflicts_and_writes_nothing(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    await store.job_insert(make_job(clock, "dup"), dep_ids=[], now=clock.now())
+    await store.jobs.insert(make_job(clock, "dup"), dep_ids=[], now=clock.now())
     other = replace(make_job(clock, "dup"), id="job-other")
     with pytest.raises(Conflict, match="already exists"):
-        await store.job_insert(other, dep_ids=[], now=clock.now())
-    assert await store.job_get("job-other") is None
+        await store.jobs.insert(other, dep_ids=[], now=clock.now())
+    assert await store.jobs.get("job-other") is None
 
 
 async def test_dependencies_come_from_the_graph(store: SqlStore, clock: FakeClock) -> None:
     up = make_job(clock, "up")
     down = make_job(clock, "down", depends_on=("up",))
-    await store.job_insert(up, dep_ids=[], now=clock.now())
-    await store.job_insert(down, dep_ids=[up.id], now=clock.now())
-    got = await store.job_get("down")
+    await store.jobs.insert(up, dep_ids=[], now=clock.now())
+    await store.jobs.insert(down, dep_ids=[up.id], now=clock.now())
+    got = await store.jobs.get("down")
     assert got is not None and got.spec.depends_on == ("up",)
-    assert await store.job_dependents(up.id) == ["down"]
+    assert await store.jobs.dependents(up.id) == ["down"]
     renamed = replace(up, spec=replace(up.spec, name="upstream"))
-    await store.job_replace(renamed, dep_ids=[], now=clock.now())
-    got = await store.job_get("down")
+    await store.jobs.replace(renamed, dep_ids=[], now=clock.now())
+    got = await store.jobs.get("down")
     assert got is not None and got.spec.depends_on == ("upstream",)
-    nodes, edges = await store.dag()
+    nodes, edges = await store.jobs.dag()
     assert edges == [("upstream", "down")]
     assert {n.name for n in nodes} == {"upstream", "down"}
 
 
 async def test_upstream_graph_follows_chains(store: SqlStore, clock: FakeClock) -> None:
     a, b, c = (make_job(clock, n) for n in "abc")
-    await store.job_insert(a, dep_ids=[], now=clock.now())
-    await store.job_insert(b, dep_ids=[a.id], now=clock.now())
-    await store.job_insert(c, dep_ids=[b.id], now=clock.now())
-    assert await store.job_upstream_graph([c.id]) == {"c": ["b"], "b": ["a"]}
+    await store.jobs.insert(a, dep_ids=[], now=clock.now())
+    await store.jobs.insert(b, dep_ids=[a.id], now=clock.now())
+    await store.jobs.insert(c, dep_ids=[b.id], now=clock.now())
+    assert await store.jobs.upstream_graph([c.id]) == {"c": ["b"], "b": ["a"]}
 
 
 async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) -> None:
     for i in range(7):
         tags = ("reports",) if i % 2 == 0 else ("etl",)
         schedule = "0 9 * * *" if i < 3 else None
-        await store.job_insert(
+        await store.jobs.insert(
             make_job(clock, f"job{i}", tags=tags, schedule=schedule), dep_ids=[], now=clock.now()
         )
-    jobs, total, cursor = await store.jobs_list(JobFilter(tag="reports"), limit=2, cursor=None)
+    jobs, total, cursor = await store.jobs.page(JobFilter(tag="reports"), limit=2, cursor=None)
     assert total == 4
     assert [j.name for j in jobs] == ["job0", "job2"]
     assert cursor is not None
-    jobs2, _, cursor2 = await store.jobs_list(JobFilter(tag="reports"), limit=2, cursor=cursor)
+    jobs2, _, cursor2 = await store.jobs.page(JobFilter(tag="reports"), limit=2, cursor=cursor)
     assert [j.name for j in jobs2] == ["job4", "job6"]
     assert cursor2 is None
-    cron, total, _ = await store.jobs_list(JobFilter(schedule_type="cron"), limit=50, cursor=None)
+    cron, total, _ = await store.jobs.page(JobFilter(schedule_type="cron"), limit=50, cursor=None)
     assert total == 3 and {j.name for j in cron} == {"job0", "job1", "job2"}
-    found, total, _ = await store.jobs_list(JobFilter(q="B5"), limit=50, cursor=None)
+    found, total, _ = await store.jobs.page(JobFilter(q="B5"), limit=50, cursor=None)
     assert total == 1 and found[0].name == "job5"
-    _, total, _ = await store.jobs_list(JobFilter(q="%"), limit=50, cursor=None)
+    _, total, _ = await store.jobs.page(JobFilter(q="%"), limit=50, cursor=None)
     assert total == 0
 
 
 async def test_pause_filter_and_status(store: SqlStore, clock: FakeClock) -> None:
     job = make_job(clock, "p")
-    await store.job_insert(job, dep_ids=[], now=clock.now())
-    assert await store.job_set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
-    assert not await store.job_set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
-    paused, total, _ = await store.jobs_list(JobFilter(status="paused"), limit=10, cursor=None)
+    await store.jobs.insert(job, dep_ids=[], now=clock.now())
+    assert await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
+    assert not await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
+    paused, total, _ = await store.jobs.page(JobFilter(status="paused"), limit=10, cursor=None)
     assert total == 1 and paused[0].status == "paused" and not paused[0].spec.enabled
     clock.advance(60)
-    assert await store.job_set_enabled(
+    assert await store.jobs.set_enabled(
         job.id, enabled=True, next_run=clock.now() + timedelta(minutes=1), now=clock.now()
     )
-    got = await store.job_get(job.id)
+    got = await store.jobs.get(job.id)
     assert got is not None and got.status == "idle"
 
 
@@ -108,10 +108,10 @@ async def test_delete_cascades_runs(store: SqlStore, clock: FakeClock) -> None:
     from tickwork.domain.queries import NewRun
 
     job = make_job(clock, "gone")
-    await store.job_insert(job, dep_ids=[], now=clock.now())
+    await store.jobs.insert(job, dep_ids=[], now=clock.now())
     run_id = (
-        await store.run_trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+        await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
     ).run_id
-    await store.job_delete(job.id, now=clock.now())
-    assert await store.job_get(job.id) is None
-    assert await store.run_get(run_id) is None
+    await store.jobs.delete(job.id, now=clock.now())
+    assert await store.jobs.get(job.id) is None
+    assert await store.runs.get(run_id) is None

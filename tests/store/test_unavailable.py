@@ -31,7 +31,7 @@ async def test_the_store_says_unavailable_when_the_database_does_not_answer(
             await store.ping()
         assert caught.value.status == 503 and caught.value.retry_after >= 1
         with pytest.raises(Unavailable):
-            await store.worker_get("w-1")
+            await store.workers.get("w-1")
     finally:
         await store.close()
 
@@ -39,7 +39,7 @@ async def test_the_store_says_unavailable_when_the_database_does_not_answer(
 async def test_a_bad_statement_is_not_mistaken_for_an_outage(store: SqlStore) -> None:
     """SQLite reports a missing table as an OperationalError too: it is a defect, not a 503."""
     with pytest.raises(Exception) as caught:
-        async with store._read() as conn:
+        async with store.db.read() as conn:
             await conn.execute(sa.text("SELECT * FROM no_such_table"))
     assert not isinstance(caught.value, Unavailable)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tickwork.domain.retry import RetryPolicy
-from tickwork.domain.runs import is_retryable_outcome
+from tickwork.domain.runs import Completion, is_retryable_outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +36,75 @@ def decide(
         delay = policy.delay_after(attempt, rand)
         return Decision("queued", not_before=now + timedelta(seconds=delay))
     return Decision("failed", dead_letter=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptState:
+    """A running run as the completion of its attempt finds it."""
+
+    run_id: str
+    job_id: str
+    fence: int
+    attempt: int  # attempts started so far, this one included once its start was confirmed
+    max_attempts: int
+    started_at: datetime | None  # None: the start is confirmed by this completion
+    claimed_at: datetime | None
+    worker_id: str | None
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How an attempt ends and what becomes of its run."""
+
+    outcome: str  # the attempt's outcome (a failure after a cancel request counts as cancelled)
+    decision: Decision
+    attempt: int  # this attempt's number
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def recorded_apart(self) -> bool:
+        """Whether the attempt gets a row of its own in the attempts history.
+
+        A completed attempt that is its run's last is told by the run itself; any other
+        (failed, timed out, lost, cancelled) keeps its own record, since a retry or replay
+        moves the run on to a new attempt."""
+        return self.outcome != "completed"
+
+
+def settle(
+    c: Completion,
+    state: AttemptState,
+    policy: RetryPolicy,
+    *,
+    now: datetime,
+    rand: Callable[[], float] = random.random,
+) -> Settlement:
+    """The end of the attempt ``c`` reports. A start confirmed only now counts the attempt
+    and dates it back by the time the worker says it ran (never before the claim)."""
+    if state.started_at is not None:
+        started, attempt = state.started_at, state.attempt
+    else:
+        started, attempt = _start_of(c, state, now), state.attempt + 1
+    outcome = "cancelled" if state.cancel_requested and c.outcome != "completed" else c.outcome
+    decision = decide(
+        outcome,
+        attempt=attempt,
+        max_attempts=state.max_attempts,
+        policy=policy,
+        now=now,
+        rand=rand,
+    )
+    return Settlement(outcome, decision, attempt, started, now)
+
+
+def _start_of(c: Completion, state: AttemptState, now: datetime) -> datetime:
+    if c.elapsed is None:
+        return state.claimed_at or now
+    started = now - timedelta(seconds=c.elapsed)
+    return max(started, state.claimed_at) if state.claimed_at else started

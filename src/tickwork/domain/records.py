@@ -16,6 +16,17 @@ class ReportResult:
     job_name: str | None = None
     duration: float | None = None
     outcome: str | None = None
+    job_id: str | None = None
+    not_before: datetime | None = None  # a retry's due time (the run is queued until then)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The answers to one worker report, item by item in the order it named them."""
+
+    starts: list[ReportResult]
+    logs: list[ReportResult]
+    completions: list[ReportResult]
 
 
 @dataclass(frozen=True, slots=True)

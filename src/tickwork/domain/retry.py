@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Backoff = Literal["exponential", "fixed"]
 
@@ -17,6 +17,17 @@ class RetryPolicy:
     backoff: Backoff = "exponential"
     max_delay: float = 300.0
     jitter: float = 0.1  # fraction of the delay, spread evenly either side
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> RetryPolicy:
+        """The policy of a job's stored spec (these defaults where a field is missing)."""
+        d = _DEFAULTS
+        return cls(
+            retries=int(spec.get("retries", d.retries)),
+            delay=float(spec.get("retry_delay", d.delay)),
+            backoff=spec.get("backoff", d.backoff),
+            max_delay=float(spec.get("max_retry_delay", d.max_delay)),
+        )
 
     @property
     def max_attempts(self) -> int:
@@ -33,3 +44,6 @@ class RetryPolicy:
         base = min(base, self.max_delay)
         spread = base * self.jitter
         return max(0.0, base - spread + 2 * spread * rand())
+
+
+_DEFAULTS = RetryPolicy()

@@ -138,10 +138,19 @@ class Event:
 class Assignment:
     """A claimed run handed to a worker: what to run and the fence that owns it."""
 
-    run: Run
+    run_id: str
+    job_id: str
+    job_name: str
+    attempt: int  # the number this attempt has once its start is confirmed
+    fence: int
+    idempotency_key: str
+    parameters: Mapping[str, Any]
+    timeout: float
+    worker_id: str
     job_type: str
     target: Mapping[str, Any]
     isolation: str
+    lease_expires_at: datetime
     ack_deadline: datetime
 
 
@@ -155,3 +164,4 @@ class Completion:
     exit_code: int | None = None
     result: Any = None
     error: str | None = None
+    elapsed: float | None = None  # seconds it ran, by the worker's clock

@@ -16,6 +16,7 @@ from .events import EventRelay
 from .jobs import JobService
 from .metrics import Metrics
 from .notify import Notifier
+from .projection import JobStatusProjector
 from .reaper import Reaper
 from .runs import RunService
 from .scheduler import Scheduler
@@ -54,7 +55,7 @@ class Container:
         self.coord: Coordination = coordination or create_coordination(
             settings.redis_url, settings.redis_prefix
         )
-        self.notifier = Notifier(self.coord.bus)
+        self.notifier = Notifier(self.coord.bus, self.clock)
         self.metrics = Metrics()
         self.tokens = TokenService(self.store, self.clock)
         self.jobs = JobService(self.store, self.clock, self.notifier)
@@ -67,6 +68,9 @@ class Container:
         )
         self.reaper = Reaper(self.store, self.clock, self.notifier, settings, self.metrics)
         self.events = EventRelay(self.store, self.coord.bus)
+        self.projector = JobStatusProjector(
+            self.store, self.clock, self.notifier, lambda: self.scheduler.is_leader
+        )
         self.stats = StatsService(self.store, self.coord, self.clock)
         self._background = False
 
@@ -80,6 +84,8 @@ class Container:
             self.reaper,
             self.tokens,
             self.stats,
+            self.projector,
+            self.notifier,
         ):
             svc.clock = clock
 
@@ -94,11 +100,13 @@ class Container:
             self.scheduler.start()
             self.reaper.start()
             self.events.start()
+            self.projector.start()
             self._background = True
 
     async def stop(self) -> None:
         if self._background:
-            for svc in (self.scheduler, self.reaper, self.events):
+            for svc in (self.scheduler, self.reaper, self.events, self.projector):
                 await svc.stop()
+        self.notifier.cancel_timers()
         await self.coord.stop()
         await self.store.close()

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from tickwork.coord.base import Bus
 from tickwork.domain.runs import Event
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .background import BackgroundService
 from .notify import EVENTS
@@ -22,17 +22,50 @@ from .notify import EVENTS
 GAP_PATIENCE = 2.0  # seconds to wait for an id left behind by a transaction still committing
 
 
+class RowCursor:
+    """Follows the outbox's row ids in order although transactions commit out of order: it
+    moves over contiguous ids only, and past a gap once the gap is older than GAP_PATIENCE
+    (its transaction rolled back). ``seen`` remembers what was handed on beyond it."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.seen: set[int] = set()
+        self._gap_since: float | None = None
+
+    def fresh(self, row_ids: list[int]) -> list[int]:
+        """The ids among these not handed on before (they are marked seen)."""
+        out = [i for i in row_ids if i > self.at and i not in self.seen]
+        self.seen.update(out)
+        return out
+
+    def advance(self, row_ids: list[int]) -> None:
+        expected = self.at + 1
+        for row_id in row_ids:
+            if row_id != expected:
+                break
+            expected += 1
+        gap = bool(row_ids) and expected <= row_ids[-1]
+        now = time.monotonic()
+        if gap and self._gap_since is None:
+            self._gap_since = now
+        if gap and self._gap_since is not None and now - self._gap_since > GAP_PATIENCE:
+            expected = row_ids[-1] + 1  # the missing id was rolled back: give up on it
+            gap = False
+        if not gap:
+            self._gap_since = None
+        self.at = expected - 1
+        self.seen = {i for i in self.seen if i > self.at}
+
+
 class EventRelay(BackgroundService):
     name = "events"
 
-    def __init__(self, store: SqlStore, bus: Bus, interval: float = 1.0) -> None:
+    def __init__(self, store: Store, bus: Bus, interval: float = 1.0) -> None:
         super().__init__(interval)
         self.store = store
         self.bus = bus
         self._listeners: set[asyncio.Queue[Event]] = set()
-        self._cursor: int | None = None
-        self._delivered: set[int] = set()
-        self._gap_since: float | None = None
+        self._cursor: RowCursor | None = None
         self._waker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -56,7 +89,7 @@ class EventRelay(BackgroundService):
     async def listen(self) -> AsyncIterator[asyncio.Queue[Event]]:
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=50_000)
         if self._cursor is None:
-            self._cursor = await self.last_id()
+            self._cursor = RowCursor(await asyncio.shield(self.store.events.last_row()))
         self._listeners.add(queue)
         try:
             yield queue
@@ -72,7 +105,7 @@ class EventRelay(BackgroundService):
     ) -> list[Event]:
         """Stored events after ``after`` (for clients catching up)."""
         return await asyncio.shield(
-            self.store.events_since(after, limit=limit, job_id=job_id, run_id=run_id)
+            self.store.events.since(after, limit=limit, job_id=job_id, run_id=run_id)
         )
 
     async def history(
@@ -84,24 +117,26 @@ class EventRelay(BackgroundService):
         run_id: str | None,
         types: list[str] | None,
     ) -> list[Event]:
-        return await self.store.events_history(
+        return await self.store.events.history(
             limit=limit, before=before, job_id=job_id, run_id=run_id, types=types
         )
 
     async def last_id(self) -> int:
-        return await asyncio.shield(self.store.events_last_id())
+        return await asyncio.shield(self.store.events.last_id())
 
     async def run_once(self) -> bool:
         if not self._listeners or self._cursor is None:
             self._cursor = None
             return False
-        rows = await self.store.events_since(self._cursor, limit=2000)
-        for event in rows:
-            if event.id not in self._delivered:
-                self._delivered.add(event.id)
-                self._fan_out(event)
-        self._advance(rows)
-        return len(rows) >= 2000
+        cursor = self._cursor
+        batches = await self.store.events.batches_since(cursor.at, limit=BATCH_ROWS)
+        fresh = set(cursor.fresh([row_id for row_id, _ in batches]))
+        for row_id, events in batches:
+            if row_id in fresh:
+                for event in events:
+                    self._fan_out(event)
+        cursor.advance([row_id for row_id, _ in batches])
+        return len(batches) >= BATCH_ROWS
 
     def _fan_out(self, event: Event) -> None:
         for queue in list(self._listeners):
@@ -110,25 +145,6 @@ class EventRelay(BackgroundService):
                 continue
             queue.put_nowait(event)
 
-    def _advance(self, rows: list[Event]) -> None:
-        """Move the cursor over the contiguous ids; wait a little for gaps to fill."""
-        assert self._cursor is not None
-        expected = self._cursor + 1
-        for event in rows:
-            if event.id != expected:
-                break
-            expected += 1
-        gap = bool(rows) and expected <= rows[-1].id
-        if gap and self._gap_since is None:
-            self._gap_since = time.monotonic()
-        if (
-            gap
-            and self._gap_since is not None
-            and time.monotonic() - self._gap_since > GAP_PATIENCE
-        ):
-            expected = rows[-1].id + 1  # the missing id was rolled back: give up on it
-            gap = False
-        if not gap:
-            self._gap_since = None
-        self._cursor = expected - 1
-        self._delivered = {i for i in self._delivered if i > self._cursor}
+
+BATCH_ROWS = 500
+"""Outbox rows the relay reads at a time (each holds one event or one job's batch)."""

@@ -19,7 +19,7 @@ from tickwork.domain.jobs import (
 )
 from tickwork.domain.queries import JobFilter, JobStats, NewRun
 from tickwork.domain.schedules import Schedule, parse_schedule
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .notify import Notifier
 
@@ -32,21 +32,21 @@ class JobDetail:
 
 
 class JobService:
-    def __init__(self, store: SqlStore, clock: Clock, notifier: Notifier) -> None:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
         self.store = store
         self.clock = clock
         self.notifier = notifier
 
     async def get(self, ref: str) -> Job:
-        job = await self.store.job_get(ref)
+        job = await self.store.jobs.get(ref)
         if job is None:
             raise NotFound(f"no job with id or name '{ref}'")
         return job
 
     async def detail(self, ref: str) -> JobDetail:
         job = await self.get(ref)
-        stats = await self.store.job_stats(job.id)
-        return JobDetail(job, stats, await self.store.job_dependents(job.id))
+        stats = await self.store.jobs.stats(job.id)
+        return JobDetail(job, stats, await self.store.jobs.dependents(job.id))
 
     async def create(self, spec: JobSpec) -> Job:
         now = self.clock.now()
@@ -62,7 +62,7 @@ class JobService:
             updated_at=now,
             next_run=first_run(spec, job_id=job_id, now=now),
         )
-        await self.store.job_insert(job, dep_ids=dep_ids, now=now)
+        await self.store.jobs.insert(job, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
         return await self.get(job.id)
 
@@ -76,20 +76,20 @@ class JobService:
         if _timing_changed(current.spec, spec) or next_run is None:
             next_run = first_run(spec, job_id=current.id, now=now)
         updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
-        await self.store.job_replace(updated, dep_ids=dep_ids, now=now)
+        await self.store.jobs.replace(updated, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
         return await self.get(current.id)
 
     async def delete(self, ref: str, *, force: bool = False) -> None:
         job = await self.get(ref)
-        dependents = await self.store.job_dependents(job.id)
+        dependents = await self.store.jobs.dependents(job.id)
         if dependents and not force:
             raise Conflict(
                 f"job '{job.name}' is a dependency of {', '.join(dependents)}; delete those "
                 "first or pass force=true to remove the dependency from them",
                 details={"dependents": dependents},
             )
-        await self.store.job_delete(job.id, now=self.clock.now())
+        await self.store.jobs.delete(job.id, now=self.clock.now())
         await self.notifier.changed()
 
     async def set_enabled(self, ref: str, enabled: bool) -> Job:
@@ -97,7 +97,7 @@ class JobService:
         now = self.clock.now()
         resumed = replace(job.spec, enabled=True)
         next_run = first_run(resumed, job_id=job.id, now=now) if enabled else None
-        await self.store.job_set_enabled(job.id, enabled=enabled, next_run=next_run, now=now)
+        await self.store.jobs.set_enabled(job.id, enabled=enabled, next_run=next_run, now=now)
         await self.notifier.changed()
         return await self.get(job.id)
 
@@ -110,7 +110,7 @@ class JobService:
     ) -> tuple[str, str, bool]:
         job = await self.get(ref)
         check_trigger_parameters(job.spec, parameters or {}, field="parameters")
-        done = await self.store.run_trigger(
+        done = await self.store.runs.trigger(
             NewRun(
                 job_id=job.id,
                 trigger="manual",
@@ -130,19 +130,19 @@ class JobService:
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], int, str | None]:
         try:
-            return await self.store.jobs_list(flt, limit=limit, cursor=cursor)
+            return await self.store.jobs.page(flt, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise ValidationError("cursor", str(exc)) from exc
 
     async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]:
-        return await self.store.dag()
+        return await self.store.jobs.dag()
 
     def preview(self, expression: str, timezone: str, n: int) -> tuple[Schedule, list[datetime]]:
         schedule = parse_schedule(expression, timezone)
         return schedule, schedule.fire_times(self.clock.now(), n)
 
     async def _resolve_deps(self, spec: JobSpec) -> list[str]:
-        found = await self.store.jobs_resolve(list(spec.depends_on))
+        found = await self.store.jobs.resolve(list(spec.depends_on))
         missing = [d for d in spec.depends_on if d not in found]
         if missing:
             raise ValidationError("depends_on", f"unknown job(s): {', '.join(missing)}")
@@ -151,14 +151,14 @@ class JobService:
     async def _check_no_cycle(self, current: Job, spec: JobSpec, dep_ids: list[str]) -> None:
         if current.id in dep_ids:
             raise CycleError([spec.name, spec.name])
-        edges = await self.store.job_upstream_graph(dep_ids)
+        edges = await self.store.jobs.upstream_graph(dep_ids)
         edges = {
             (spec.name if k == current.name else k): [
                 spec.name if d == current.name else d for d in v
             ]
             for k, v in edges.items()
         }
-        names = await self.store.jobs_resolve(dep_ids)
+        names = await self.store.jobs.resolve(dep_ids)
         edges[spec.name] = [names[d][1] for d in dep_ids]
         cycle = find_cycle(edges)
         if cycle:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from tickwork.config import Settings
 from tickwork.domain.clock import Clock
 from tickwork.domain.records import ReapResult
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .background import BackgroundService
 from .metrics import Metrics
@@ -22,7 +22,7 @@ class Reaper(BackgroundService):
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         clock: Clock,
         notifier: Notifier,
         settings: Settings,
@@ -38,7 +38,7 @@ class Reaper(BackgroundService):
 
     async def run_once(self) -> bool:
         now = self.clock.now()
-        result: ReapResult = await self.store.reap(
+        result: ReapResult = await self.store.reaper.reap(
             now=now, lost_after=self.settings.worker_lost_after
         )
         if result.changed:
@@ -53,6 +53,6 @@ class Reaper(BackgroundService):
             await self.notifier.runs_ready()
         if now - self._last_prune > timedelta(minutes=10):
             cutoff = now - timedelta(hours=self.settings.event_retention_hours)
-            await self.store.events_prune(before=cutoff, now=now)
+            await self.store.events.prune(before=cutoff, now=now)
             self._last_prune = now
         return False

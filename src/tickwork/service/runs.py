@@ -11,43 +11,43 @@ from tickwork.domain.jobs import JobSpec, check_trigger_parameters
 from tickwork.domain.queries import NewRun, RunFilter
 from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.domain.secrets import references
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .notify import Notifier
 
 
 class RunService:
-    def __init__(self, store: SqlStore, clock: Clock, notifier: Notifier) -> None:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
         self.store = store
         self.clock = clock
         self.notifier = notifier
 
     async def get(self, run_id: str) -> Run:
-        run = await self.store.run_get(run_id)
+        run = await self.store.runs.get(run_id)
         if run is None:
             raise NotFound(f"no run '{run_id}'")
         return run
 
     async def attempts(self, run_id: str) -> list[Attempt]:
-        return await self.store.run_attempts(run_id)
+        return await self.store.runs.attempts(run_id)
 
     async def list_runs(
         self, flt: RunFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Run], int, str | None]:
         try:
-            return await self.store.runs_list(flt, limit=limit, cursor=cursor)
+            return await self.store.runs.page(flt, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise ValidationError("cursor", str(exc)) from exc
 
     async def job_id_of(self, ref: str) -> str:
-        found = await self.store.jobs_resolve([ref])
+        found = await self.store.jobs.resolve([ref])
         if ref not in found:
             raise NotFound(f"no job with id or name '{ref}'")
         return found[ref][0]
 
     async def cancel(self, run_id: str) -> Run:
         """Queued: cancelled now. Running: its worker is woken to stop it (SIGTERM, SIGKILL)."""
-        _, worker = await self.store.run_cancel(run_id, now=self.clock.now())
+        _, worker = await self.store.runs.cancel(run_id, now=self.clock.now())
         if worker:
             await self.notifier.cancel(worker, run_id)
         else:
@@ -57,7 +57,7 @@ class RunService:
     async def retry(
         self, run_id: str, *, trigger: str = "manual", resolution: str = "retried"
     ) -> Run:
-        run = await self.store.run_requeue(
+        run = await self.store.runs.requeue(
             run_id, trigger=trigger, now=self.clock.now(), resolution=resolution
         )
         await self.notifier.runs_ready()
@@ -67,7 +67,7 @@ class RunService:
         self, items: Sequence[tuple[str, dict[str, Any], str | None]]
     ) -> list[tuple[str, bool]]:
         refs = sorted({ref for ref, _, _ in items})
-        found = await self.store.jobs_resolve(refs)
+        found = await self.store.jobs.resolve(refs)
         missing = [r for r in refs if r not in found]
         if missing:
             raise ValidationError("runs", f"unknown job(s): {', '.join(missing[:20])}")
@@ -76,7 +76,7 @@ class RunService:
             NewRun(job_id=found[ref][0], trigger="manual", parameters=params, idempotency_key=key)
             for ref, params, key in items
         ]
-        out = await self.store.runs_bulk(news, now=self.clock.now())
+        out = await self.store.runs.bulk(news, now=self.clock.now())
         await self.notifier.runs_ready()
         return out
 
@@ -90,7 +90,7 @@ class RunService:
             if not references(parameters):
                 continue
             if ref not in specs:
-                job = await self.store.job_get(ref)
+                job = await self.store.jobs.get(ref)
                 if job is None:
                     raise NotFound(f"no job with id or name '{ref}'")
                 specs[ref] = job.spec
@@ -99,10 +99,10 @@ class RunService:
     async def dead_letters(
         self, *, resolved: bool | None, limit: int, offset: int
     ) -> tuple[list[DeadLetter], int]:
-        return await self.store.dead_letters_list(resolved=resolved, limit=limit, offset=offset)
+        return await self.store.dead_letters.page(resolved=resolved, limit=limit, offset=offset)
 
     async def dead_letter(self, dl_id: str) -> DeadLetter:
-        found = await self.store.dead_letter_get(dl_id)
+        found = await self.store.dead_letters.get(dl_id)
         if found is None:
             raise NotFound(f"no dead letter '{dl_id}'")
         return found
@@ -112,6 +112,6 @@ class RunService:
         return await self.retry(dl.run_id, trigger="replay", resolution="replayed")
 
     async def resolve(self, dl_id: str) -> DeadLetter:
-        await self.store.dead_letter_resolve(dl_id, now=self.clock.now())
+        await self.store.dead_letters.resolve(dl_id, now=self.clock.now())
         await self.notifier.changed()
         return await self.dead_letter(dl_id)

@@ -14,7 +14,7 @@ from tickwork.domain.clock import Clock
 from tickwork.domain.jobs import Job
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan, jitter_offset, plan_ticks
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .background import BackgroundService
 from .metrics import Metrics
@@ -32,7 +32,7 @@ class Scheduler(BackgroundService):
 
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         leader: LeaderLease,
         clock: Clock,
         notifier: Notifier,
@@ -67,7 +67,7 @@ class Scheduler(BackgroundService):
         if fence is None:
             return False
         now = self.clock.now()
-        result = await self.store.schedule_fire(
+        result = await self.store.schedule.fire(
             now=now,
             limit=self.settings.scheduler_batch,
             planner=lambda job: self.plan(job, now),
@@ -87,7 +87,7 @@ class Scheduler(BackgroundService):
             await self.notifier.changed()
         more = result.jobs >= self.settings.scheduler_batch
         if not more:
-            self._wait = self._until(await self.store.schedule_next_due())
+            self._wait = self._until(await self.store.schedule.next_due())
         return more
 
     def next_wait(self) -> float:

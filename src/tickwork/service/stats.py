@@ -8,7 +8,7 @@ from typing import Any
 
 from tickwork.coord.base import Coordination
 from tickwork.domain.clock import Clock
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +26,14 @@ class Overview:
 
 
 class StatsService:
-    def __init__(self, store: SqlStore, coord: Coordination, clock: Clock) -> None:
+    def __init__(self, store: Store, coord: Coordination, clock: Clock) -> None:
         self.store = store
         self.coord = coord
         self.clock = clock
 
     async def overview(self) -> Overview:
         now = self.clock.now()
-        s: dict[str, Any] = await self.store.stats(now=now)
+        s: dict[str, Any] = await self.store.stats.overview(now=now)
         lag = max((now - s["oldest_due"]).total_seconds(), 0.0) if s["oldest_due"] else 0.0
         return Overview(
             now=now,

@@ -16,11 +16,11 @@ from tickwork.domain.auth import (
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import Unauthorized, ValidationError
 from tickwork.domain.records import AuditEntry, TokenRecord
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 
 class TokenService:
-    def __init__(self, store: SqlStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._last_used: dict[str, datetime] = {}
@@ -46,11 +46,11 @@ class TokenService:
             revoked_at=None,
             last_used_at=None,
         )
-        await self.store.token_insert(record, digest=token_digest(secret), now=now)
+        await self.store.tokens.insert(record, digest=token_digest(secret), now=now)
         return record, secret
 
     async def authenticate(self, token: str) -> Principal:
-        record = await self.store.token_by_digest(token_digest(token))
+        record = await self.store.tokens.by_digest(token_digest(token))
         if record is None:
             raise Unauthorized("unknown token")
         now = self.clock.now()
@@ -60,19 +60,19 @@ class TokenService:
         last = self._last_used.get(record.id)
         if last is None or now - last > timedelta(minutes=1):  # one write a minute at most
             self._last_used[record.id] = now
-            await self.store.token_used(record.id, now=now)
+            await self.store.tokens.used(record.id, now=now)
         return Principal(token_id=record.id, name=record.name, role=record.role)
 
     async def revoke(self, token_id: str) -> None:
-        await self.store.token_revoke(token_id, now=self.clock.now())
+        await self.store.tokens.revoke(token_id, now=self.clock.now())
 
     async def list_tokens(self) -> list[TokenRecord]:
-        return await self.store.tokens_list()
+        return await self.store.tokens.all()
 
     async def audit(
         self, principal: Principal, action: str, target: str | None, details: dict[str, Any]
     ) -> None:
-        await self.store.audit_add(
+        await self.store.audit.add(
             actor=principal.name,
             role=principal.role,
             action=action,
@@ -84,4 +84,4 @@ class TokenService:
     async def audit_log(
         self, *, limit: int, before: int | None, actor: str | None, action: str | None
     ) -> list[AuditEntry]:
-        return await self.store.audit_list(limit=limit, before=before, actor=actor, action=action)
+        return await self.store.audit.recent(limit=limit, before=before, actor=actor, action=action)

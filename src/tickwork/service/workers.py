@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tickwork.config import Settings
 from tickwork.coord.base import Bus, Subscription
@@ -13,9 +12,9 @@ from tickwork.domain import ids
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import NotFound, StaleFence
 from tickwork.domain.jobs import routes_for
-from tickwork.domain.records import HeartbeatResult, ReportResult
+from tickwork.domain.records import HeartbeatResult, Report, ReportResult
 from tickwork.domain.runs import Assignment, Completion, Worker
-from tickwork.store.sql import SqlStore
+from tickwork.store.base import Store
 
 from .metrics import Metrics
 from .notify import RUNS_READY, Notifier, worker_topic
@@ -23,17 +22,10 @@ from .notify import RUNS_READY, Notifier, worker_topic
 ROUTE_CACHE_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    starts: list[ReportResult]
-    logs: list[ReportResult]
-    completions: list[ReportResult]
-
-
 class WorkerService:
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         clock: Clock,
         bus: Bus,
         notifier: Notifier,
@@ -77,22 +69,22 @@ class WorkerService:
             registered_at=now,
             last_heartbeat=now,
         )
-        await self.store.worker_register(worker, now=now)
+        await self.store.workers.register(worker, now=now)
         await self.notifier.changed()
         return worker
 
     async def heartbeat(
         self, worker_id: str, runs: Sequence[tuple[str, int]], wait: float
     ) -> HeartbeatResult:
-        result = await self.store.worker_heartbeat(
+        result = await self.store.workers.heartbeat(
             worker_id, runs=runs, lease=self.settings.lease_seconds, now=self.clock.now()
         )
         if result.cancel or result.stale or wait <= 0:
             return result
         async with self.bus.subscribe(worker_topic(worker_id)) as sub:
-            cancels = await self.store.worker_cancels(worker_id)
+            cancels = await self.store.workers.cancels(worker_id)
             if not cancels and await self._wait(sub, wait) is not None:
-                cancels = await self.store.worker_cancels(worker_id)
+                cancels = await self.store.workers.cancels(worker_id)
         return HeartbeatResult(cancel=cancels, stale=[])
 
     async def claim(self, worker_id: str, *, limit: int, wait: float) -> list[Assignment]:
@@ -100,7 +92,7 @@ class WorkerService:
         deadline = time.monotonic() + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
             while True:
-                got = await self.store.run_claim(
+                got = await self.store.claims.claim(
                     worker_id=worker_id,
                     routes=routes,
                     limit=limit,
@@ -120,7 +112,7 @@ class WorkerService:
         hit = self._routes.get(worker_id)
         if hit is not None and time.monotonic() - hit[0] < ROUTE_CACHE_SECONDS:
             return hit[1]
-        worker = await self.store.worker_get(worker_id)
+        worker = await self.store.workers.get(worker_id)
         if worker is None or worker.status == "offline":
             self._routes.pop(worker_id, None)
             raise NotFound(f"no worker '{worker_id}' (register again)")
@@ -136,7 +128,7 @@ class WorkerService:
         logs: Sequence[tuple[str, int, str, str]],
         completions: Sequence[Completion],
     ) -> Report:
-        s, lg, c = await self.store.worker_report(
+        done = await self.store.reports.apply(
             worker_id,
             starts=starts,
             logs=logs,
@@ -144,16 +136,22 @@ class WorkerService:
             limit=self.settings.max_output_bytes,
             now=self.clock.now(),
         )
-        self._observe(c)
-        if c and any(r.ok and r.status == "queued" for r in c):
+        settled = [r for r in done.completions if r.ok and r.outcome]
+        self._observe(settled)
+        if settled:
+            # a slot of a limited job came free, a retry or a dependent was queued: claims
+            # waiting look again now, and again when a retry comes due
             await self.notifier.runs_ready()
+            for r in settled:
+                if r.not_before is not None:
+                    self.notifier.runs_ready_at(r.not_before)
         else:
             await self.notifier.changed()
-        return Report(s, lg, c)
+        return Report(done.starts, done.logs, done.completions)
 
-    def _observe(self, completions: list[ReportResult]) -> None:
-        for r in completions:
-            if r.ok and r.outcome and r.job_name:
+    def _observe(self, settled: list[ReportResult]) -> None:
+        for r in settled:
+            if r.job_name:
                 self.metrics.runs_finished.labels(r.job_name, r.outcome).inc()
                 if r.duration is not None:
                     self.metrics.run_duration.labels(r.job_name).observe(r.duration)
@@ -178,14 +176,14 @@ class WorkerService:
 
     async def deregister(self, worker_id: str) -> None:
         self._routes.pop(worker_id, None)
-        back = await self.store.worker_deregister(worker_id, now=self.clock.now())
+        back = await self.store.workers.deregister(worker_id, now=self.clock.now())
         if back:
             await self.notifier.runs_ready()
         else:
             await self.notifier.changed()
 
     async def list_workers(self) -> list[Worker]:
-        return await self.store.workers_list()
+        return await self.store.workers.all()
 
 
 def _raise_if_stale(result: ReportResult) -> ReportResult:

@@ -1,118 +1,224 @@
-"""Engines, transactions and the event outbox shared by every part of the SQL store."""
+"""What the services may ask of the store: one protocol per part, typed against by the
+services, implemented by the SQL siblings composed in ``store/sql.py`` (and by fakes in
+tests). Methods are use cases with keyword arguments and an explicit ``now``."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from tickwork.domain.jobs import Job
+from tickwork.domain.queries import JobFilter, JobStats, NewRun, RunFilter
+from tickwork.domain.records import (
+    AuditEntry,
+    HeartbeatResult,
+    ReapResult,
+    Report,
+    TickResult,
+    TokenRecord,
+    Triggered,
+)
+from tickwork.domain.runs import Assignment, Attempt, Completion, DeadLetter, Event, Run, Worker
+from tickwork.domain.scheduling import TickPlan
 
-from tickwork.domain.errors import Unavailable
-from tickwork.store import tables as t
-from tickwork.store.dialect import create_engines, is_unavailable
 
-log = logging.getLogger(__name__)
+class Jobs(Protocol):
+    async def insert(self, job: Job, *, dep_ids: list[str], now: datetime) -> None: ...
+    async def replace(self, job: Job, *, dep_ids: list[str], now: datetime) -> None: ...
+    async def delete(self, job_id: str, *, now: datetime) -> None: ...
+    async def get(self, ref: str) -> Job | None: ...
+    async def resolve(self, refs: list[str]) -> dict[str, tuple[str, str]]: ...
+    async def upstream_graph(self, start_ids: list[str]) -> dict[str, list[str]]: ...
+    async def dependents(self, job_id: str) -> list[str]: ...
+    async def set_enabled(
+        self, job_id: str, *, enabled: bool, next_run: datetime | None, now: datetime
+    ) -> bool: ...
+    async def page(
+        self, flt: JobFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Job], int, str | None]: ...
+    async def stats(self, job_id: str) -> JobStats: ...
+    async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]: ...
+    async def unsettled(self) -> list[str]: ...
+    async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]: ...
 
-RUN_COLUMNS = [*t.runs.c, t.jobs.c.name.label("job_name")]
+
+class Runs(Protocol):
+    async def trigger(self, new: NewRun, *, now: datetime) -> Triggered: ...
+    async def bulk(self, items: Sequence[NewRun], *, now: datetime) -> list[tuple[str, bool]]: ...
+    async def get(self, run_id: str) -> Run | None: ...
+    async def attempts(self, run_id: str) -> list[Attempt]: ...
+    async def page(
+        self, flt: RunFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Run], int, str | None]: ...
+    async def cancel(self, run_id: str, *, now: datetime) -> tuple[str, str | None]: ...
+    async def requeue(
+        self, run_id: str, *, trigger: str, now: datetime, resolution: str
+    ) -> Run: ...
 
 
-class PendingEvents:
-    """Events written in the same transaction as the change they describe (the outbox)."""
+class DeadLetters(Protocol):
+    async def page(
+        self, *, resolved: bool | None, limit: int, offset: int
+    ) -> tuple[list[DeadLetter], int]: ...
+    async def get(self, dl_id: str) -> DeadLetter | None: ...
+    async def resolve(self, dl_id: str, *, now: datetime) -> None: ...
 
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self.rows: list[dict[str, Any]] = []
 
-    def add(
+class Claims(Protocol):
+    async def claim(
         self,
-        type_: str,
         *,
+        worker_id: str,
+        routes: Sequence[str],
+        limit: int,
+        lease: float,
+        ack_timeout: float,
+        now: datetime,
+    ) -> list[Assignment]: ...
+
+
+class Reports(Protocol):
+    async def apply(
+        self,
+        worker_id: str,
+        *,
+        starts: Sequence[tuple[str, int]] = (),
+        logs: Sequence[tuple[str, int, str, str]] = (),
+        completions: Sequence[Completion] = (),
+        limit: int,
+        now: datetime,
+    ) -> Report: ...
+
+
+class Workers(Protocol):
+    async def register(self, worker: Worker, *, now: datetime) -> None: ...
+    async def heartbeat(
+        self, worker_id: str, *, runs: Sequence[tuple[str, int]], lease: float, now: datetime
+    ) -> HeartbeatResult: ...
+    async def cancels(self, worker_id: str) -> list[str]: ...
+    async def deregister(self, worker_id: str, *, now: datetime) -> list[str]: ...
+    async def all(self) -> list[Worker]: ...
+    async def get(self, worker_id: str) -> Worker | None: ...
+
+
+class Reaper(Protocol):
+    async def reap(self, *, now: datetime, lost_after: float, limit: int = 500) -> ReapResult: ...
+
+
+class Schedule(Protocol):
+    async def fire(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        planner: Callable[[Job], tuple[TickPlan, datetime | None]],
+        idle_limit: float | None = None,
+    ) -> TickResult: ...
+    async def next_due(self) -> datetime | None: ...
+
+
+class Events(Protocol):
+    async def since(
+        self,
+        after: int,
+        *,
+        limit: int = 1000,
         job_id: str | None = None,
         run_id: str | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.rows.append(
-            {
-                "type": type_,
-                "job_id": job_id,
-                "run_id": run_id,
-                "data": dict(data or {}),
-                "created_at": self.now,
-            }
-        )
-
-    async def flush(self, conn: AsyncConnection) -> None:
-        if self.rows:
-            # executemany: compiled once, pipelined by the driver (measured: as fast as one
-            # INSERT … SELECT FROM unnest for these batch sizes)
-            await conn.execute(sa.insert(t.events), self.rows)
-            self.rows = []
+    ) -> list[Event]: ...
+    async def batches_since(
+        self, after_row: int, *, limit: int
+    ) -> list[tuple[int, list[Event]]]: ...
+    async def last_row(self) -> int: ...
+    async def history(
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        job_id: str | None = None,
+        run_id: str | None = None,
+        types: list[str] | None = None,
+    ) -> list[Event]: ...
+    async def last_id(self) -> int: ...
+    async def prune(self, *, before: datetime, now: datetime) -> int: ...
 
 
-class SqlBase:
-    """Owns the engines; subclasses add one use case per method."""
+class Stats(Protocol):
+    async def overview(self, *, now: datetime) -> dict[str, Any]: ...
 
-    def __init__(self, url: str, *, prepared_statements: bool = True) -> None:
-        self.url = url
-        self.reader, self.writer = create_engines(url, prepared_statements=prepared_statements)
-        self.dialect = self.writer.dialect.name
+
+class Tokens(Protocol):
+    async def insert(self, record: TokenRecord, *, digest: str, now: datetime) -> None: ...
+    async def by_digest(self, digest: str) -> TokenRecord | None: ...
+    async def used(self, token_id: str, *, now: datetime) -> None: ...
+    async def revoke(self, token_id: str, *, now: datetime) -> None: ...
+    async def all(self) -> list[TokenRecord]: ...
+    async def count(self) -> int: ...
+
+
+class Audit(Protocol):
+    async def add(
+        self,
+        *,
+        actor: str,
+        role: str | None,
+        action: str,
+        target: str | None,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> None: ...
+    async def recent(
+        self,
+        *,
+        limit: int,
+        before: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]: ...
+
+
+__all__ = [
+    "Audit",
+    "Claims",
+    "DeadLetters",
+    "Events",
+    "Jobs",
+    "Reaper",
+    "Reports",
+    "Runs",
+    "Schedule",
+    "Stats",
+    "Tokens",
+    "Workers",
+]
+
+
+class Store(Protocol):
+    """The whole store, as the services see it: one part per thing it holds."""
 
     @property
-    def is_postgres(self) -> bool:
-        return self.dialect == "postgresql"
-
-    @asynccontextmanager
-    async def _write(self, now: datetime) -> AsyncIterator[tuple[AsyncConnection, PendingEvents]]:
-        events = PendingEvents(now)
-        with _unavailable_raised():
-            async with self.writer.begin() as conn:
-                yield conn, events
-                await events.flush(conn)
-
-    @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        with _unavailable_raised():
-            async with self.reader.connect() as conn:
-                yield conn
-
-    async def close(self) -> None:
-        await self.reader.dispose()
-        if self.writer is not self.reader:
-            await self.writer.dispose()
-
-    async def db_now(self) -> datetime:
-        """The database's clock (PostgreSQL), used to correct coordinator clock skew."""
-        async with self._read() as conn:
-            if self.is_postgres:
-                stmt = sa.text("SELECT clock_timestamp()")
-                return (await conn.execute(stmt)).scalar_one()  # type: ignore[no-any-return]
-        from tickwork.domain.clock import SystemClock
-
-        return SystemClock().now()
-
-    async def ping(self) -> bool:
-        async with self._read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-        return True
-
-
-@contextmanager
-def _unavailable_raised() -> Iterator[None]:
-    """The one place a driver's "cannot answer now" becomes the domain's ``Unavailable``
-    (503 with Retry-After at the API); the driver's words stay in the server log."""
-    try:
-        yield
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        log.warning("database unavailable: %s", lines[0] if lines else type(exc).__name__)
-        raise Unavailable("the database is unavailable; try again shortly") from exc
-
-
-def run_select() -> sa.Select[Any]:
-    return sa.select(*RUN_COLUMNS).select_from(t.runs.join(t.jobs, t.runs.c.job_id == t.jobs.c.id))
+    def jobs(self) -> Jobs: ...
+    @property
+    def runs(self) -> Runs: ...
+    @property
+    def dead_letters(self) -> DeadLetters: ...
+    @property
+    def claims(self) -> Claims: ...
+    @property
+    def reports(self) -> Reports: ...
+    @property
+    def workers(self) -> Workers: ...
+    @property
+    def reaper(self) -> Reaper: ...
+    @property
+    def schedule(self) -> Schedule: ...
+    @property
+    def events(self) -> Events: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def tokens(self) -> Tokens: ...
+    @property
+    def audit(self) -> Audit: ...
+    async def ping(self) -> bool: ...

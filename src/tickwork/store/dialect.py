@@ -54,8 +54,11 @@ def create_engines(
         connect_args: dict[str, Any] = dict(PG_CONNECTION)
         if not prepared_statements:
             connect_args["prepare_threshold"] = None
+        # No pre-ping (a round trip before every transaction): a connection the server dropped
+        # fails its first statement, the request answers 503, and SQLAlchemy, seeing a
+        # disconnect, replaces every pooled connection older than that one.
         engine = create_async_engine(
-            target, pool_size=5, max_overflow=10, pool_pre_ping=True, connect_args=connect_args
+            target, pool_size=5, max_overflow=10, connect_args=connect_args
         )
         return engine, engine
     reader = create_async_engine(target, connect_args={"timeout": 30})
@@ -266,6 +269,28 @@ async def insert_new(
     )
     params = {c: [_pg_value(table.c[c], r[c] if c in r else filled[c]) for r in rows] for c in cols}
     return {r[0] for r in (await conn.execute(sa.text(sql), params)).all()}
+
+
+async def upsert_many(
+    conn: Any,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    update: list[str],
+    dialect_name: str,
+) -> None:
+    """Insert rows, or update ``update`` columns of the row with the same ``keys`` (one
+    executemany; ``INSERT … ON CONFLICT (keys) DO UPDATE`` on both dialects)."""
+    if not rows:
+        return
+    module: Any = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = module.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c: getattr(stmt.excluded, c) for c in update},
+    )
+    await conn.execute(stmt, rows)
 
 
 def _pg_value(column: sa.Column[Any], value: Any) -> Any:

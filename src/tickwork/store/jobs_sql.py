@@ -14,7 +14,8 @@ from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.jobs import Job
 from tickwork.domain.queries import JobFilter, JobStats
 from tickwork.store import tables as t
-from tickwork.store.base import SqlBase
+from tickwork.store.database import Database
+from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import job_from_row, spec_to_json
 
@@ -52,10 +53,13 @@ def _job_values(job: Job) -> dict[str, Any]:
     }
 
 
-class JobStore(SqlBase):
-    async def job_insert(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
+class JobRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
         try:
-            async with self._write(now) as (conn, events):
+            async with self.db.write(now) as (conn, events):
                 await conn.execute(sa.insert(t.jobs).values(**_job_values(job)))
                 await self._job_links(conn, job, dep_ids)
                 events.add("job.created", job_id=job.id, data={"name": job.name})
@@ -64,11 +68,11 @@ class JobStore(SqlBase):
                 f"a job named '{job.name}' already exists", details={"field": "name"}
             ) from exc
 
-    async def job_replace(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
+    async def replace(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
         values = _job_values(job)
         values.pop("created_at")
         try:
-            async with self._write(now) as (conn, events):
+            async with self.db.write(now) as (conn, events):
                 res = await conn.execute(
                     sa.update(t.jobs).where(t.jobs.c.id == job.id).values(**values)
                 )
@@ -94,11 +98,11 @@ class JobStore(SqlBase):
                 sa.insert(t.job_deps), [{"job_id": job.id, "depends_on_id": d} for d in dep_ids]
             )
 
-    async def job_delete(self, job_id: str, *, now: datetime) -> None:
-        async with self._write(now) as (conn, events):
+    async def delete(self, job_id: str, *, now: datetime) -> None:
+        async with self.db.write(now) as (conn, events):
             # the lock order: the job, then its runs by id (the delete cascades to them)
-            await lock_jobs(conn, self.dialect, [job_id], columns=(t.jobs.c.id,))
-            await lock_runs(conn, self.dialect, t.runs.c.job_id == job_id)
+            await lock_jobs(conn, self.db.dialect, [job_id], columns=(t.jobs.c.id,))
+            await lock_runs(conn, self.db.dialect, t.runs.c.job_id == job_id)
             name = (
                 await conn.execute(
                     sa.delete(t.jobs).where(t.jobs.c.id == job_id).returning(t.jobs.c.name)
@@ -108,20 +112,20 @@ class JobStore(SqlBase):
                 raise NotFound(f"no job '{job_id}'")
             events.add("job.deleted", job_id=job_id, data={"name": name})
 
-    async def job_get(self, ref: str) -> Job | None:
+    async def get(self, ref: str) -> Job | None:
         col = t.jobs.c.id if ref.startswith("job-") else t.jobs.c.name
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t.jobs).where(col == ref))).first()
             if row is None:
                 return None
             deps = await _deps_of(conn, [row.id])
         return job_from_row(row, deps.get(row.id, []))
 
-    async def jobs_resolve(self, refs: list[str]) -> dict[str, tuple[str, str]]:
+    async def resolve(self, refs: list[str]) -> dict[str, tuple[str, str]]:
         """Map each ref (id or name) that exists to (id, name)."""
         if not refs:
             return {}
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             rows = (
                 await conn.execute(
                     sa.select(t.jobs.c.id, t.jobs.c.name).where(
@@ -136,7 +140,7 @@ class JobStore(SqlBase):
                     out[ref] = (row.id, row.name)
         return out
 
-    async def job_upstream_graph(self, start_ids: list[str]) -> dict[str, list[str]]:
+    async def upstream_graph(self, start_ids: list[str]) -> dict[str, list[str]]:
         """Edges (name → dependency names) of everything reachable upstream of start_ids."""
         if not start_ids:
             return {}
@@ -156,37 +160,37 @@ class JobStore(SqlBase):
                 parent, parent.c.id == reach.c.depends_on_id
             )
         )
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         edges: dict[str, list[str]] = {}
         for row in rows:
             edges.setdefault(row.job, []).append(row.dep)
         return edges
 
-    async def job_dependents(self, job_id: str) -> list[str]:
+    async def dependents(self, job_id: str) -> list[str]:
         stmt = (
             sa.select(t.jobs.c.name)
             .join(t.job_deps, t.job_deps.c.job_id == t.jobs.c.id)
             .where(t.job_deps.c.depends_on_id == job_id)
             .order_by(t.jobs.c.name)
         )
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
 
-    async def job_dependencies(self, job_id: str) -> list[str]:
+    async def dependencies(self, job_id: str) -> list[str]:
         stmt = (
             sa.select(t.jobs.c.name)
             .join(t.job_deps, t.job_deps.c.depends_on_id == t.jobs.c.id)
             .where(t.job_deps.c.job_id == job_id)
             .order_by(t.jobs.c.name)
         )
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
 
-    async def job_set_enabled(
+    async def set_enabled(
         self, job_id: str, *, enabled: bool, next_run: datetime | None, now: datetime
     ) -> bool:
-        async with self._write(now) as (conn, events):
+        async with self.db.write(now) as (conn, events):
             row = (
                 await conn.execute(sa.select(t.jobs.c.spec).where(t.jobs.c.id == job_id))
             ).first()
@@ -203,7 +207,7 @@ class JobStore(SqlBase):
                 events.add("job.resumed" if enabled else "job.paused", job_id=job_id)
         return changed
 
-    async def jobs_list(
+    async def page(
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], int, str | None]:
         where = _job_filters(flt)
@@ -211,7 +215,7 @@ class JobStore(SqlBase):
         if cursor:
             page = page.where(t.jobs.c.name > decode_cursor(cursor, 1)[0])
         count = sa.select(sa.func.count()).select_from(t.jobs).where(*where)
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
             total = (await conn.execute(count)).scalar_one()
             deps = await _deps_of(conn, [r.id for r in rows[:limit]])
@@ -219,7 +223,52 @@ class JobStore(SqlBase):
         nxt = encode_cursor(jobs[-1].name) if len(rows) > limit else None
         return jobs, total, nxt
 
-    async def job_stats(self, job_id: str) -> JobStats:
+    async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]:
+        """Set each job's ``last_run_status`` and ``last_run_at`` from its latest run (by
+        queue time) where they differ; the ids of the jobs changed. Run transitions do not
+        write their job's row (a hot row under load); this projection follows them."""
+        if not job_ids:
+            return []
+        r = t.runs.c
+        latest = (
+            sa.select(r.status, r.queued_at)
+            .where(r.job_id == t.jobs.c.id)
+            .order_by(r.queued_at.desc(), r.id.desc())
+            .limit(1)
+        )
+        status = latest.with_only_columns(r.status).scalar_subquery()
+        at = latest.with_only_columns(r.queued_at).scalar_subquery()
+        async with self.db.write(now) as (conn, events):
+            changed = (
+                await conn.execute(
+                    sa.update(t.jobs)
+                    .where(
+                        one_of(t.jobs.c.id, sorted(set(job_ids)), self.db.dialect),
+                        sa.or_(
+                            t.jobs.c.last_run_status.is_distinct_from(status),
+                            t.jobs.c.last_run_at.is_distinct_from(at),
+                        ),
+                    )
+                    .values(last_run_status=status, last_run_at=at)
+                    .returning(t.jobs.c.id, t.jobs.c.last_run_status)
+                )
+            ).all()
+            for row in changed:
+                events.add("job.status", job_id=row.id, data={"status": row.last_run_status})
+        return [row.id for row in changed]
+
+    async def unsettled(self) -> list[str]:
+        """Jobs a status projection may not have caught up with: those whose recorded status
+        is queued or running, or who have a run queued or running."""
+        r = t.runs.c
+        stmt = sa.union(
+            sa.select(t.jobs.c.id).where(t.jobs.c.last_run_status.in_(("queued", "running"))),
+            sa.select(r.job_id).where(r.status.in_(("queued", "running"))).distinct(),
+        )
+        async with self.db.read() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
+    async def stats(self, job_id: str) -> JobStats:
         r = t.runs
         stmt = sa.select(
             sa.func.count(),
@@ -227,7 +276,7 @@ class JobStore(SqlBase):
             sa.func.count().filter(r.c.status == "failed"),
             sa.func.avg(r.c.duration).filter(r.c.status == "completed"),
         ).where(r.c.job_id == job_id)
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             total, done, failed, avg = (await conn.execute(stmt)).one()
         return JobStats(total, done, failed, float(avg) if avg is not None else None)
 
@@ -239,7 +288,7 @@ class JobStore(SqlBase):
                 parent, parent.c.id == t.job_deps.c.depends_on_id
             )
         )
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             edges = [(a, b) for a, b in (await conn.execute(edge_stmt)).all()]
             names = {n for e in edges for n in e}
             rows = (

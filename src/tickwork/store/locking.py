@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.errors import Unavailable
 from tickwork.store import tables as t
 from tickwork.store.dialect import one_of
 
@@ -116,7 +117,10 @@ async def lock_runs_by_id(conn: AsyncConnection, dialect: str, run_ids: Iterable
 
 
 def is_lock_conflict(exc: BaseException) -> bool:
-    """A deadlock or serialisation failure reported by PostgreSQL."""
+    """A deadlock or serialisation failure reported by PostgreSQL (also once translated into
+    ``Unavailable`` at the transaction's edge)."""
+    if isinstance(exc, Unavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
     return isinstance(exc, DBAPIError) and code in LOCK_CONFLICTS
 
@@ -127,7 +131,7 @@ async def retry_lock_conflicts(op: Callable[[], Awaitable[T]], *, attempts: int 
     for attempt in range(attempts):
         try:
             return await op()
-        except DBAPIError as exc:
+        except (DBAPIError, Unavailable) as exc:
             if attempt + 1 >= attempts or not is_lock_conflict(exc):
                 raise
             await asyncio.sleep(0.01 * 2**attempt)

@@ -7,6 +7,8 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
+from tickwork.domain.newruns import JobRef, QueuedRun
+from tickwork.domain.outcomes import AttemptState
 from tickwork.domain.runs import Attempt, DeadLetter, Event, Run, Worker
 
 
@@ -130,4 +132,48 @@ def event_from_row(row: Any) -> Event:
         run_id=row.run_id,
         data=row.data,
         created_at=row.created_at,
+    )
+
+
+def job_ref(row: Any) -> JobRef:
+    """A jobs row (id, name, route, priority, spec) as what new runs are made from."""
+    return JobRef.of(
+        job_id=row.id, name=row.name, route=row.route, priority=row.priority, spec=row.spec
+    )
+
+
+def queued_run_row(run: QueuedRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job_id": run.job_id,
+        "trigger": run.trigger,
+        "scheduled_for": run.scheduled_for,
+        "idempotency_key": run.idempotency_key,
+        "parameters": run.parameters,
+        "status": "queued",
+        "route": run.route,
+        "priority": run.priority,
+        "attempt": 0,
+        "max_attempts": run.max_attempts,
+        "timeout": run.timeout,
+        "bypass_concurrency": run.bypass_concurrency,
+        "fence": 0,
+        "queued_at": run.queued_at,
+        "deadline_at": run.deadline_at,
+        "cancel_requested": False,
+        "upstream_run_ids": list(run.upstream_run_ids),
+    }
+
+
+def attempt_state(row: Any) -> AttemptState:
+    return AttemptState(
+        run_id=row.id,
+        job_id=row.job_id,
+        fence=row.fence,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        started_at=row.started_at,
+        claimed_at=row.claimed_at,
+        worker_id=row.worker_id,
+        cancel_requested=row.cancel_requested,
     )

@@ -163,12 +163,16 @@ runs = sa.Table(
     ),
     sa.Index("ix_runs_job_queued", "job_id", "queued_at", "id"),
     sa.Index("ix_runs_queued_at", "queued_at", "id"),
-    sa.Index("ix_runs_status_queued_at", "status", "queued_at"),
+    # Every run passes through queued, running and (mostly) completed, and every change of
+    # status writes a new entry in each full index: a status index is kept only for the
+    # statuses a person looks for among many (queued and running runs are the newest, and
+    # completed ones the most common, so ix_runs_queued_at finds them at once).
     sa.Index(
-        "ix_runs_worker",
-        "worker_id",
-        sqlite_where=sa.text("status = 'running'"),
-        postgresql_where=sa.text("status = 'running'"),
+        "ix_runs_problems",
+        "status",
+        "queued_at",
+        sqlite_where=sa.text("status IN ('failed', 'cancelled', 'missed')"),
+        postgresql_where=sa.text("status IN ('failed', 'cancelled', 'missed')"),
     ),
 )
 
@@ -247,6 +251,9 @@ events = sa.Table(
     sa.Column("job_id", sa.String(40)),
     sa.Column("run_id", sa.String(40)),
     sa.Column("data", JSONType, nullable=False),
+    # events in the row: 1, or a batch of one job's events from one transaction (their
+    # list is ``data``); store/database.py Outbox
+    sa.Column("count", sa.Integer, nullable=False, default=1, server_default="1"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_events_created_at", "created_at"),
     sa.Index("ix_events_job", "job_id", "id"),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tickwork.domain.errors import NotFound
 from tickwork.domain.records import AuditEntry, TokenRecord
 from tickwork.store import tables as t
-from tickwork.store.base import SqlBase
+from tickwork.store.database import Database
 
 T = t.api_tokens.c
 A = t.audit_log.c
@@ -22,9 +22,12 @@ def _token(row: Any) -> TokenRecord:
     )
 
 
-class TokenStore(SqlBase):
-    async def token_insert(self, record: TokenRecord, *, digest: str, now: datetime) -> None:
-        async with self._write(now) as (conn, _events):
+class TokenRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, record: TokenRecord, *, digest: str, now: datetime) -> None:
+        async with self.db.write(now) as (conn, _events):
             await conn.execute(
                 sa.insert(t.api_tokens).values(
                     id=record.id,
@@ -36,19 +39,19 @@ class TokenStore(SqlBase):
                 )
             )
 
-    async def token_by_digest(self, digest: str) -> TokenRecord | None:
-        async with self._read() as conn:
+    async def by_digest(self, digest: str) -> TokenRecord | None:
+        async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t.api_tokens).where(T.hash == digest))).first()
         return _token(row) if row else None
 
-    async def token_used(self, token_id: str, *, now: datetime) -> None:
-        async with self._write(now) as (conn, _events):
+    async def used(self, token_id: str, *, now: datetime) -> None:
+        async with self.db.write(now) as (conn, _events):
             await conn.execute(
                 sa.update(t.api_tokens).where(T.id == token_id).values(last_used_at=now)
             )
 
-    async def token_revoke(self, token_id: str, *, now: datetime) -> None:
-        async with self._write(now) as (conn, _events):
+    async def revoke(self, token_id: str, *, now: datetime) -> None:
+        async with self.db.write(now) as (conn, _events):
             res = await conn.execute(
                 sa.update(t.api_tokens)
                 .where(T.id == token_id)
@@ -57,20 +60,27 @@ class TokenStore(SqlBase):
             if res.rowcount == 0:
                 raise NotFound(f"no token '{token_id}'")
 
-    async def tokens_list(self) -> list[TokenRecord]:
-        async with self._read() as conn:
+    async def all(self) -> list[TokenRecord]:
+        async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(t.api_tokens).order_by(T.created_at))).all()
         return [_token(r) for r in rows]
 
-    async def tokens_count(self) -> int:
-        async with self._read() as conn:
+    async def count(self) -> int:
+        async with self.db.read() as conn:
             return int(
                 (
                     await conn.execute(sa.select(sa.func.count()).select_from(t.api_tokens))
                 ).scalar_one()
             )
 
-    async def audit_add(
+
+class AuditRows:
+    """Who changed what: one row per write an operator or admin made."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
         self,
         *,
         actor: str,
@@ -80,14 +90,14 @@ class TokenStore(SqlBase):
         details: dict[str, Any],
         now: datetime,
     ) -> None:
-        async with self._write(now) as (conn, _events):
+        async with self.db.write(now) as (conn, _events):
             await conn.execute(
                 sa.insert(t.audit_log).values(
                     at=now, actor=actor, role=role, action=action, target=target, details=details
                 )
             )
 
-    async def audit_list(
+    async def recent(
         self,
         *,
         limit: int,
@@ -102,7 +112,7 @@ class TokenStore(SqlBase):
             stmt = stmt.where(A.actor == actor)
         if action:
             stmt = stmt.where(A.action == action)
-        async with self._read() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
             AuditEntry(r.id, r.at, r.actor, r.role, r.action, r.target, r.details) for r in rows

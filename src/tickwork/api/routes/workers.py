@@ -28,22 +28,21 @@ router = APIRouter(tags=["workers"], generate_unique_id_function=operation_id)
 
 
 def _assignment(a: Assignment) -> AssignmentOut:
-    r = a.run
     return AssignmentOut(
-        run_id=r.id,
-        job_id=r.job_id,
-        job_name=r.job_name,
-        attempt=r.attempt + 1,
-        fence=r.fence,
-        idempotency_key=r.idempotency_key,
-        parameters=dict(r.parameters),
+        run_id=a.run_id,
+        job_id=a.job_id,
+        job_name=a.job_name,
+        attempt=a.attempt,
+        fence=a.fence,
+        idempotency_key=a.idempotency_key,
+        parameters=dict(a.parameters),
         type=a.job_type,
         function=a.target.get("function"),
         command=a.target.get("command"),
         request=a.target.get("request"),
-        timeout=r.timeout,
+        timeout=a.timeout,
         isolation=a.isolation,
-        lease_expires_at=r.lease_expires_at,
+        lease_expires_at=a.lease_expires_at,
         ack_deadline=a.ack_deadline,
     )
 
@@ -123,6 +122,7 @@ async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
                 exit_code=x.exit_code,
                 result=x.result,
                 error=x.error,
+                elapsed=x.elapsed,
             )
             for x in body.completions
         ],
@@ -168,6 +168,7 @@ async def complete_run(run_id: str, body: CompleteIn, c: ContainerDep) -> Report
             exit_code=body.exit_code,
             result=body.result,
             error=body.error,
+            elapsed=body.elapsed,
         )
     )
     return _items([res])[0]

@@ -1,4 +1,9 @@
-"""The worker protocol: claim, start, log, complete, heartbeat, reap. Fences guard every write."""
+"""Claims: a worker takes runs it may execute, each with a lease and a new fence.
+
+One transaction per claim: choose (highest priority, oldest first, within each job's
+concurrency), then one UPDATE that sets them running for the worker and returns what the
+worker needs, then the jobs' targets in one read.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
+from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
-from tickwork.store.rows import run_from_row
-from tickwork.store.runs_sql import RunStore
 
 R = t.runs.c
+J = t.jobs.c
+
+CLAIMED = (R.id, R.job_id, R.fence, R.attempt, R.idempotency_key, R.parameters, R.timeout)
 
 
 def _target(spec: dict[str, Any]) -> dict[str, Any]:
@@ -28,8 +35,11 @@ def _target(spec: dict[str, Any]) -> dict[str, Any]:
     return {"request": spec["request"]}
 
 
-class ProtocolStore(RunStore):
-    async def run_claim(
+class ClaimRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(
         self,
         *,
         worker_id: str,
@@ -39,54 +49,45 @@ class ProtocolStore(RunStore):
         ack_timeout: float,
         now: datetime,
     ) -> list[Assignment]:
-        """Claim up to ``limit`` runs for a worker in one conditional statement."""
+        """Claim up to ``limit`` runs for a worker (in the order they should start)."""
         if limit <= 0 or not routes:
             return []
-        async with self._write(now) as (conn, _events):
+        expires = now + timedelta(seconds=lease)
+        ack = now + timedelta(seconds=ack_timeout)
+        async with self.db.write(now) as (conn, _events):
             picked = await self._pick(conn, routes, limit, now)
             if not picked:
                 return []
-            full = (
+            claimed = (
                 await conn.execute(
                     sa.update(t.runs)
-                    .where(one_of(R.id, picked, self.dialect), R.status == "queued")
+                    .where(one_of(R.id, picked, self.db.dialect), R.status == "queued")
                     .values(
                         status="running",
                         worker_id=worker_id,
                         fence=R.fence + 1,
                         claimed_at=now,
                         started_at=None,
-                        lease_expires_at=now + timedelta(seconds=lease),
-                        ack_deadline=now + timedelta(seconds=ack_timeout),
+                        lease_expires_at=expires,
+                        ack_deadline=ack,
                         cancel_requested=False,
                     )
-                    .returning(*t.runs.c)
+                    .returning(*CLAIMED)
                 )
             ).all()
             jobs = {
                 j.id: j
                 for j in await conn.execute(
-                    sa.select(t.jobs.c.id, t.jobs.c.name, t.jobs.c.spec).where(
-                        one_of(t.jobs.c.id, {r.job_id for r in full}, self.dialect)
+                    sa.select(J.id, J.name, J.spec).where(
+                        one_of(J.id, {r.job_id for r in claimed}, self.db.dialect)
                     )
                 )
             }
-        ack = now + timedelta(seconds=ack_timeout)
         order = {rid: i for i, rid in enumerate(picked)}
-        out = []
-        for r in sorted(full, key=lambda r: order[r.id]):
-            job = jobs[r.job_id]
-            run = run_from_row(r, job_name=job.name)
-            out.append(
-                Assignment(
-                    run=run,
-                    job_type=job.spec["type"],
-                    target=_target(job.spec),
-                    isolation=job.spec.get("isolation", "pool"),
-                    ack_deadline=ack,
-                )
-            )
-        return out
+        return [
+            _assignment(r, jobs[r.job_id], worker_id, expires, ack)
+            for r in sorted(claimed, key=lambda r: order[r.id])
+        ]
 
     async def _pick(
         self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
@@ -99,7 +100,7 @@ class ProtocolStore(RunStore):
         """
         ready = (
             R.status == "queued",
-            one_of(R.route, routes, self.dialect),
+            one_of(R.route, routes, self.db.dialect),
             sa.or_(R.not_before.is_(None), R.not_before <= now),
         )
         cand = (
@@ -111,8 +112,9 @@ class ProtocolStore(RunStore):
         seen = (await conn.execute(cand)).all()
         if not seen:
             return []
-        room = await self._room(conn, sorted({r.job_id for r in seen if not r.bypass_concurrency}))
-        rows = (await conn.execute(no_key_update(cand, self.dialect, skip_locked=True))).all()
+        limited = sorted({r.job_id for r in seen if not r.bypass_concurrency})
+        room = await self._room(conn, limited)
+        rows = (await conn.execute(no_key_update(cand, self.db.dialect, skip_locked=True))).all()
         picked: list[str] = []
         for r in rows:
             if len(picked) >= limit:
@@ -128,16 +130,34 @@ class ProtocolStore(RunStore):
         """Lock these jobs and count how many more runs of each may start."""
         if not job_ids:
             return {}
-        jobs = await lock_jobs(
-            conn, self.dialect, job_ids, columns=(t.jobs.c.id, t.jobs.c.concurrency)
-        )
+        jobs = await lock_jobs(conn, self.db.dialect, job_ids, columns=(J.id, J.concurrency))
         running: dict[str, int] = dict(
             (
                 await conn.execute(
                     sa.select(R.job_id, sa.func.count())
-                    .where(one_of(R.job_id, job_ids, self.dialect), R.status == "running")
+                    .where(one_of(R.job_id, job_ids, self.db.dialect), R.status == "running")
                     .group_by(R.job_id)
                 )
             ).all()
         )
         return {j.id: j.concurrency - running.get(j.id, 0) for j in jobs}
+
+
+def _assignment(r: Any, job: Any, worker_id: str, expires: datetime, ack: datetime) -> Assignment:
+    spec = job.spec
+    return Assignment(
+        run_id=r.id,
+        job_id=r.job_id,
+        job_name=job.name,
+        attempt=r.attempt + 1,
+        fence=r.fence,
+        idempotency_key=r.idempotency_key,
+        parameters=r.parameters,
+        timeout=r.timeout,
+        worker_id=worker_id,
+        job_type=spec["type"],
+        target=_target(spec),
+        isolation=spec.get("isolation", "pool"),
+        lease_expires_at=expires,
+        ack_deadline=ack,
+    )

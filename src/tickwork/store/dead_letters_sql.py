@@ -1,0 +1,63 @@
+"""Dead letters: runs that failed with no retries left, until replayed or resolved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from tickwork.domain.errors import Conflict
+from tickwork.domain.runs import DeadLetter
+from tickwork.store import tables as t
+from tickwork.store.database import Database
+from tickwork.store.rows import dead_letter_from_row
+
+D = t.dead_letters
+
+
+class DeadLetterRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def page(
+        self, *, resolved: bool | None, limit: int, offset: int
+    ) -> tuple[list[DeadLetter], int]:
+        where = []
+        if resolved is not None:
+            where.append(D.c.resolved_at.isnot(None) if resolved else D.c.resolved_at.is_(None))
+        stmt = (
+            sa.select(*D.c, t.jobs.c.name.label("job_name"))
+            .join(t.jobs, t.jobs.c.id == D.c.job_id)
+            .where(*where)
+            .order_by(D.c.created_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        count = sa.select(sa.func.count()).select_from(D).where(*where)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+            total = (await conn.execute(count)).scalar_one()
+        return [dead_letter_from_row(x) for x in rows], total
+
+    async def get(self, dl_id: str) -> DeadLetter | None:
+        stmt = (
+            sa.select(*D.c, t.jobs.c.name.label("job_name"))
+            .join(t.jobs, t.jobs.c.id == D.c.job_id)
+            .where(D.c.id == dl_id)
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        return dead_letter_from_row(row) if row else None
+
+    async def resolve(self, dl_id: str, *, now: datetime) -> None:
+        async with self.db.write(now) as (conn, events):
+            res = await conn.execute(
+                sa.update(D)
+                .where(D.c.id == dl_id, D.c.resolved_at.is_(None))
+                .values(resolved_at=now, resolution="resolved")
+                .returning(D.c.run_id, D.c.job_id)
+            )
+            row = res.first()
+            if row is None:
+                raise Conflict(f"dead letter '{dl_id}' does not exist or is already resolved")
+            events.add("dead_letter.resolved", job_id=row.job_id, run_id=row.run_id)

@@ -1,0 +1,527 @@
+"""Writes on runs that several store classes share: plain functions on an open transaction.
+
+Queuing new runs (triggers, bulk, ticks, dependencies), superseding active ones
+(``cancel_previous``), handing unstarted claims back, and settling finished attempts (worker
+reports and the reaper's expired leases). The policies they apply live in ``domain/``; these
+functions only read what the policy needs and write what it decided. Callers hold the locks
+the lock order asks for (store/locking.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickwork.domain import ids
+from tickwork.domain.newruns import JobRef, QueuedRun, queued_run
+from tickwork.domain.outcomes import Settlement, settle
+from tickwork.domain.overlap import Skip, decide_overlap
+from tickwork.domain.queries import NewRun
+from tickwork.domain.records import ReportResult
+from tickwork.domain.retry import RetryPolicy
+from tickwork.domain.runs import ACTIVE, Completion
+from tickwork.store import tables as t
+from tickwork.store.database import Outbox
+from tickwork.store.dialect import insert_new, one_of, pair_in, update_many, upsert_many
+from tickwork.store.locking import lock_runs
+from tickwork.store.rows import attempt_state, job_ref, queued_run_row
+
+R = t.runs.c
+A = t.attempts.c
+STALE = "stale_fence"
+
+
+# --- new runs ------------------------------------------------------------------------
+
+
+async def insert_runs(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    runs: Sequence[QueuedRun],
+    job_names: Mapping[str, str],
+) -> list[tuple[str, bool]]:
+    """Insert with ON CONFLICT DO NOTHING; (run id, created) in input order, the existing
+    run's id where a key or tick was taken already."""
+    if not runs:
+        return []
+    created = await insert_new(
+        conn, t.runs, [queued_run_row(r) for r in runs], key="id", dialect_name=dialect
+    )
+    out: list[tuple[str, bool]] = []
+    for r in runs:
+        if r.id in created:
+            out.append((r.id, True))
+            events.add(
+                "run.queued",
+                job_id=r.job_id,
+                run_id=r.id,
+                data={
+                    "status": "queued",
+                    "trigger": r.trigger,
+                    "job_name": job_names.get(r.job_id, ""),
+                    "attempt": 0,
+                },
+            )
+        else:
+            out.append((await _existing_run_id(conn, r), False))
+    return out
+
+
+async def _existing_run_id(conn: AsyncConnection, run: QueuedRun) -> str:
+    cond = (R.job_id == run.job_id) & (R.idempotency_key == run.idempotency_key)
+    if run.trigger == "schedule":
+        cond = cond | (
+            (R.job_id == run.job_id)
+            & (R.scheduled_for == run.scheduled_for)
+            & (R.trigger == "schedule")
+        )
+    return str((await conn.execute(sa.select(R.id).where(cond).limit(1))).scalar_one())
+
+
+async def active_runs(
+    conn: AsyncConnection, dialect: str, job_ids: Sequence[str]
+) -> dict[str, str]:
+    """Each job's oldest queued or running run."""
+    if not job_ids:
+        return {}
+    stmt = (
+        sa.select(R.job_id, R.id)
+        .where(one_of(R.job_id, job_ids, dialect), R.status.in_(ACTIVE))
+        .order_by(R.queued_at)
+    )
+    out: dict[str, str] = {}
+    for row in (await conn.execute(stmt)).all():
+        out.setdefault(row.job_id, row.id)
+    return out
+
+
+async def supersede(
+    conn: AsyncConnection, dialect: str, events: Outbox, job_ids: Sequence[str], now: datetime
+) -> list[tuple[str, str]]:
+    """on_overlap=cancel_previous: cancel these jobs' queued runs and ask their running
+    ones to stop; (run id, worker id) of the running ones, whose workers must be told.
+    The caller holds the jobs' locks; the runs are locked here, by id, in one statement."""
+    if not job_ids:
+        return []
+    active = await lock_runs(
+        conn,
+        dialect,
+        one_of(R.job_id, job_ids, dialect),
+        R.status.in_(ACTIVE),
+        columns=(R.id, R.job_id, R.status, R.worker_id),
+    )
+    queued = [a for a in active if a.status == "queued"]
+    running = [a for a in active if a.status == "running"]
+    if queued:
+        await conn.execute(
+            sa.update(t.runs)
+            .where(one_of(R.id, [a.id for a in queued], dialect), R.status == "queued")
+            .values(status="cancelled", finished_at=now, error="cancelled: superseded")
+        )
+    for a in queued:
+        events.add(
+            "run.cancelled",
+            job_id=a.job_id,
+            run_id=a.id,
+            data={"status": "cancelled", "reason": "cancel_previous"},
+        )
+    if running:
+        await conn.execute(
+            sa.update(t.runs)
+            .where(one_of(R.id, [a.id for a in running], dialect), R.status == "running")
+            .values(cancel_requested=True)
+        )
+    for a in running:
+        events.add(
+            "run.cancelling",
+            job_id=a.job_id,
+            run_id=a.id,
+            data={"status": "running", "reason": "cancel_previous"},
+        )
+    return [(a.id, a.worker_id) for a in running if a.worker_id]
+
+
+async def unclaim(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    which: sa.ColumnElement[bool],
+    *,
+    reason: str,
+    skip_locked: bool = False,
+    limit: int | None = None,
+) -> list[Any]:
+    """Claimed runs whose start was never confirmed go back to the queue (no attempt counted)."""
+    unstarted = (which, R.status == "running", R.started_at.is_(None))
+    held = await lock_runs(conn, dialect, *unstarted, skip_locked=skip_locked, limit=limit)
+    if not held:
+        return []
+    rows = (
+        await conn.execute(
+            sa.update(t.runs)
+            .where(one_of(R.id, [r.id for r in held], dialect), *unstarted)
+            .values(status="queued", worker_id=None, lease_expires_at=None, ack_deadline=None)
+            .returning(R.id, R.job_id)
+        )
+    ).all()
+    for r in rows:
+        events.add(
+            "run.queued", job_id=r.job_id, run_id=r.id, data={"status": "queued", "reason": reason}
+        )
+    return list(rows)
+
+
+# --- finished attempts ---------------------------------------------------------------
+
+LOCKED_RUN = (
+    R.id,
+    R.job_id,
+    R.fence,
+    R.status,
+    R.attempt,
+    R.max_attempts,
+    R.started_at,
+    R.claimed_at,
+    R.worker_id,
+    R.cancel_requested,
+)
+
+
+async def locked_runs(
+    conn: AsyncConnection, dialect: str, run_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The runs a report or the reaper settles, with their job's name, row-locked by id (the
+    caller locked any job it will write first: the lock order)."""
+    if not run_ids:
+        return {}
+    stmt: sa.Select[Any] = (
+        sa.select(*LOCKED_RUN, t.jobs.c.name.label("job_name"))
+        .select_from(t.runs.join(t.jobs, t.jobs.c.id == R.job_id))
+        .where(one_of(R.id, sorted(set(run_ids)), dialect))
+        .order_by(R.id)
+    )
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update(of=t.runs, key_share=True)
+    return {r.id: r for r in (await conn.execute(stmt)).all()}
+
+
+async def complete_runs(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    items: Sequence[Completion],
+    rows: dict[str, Any],
+    now: datetime,
+) -> dict[tuple[str, int], ReportResult]:
+    """Settle what ``items`` report, for the ``rows`` (locked by ``locked_runs``): each
+    owned attempt ends as the domain decides; any other is an identical repeat of a
+    recorded outcome (answered as such) or stale."""
+    mine: list[tuple[Completion, Any]] = []
+    others: list[Completion] = []
+    for c in items:
+        row = rows.get(c.run_id)
+        owns = row is not None and row.fence == c.fence and row.status == "running"
+        if owns:
+            mine.append((c, row))
+        else:
+            others.append(c)
+    out = await _repeated_completions(conn, dialect, others, rows)
+    out.update(await _settle_many(conn, dialect, events, mine, now))
+    return out
+
+
+async def _settle_many(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    finished: list[tuple[Completion, Any]],
+    now: datetime,
+) -> dict[tuple[str, int], ReportResult]:
+    if not finished:
+        return {}
+    policies = await _policies(
+        conn, dialect, [r.job_id for c, r in finished if c.outcome != "completed"]
+    )
+    plans = [
+        (c, row, settle(c, attempt_state(row), policies.get(row.job_id, _DEFAULT), now=now))
+        for c, row in finished
+    ]
+    await update_many(
+        conn,
+        t.runs,
+        keys=["id", "fence"],
+        values=FINISH_COLUMNS,
+        rows=[_finish_row(c, row, s) for c, row, s in plans],
+        where="t.status = 'running'",
+        dialect_name=dialect,
+    )
+    await _record_apart(conn, dialect, [(c, row, s) for c, row, s in plans if s.recorded_apart])
+    await _dead_letters(conn, [(c, row, s) for c, row, s in plans if s.decision.dead_letter], now)
+    for c, row, s in plans:
+        _completion_event(events, c, row, s)
+    done = [(row.job_id, row.id) for _, row, s in plans if s.decision.status == "completed"]
+    await fire_dependents_of(conn, dialect, events, done, now)
+    return {
+        (c.run_id, c.fence): ReportResult(
+            c.run_id,
+            True,
+            s.decision.status,
+            job_name=row.job_name,
+            duration=s.duration,
+            outcome=s.outcome,
+            job_id=row.job_id,
+            not_before=s.decision.not_before,
+        )
+        for c, row, s in plans
+    }
+
+
+_DEFAULT = RetryPolicy()
+
+
+async def _policies(
+    conn: AsyncConnection, dialect: str, job_ids: Sequence[str]
+) -> dict[str, RetryPolicy]:
+    """Retry policies of the jobs whose attempts did not complete (the happy path reads none)."""
+    if not job_ids:
+        return {}
+    stmt = sa.select(t.jobs.c.id, t.jobs.c.spec).where(one_of(t.jobs.c.id, set(job_ids), dialect))
+    return {r.id: RetryPolicy.of(r.spec) for r in (await conn.execute(stmt)).all()}
+
+
+FINISH_COLUMNS = [
+    "status",
+    "attempt",
+    "started_at",
+    "not_before",
+    "lease_expires_at",
+    "ack_deadline",
+    "worker_id",
+    "exit_code",
+    "result",
+    "error",
+    "duration",
+    "finished_at",
+    "cancel_requested",
+]
+
+
+def _finish_row(c: Completion, row: Any, s: Settlement) -> dict[str, Any]:
+    terminal = s.decision.status != "queued"
+    return {
+        "id": c.run_id,
+        "fence": c.fence,
+        "status": s.decision.status,
+        "attempt": s.attempt,
+        "started_at": s.started_at,
+        "not_before": s.decision.not_before,
+        "lease_expires_at": None,
+        "ack_deadline": None,
+        "worker_id": row.worker_id if terminal else None,
+        "exit_code": c.exit_code,
+        "result": c.result,
+        "error": c.error,
+        "duration": s.duration,
+        "finished_at": s.finished_at if terminal else None,
+        "cancel_requested": False,
+    }
+
+
+ATTEMPT_RECORD = ["worker_id", "fence", "status", "started_at", "finished_at", "exit_code", "error"]
+
+
+async def _record_apart(
+    conn: AsyncConnection, dialect: str, plans: list[tuple[Completion, Any, Settlement]]
+) -> None:
+    """Attempts that did not complete keep a row of their own (with the output it may hold)."""
+    await upsert_many(
+        conn,
+        t.attempts,
+        [
+            {
+                "run_id": c.run_id,
+                "number": s.attempt,
+                "worker_id": row.worker_id,
+                "fence": c.fence,
+                "status": s.outcome,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+                "exit_code": c.exit_code,
+                "error": c.error,
+            }
+            for c, row, s in plans
+        ],
+        keys=["run_id", "number"],
+        update=ATTEMPT_RECORD,
+        dialect_name=dialect,
+    )
+
+
+async def _dead_letters(
+    conn: AsyncConnection, plans: list[tuple[Completion, Any, Settlement]], now: datetime
+) -> None:
+    if plans:
+        await conn.execute(
+            sa.insert(t.dead_letters),
+            [
+                {
+                    "id": ids.dead_letter_id(),
+                    "run_id": row.id,
+                    "job_id": row.job_id,
+                    "error": c.error,
+                    "attempts": s.attempt,
+                    "created_at": now,
+                }
+                for c, row, s in plans
+            ],
+        )
+
+
+def _completion_event(events: Outbox, c: Completion, row: Any, s: Settlement) -> None:
+    d = s.decision
+    kind = "run.retrying" if d.status == "queued" else f"run.{d.status}"
+    events.add(
+        kind,
+        job_id=row.job_id,
+        run_id=row.id,
+        data={
+            "status": d.status,
+            "job_name": row.job_name,
+            "attempt": s.attempt,
+            "outcome": s.outcome,
+            "error": c.error,
+            "exit_code": c.exit_code,
+            "duration": s.duration,
+            "not_before": d.not_before.isoformat() if d.not_before else None,
+        },
+    )
+
+
+async def _repeated_completions(
+    conn: AsyncConnection, dialect: str, items: list[Completion], rows: dict[str, Any]
+) -> dict[tuple[str, int], ReportResult]:
+    """An identical repeat of a recorded outcome returns it; anything else is stale. An
+    attempt's outcome is its own row's, or the run's when it completed as the run's last."""
+    if not items:
+        return {}
+    recorded = {
+        (a.run_id, a.fence): a.status
+        for a in (
+            await conn.execute(
+                sa.select(A.run_id, A.fence, A.status).where(
+                    pair_in(A.run_id, A.fence, [(c.run_id, c.fence) for c in items], dialect)
+                )
+            )
+        ).all()
+    }
+    out: dict[tuple[str, int], ReportResult] = {}
+    for c in items:
+        row = rows.get(c.run_id)
+        status = row.status if row is not None else None
+        outcome = recorded.get((c.run_id, c.fence))
+        if row is not None and row.fence == c.fence and status == "completed":
+            outcome = "completed"  # the run's last attempt: the run row tells its outcome
+        same = outcome == c.outcome
+        out[(c.run_id, c.fence)] = ReportResult(c.run_id, same, status, None if same else STALE)
+    return out
+
+
+# --- dependencies ----------------------------------------------------------------------
+
+
+async def fire_dependents_of(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    done: list[tuple[str, str]],
+    now: datetime,
+) -> None:
+    """Queue every dependent whose dependencies have all succeeded since its last run
+    (the caller locked the dependents' jobs: the lock order)."""
+    if not done:
+        return
+    has = set(
+        (
+            await conn.execute(
+                sa.select(t.job_deps.c.depends_on_id)
+                .where(one_of(t.job_deps.c.depends_on_id, {j for j, _ in done}, dialect))
+                .distinct()
+            )
+        ).scalars()
+    )
+    for job_id, run_id in done:
+        if job_id in has:
+            await _fire_dependents(conn, dialect, events, job_id, run_id, now)
+
+
+async def _fire_dependents(
+    conn: AsyncConnection, dialect: str, events: Outbox, job_id: str, run_id: str, now: datetime
+) -> None:
+    dependents = (
+        await conn.execute(
+            sa.select(t.jobs)
+            .join(t.job_deps, t.job_deps.c.job_id == t.jobs.c.id)
+            .where(t.job_deps.c.depends_on_id == job_id, t.jobs.c.enabled.is_(True))
+        )
+    ).all()
+    for row in dependents:
+        upstream = await _upstream_ready(conn, row.id)
+        if upstream is None:
+            continue
+        job = job_ref(row)
+        active = (await active_runs(conn, dialect, [job.id])).get(job.id)
+        decision = decide_overlap(job.on_overlap, active)
+        if isinstance(decision, Skip):
+            events.add(
+                "run.skipped",
+                job_id=job.id,
+                data={"reason": decision.reason, "upstream": run_id},
+            )
+            continue
+        new = NewRun(
+            job_id=job.id,
+            trigger="dependency",
+            idempotency_key=f"after-{run_id}",
+            upstream_run_ids=tuple(upstream),
+        )
+        run = queued_run(job, new, run_id=ids.run_id(), now=now)
+        await insert_runs(conn, dialect, events, [run], {job.id: job.name})
+
+
+async def _upstream_ready(conn: AsyncConnection, job_id: str) -> list[str] | None:
+    """The latest successful run of each dependency, if every one has succeeded since the
+    dependent's own latest run (None while any has not)."""
+    last = (
+        await conn.execute(sa.select(sa.func.max(R.queued_at)).where(R.job_id == job_id))
+    ).scalar_one_or_none()
+    deps = (
+        (
+            await conn.execute(
+                sa.select(t.job_deps.c.depends_on_id)
+                .where(t.job_deps.c.job_id == job_id)
+                .order_by(t.job_deps.c.depends_on_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    upstream: list[str] = []
+    for dep in deps:
+        stmt = sa.select(R.id).where(R.job_id == dep, R.status == "completed")
+        if last is not None:
+            stmt = stmt.where(R.finished_at > last)
+        found = (await conn.execute(stmt.order_by(R.finished_at.desc()).limit(1))).first()
+        if found is None:
+            return None
+        upstream.append(found.id)
+    return upstream
+
+
+def new_runs(job: JobRef, news: Sequence[NewRun], now: datetime) -> list[QueuedRun]:
+    """Queued runs of one job, each with a fresh id."""
+    return [queued_run(job, new, run_id=ids.run_id(), now=now) for new in news]

@@ -1,0 +1,155 @@
+"""The run path's shape on both backends: what a run writes, and what it is read back as.
+
+A short run's start comes with its completion, so the run is written once, started and
+finished; a completed last attempt has no row of its own (the run tells it); one that did
+not complete keeps a row; events are stored one row per job per transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from tickwork.domain.clock import FakeClock
+from tickwork.domain.queries import NewRun
+from tickwork.domain.runs import Completion
+from tickwork.store import tables as t
+from tickwork.store.sql import SqlStore
+
+from .helpers import add_job, add_worker, claim
+
+
+async def queue(store: SqlStore, clock: FakeClock, job_id: str, n: int) -> list[str]:
+    made = await store.runs.bulk(
+        [NewRun(job_id=job_id, trigger="manual") for _ in range(n)], now=clock.now()
+    )
+    return [run_id for run_id, _ in made]
+
+
+async def count(store: SqlStore, table: sa.Table) -> int:
+    async with store.db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+async def test_a_start_that_comes_with_the_completion_is_one_write_dated_back(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "short", on_overlap="allow", concurrency=10)
+    [run_id] = await queue(store, clock, job.id, 1)
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    claimed_at = clock.now()
+    clock.advance(0.5)
+    report = await store.reports.apply(
+        wid,
+        starts=[(run_id, a.fence)],
+        completions=[Completion(run_id=run_id, fence=a.fence, outcome="completed", elapsed=0.2)],
+        limit=1000,
+        now=clock.now(),
+    )
+    assert [r.ok for r in report.starts] == [True]
+    assert [(r.ok, r.status) for r in report.completions] == [(True, "completed")]
+    run = await store.runs.get(run_id)
+    assert run is not None
+    assert run.attempt == 1 and run.status == "completed"
+    assert run.started_at == clock.now() - timedelta(seconds=0.2)  # the worker's own timing
+    assert run.started_at > claimed_at and run.duration == 0.2
+    assert await count(store, t.attempts) == 0  # the run itself tells its one attempt
+    [attempt] = await store.runs.attempts(run_id)
+    assert (attempt.number, attempt.status, attempt.fence) == (1, "completed", a.fence)
+    assert attempt.started_at == run.started_at and attempt.finished_at == run.finished_at
+    types = [e.type for e in await store.events.since(0) if e.run_id == run_id]
+    assert types == ["run.queued", "run.completed"]  # no run.started of its own
+
+
+async def test_an_elapsed_time_longer_than_the_claim_is_dated_from_the_claim(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "skewed", on_overlap="allow")
+    [run_id] = await queue(store, clock, job.id, 1)
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    claimed_at = clock.now()
+    clock.advance(1)
+    done = Completion(run_id=run_id, fence=a.fence, outcome="completed", elapsed=30)
+    await store.reports.apply(wid, completions=[done], limit=0, now=clock.now())
+    run = await store.runs.get(run_id)
+    assert run is not None and run.started_at == claimed_at and run.attempt == 1
+
+
+async def test_an_attempt_that_fails_keeps_its_own_row_and_the_retry_its_own_number(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "flaky", on_overlap="allow", retries=2, retry_delay=1)
+    [run_id] = await queue(store, clock, job.id, 1)
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    failed = Completion(run_id=run_id, fence=a.fence, outcome="failed", exit_code=3, error="no")
+    [r] = (
+        await store.reports.apply(wid, completions=[failed], limit=0, now=clock.now())
+    ).completions
+    assert r.status == "queued" and r.not_before is not None  # a retry, due later
+    assert await count(store, t.attempts) == 1
+    clock.set(r.not_before + timedelta(seconds=0.01))
+    [b] = await claim(store, clock, wid)
+    assert b.attempt == 2 and b.fence == a.fence + 1
+    ok = Completion(run_id=run_id, fence=b.fence, outcome="completed", elapsed=0.1)
+    await store.reports.apply(
+        wid, starts=[(run_id, b.fence)], completions=[ok], limit=0, now=clock.now()
+    )
+    attempts = await store.runs.attempts(run_id)
+    assert [(x.number, x.status, x.exit_code, x.error) for x in attempts] == [
+        (1, "failed", 3, "no"),
+        (2, "completed", None, None),
+    ]
+    repeat = await store.reports.apply(wid, completions=[failed], limit=0, now=clock.now())
+    assert repeat.completions[0].ok  # attempt 1's identical report: its recorded outcome
+    run = await store.runs.get(run_id)
+    assert run is not None and run.status == "completed" and run.attempt == 2
+
+
+async def test_a_running_attempt_is_told_by_the_run_with_the_output_its_row_holds(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "long", on_overlap="allow")
+    [run_id] = await queue(store, clock, job.id, 1)
+    wid = await add_worker(store, clock)
+    [a] = await claim(store, clock, wid)
+    assert await store.runs.attempts(run_id) == []  # claimed, its start not confirmed yet
+    await store.reports.apply(
+        wid,
+        starts=[(run_id, a.fence)],
+        logs=[(run_id, a.fence, "stdout", "working\n")],
+        limit=1000,
+        now=clock.now(),
+    )
+    [attempt] = await store.runs.attempts(run_id)
+    assert (attempt.number, attempt.status, attempt.stdout) == (1, "running", "working\n")
+    run = await store.runs.get(run_id)
+    assert run is not None and run.output == "working\n" and run.started_at == clock.now()
+
+
+async def test_a_transaction_stores_one_events_row_per_job_and_ids_resume_inside_it(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    one = await add_job(store, clock, "one", on_overlap="allow", concurrency=10)
+    two = await add_job(store, clock, "two", on_overlap="allow", concurrency=10)
+    before = await count(store, t.events)
+    made = await store.runs.bulk(
+        [NewRun(job_id=j.id, trigger="manual") for j in (one, one, one, two)], now=clock.now()
+    )
+    assert await count(store, t.events) == before + 2  # one row per job
+    queued = [e for e in await store.events.since(0) if e.type == "run.queued"]
+    assert [e.run_id for e in queued] == [run_id for run_id, _ in made]
+    ids = [e.id for e in queued]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    resumed = await store.events.since(ids[1])  # from the middle of the first job's row
+    assert [e.id for e in resumed if e.type == "run.queued"] == ids[2:]
+    assert await store.events.last_id() == max(ids)
+    only = await store.events.since(0, job_id=two.id)
+    assert [e.run_id for e in only if e.type == "run.queued"] == [made[3][0]]
+    history = await store.events.history(limit=10, job_id=one.id, types=["run.queued"])
+    assert [e.id for e in history] == list(reversed(ids[:3]))  # newest first
+    older = await store.events.history(limit=10, before=ids[2], types=["run.queued"])
+    assert [e.id for e in older] == list(reversed(ids[:2]))

@@ -1,0 +1,37 @@
+"""on_overlap, as a table: the store only applies what this decides."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickwork.domain.overlap import Queue, Skip, Supersede, decide_overlap, runs_alongside
+
+
+@pytest.mark.parametrize(
+    ("policy", "active", "expected"),
+    [
+        ("skip", None, Queue()),
+        ("skip", "run-a", Skip("run-a")),
+        ("queue", None, Queue()),
+        ("queue", "run-a", Queue()),
+        ("allow", "run-a", Queue()),
+        ("cancel_previous", None, Queue()),
+        ("cancel_previous", "run-a", Supersede()),
+    ],
+)
+def test_decide_overlap(policy: str, active: str | None, expected: object) -> None:
+    assert decide_overlap(policy, active) == expected
+
+
+def test_a_skip_says_why_and_names_the_active_run() -> None:
+    decision = decide_overlap("skip", "run-a")
+    assert isinstance(decision, Skip)
+    assert decision.active == "run-a" and "on_overlap=skip" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("policy", "alongside"),
+    [("allow", True), ("skip", False), ("queue", False), ("cancel_previous", False)],
+)
+def test_only_allow_runs_alongside_the_concurrency_limit(policy: str, alongside: bool) -> None:
+    assert runs_alongside(policy) is alongside
