@@ -8,7 +8,9 @@ not complete keeps a row; events are stored one row per job per transaction.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tickwork.domain.clock import FakeClock
@@ -153,3 +155,30 @@ async def test_a_transaction_stores_one_events_row_per_job_and_ids_resume_inside
     assert [e.id for e in history] == list(reversed(ids[:3]))  # newest first
     older = await store.events.history(limit=10, before=ids[2], types=["run.queued"])
     assert [e.id for e in older] == list(reversed(ids[:2]))
+
+
+async def test_history_pages_read_each_row_once_down_to_the_oldest(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging back through history reads each stored row once: the row holding ``before`` may
+    hold older events, the rows after it are read only below it (not again and again until a
+    scan limit, which made the last page of a busy outbox take seconds)."""
+    job = await add_job(store, clock, "pager", on_overlap="allow", concurrency=10)
+    for _ in range(6):
+        await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")] * 2, now=clock.now())
+    everything = await store.events.history(limit=500)
+    reads: list[int] = []
+    real = store.events._read
+
+    async def counted(stmt: Any) -> list[Any]:
+        rows = await real(stmt)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(store.events, "_read", counted)
+    pages, before = [], None
+    while page := await store.events.history(limit=3, before=before):
+        pages += page
+        before = page[-1].id
+    assert [e.id for e in pages] == [e.id for e in everything]  # each once, newest first
+    assert len(reads) <= 2 * len(everything) // 3 + 2  # a page of 3 takes one or two reads

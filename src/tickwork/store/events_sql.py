@@ -122,12 +122,13 @@ class EventRows:
         """Stored events, newest first (kept for the retention period)."""
         wanted = tuple(types or ())
         out: list[Event] = []
-        cursor = before
+        # the row holding ``before`` may hold older events; after it, only rows below
+        below = None if before is None else E.id <= before // BATCH
         scanned = 0
         while len(out) < limit and scanned < SCAN_ROWS:
             stmt = sa.select(t.events).where(*_where(job_id, run_id, wanted))
-            if cursor is not None:
-                stmt = stmt.where(E.id <= cursor // BATCH)
+            if below is not None:
+                stmt = stmt.where(below)
             rows = await self._read(stmt.order_by(E.id.desc()).limit(limit))
             if not rows:
                 break
@@ -136,9 +137,9 @@ class EventRows:
                 out += [
                     e
                     for e in reversed(list(expand(row)))
-                    if (cursor is None or e.id < cursor) and _matches(e, job_id, run_id, wanted)
+                    if (before is None or e.id < before) and _matches(e, job_id, run_id, wanted)
                 ]
-            cursor = rows[-1].id * BATCH
+            below = E.id < rows[-1].id
         return out[:limit]
 
     async def _read(self, stmt: sa.Select[Any]) -> list[Any]:
