@@ -18,6 +18,7 @@ from .metrics import Metrics
 from .notify import Notifier
 from .projection import JobStatusProjector
 from .reaper import Reaper
+from .retention import Pruner
 from .runs import RunService
 from .scheduler import Scheduler
 from .stats import StatsService
@@ -71,6 +72,9 @@ class Container:
         self.projector = JobStatusProjector(
             self.store, self.clock, self.notifier, lambda: self.scheduler.is_leader
         )
+        self.pruner = Pruner(
+            self.store, self.clock, settings, lambda: self.scheduler.is_leader, self.metrics
+        )
         self.stats = StatsService(self.store, self.coord, self.clock)
         self._background = False
 
@@ -85,6 +89,7 @@ class Container:
             self.tokens,
             self.stats,
             self.projector,
+            self.pruner,
             self.notifier,
         ):
             svc.clock = clock
@@ -101,11 +106,12 @@ class Container:
             self.reaper.start()
             self.events.start()
             self.projector.start()
+            self.pruner.start()
             self._background = True
 
     async def stop(self) -> None:
         if self._background:
-            for svc in (self.scheduler, self.reaper, self.events, self.projector):
+            for svc in (self.scheduler, self.reaper, self.events, self.projector, self.pruner):
                 await svc.stop()
         self.notifier.cancel_timers()
         await self.coord.stop()

@@ -19,6 +19,7 @@ from tickwork.domain.records import (
     TokenRecord,
     Triggered,
 )
+from tickwork.domain.retention import RetentionPolicy
 from tickwork.domain.runs import Assignment, Attempt, Completion, DeadLetter, Event, Run, Worker
 from tickwork.domain.scheduling import TickPlan
 
@@ -141,7 +142,33 @@ class Events(Protocol):
         types: list[str] | None = None,
     ) -> list[Event]: ...
     async def last_id(self) -> int: ...
-    async def prune(self, *, before: datetime, now: datetime) -> int: ...
+
+
+class Retention(Protocol):
+    async def jobs_with_retention(
+        self, *, after: str, limit: int
+    ) -> list[tuple[str, Any, Any]]: ...
+    async def prune_runs(
+        self,
+        *,
+        now: datetime,
+        policy: RetentionPolicy,
+        limit: int,
+        job: tuple[str, float | None, int | None] | None = None,
+        dry_run: bool = False,
+    ) -> int: ...
+    async def prune_output(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int: ...
+    async def prune_audit(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int: ...
+    async def prune_workers(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int: ...
+    async def prune_events(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int: ...
 
 
 class Stats(Protocol):
@@ -217,6 +244,8 @@ class Store(Protocol):
     def events(self) -> Events: ...
     @property
     def stats(self) -> Stats: ...
+    @property
+    def retention(self) -> Retention: ...
     @property
     def tokens(self) -> Tokens: ...
     @property

@@ -9,7 +9,6 @@ a column can answer them and are finished here on the events themselves.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -152,8 +151,3 @@ class EventRows:
                 await conn.execute(sa.select(E.id, E.count).order_by(E.id.desc()).limit(1))
             ).first()
         return 0 if row is None else row.id * BATCH + row.count - 1
-
-    async def prune(self, *, before: datetime, now: datetime) -> int:
-        async with self.db.write(now) as (conn, _events):
-            res = await conn.execute(sa.delete(t.events).where(E.created_at < before))
-        return int(res.rowcount or 0)

@@ -47,6 +47,8 @@ def _job_values(job: Job) -> dict[str, Any]:
         "enabled": spec.enabled,
         "priority": spec.priority,
         "concurrency": spec.concurrency,
+        "retention_days": spec.retention_days,
+        "retention_runs": spec.retention_runs,
         "next_run": job.next_run,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
