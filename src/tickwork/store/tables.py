@@ -312,3 +312,32 @@ audit_log = sa.Table(
     sa.Column("details", JSONType, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
 )
+
+# Run totals kept by the leader as runs finish (domain/totals.py): the overview's series and
+# a job's counts read these, never the runs. ``projections`` holds how far into the event
+# outbox each such projection has counted, moved in the same transaction as its totals.
+run_hours = sa.Table(
+    "run_hours",
+    metadata,
+    sa.Column("bucket", UTCDateTime, primary_key=True),
+    sa.Column("status", sa.String(12), primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+)
+
+job_totals = sa.Table(
+    "job_totals",
+    metadata,
+    # no foreign key: totals of a job deleted meanwhile must not fail the projection
+    sa.Column("job_id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(12), primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("timed", sa.BigInteger, nullable=False),
+)
+
+projections = sa.Table(
+    "projections",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("row_id", sa.BigInteger, nullable=False),
+)
