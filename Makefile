@@ -8,7 +8,7 @@ STAMPS := .stamps
 DASHBOARD_SRC := $(shell find dashboard/src dashboard/index.html dashboard/vite.config.ts dashboard/package.json -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install run dev-dashboard dashboard services chromium test test-fast lint format bench verify openapi clean
+.PHONY: help install run dev-dashboard dashboard services chromium test test-fast lint format bench bench-scale verify openapi clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ format: install ## Format the code
 
 bench: install services ## Throughput and fire-lag benchmarks on PostgreSQL + Redis
 	$(BIN)/python -m benchmarks.run
+
+bench-scale: install services ## The API and retention at 1M jobs and 10M runs (PostgreSQL; ~15 min)
+	$(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
 
 openapi: install ## Regenerate docs/openapi.json
 	$(BIN)/python -m tickwork.api.openapi > docs/openapi.json

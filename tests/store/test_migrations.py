@@ -9,11 +9,17 @@ from alembic.migration import MigrationContext
 
 from tickwork.store import migrate
 from tickwork.store.sql import SqlStore
-from tickwork.store.tables import metadata
+from tickwork.store.tables import PG_ONLY, metadata
 
 
 def _diff(sync_conn: Any) -> list[Any]:
-    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    def same_dialect(obj: Any, name: Any, kind: str, reflected: bool, other: Any) -> bool:
+        """Indexes made on PostgreSQL only (``ddl_if``) are not expected on SQLite."""
+        return not (kind == "index" and sync_conn.dialect.name != "postgresql" and name in PG_ONLY)
+
+    ctx = MigrationContext.configure(
+        sync_conn, opts={"compare_type": True, "include_object": same_dialect}
+    )
     return list(compare_metadata(ctx, metadata))
 
 

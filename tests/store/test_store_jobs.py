@@ -6,11 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.errors import Conflict
 from tickwork.domain.jobs import Job
-from tickwork.domain.queries import JobFilter
+from tickwork.domain.queries import JobFilter, Total
+from tickwork.store import tables as t
+from tickwork.store.counting import EXACT_UP_TO
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
 
@@ -75,18 +78,18 @@ async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) 
             make_job(clock, f"job{i}", tags=tags, schedule=schedule), dep_ids=[], now=clock.now()
         )
     jobs, total, cursor = await store.jobs.page(JobFilter(tag="reports"), limit=2, cursor=None)
-    assert total == 4
+    assert total.count == 4
     assert [j.name for j in jobs] == ["job0", "job2"]
     assert cursor is not None
     jobs2, _, cursor2 = await store.jobs.page(JobFilter(tag="reports"), limit=2, cursor=cursor)
     assert [j.name for j in jobs2] == ["job4", "job6"]
     assert cursor2 is None
     cron, total, _ = await store.jobs.page(JobFilter(schedule_type="cron"), limit=50, cursor=None)
-    assert total == 3 and {j.name for j in cron} == {"job0", "job1", "job2"}
+    assert total.count == 3 and {j.name for j in cron} == {"job0", "job1", "job2"}
     found, total, _ = await store.jobs.page(JobFilter(q="B5"), limit=50, cursor=None)
-    assert total == 1 and found[0].name == "job5"
+    assert total.count == 1 and found[0].name == "job5"
     _, total, _ = await store.jobs.page(JobFilter(q="%"), limit=50, cursor=None)
-    assert total == 0
+    assert total.count == 0
 
 
 async def test_pause_filter_and_status(store: SqlStore, clock: FakeClock) -> None:
@@ -95,7 +98,7 @@ async def test_pause_filter_and_status(store: SqlStore, clock: FakeClock) -> Non
     assert await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
     assert not await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
     paused, total, _ = await store.jobs.page(JobFilter(status="paused"), limit=10, cursor=None)
-    assert total == 1 and paused[0].status == "paused" and not paused[0].spec.enabled
+    assert total.count == 1 and paused[0].status == "paused" and not paused[0].spec.enabled
     clock.advance(60)
     assert await store.jobs.set_enabled(
         job.id, enabled=True, next_run=clock.now() + timedelta(minutes=1), now=clock.now()
@@ -115,3 +118,39 @@ async def test_delete_cascades_runs(store: SqlStore, clock: FakeClock) -> None:
     await store.jobs.delete(job.id, now=clock.now())
     assert await store.jobs.get(job.id) is None
     assert await store.runs.get(run_id) is None
+
+
+async def test_totals_are_exact_up_to_a_bound_and_estimated_beyond(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """A million matches are not counted one by one on PostgreSQL: past EXACT_UP_TO the
+    answer is the planner's estimate, and says so. SQLite stays exact."""
+    now = clock.now()
+    n = EXACT_UP_TO + 50
+    rows = [
+        {
+            "id": f"job-bulk{i:06d}",
+            "name": f"bulk{i:06d}",
+            "type": "shell",
+            "spec": {"name": f"bulk{i:06d}", "type": "shell", "command": "true"},
+            "route": "default",
+            "enabled": True,
+            "priority": 50,
+            "concurrency": 1,
+            "running_count": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(n)
+    ]
+    async with store.db.write(now) as (conn, _events):
+        await conn.execute(sa.insert(t.jobs), rows)
+        if store.is_postgres:
+            await conn.execute(sa.text("ANALYZE jobs"))
+    _, total, _ = await store.jobs.page(JobFilter(), limit=10, cursor=None)
+    if store.is_postgres:
+        assert not total.exact and EXACT_UP_TO < total.count < 2 * n
+    else:
+        assert total == Total(n, exact=True)
+    _, few, _ = await store.jobs.page(JobFilter(q="BULK00001"), limit=10, cursor=None)
+    assert few == Total(10, exact=True)  # bulk000010 … bulk000019, any case

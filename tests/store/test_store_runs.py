@@ -320,10 +320,10 @@ async def test_dependents_fire_when_all_upstreams_succeeded(
 
     ra = await succeed(a.id)
     _, total, _ = await store.runs.page(RunFilter(job_id=c.id), limit=10, cursor=None)
-    assert total == 0  # b has not succeeded yet
+    assert total.count == 0  # b has not succeeded yet
     rb = await succeed(b.id)
     runs, total, _ = await store.runs.page(RunFilter(job_id=c.id), limit=10, cursor=None)
-    assert total == 1
+    assert total.count == 1
     assert runs[0].trigger == "dependency"
     assert set(runs[0].upstream_run_ids) == {ra, rb}
 
@@ -341,7 +341,7 @@ async def test_failed_upstream_fires_nothing(store: SqlStore, clock: FakeClock) 
         now=clock.now(),
     )
     _, total, _ = await store.runs.page(RunFilter(job_id=d.id), limit=10, cursor=None)
-    assert total == 0
+    assert total.count == 0
 
 
 async def test_deregistration_hands_back_claims_that_never_started(

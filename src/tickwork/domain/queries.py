@@ -17,6 +17,15 @@ class JobFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class Total:
+    """How many items a list's filter matches: exact up to a bound, estimated above it (an
+    exact count of a million rows costs as much as reading them)."""
+
+    count: int
+    exact: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class JobStats:
     total_runs: int
     completed: int

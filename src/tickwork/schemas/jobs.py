@@ -211,7 +211,11 @@ class JobStatsOut(BaseModel):
 
 class JobList(BaseModel):
     jobs: list[JobOut]
-    total: int
+    total: int = Field(
+        description="How many match: exact up to 10,000, above that the database's estimate "
+        "(total_exact false)."
+    )
+    total_exact: bool = Field(default=True, description="Whether total is an exact count.")
     next_cursor: str | None
 
 

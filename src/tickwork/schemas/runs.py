@@ -119,7 +119,11 @@ class RunDetail(RunOut):
 
 class RunList(BaseModel):
     runs: list[RunOut]
-    total: int
+    total: int = Field(
+        description="How many match: exact up to 10,000, above that the database's estimate "
+        "(total_exact false)."
+    )
+    total_exact: bool = Field(default=True, description="Whether total is an exact count.")
     next_cursor: str | None
 
 

@@ -17,7 +17,7 @@ from tickwork.domain.jobs import (
     first_run,
     validate_spec,
 )
-from tickwork.domain.queries import JobFilter, JobStats, NewRun
+from tickwork.domain.queries import JobFilter, JobStats, NewRun, Total
 from tickwork.domain.schedules import Schedule, parse_schedule
 from tickwork.store.base import Store
 
@@ -128,7 +128,7 @@ class JobService:
 
     async def list_jobs(
         self, flt: JobFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[Job], int, str | None]:
+    ) -> tuple[list[Job], Total, str | None]:
         try:
             return await self.store.jobs.page(flt, limit=limit, cursor=cursor)
         except ValueError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import NotFound, ValidationError
 from tickwork.domain.jobs import JobSpec, check_trigger_parameters
-from tickwork.domain.queries import NewRun, RunFilter
+from tickwork.domain.queries import NewRun, RunFilter, Total
 from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.domain.secrets import references
 from tickwork.store.base import Store
@@ -33,7 +33,7 @@ class RunService:
 
     async def list_runs(
         self, flt: RunFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[Run], int, str | None]:
+    ) -> tuple[list[Run], Total, str | None]:
         try:
             return await self.store.runs.page(flt, limit=limit, cursor=cursor)
         except ValueError as exc:

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.jobs import Job
-from tickwork.domain.queries import JobFilter
+from tickwork.domain.queries import JobFilter, Total
 from tickwork.store import tables as t
+from tickwork.store.counting import count_matching
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, lock_runs
@@ -212,15 +213,14 @@ class JobRows:
 
     async def page(
         self, flt: JobFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[Job], int, str | None]:
+    ) -> tuple[list[Job], Total, str | None]:
         where = _job_filters(flt)
         page = sa.select(t.jobs).where(*where).order_by(t.jobs.c.name).limit(limit + 1)
         if cursor:
             page = page.where(t.jobs.c.name > decode_cursor(cursor, 1)[0])
-        count = sa.select(sa.func.count()).select_from(t.jobs).where(*where)
         async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
-            total = (await conn.execute(count)).scalar_one()
+            total = await count_matching(conn, t.jobs, where)
             deps = await _deps_of(conn, [r.id for r in rows[:limit]])
         jobs = [job_from_row(r, deps.get(r.id, [])) for r in rows[:limit]]
         nxt = encode_cursor(jobs[-1].name) if len(rows) > limit else None
@@ -326,7 +326,7 @@ def _job_filters(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
         where.append(t.jobs.c.schedule_type.is_(None))
     elif flt.schedule_type:
         where.append(t.jobs.c.schedule_type == flt.schedule_type)
-    if flt.q:
-        escaped = flt.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(sa.func.lower(t.jobs.c.name).like(f"%{escaped}%", escape="\\"))
+    if flt.q:  # ILIKE on PostgreSQL, served by the trigram index ix_jobs_name_trgm
+        escaped = flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(t.jobs.c.name.ilike(f"%{escaped}%", escape="\\"))
     return where

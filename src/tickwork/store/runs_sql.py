@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap
-from tickwork.domain.queries import NewRun, RunFilter
+from tickwork.domain.queries import NewRun, RunFilter, Total
 from tickwork.domain.records import Triggered
 from tickwork.domain.runs import Attempt, Run, can_transition
 from tickwork.store import tables as t
+from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor
 from tickwork.store.locking import lock_jobs, lock_runs
@@ -98,7 +99,7 @@ class RunRows:
 
     async def page(
         self, flt: RunFilter, *, limit: int, cursor: str | None
-    ) -> tuple[list[Run], int, str | None]:
+    ) -> tuple[list[Run], Total, str | None]:
         where: list[sa.ColumnElement[bool]] = []
         if flt.status:
             where.append(R.status == flt.status)
@@ -115,10 +116,9 @@ class RunRows:
             page = page.where(
                 sa.or_(R.queued_at < when, sa.and_(R.queued_at == when, R.id < last_id))
             )
-        count = sa.select(sa.func.count()).select_from(t.runs).where(*where)
         async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
-            total = (await conn.execute(count)).scalar_one()
+            total = await count_matching(conn, t.runs, where)
         runs = [run_from_row(x) for x in rows[:limit]]
         nxt = None
         if len(rows) > limit:

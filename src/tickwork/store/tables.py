@@ -83,7 +83,18 @@ jobs = sa.Table(
         postgresql_where=sa.text("enabled"),
     ),
     sa.Index("ix_jobs_last_run_status", "last_run_status"),
+    # filters of the job list, each with the list's order (by name)
+    sa.Index("ix_jobs_schedule_type_name", "schedule_type", "name"),
 )
+
+# name search (?q=, ILIKE '%…%') on PostgreSQL: trigrams (pg_trgm); SQLite scans
+PG_ONLY = frozenset({"ix_jobs_name_trgm"})
+sa.Index(
+    "ix_jobs_name_trgm",
+    jobs.c.name,
+    postgresql_using="gin",
+    postgresql_ops={"name": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
 
 job_tags = sa.Table(
     "job_tags",

@@ -54,7 +54,12 @@ async def list_jobs(
         limit=limit,
         cursor=cursor,
     )
-    return JobList(jobs=[JobOut.of(j) for j in jobs], total=total, next_cursor=nxt)
+    return JobList(
+        jobs=[JobOut.of(j) for j in jobs],
+        total=total.count,
+        total_exact=total.exact,
+        next_cursor=nxt,
+    )
 
 
 @router.get("/api/jobs/{ref}", response_model=JobDetailOut, name="get")
@@ -130,7 +135,12 @@ async def job_runs(
     """A job's runs, newest first."""
     job = await c.jobs.get(ref)
     runs, total, nxt = await c.runs.list_runs(RunFilter(job_id=job.id), limit=limit, cursor=cursor)
-    return RunList(runs=[RunOut.of(r) for r in runs], total=total, next_cursor=nxt)
+    return RunList(
+        runs=[RunOut.of(r) for r in runs],
+        total=total.count,
+        total_exact=total.exact,
+        next_cursor=nxt,
+    )
 
 
 @router.get("/api/dag", response_model=DagOut, tags=["dag"], name="get")

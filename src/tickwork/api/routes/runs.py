@@ -54,7 +54,12 @@ async def list_runs(
         limit=limit,
         cursor=cursor,
     )
-    return RunList(runs=[RunOut.of(r) for r in runs], total=total, next_cursor=nxt)
+    return RunList(
+        runs=[RunOut.of(r) for r in runs],
+        total=total.count,
+        total_exact=total.exact,
+        next_cursor=nxt,
+    )
 
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")

@@ -1,0 +1,209 @@
+"""`make bench-scale`: the API and retention at a million jobs and millions of runs.
+
+Fills a fresh PostgreSQL database with generate_series (``--jobs`` jobs with tags, schedule
+kinds and statuses; ``--runs`` runs spread over 40 days), then prints from one run:
+  - p50/p99 of every list and filter of GET /api/jobs and /api/runs, a job's page and
+    /api/stats, through the real application (in process, no network);
+  - the prune rate of the retention pass over the runs older than 30 days, and how long a
+    trigger takes meanwhile.
+Bounded in time: each phase stops by itself; the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import psycopg
+
+from benchmarks.measure import pct
+from benchmarks.run import database
+from tickwork.api.app import create_app
+from tickwork.config import Settings
+from tickwork.service.container import Container
+from tickwork.store import migrate
+from tickwork.store.sql import SqlStore
+
+TAGS = 20
+JOBS_SQL = """
+INSERT INTO jobs (id, name, type, spec, schedule_type, route, enabled, priority, concurrency,
+                  running_count, next_run, last_run_status, last_run_at, created_at, updated_at)
+SELECT 'job-s' || i, 'scale-' || lpad(i::text, 8, '0'), 'shell',
+       jsonb_build_object('name', 'scale-' || lpad(i::text, 8, '0'), 'type', 'shell',
+                          'command', 'true', 'schedule', '0 * * * *',
+                          'on_overlap', 'allow', 'concurrency', 1000),
+       CASE WHEN i %% 100 = 0 THEN 'once' WHEN i %% 3 = 0 THEN 'interval' ELSE 'cron' END,
+       'default', i %% 50 <> 0, 50, 1, 0,
+       now() + make_interval(secs => 60 + i %% 3600),
+       CASE WHEN i %% 40 = 0 THEN 'failed' WHEN i %% 7 = 0 THEN NULL ELSE 'completed' END,
+       now() - interval '1 hour', now(), now()
+FROM generate_series(1, %(n)s) AS i
+"""
+TAGS_SQL = """
+INSERT INTO job_tags (job_id, tag)
+SELECT 'job-s' || i, 'team-' || (i %% %(tags)s) FROM generate_series(1, %(n)s) AS i
+"""
+RUNS_SQL = """
+INSERT INTO runs (id, job_id, trigger, scheduled_for, idempotency_key, parameters, status, route,
+                  priority, attempt, max_attempts, timeout, bypass_concurrency, fence,
+                  cancel_requested, queued_at, started_at, finished_at, duration, exit_code,
+                  upstream_run_ids)
+SELECT 'run-s' || i, 'job-s' || (1 + i %% %(jobs)s), 'manual', NULL, 'k' || i, '{}'::jsonb,
+       CASE WHEN i %% 50 = 0 THEN 'failed' WHEN i %% 997 = 0 THEN 'cancelled' ELSE 'completed' END,
+       'default', 50, 1, 1, 3600, false, 1, false,
+       q, q, q + interval '2 seconds', 2.0, 0, '[]'::jsonb
+FROM (SELECT i, now() - make_interval(secs => (i::float8 / %(runs)s) * 40 * 86400) AS q
+      FROM generate_series(1, %(runs)s) AS i) AS s
+"""
+
+
+def fill(dsn: str, jobs: int, runs: int) -> dict[str, float]:
+    took: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, sql, params in (
+            ("jobs", JOBS_SQL, {"n": jobs}),
+            ("tags", TAGS_SQL, {"n": jobs, "tags": TAGS}),
+            ("runs", RUNS_SQL, {"jobs": jobs, "runs": runs}),
+        ):
+            start = time.perf_counter()
+            conn.execute(sql, params)  # type: ignore[arg-type]
+            took[name] = time.perf_counter() - start
+        conn.execute("VACUUM ANALYZE")
+    return took
+
+
+async def latencies(
+    call: Callable[[], Awaitable[httpx.Response]], *, n: int, budget: float
+) -> tuple[float, float, int]:
+    """p50 and p99 in ms of ``n`` calls (fewer if ``budget`` seconds run out)."""
+    await call()  # warm: plans, caches
+    times: list[float] = []
+    stop = time.perf_counter() + budget
+    while len(times) < n and time.perf_counter() < stop:
+        start = time.perf_counter()
+        answer = await call()
+        times.append((time.perf_counter() - start) * 1000)
+        if answer.status_code != 200:
+            raise SystemExit(f"{answer.request.url} answered {answer.status_code}: {answer.text}")
+    return pct(times, 0.5), pct(times, 0.99), len(times)
+
+
+async def measure_api(url: str, args: argparse.Namespace) -> list[tuple[str, float, float, int]]:
+    container = Container(Settings(database_url=url, auth=False))
+    await container.start(background=False, migrate_db=False)
+    out: list[tuple[str, float, float, int]] = []
+    try:
+        app = create_app(container, manage_lifecycle=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as api:
+            probes: list[tuple[str, str, dict[str, Any]]] = [
+                ("jobs: first page", "/api/jobs", {}),
+                ("jobs: page 2 (cursor)", "/api/jobs", {"cursor": "__next__"}),
+                ("jobs ?tag=", "/api/jobs", {"tag": "team-7"}),
+                ("jobs ?q= (1 match)", "/api/jobs", {"q": "00123457"}),
+                ("jobs ?q= (common)", "/api/jobs", {"q": "scale-00"}),
+                ("jobs ?schedule_type=once", "/api/jobs", {"schedule_type": "once"}),
+                ("jobs ?status=failed", "/api/jobs", {"status": "failed"}),
+                ("job by name", "/api/jobs/scale-00004242", {}),
+                ("runs: first page", "/api/runs", {}),
+                ("runs ?status=failed", "/api/runs", {"status": "failed"}),
+                ("runs ?job=", "/api/runs", {"job": "scale-00004242"}),
+                ("runs ?since=-1h window", "/api/runs", {"since": "__hour__"}),
+                ("stats", "/api/stats", {}),
+            ]
+            first = (await api.get("/api/jobs")).json()
+            hour = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+            for label, path, params in probes:
+                params = {
+                    k: first["next_cursor"] if v == "__next__" else hour if v == "__hour__" else v
+                    for k, v in params.items()
+                }
+
+                def call(path: str = path, params: dict[str, Any] = params) -> Any:
+                    return api.get(path, params=params)
+
+                p50, p99, n = await latencies(call, n=args.calls, budget=args.budget)
+                out.append((label, p50, p99, n))
+                print(f"  {label:<28} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({n} calls)")
+    finally:
+        await container.stop()
+    return out
+
+
+async def measure_prune(url: str, args: argparse.Namespace) -> dict[str, float]:
+    """The retention pass over the runs older than 30 days, with a trigger every 100 ms."""
+    container = Container(Settings(database_url=url, auth=False, prune_pause=0.05))
+    await container.start(background=False, migrate_db=False)
+    trigger_ms: list[float] = []
+    pruned = 0
+    start = time.perf_counter()
+    try:
+
+        async def triggers() -> None:
+            while True:
+                t0 = time.perf_counter()
+                await container.jobs.trigger("scale-00000001")
+                trigger_ms.append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(0.1)
+
+        side = asyncio.create_task(triggers())
+        stop = start + args.prune_budget
+        backlog = True
+        while backlog and time.perf_counter() < stop:
+            counts, backlog = await container.pruner.round(container.clock.now())
+            pruned += counts.runs
+            await asyncio.sleep(container.pruner.pause)
+        side.cancel()
+    finally:
+        await container.stop()
+    took = time.perf_counter() - start
+    return {
+        "pruned": pruned,
+        "seconds": took,
+        "rate": pruned / took if took else 0.0,
+        "trigger_p50": pct(trigger_ms, 0.5) if trigger_ms else float("nan"),
+        "trigger_p99": pct(trigger_ms, 0.99) if trigger_ms else float("nan"),
+        "trigger_mean": statistics.fmean(trigger_ms) if trigger_ms else float("nan"),
+    }
+
+
+async def migrated(url: str) -> None:
+    store = SqlStore(url)
+    await migrate.upgrade(store.writer)
+    await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=10_000_000)
+    parser.add_argument("--calls", type=int, default=200, help="calls per probe")
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per probe at most")
+    parser.add_argument("--prune-budget", type=float, default=120.0)
+    args = parser.parse_args()
+    with database() as name:
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        asyncio.run(migrated(url))
+        print(f"filling {args.jobs:,} jobs and {args.runs:,} runs …", flush=True)
+        took = fill(dsn, args.jobs, args.runs)
+        print("  " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()))
+        print(f"API at {args.jobs:,} jobs and {args.runs:,} runs (in process, PostgreSQL):")
+        asyncio.run(measure_api(url, args))
+        print("retention: runs older than 30 days of 40 (batches of 500, 50 ms apart):")
+        p = asyncio.run(measure_prune(url, args))
+        print(
+            f"  pruned {p['pruned']:,.0f} runs in {p['seconds']:.0f} s = {p['rate']:,.0f} runs/s; "
+            f"a trigger meanwhile p50 {p['trigger_p50']:.1f} ms, p99 {p['trigger_p99']:.1f} ms"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
