@@ -5,7 +5,9 @@ kinds and statuses; ``--runs`` runs spread over 40 days), then prints from one r
   - p50/p99 of every list and filter of GET /api/jobs and /api/runs, a job's page and
     /api/stats, through the real application (in process, no network);
   - the prune rate of the retention pass over the runs older than 30 days, and how long a
-    trigger takes meanwhile.
+    trigger takes meanwhile;
+  - ``--minutely`` jobs on `* * * * *` (another database): when each run of one minute's
+    tick is committed, after the minute.
 Bounded in time: each phase stops by itself; the database is dropped at the end.
 """
 
@@ -173,6 +175,48 @@ async def measure_prune(url: str, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+MINUTE_SQL = """
+INSERT INTO jobs (id, name, type, spec, schedule_type, route, enabled, priority, concurrency,
+                  running_count, next_run, created_at, updated_at)
+SELECT 'job-m' || i, 'minutely-' || lpad(i::text, 6, '0'), 'shell',
+       jsonb_build_object('name', 'minutely-' || lpad(i::text, 6, '0'), 'type', 'shell',
+                          'command', 'true', 'schedule', '* * * * *',
+                          'worker_tags', jsonb_build_array('nobody')),
+       'cron', 'nobody', true, 50, 1, 0, %(due)s, now(), now()
+FROM generate_series(1, %(n)s) AS i
+"""
+
+
+async def top_of_minute(url: str, dsn: str, n: int) -> dict[str, float]:
+    """n jobs on `* * * * *` (no worker serves them): how long after the minute each tick's
+    run is committed, for the first whole minute after the scheduler starts."""
+    from datetime import UTC, datetime, timedelta
+
+    due = (datetime.now(UTC) + timedelta(seconds=75)).replace(second=0, microsecond=0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(MINUTE_SQL, {"n": n, "due": due})
+        conn.execute("VACUUM ANALYZE jobs")
+    container = Container(Settings(database_url=url, auth=False))
+    await container.start(migrate_db=False)
+    try:
+        await asyncio.sleep((due + timedelta(seconds=30) - datetime.now(UTC)).total_seconds())
+    finally:
+        await container.stop()
+    with psycopg.connect(dsn) as conn:
+        lags = [
+            row[0].total_seconds()
+            for row in conn.execute(
+                "SELECT queued_at - scheduled_for FROM runs WHERE scheduled_for = %s", (due,)
+            )
+        ]
+    return {
+        "n": len(lags),
+        "p50": pct(lags, 0.5),
+        "p99": pct(lags, 0.99),
+        "max": max(lags) if lags else float("nan"),
+    }
+
+
 async def migrated(url: str) -> None:
     store = SqlStore(url)
     await migrate.upgrade(store.writer)
@@ -186,6 +230,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="calls per probe")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per probe at most")
     parser.add_argument("--prune-budget", type=float, default=120.0)
+    parser.add_argument("--minutely", type=int, default=100_000, help="jobs on * * * * *")
     args = parser.parse_args()
     with database() as name:
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
@@ -201,6 +246,16 @@ def main() -> None:
         print(
             f"  pruned {p['pruned']:,.0f} runs in {p['seconds']:.0f} s = {p['rate']:,.0f} runs/s; "
             f"a trigger meanwhile p50 {p['trigger_p50']:.1f} ms, p99 {p['trigger_p99']:.1f} ms"
+        )
+    with database() as name:
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        asyncio.run(migrated(url))
+        print(f"top of the minute: {args.minutely:,} jobs on '* * * * *' …", flush=True)
+        m = asyncio.run(top_of_minute(url, dsn, args.minutely))
+        print(
+            f"  {m['n']:,.0f} runs committed; after the minute: p50 {m['p50']:.2f} s, "
+            f"p99 {m['p99']:.2f} s, last {m['max']:.2f} s"
         )
     sys.stdout.flush()
 
