@@ -8,7 +8,9 @@ not complete keeps a row; events are stored one row per job per transaction.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from tickwork.domain.clock import FakeClock
@@ -153,3 +155,26 @@ async def test_a_transaction_stores_one_events_row_per_job_and_ids_resume_inside
     assert [e.id for e in history] == list(reversed(ids[:3]))  # newest first
     older = await store.events.history(limit=10, before=ids[2], types=["run.queued"])
     assert [e.id for e in older] == list(reversed(ids[:2]))
+
+
+async def test_history_shorter_than_a_page_reads_each_row_once(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fewer events than the limit: the history stops at the oldest row, rather than reading
+    that row again until its scan budget is spent (thousands of queries for one page)."""
+    job = await add_job(store, clock, "few", on_overlap="allow", concurrency=10)
+    await queue(store, clock, job.id, 3)
+    reads = 0
+    real = store.events._read
+
+    async def counted(stmt: Any) -> list[Any]:
+        nonlocal reads
+        reads += 1
+        return await real(stmt)
+
+    monkeypatch.setattr(store.events, "_read", counted)
+    everything = await store.events.history(limit=500)
+    assert len(everything) >= 3 and reads <= 2
+    reads = 0
+    older = await store.events.history(limit=500, before=everything[1].id)
+    assert [e.id for e in older] == [e.id for e in everything[2:]] and reads <= 2

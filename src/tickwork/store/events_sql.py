@@ -123,11 +123,14 @@ class EventRows:
         wanted = tuple(types or ())
         out: list[Event] = []
         cursor = before
+        older_than: int | None = None  # rows already read: only older ones from here on
         scanned = 0
         while len(out) < limit and scanned < SCAN_ROWS:
             stmt = sa.select(t.events).where(*_where(job_id, run_id, wanted))
-            if cursor is not None:
-                stmt = stmt.where(E.id <= cursor // BATCH)
+            if older_than is not None:
+                stmt = stmt.where(E.id < older_than)
+            elif cursor is not None:
+                stmt = stmt.where(E.id <= cursor // BATCH)  # its row may hold older events
             rows = await self._read(stmt.order_by(E.id.desc()).limit(limit))
             if not rows:
                 break
@@ -138,7 +141,9 @@ class EventRows:
                     for e in reversed(list(expand(row)))
                     if (cursor is None or e.id < cursor) and _matches(e, job_id, run_id, wanted)
                 ]
-            cursor = rows[-1].id * BATCH
+            if len(rows) < limit:
+                break  # no older rows left
+            older_than = rows[-1].id
         return out[:limit]
 
     async def _read(self, stmt: sa.Select[Any]) -> list[Any]:
