@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from tickwork.api.deps import ActorDep, ContainerDep, operation_id
+from tickwork.api.deps import MAX_PAGE, ActorDep, ContainerDep, operation_id
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.queries import DeadLetterSelection, RunSelection
 from tickwork.domain.records import BulkResult
@@ -22,7 +22,7 @@ from tickwork.schemas.bulk import (
 
 router = APIRouter(generate_unique_id_function=operation_id)
 
-MAX_GROUPS = 1000
+MAX_GROUPS = MAX_PAGE
 
 
 @router.post(
