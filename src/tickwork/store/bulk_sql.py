@@ -17,12 +17,11 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs_of, lock_runs
-from tickwork.store.run_writes import STOPPED_RUN, requeue_runs, stop_runs
+from tickwork.store.run_writes import CANCELLED, STOPPED_RUN, requeue_runs, stop_runs
 
 R = t.runs.c
 D = t.dead_letters.c
 
-CANCELLED = "cancelled by request"
 REQUEUABLE = ("cancelled", "failed", "missed")
 """The statuses a replayed dead letter's run may be queued again from (as a single replay)."""
 

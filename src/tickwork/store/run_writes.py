@@ -122,6 +122,9 @@ async def supersede(
     return stopping
 
 
+CANCELLED = "cancelled by request"
+"""The error of a run cancelled while queued (by a single or a bulk cancel)."""
+
 STOPPED_RUN = (R.id, R.job_id, R.status, R.worker_id)
 """The columns ``stop_runs`` needs of each run it is given."""
 

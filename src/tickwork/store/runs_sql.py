@@ -20,6 +20,7 @@ from tickwork.store.jobs_sql import decode_cursor, encode_cursor
 from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
+    CANCELLED,
     STOPPED_RUN,
     active_runs,
     insert_runs,
@@ -33,7 +34,6 @@ R = t.runs.c
 A = t.attempts.c
 J = t.jobs.c
 JOB_REF = (J.id, J.name, J.route, J.priority, J.spec)
-CANCELLED = "cancelled by request"
 
 
 class RunRows:
