@@ -54,6 +54,32 @@ class Settings(BaseSettings):
     )
     reaper_interval: float = Field(default=1.0, gt=0)
     event_retention_hours: float = Field(default=24.0, gt=0)
+    retain_runs_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Finished runs older than this go, with their attempts and output (a "
+        "job's retention_days/retention_runs override it; its latest run and runs with an "
+        "unresolved dead letter stay).",
+    )
+    retain_output_days: float = Field(
+        default=7.0, gt=0, description="Attempts' stdout/stderr older than this is cleared."
+    )
+    retain_audit_days: float = Field(default=365.0, gt=0, description="Audit entries kept.")
+    retain_workers_days: float = Field(
+        default=7.0, gt=0, description="Rows of workers gone (offline or lost) this long go."
+    )
+    prune_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between the leader's retention passes."
+    )
+    prune_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Rows per delete transaction."
+    )
+    prune_pause: float = Field(
+        default=0.05,
+        ge=0,
+        le=10,
+        description="Seconds between batches while a backlog is pruned (room for the run path).",
+    )
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_output_bytes: int = Field(default=1024 * 1024, ge=1024, description="Kept per attempt.")
     max_page_size: int = Field(

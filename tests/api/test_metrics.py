@@ -5,11 +5,14 @@ from __future__ import annotations
 import httpx
 
 from tickwork.domain.clock import FakeClock
+from tickwork.service.container import Container
 from tickwork.testing import job_payload
+
+from .conftest import count_finished
 
 
 async def test_metrics_report_runs_durations_queue_and_workers(
-    api: httpx.AsyncClient, clock: FakeClock
+    api: httpx.AsyncClient, clock: FakeClock, container: Container
 ) -> None:
     await api.post("/api/jobs", json=job_payload("measured", on_overlap="queue"))
     run_id = (await api.post("/api/jobs/measured/trigger")).json()["run_id"]
@@ -25,6 +28,7 @@ async def test_metrics_report_runs_durations_queue_and_workers(
         "completions": [{"run_id": run_id, "fence": claimed["fence"], "status": "completed"}],
     }
     await api.post(f"/api/workers/{wid}/report", json=report)
+    await count_finished(container)
     r = await api.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     lines = set(r.text.splitlines())

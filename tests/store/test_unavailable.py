@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import psycopg
@@ -25,6 +27,7 @@ def unreachable_url(db_url: str, tmp_path: Path) -> str:
 async def test_the_store_says_unavailable_when_the_database_does_not_answer(
     unreachable_url: str,
 ) -> None:
+    before = set(threading.enumerate())
     store = SqlStore(unreachable_url)
     try:
         with pytest.raises(Unavailable) as caught:
@@ -34,6 +37,16 @@ async def test_the_store_says_unavailable_when_the_database_does_not_answer(
             await store.workers.get("w-1")
     finally:
         await store.close()
+        await _connection_threads_finished(before)
+
+
+async def _connection_threads_finished(before: set[threading.Thread]) -> None:
+    """aiosqlite stops a connection that failed to open on its own thread and answers on
+    the event loop: let it finish while this test's loop is still open, or its answer
+    lands on a closed loop and the thread dies with an error blamed on a later test."""
+    for thread in set(threading.enumerate()) - before:
+        await asyncio.to_thread(thread.join, 10)
+        assert not thread.is_alive(), f"{thread.name} still running"
 
 
 async def test_a_bad_statement_is_not_mistaken_for_an_outage(store: SqlStore) -> None:

@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, str] = {
     "tokens-list": "admin",
     "tokens-revoke": "admin",
     "audit-list": "admin",
+    "retention-prune": "admin",
     "workers-register": "work",
     "workers-heartbeat": "work",
     "workers-claim": "work",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from tickwork.cli import apply, dlq, jobs, runs, serve, status, tokens, worker, workers
+from tickwork.cli import apply, dlq, jobs, prune, runs, serve, status, tokens, worker, workers
 
 app = typer.Typer(
     name="tickwork",
@@ -25,6 +25,7 @@ app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERA
 app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("status", rich_help_panel=OPERATE)(status.status)
+app.command("prune", rich_help_panel=OPERATE)(prune.prune)
 app.command("server", rich_help_panel=RUN)(serve.server)
 app.command("dev", rich_help_panel=RUN)(serve.dev)
 app.command(

@@ -25,7 +25,7 @@ from tickwork.client.http import (
     TransportOwner,
     typed_error_from_response,
 )
-from tickwork.schemas.admin import AuditOut, TokenCreated, TokenOut
+from tickwork.schemas.admin import AuditOut, PruneOut, TokenCreated, TokenOut
 from tickwork.schemas.jobs import (
     DagOut,
     JobDetailOut,
@@ -337,6 +337,10 @@ class AsyncClient(TransportOwner):
         params: Params = {"limit": limit, "before": before, "actor": actor, "action": action}
         response = await self._http.request("GET", "/api/audit", params=params, idempotent=True)
         return _AUDIT.validate_json(response.content)
+
+    async def prune(self, *, dry_run: bool = False) -> PruneOut:
+        """Apply the retention policy now (admin); with ``dry_run`` only count what would go."""
+        return await self._call(PruneOut, "POST", "/api/prune", json={"dry_run": dry_run})
 
     # --- plumbing -------------------------------------------------------------------
     async def _call(

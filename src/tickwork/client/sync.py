@@ -215,3 +215,4 @@ class Client:
     list_tokens = _Blocking(AsyncClient.list_tokens)
     revoke_token = _Blocking(AsyncClient.revoke_token)
     audit = _Blocking(AsyncClient.audit)
+    prune = _Blocking(AsyncClient.prune)

@@ -71,6 +71,10 @@ class JobSpec:
     isolation: Isolation = "pool"
     enabled: bool = True
     description: str = ""
+    retention_days: float | None = None
+    """Keep finished runs this many days (else the server's limit); domain/retention.py."""
+    retention_runs: int | None = None
+    """Keep at most this many newest runs (older finished ones go sooner than their age)."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -205,6 +209,10 @@ def _check_numbers(spec: JobSpec) -> None:
         raise ValidationError("max_retry_delay", "must not be smaller than retry_delay")
     if spec.isolation == "process" and spec.type != "python":
         raise ValidationError("isolation", "applies to python jobs only")
+    if spec.retention_days is not None and not spec.retention_days > 0:
+        raise ValidationError("retention_days", "must be more than 0 days")
+    if spec.retention_runs is not None and spec.retention_runs < 1:
+        raise ValidationError("retention_runs", "must keep at least 1 run")
 
 
 def _check_schedule(spec: JobSpec, now: datetime) -> None:

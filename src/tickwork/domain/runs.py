@@ -61,6 +61,8 @@ class Attempt:
     stderr_truncated: bool = False
     stdout_chunks: int = 0
     stderr_chunks: int = 0
+    output_pruned: bool = False
+    """Retention cleared stdout and stderr (domain/retention.py)."""
 
     @property
     def duration(self) -> float | None:

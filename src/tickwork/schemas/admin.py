@@ -53,3 +53,37 @@ class AuditOut(BaseModel):
     action: str
     target: str | None
     details: dict[str, object]
+
+
+class PruneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(
+        default=False, description="Count what the retention policy would remove; delete nothing."
+    )
+
+
+class PruneCountsOut(BaseModel):
+    runs: int = Field(description="Runs, with their attempts, output and resolved dead letters.")
+    output: int = Field(description="Attempts whose stdout and stderr were cleared.")
+    audit: int
+    workers: int
+    events: int = Field(description="Event rows (a row may hold one transaction's events).")
+
+
+class RetentionOut(BaseModel):
+    runs_days: float
+    output_days: float
+    audit_days: float
+    workers_days: float
+    events_hours: float
+
+
+class PruneOut(BaseModel):
+    dry_run: bool
+    pruned: PruneCountsOut = Field(description="Removed, or with dry_run: would be removed now.")
+    more: bool = Field(
+        description="A backlog remains after this call's time budget (call again, or let the "
+        "background pass carry on)."
+    )
+    policy: RetentionOut

@@ -86,6 +86,21 @@ class JobIn(BaseModel):
     isolation: Literal["pool", "process"] = "pool"
     enabled: bool = True
     description: Text = Field(default="", max_length=2000)
+    retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=36500,
+        description="Keep this job's finished runs this many days (unset: the server's "
+        "TICKWORK_RETAIN_RUNS_DAYS). The latest run and runs with an unresolved dead letter "
+        "are always kept.",
+    )
+    retention_runs: Count | None = Field(
+        default=None,
+        ge=1,
+        le=10_000_000,
+        description="Keep at most this many newest runs of this job; older finished runs go "
+        "even when younger than retention_days (whichever removes more applies).",
+    )
 
     def to_spec(self) -> JobSpec:
         data = self.model_dump()
@@ -136,6 +151,8 @@ class JobOut(BaseModel):
     isolation: str
     enabled: bool
     description: str
+    retention_days: float | None
+    retention_runs: int | None
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
     next_run: datetime | None
     last_run_at: datetime | None
@@ -174,6 +191,8 @@ class JobOut(BaseModel):
             isolation=s.isolation,
             enabled=s.enabled,
             description=s.description,
+            retention_days=s.retention_days,
+            retention_runs=s.retention_runs,
             status=job.status,
             next_run=job.next_run,
             last_run_at=job.last_run_at,

@@ -96,6 +96,10 @@ class AttemptOut(BaseModel):
         "chunk's number as data.seq: those with seq >= this count come after this text."
     )
     stderr_chunks: int = Field(description="The same for stderr.")
+    output_pruned: bool = Field(
+        default=False,
+        description="Retention cleared stdout and stderr (TICKWORK_RETAIN_OUTPUT_DAYS).",
+    )
 
     @classmethod
     def of(cls, a: Attempt, marker: str) -> AttemptOut:
@@ -110,12 +114,13 @@ class AttemptOut(BaseModel):
             exit_code=a.exit_code,
             error=a.error,
             error_summary=a.error_summary,
-            stdout=(marker if a.stdout_truncated else "") + a.stdout,
-            stderr=(marker if a.stderr_truncated else "") + a.stderr,
+            stdout=(marker if a.stdout_truncated and not a.output_pruned else "") + a.stdout,
+            stderr=(marker if a.stderr_truncated and not a.output_pruned else "") + a.stderr,
             stdout_truncated=a.stdout_truncated,
             stderr_truncated=a.stderr_truncated,
             stdout_chunks=a.stdout_chunks,
             stderr_chunks=a.stderr_chunks,
+            output_pruned=a.output_pruned,
         )
 
 

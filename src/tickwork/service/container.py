@@ -12,13 +12,15 @@ from tickwork.domain.clock import Clock, SystemClock
 from tickwork.store import migrate
 from tickwork.store.sql import SqlStore
 
+from .background import BackgroundService
 from .bulk import BulkService
 from .events import EventRelay
 from .jobs import JobService
 from .metrics import Metrics
 from .notify import Notifier
-from .projection import JobStatusProjector
+from .projection import JobStatusProjector, RunTotalsProjector
 from .reaper import Reaper
+from .retention import Pruner
 from .runs import RunService
 from .scheduler import Scheduler
 from .stats import StatsService
@@ -73,6 +75,10 @@ class Container:
         self.projector = JobStatusProjector(
             self.store, self.clock, self.notifier, lambda: self.scheduler.is_leader
         )
+        self.pruner = Pruner(
+            self.store, self.clock, settings, lambda: self.scheduler.is_leader, self.metrics
+        )
+        self.totals = RunTotalsProjector(self.store, self.clock, lambda: self.scheduler.is_leader)
         self.stats = StatsService(self.store, self.coord, self.clock)
         self._background = False
 
@@ -88,6 +94,8 @@ class Container:
             self.tokens,
             self.stats,
             self.projector,
+            self.pruner,
+            self.totals,
             self.notifier,
         ):
             svc.clock = clock
@@ -100,15 +108,30 @@ class Container:
             self._set_clock(DatabaseClock(offset))
         await self.coord.start()
         if background:
-            self.scheduler.start()
-            self.reaper.start()
-            self.events.start()
-            self.projector.start()
+            for svc in self._services():
+                svc.start()
             self._background = True
+
+    def _services(self) -> tuple[BackgroundService, ...]:
+        return (
+            self.scheduler,
+            self.reaper,
+            self.events,
+            self.projector,
+            self.pruner,
+            self.totals,
+        )
 
     async def stop(self) -> None:
         if self._background:
-            for svc in (self.scheduler, self.reaper, self.events, self.projector):
+            for svc in (
+                self.scheduler,
+                self.reaper,
+                self.events,
+                self.projector,
+                self.pruner,
+                self.totals,
+            ):
                 await svc.stop()
         self.notifier.cancel_timers()
         await self.coord.stop()

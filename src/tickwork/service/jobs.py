@@ -45,7 +45,7 @@ class JobService:
 
     async def detail(self, ref: str) -> JobDetail:
         job = await self.get(ref)
-        stats = await self.store.jobs.stats(job.id)
+        stats = await self.store.stats.job_totals(job.id)
         return JobDetail(job, stats, await self.store.jobs.dependents(job.id))
 
     async def create(self, spec: JobSpec) -> Job:

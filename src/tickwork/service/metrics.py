@@ -38,6 +38,9 @@ class Metrics:
         self.lease_expiries = Counter(
             "tickwork_lease_expiries", "Leases that ran out (worker lost)", registry=r
         )
+        self.pruned = Counter(
+            "tickwork_pruned", "Rows removed by retention, by kind", ["kind"], registry=r
+        )
         self.queue_depth = Gauge("tickwork_queue_depth", "Runs ready to start", registry=r)
         self.running = Gauge("tickwork_runs_running", "Runs running now", registry=r)
         self.runs_by_status = Gauge("tickwork_runs", "Runs by status", ["status"], registry=r)

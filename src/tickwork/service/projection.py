@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from tickwork.domain.clock import Clock
+from tickwork.domain.totals import Totals
 from tickwork.store.base import Store
 
 from .background import BackgroundService
@@ -72,3 +73,55 @@ class JobStatusProjector(BackgroundService):
     async def _refresh(self, job_ids: list[str]) -> None:
         if job_ids and await self.store.jobs.refresh_status(job_ids, now=self.clock.now()):
             await self.notifier.changed()
+
+
+class RunTotalsProjector(BackgroundService):
+    """The leader folds finished runs into the run totals (domain/totals.py) from the outbox.
+
+    Its place in the outbox is stored with the totals and moved in the same transaction, and
+    only over rows with no gap below them (``RowCursor``), so a finish counts once across
+    passes, restarts and changes of leader; a second leader's write finds the place moved
+    and is refused whole.
+    """
+
+    name = "run-totals"
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        is_leader: Callable[[], bool],
+        interval: float = 1.0,
+    ) -> None:
+        super().__init__(interval)
+        self.store = store
+        self.clock = clock
+        self.is_leader = is_leader
+        self._cursor: RowCursor | None = None
+
+    async def run_once(self) -> bool:
+        if not self.is_leader():
+            self._cursor = None
+            return False
+        if self._cursor is None:
+            at = await self.store.stats.totals_at()
+            if at is None:
+                return False
+            self._cursor = RowCursor(at)
+        cursor = self._cursor
+        since = cursor.at
+        batches = await self.store.events.batches_since(since, limit=ROWS)
+        cursor.advance([row_id for row_id, _ in batches])
+        if cursor.at == since:
+            return False
+        totals = Totals().add(
+            event for row_id, events in batches if row_id <= cursor.at for event in events
+        )
+        stored = await self.store.stats.add_totals(
+            totals, since=since, upto=cursor.at, now=self.clock.now()
+        )
+        if not stored:  # another leader counted these: start again from the stored place
+            log.warning("run totals moved by another coordinator; re-reading the position")
+            self._cursor = None
+            return False
+        return len(batches) >= ROWS

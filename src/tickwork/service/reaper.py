@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from tickwork.config import Settings
 from tickwork.domain.clock import Clock
@@ -34,7 +33,6 @@ class Reaper(BackgroundService):
         self.notifier = notifier
         self.settings = settings
         self.metrics = metrics or Metrics()
-        self._last_prune = clock.now() - timedelta(days=1)
 
     async def run_once(self) -> bool:
         now = self.clock.now()
@@ -51,8 +49,4 @@ class Reaper(BackgroundService):
                 len(result.missed),
             )
             await self.notifier.runs_ready()
-        if now - self._last_prune > timedelta(minutes=10):
-            cutoff = now - timedelta(hours=self.settings.event_retention_hours)
-            await self.store.events.prune(before=cutoff, now=now)
-            self._last_prune = now
         return False

@@ -22,7 +22,8 @@ class Overview:
     workers_online: int
     slots: int
     scheduler_lag: float
-    finished_24h: list[tuple[str, datetime]]
+    hours: list[tuple[datetime, str, int]]
+    """Finished runs per hour and status over the last 24 hours (kept totals)."""
 
 
 class StatsService:
@@ -45,7 +46,7 @@ class StatsService:
             workers_online=s["workers_online"],
             slots=s["slots"],
             scheduler_lag=lag,
-            finished_24h=[(st, at) for st, at in s["finished_24h"]],
+            hours=s["hours"],
         )
 
     async def health(self) -> dict[str, str]:

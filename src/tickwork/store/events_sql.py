@@ -9,7 +9,6 @@ a column can answer them and are finished here on the events themselves.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -122,15 +121,13 @@ class EventRows:
         """Stored events, newest first (kept for the retention period)."""
         wanted = tuple(types or ())
         out: list[Event] = []
-        cursor = before
-        older_than: int | None = None  # rows already read: only older ones from here on
+        # the row holding ``before`` may hold older events; after it, only rows below
+        below = None if before is None else E.id <= before // BATCH
         scanned = 0
         while len(out) < limit and scanned < SCAN_ROWS:
             stmt = sa.select(t.events).where(*_where(job_id, run_id, wanted))
-            if older_than is not None:
-                stmt = stmt.where(E.id < older_than)
-            elif cursor is not None:
-                stmt = stmt.where(E.id <= cursor // BATCH)  # its row may hold older events
+            if below is not None:
+                stmt = stmt.where(below)
             rows = await self._read(stmt.order_by(E.id.desc()).limit(limit))
             if not rows:
                 break
@@ -139,11 +136,9 @@ class EventRows:
                 out += [
                     e
                     for e in reversed(list(expand(row)))
-                    if (cursor is None or e.id < cursor) and _matches(e, job_id, run_id, wanted)
+                    if (before is None or e.id < before) and _matches(e, job_id, run_id, wanted)
                 ]
-            if len(rows) < limit:
-                break  # no older rows left
-            older_than = rows[-1].id
+            below = E.id < rows[-1].id
         return out[:limit]
 
     async def _read(self, stmt: sa.Select[Any]) -> list[Any]:
@@ -156,8 +151,3 @@ class EventRows:
                 await conn.execute(sa.select(E.id, E.count).order_by(E.id.desc()).limit(1))
             ).first()
         return 0 if row is None else row.id * BATCH + row.count - 1
-
-    async def prune(self, *, before: datetime, now: datetime) -> int:
-        async with self.db.write(now) as (conn, _events):
-            res = await conn.execute(sa.delete(t.events).where(E.created_at < before))
-        return int(res.rowcount or 0)

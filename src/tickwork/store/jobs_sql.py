@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.jobs import Job
-from tickwork.domain.queries import JobFilter, JobStats
+from tickwork.domain.queries import JobFilter
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
@@ -47,6 +47,8 @@ def _job_values(job: Job) -> dict[str, Any]:
         "enabled": spec.enabled,
         "priority": spec.priority,
         "concurrency": spec.concurrency,
+        "retention_days": spec.retention_days,
+        "retention_runs": spec.retention_runs,
         "next_run": job.next_run,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
@@ -110,6 +112,7 @@ class JobRows:
             ).scalar_one_or_none()
             if name is None:
                 raise NotFound(f"no job '{job_id}'")
+            await conn.execute(sa.delete(t.job_totals).where(t.job_totals.c.job_id == job_id))
             events.add("job.deleted", job_id=job_id, data={"name": name})
 
     async def get(self, ref: str) -> Job | None:
@@ -267,18 +270,6 @@ class JobRows:
         )
         async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
-
-    async def stats(self, job_id: str) -> JobStats:
-        r = t.runs
-        stmt = sa.select(
-            sa.func.count(),
-            sa.func.count().filter(r.c.status == "completed"),
-            sa.func.count().filter(r.c.status == "failed"),
-            sa.func.avg(r.c.duration).filter(r.c.status == "completed"),
-        ).where(r.c.job_id == job_id)
-        async with self.db.read() as conn:
-            total, done, failed, avg = (await conn.execute(stmt)).one()
-        return JobStats(total, done, failed, float(avg) if avg is not None else None)
 
     async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]:
         """Every job that has or is a dependency, and the edges (upstream, dependent)."""

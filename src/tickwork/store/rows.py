@@ -95,6 +95,7 @@ def attempt_from_row(row: Any) -> Attempt:
         stderr_truncated=row.stderr_truncated,
         stdout_chunks=row.stdout_chunks,
         stderr_chunks=row.stderr_chunks,
+        output_pruned=row.output_pruned,
     )
 
 

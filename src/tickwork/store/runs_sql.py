@@ -277,4 +277,5 @@ def _latest_attempt(run: Any, stored: Attempt | None) -> Attempt:
         stderr_truncated=base.stderr_truncated,
         stdout_chunks=base.stdout_chunks,
         stderr_chunks=base.stderr_chunks,
+        output_pruned=base.output_pruned,
     )

@@ -14,6 +14,7 @@ from tickwork.store.events_sql import EventRows
 from tickwork.store.jobs_sql import JobRows
 from tickwork.store.reaper_sql import ReaperRows
 from tickwork.store.reports_sql import ReportRows
+from tickwork.store.retention_sql import RetentionRows
 from tickwork.store.runs_sql import RunRows
 from tickwork.store.schedule_sql import ScheduleRows
 from tickwork.store.stats_sql import StatsRows
@@ -40,6 +41,7 @@ class SqlStore:
         self.tokens = TokenRows(self.db)
         self.audit = AuditRows(self.db)
         self.bulk = BulkRows(self.db)
+        self.retention = RetentionRows(self.db)
 
     @property
     def dialect(self) -> str:

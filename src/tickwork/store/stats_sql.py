@@ -1,4 +1,4 @@
-"""Read-only aggregates for the overview, metrics and health."""
+"""Aggregates for the overview, metrics and health, and the run totals they read."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.queries import JobStats
+from tickwork.domain.totals import Totals, hour_of
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 
 R = t.runs.c
 J = t.jobs.c
+H = t.run_hours.c
+T = t.job_totals.c
+P = t.projections.c
+
+TOTALS = "run_totals"
+"""The run totals' row in ``projections``."""
 
 
 class StatsRows:
@@ -19,11 +29,25 @@ class StatsRows:
         self.db = db
 
     async def overview(self, *, now: datetime) -> dict[str, Any]:
-        day = now - timedelta(hours=24)
+        """The overview's figures, each from an index or the kept totals: the cost does not
+        grow with the number of finished runs."""
+        day = hour_of(now) - timedelta(hours=23)
         async with self.db.read() as conn:
-            by_status: dict[str, int] = dict(
-                (await conn.execute(sa.select(R.status, sa.func.count()).group_by(R.status))).all()
+            active: dict[str, int] = dict(
+                (
+                    await conn.execute(
+                        sa.select(R.status, sa.func.count())
+                        .where(R.status.in_(("queued", "running")))
+                        .group_by(R.status)
+                    )
+                ).all()
             )
+            finished: dict[str, int] = {
+                status: int(n)
+                for status, n in await conn.execute(
+                    sa.select(H.status, sa.func.sum(H.runs)).group_by(H.status)
+                )
+            }
             jobs = (
                 await conn.execute(
                     sa.select(sa.func.count(), sa.func.count().filter(J.enabled.is_(True)))
@@ -34,11 +58,6 @@ class StatsRows:
                     sa.select(sa.func.count()).where(
                         R.status == "queued", sa.or_(R.not_before.is_(None), R.not_before <= now)
                     )
-                )
-            ).scalar_one()
-            failed_24h = (
-                await conn.execute(
-                    sa.select(sa.func.count()).where(R.status == "failed", R.finished_at >= day)
                 )
             ).scalar_one()
             workers = (
@@ -53,21 +72,100 @@ class StatsRows:
                     sa.select(sa.func.min(J.next_run)).where(J.enabled.is_(True), J.next_run <= now)
                 )
             ).scalar()
-            series = (
-                await conn.execute(
-                    sa.select(R.status, R.finished_at).where(
-                        R.finished_at >= day, R.status.in_(("completed", "failed"))
-                    )
+            series = [
+                (bucket, status, int(n))
+                for bucket, status, n in await conn.execute(
+                    sa.select(H.bucket, H.status, H.runs).where(H.bucket >= day)
                 )
-            ).all()
+            ]
         return {
-            "by_status": by_status,
+            "by_status": {**finished, **active},
             "jobs": jobs[0],
             "jobs_enabled": jobs[1],
             "ready": ready,
-            "failed_24h": failed_24h,
+            "failed_24h": sum(n for _, status, n in series if status == "failed"),
             "workers_online": workers[0],
             "slots": int(workers[1]),
             "oldest_due": oldest_due,
-            "finished_24h": series,
+            "hours": series,
         }
+
+    async def job_totals(self, job_id: str) -> JobStats:
+        """A job's finished runs by outcome and mean duration (kept totals), plus its
+        queued and running runs (an index)."""
+        async with self.db.read() as conn:
+            totals = {
+                row.status: row
+                for row in await conn.execute(
+                    sa.select(T.status, T.runs, T.seconds, T.timed).where(T.job_id == job_id)
+                )
+            }
+            active = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(
+                        R.job_id == job_id, R.status.in_(("queued", "running"))
+                    )
+                )
+            ).scalar_one()
+        done = totals.get("completed")
+        return JobStats(
+            total_runs=int(active) + sum(int(r.runs) for r in totals.values()),
+            completed=int(done.runs) if done else 0,
+            failed=int(totals["failed"].runs) if "failed" in totals else 0,
+            avg_duration=float(done.seconds) / int(done.timed) if done and done.timed else None,
+        )
+
+    async def totals_at(self) -> int | None:
+        """The outbox row the run totals have counted up to (None: not set up)."""
+        async with self.db.read() as conn:
+            return (
+                await conn.execute(sa.select(P.row_id).where(P.name == TOTALS))
+            ).scalar_one_or_none()
+
+    async def add_totals(self, totals: Totals, *, since: int, upto: int, now: datetime) -> bool:
+        """Add what outbox rows ``since`` < id <= ``upto`` hold to the totals, and move the
+        stored position there, in one transaction; False (nothing written) when the stored
+        position is no longer ``since`` (another leader counted meanwhile)."""
+        async with self.db.write(now) as (conn, _events):
+            moved = await conn.execute(
+                sa.update(t.projections)
+                .where(P.name == TOTALS, P.row_id == since)
+                .values(row_id=upto)
+            )
+            if moved.rowcount != 1:
+                return False
+            hours = [{"bucket": b, "status": s, "runs": n} for (b, s), n in totals.hours.items()]
+            jobs = [
+                {"job_id": j, "status": s, "runs": v.runs, "seconds": v.seconds, "timed": v.timed}
+                for (j, s), v in sorted(totals.jobs.items())
+            ]
+            await add_to(conn, t.run_hours, hours, ["bucket", "status"], ["runs"], self.db.dialect)
+            await add_to(
+                conn,
+                t.job_totals,
+                jobs,
+                ["job_id", "status"],
+                ["runs", "seconds", "timed"],
+                self.db.dialect,
+            )
+        return True
+
+
+async def add_to(
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    counters: list[str],
+    dialect: str,
+) -> None:
+    """Insert rows, or add their ``counters`` to the row with the same ``keys``."""
+    if not rows:
+        return
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c: table.c[c] + getattr(stmt.excluded, c) for c in counters},
+    )
+    await conn.execute(stmt, rows)

@@ -45,6 +45,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
+JOB_RETENTION = "retention_days IS NOT NULL OR retention_runs IS NOT NULL"
+OUTPUT_KEPT = "NOT output_pruned"
+
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -61,8 +64,18 @@ jobs = sa.Table(
     sa.Column("next_run", UTCDateTime),
     sa.Column("last_run_status", sa.String(12)),
     sa.Column("last_run_at", UTCDateTime),
+    # the job's own retention (spec.retention_days / retention_runs), as columns so the pruner
+    # finds the few jobs that set one without reading every spec (domain/retention.py)
+    sa.Column("retention_days", sa.Float),
+    sa.Column("retention_runs", sa.Integer),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(
+        "ix_jobs_retention",
+        "id",
+        sqlite_where=sa.text(JOB_RETENTION),
+        postgresql_where=sa.text(JOB_RETENTION),
+    ),
     sa.Index(
         "ix_jobs_due",
         "next_run",
@@ -200,6 +213,16 @@ attempts = sa.Table(
     # output chunks appended so far (live run.log events carry each chunk's number as seq)
     sa.Column("stdout_chunks", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("stderr_chunks", sa.Integer, nullable=False, default=0, server_default="0"),
+    # retention cleared stdout and stderr (domain/retention.py); the attempt itself stays
+    sa.Column(
+        "output_pruned", sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    ),
+    sa.Index(
+        "ix_attempts_output_kept",
+        "started_at",
+        sqlite_where=sa.text(OUTPUT_KEPT),
+        postgresql_where=sa.text(OUTPUT_KEPT),
+    ),
 )
 
 workers = sa.Table(
@@ -300,4 +323,33 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(255)),
     sa.Column("details", JSONType, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
+)
+
+# Run totals kept by the leader as runs finish (domain/totals.py): the overview's series and
+# a job's counts read these, never the runs. ``projections`` holds how far into the event
+# outbox each such projection has counted, moved in the same transaction as its totals.
+run_hours = sa.Table(
+    "run_hours",
+    metadata,
+    sa.Column("bucket", UTCDateTime, primary_key=True),
+    sa.Column("status", sa.String(12), primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+)
+
+job_totals = sa.Table(
+    "job_totals",
+    metadata,
+    # no foreign key: totals of a job deleted meanwhile must not fail the projection
+    sa.Column("job_id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(12), primary_key=True),
+    sa.Column("runs", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("timed", sa.BigInteger, nullable=False),
+)
+
+projections = sa.Table(
+    "projections",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("row_id", sa.BigInteger, nullable=False),
 )

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query, Request, Response
 
 from tickwork.api.deps import BeforeId, ContainerDep, operation_id
 from tickwork.domain.errors import Unauthorized
-from tickwork.schemas.admin import AuditOut, TokenCreated, TokenIn, TokenOut
+from tickwork.schemas.admin import (
+    AuditOut,
+    PruneCountsOut,
+    PruneIn,
+    PruneOut,
+    RetentionOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+)
 from tickwork.schemas.system import WhoAmI
 
 router = APIRouter(generate_unique_id_function=operation_id)
@@ -61,6 +70,28 @@ async def audit_log(
         )
         for e in entries
     ]
+
+
+@router.post("/api/prune", response_model=PruneOut, tags=["retention"], name="prune")
+async def prune(body: PruneIn, request: Request, c: ContainerDep) -> PruneOut:
+    """Apply the retention policy now (admin): what the leader's background pass does every
+    ``TICKWORK_PRUNE_INTERVAL`` seconds, in batches, for up to 10 s per call (``more`` says
+    whether a backlog remains). With ``dry_run``: only count what would go."""
+    counts, more = await c.pruner.prune_now(dry_run=body.dry_run)
+    request.state.audit = {"target": "retention", "dry_run": body.dry_run, **counts.as_dict()}
+    p = c.pruner.policy
+    return PruneOut(
+        dry_run=body.dry_run,
+        pruned=PruneCountsOut(**counts.as_dict()),
+        more=more,
+        policy=RetentionOut(
+            runs_days=p.runs_days,
+            output_days=p.output_days,
+            audit_days=p.audit_days,
+            workers_days=p.workers_days,
+            events_hours=p.events_hours,
+        ),
+    )
 
 
 @router.get("/api/auth/whoami", response_model=WhoAmI, tags=["auth"], name="whoami")

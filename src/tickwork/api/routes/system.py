@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -35,13 +34,13 @@ async def health(c: ContainerDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-def _series(now: datetime, finished: list[Any]) -> list[SeriesPoint]:
+def _series(now: datetime, hours: list[tuple[datetime, str, int]]) -> list[SeriesPoint]:
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     buckets = {start + timedelta(hours=i): [0, 0] for i in range(24)}
-    for status, at in finished:
-        at = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        if at in buckets:
-            buckets[at][0 if status == "completed" else 1] += 1
+    for at, status, n in hours:
+        bucket = buckets.get(at.astimezone(UTC))
+        if bucket is not None and status in ("completed", "failed"):
+            bucket[0 if status == "completed" else 1] += n
     return [SeriesPoint(bucket=b, completed=v[0], failed=v[1]) for b, v in buckets.items()]
 
 
@@ -62,5 +61,5 @@ async def stats(c: ContainerDep) -> StatsOut:
         utilization=min(1.0, busy / o.slots) if o.slots else 0.0,
         scheduler_lag=o.scheduler_lag,
         scheduler_leader=c.scheduler.is_leader,
-        success_rate_series=_series(o.now, o.finished_24h),
+        success_rate_series=_series(o.now, o.hours),
     )

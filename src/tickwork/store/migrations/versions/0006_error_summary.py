@@ -1,7 +1,7 @@
 """error summaries, who cancelled a run
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 22:00:00
 
 Runs, attempts and dead letters keep a one-line summary of why an attempt failed (the
@@ -13,8 +13,8 @@ job and summary (``ix_dead_letters_open_groups``).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
