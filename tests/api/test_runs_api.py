@@ -92,6 +92,32 @@ async def test_runs_filters(api: httpx.AsyncClient, clock: FakeClock) -> None:
     assert bad.status_code == 422
 
 
+async def test_runs_since_may_be_relative_and_lists_sort(
+    api: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    await api.post("/api/jobs", json=job_payload("rel", on_overlap="queue"))
+    for _ in range(3):
+        await api.post("/api/jobs/rel/trigger")
+        clock.advance(3600)
+    assert (await api.get("/api/runs", params={"since": "-90m"})).json()["total"] == 1
+    assert (await api.get("/api/runs", params={"since": "-1d"})).json()["total"] == 3
+    assert (await api.get("/api/runs", params={"until": "-150m"})).json()["total"] == 1
+    for bad, field in (
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-01-15T12:00:00"}, "since"),
+        ({"until": "-5y"}, "until"),
+        ({"sort": "name"}, "sort"),
+        ({"order": "up"}, "order"),
+    ):
+        answer = await api.get("/api/runs", params=bad)
+        assert answer.status_code == 422 and answer.json()["error"]["details"][0]["field"] == field
+    oldest = (await api.get("/api/runs", params={"sort": "queued_at", "order": "asc"})).json()
+    newest = (await api.get("/api/runs")).json()
+    assert [r["id"] for r in oldest["runs"]] == [r["id"] for r in reversed(newest["runs"])]
+    by_start = await api.get("/api/runs", params={"sort": "started_at", "order": "asc"})
+    assert by_start.status_code == 200 and by_start.json()["total"] == 3
+
+
 @pytest.fixture
 async def pg_api(pg_database: str, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     c = Container(Settings(database_url=pg_database), clock=clock)

@@ -169,6 +169,7 @@ def test_secret_values_never_reach_the_api_or_the_database(
     assert ok["result"] == {"echo": "***"}
     assert ok["parameters"] == {"password": {"$secret": "TW_TEST_SECRET"}}
     assert "login refused for password ***" in (failed["error"] or "")
+    assert failed["error_summary"] == "RuntimeError: login refused for password ***"
     assert called["result"]["body"] == '{"ok": true, "auth": "***"}'
     assert "NOT_SET_ANYWHERE" in (missing["error"] or "")
     # (a) split across the worker's 65,536-byte reads, or written in two flushed pieces

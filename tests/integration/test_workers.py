@@ -98,6 +98,7 @@ def test_timeout_kills_a_command_that_ignores_sigterm(tw: Cluster, tmp_path: Pat
     tw.create_job(name="stubborn", type="shell", command=script, timeout=1, retries=0)
     run = tw.wait_status(tw.trigger("stubborn"), "failed", timeout=20)
     assert "timed out" in (run["error"] or "")
+    assert run["error_summary"] == "timed out after 1s"
     assert run["attempts"][0]["status"] == "timed_out"
     for name in ("child", "shell"):
         pid = int((tmp_path / name).read_text())
@@ -123,10 +124,12 @@ def test_retries_with_backoff_dead_letter_and_replay(tw: Cluster) -> None:
     attempts = run["attempts"]
     assert [a["status"] for a in attempts] == ["failed"] * 3
     assert "this job always fails" in attempts[0]["error"]
+    assert {a["error_summary"] for a in attempts} == {"RuntimeError: this job always fails"}
     gaps = [(attempts[i + 1]["started_at"], attempts[i]["finished_at"]) for i in range(2)]
     assert all(a > b for a, b in gaps)
     letters = tw.http.get("/api/dead-letters").json()["dead_letters"]
     assert [d["run_id"] for d in letters] == [run_id]
+    assert letters[0]["error_summary"] == "RuntimeError: this job always fails"
     replay = tw.http.post(f"/api/dead-letters/{letters[0]['id']}/replay")
     assert replay.status_code == 200 and replay.json()["status"] == "queued"
     again = tw.wait_status(run_id, "failed", timeout=20)
@@ -186,3 +189,16 @@ def test_graceful_shutdown_finishes_in_flight_runs(tw: Cluster, tmp_path: Path) 
     assert run["status"] == "completed", (run, worker.output())
     assert len(list(tmp_path.iterdir())) == 1
     assert tw.http.get("/api/workers").json()[0]["status"] == "offline"
+
+
+def test_a_shell_failure_is_summed_up_by_its_last_stderr_line(tw: Cluster) -> None:
+    tw.start_worker()
+    command = "echo working; echo 'ERROR: partner API returned 503' >&2; echo >&2; exit 3"
+    tw.create_job(name="partner", type="shell", command=command, retries=0)
+    run = tw.wait_status(tw.trigger("partner"), "failed", timeout=20)
+    assert run["error"] == "exit code 3"
+    assert run["error_summary"] == "ERROR: partner API returned 503"
+    groups = tw.http.get("/api/dead-letters/groups").json()["items"]
+    assert [(g["job_name"], g["error_summary"], g["count"]) for g in groups] == [
+        ("partner", "ERROR: partner API returned 503", 1)
+    ]

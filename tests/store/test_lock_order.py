@@ -1,5 +1,6 @@
-"""One lock order everywhere (store/locking.py): heartbeats, reports, claims, cancels, triggers,
-ticks and the reaper over the same runs never deadlock (PostgreSQL).
+"""One lock order everywhere (store/locking.py): heartbeats, reports, claims, cancels (single
+and bulk), retries, replays, triggers, ticks and the reaper over the same runs never deadlock
+(PostgreSQL).
 
 The heartbeat's own retry of a lost deadlock is switched off here, so that any deadlock shows.
 """
@@ -18,7 +19,7 @@ import pytest
 
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.errors import Conflict, NotFound
-from tickwork.domain.queries import NewRun, RunFilter
+from tickwork.domain.queries import DeadLetterSelection, NewRun, RunFilter, RunSelection
 from tickwork.domain.runs import Completion
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import workers_sql
@@ -158,6 +159,18 @@ class Load:
                 now=self.clock.now(),
             ),
             self.cancel_one(),
+            self.bulk_cancel(),
+            self.store.bulk.runs_cancel(
+                RunSelection(job_id=self.jobs["limited"], statuses=("queued",)),
+                by="load",
+                now=self.clock.now(),
+            ),
+            self.store.bulk.runs_retry(
+                RunSelection(job_id=self.jobs["free"]), now=self.clock.now()
+            ),
+            self.store.bulk.dead_letters_replay(
+                DeadLetterSelection(job_id=self.jobs["free"]), note=None, now=self.clock.now()
+            ),
             self.store.reaper.reap(now=self.clock.now() + timedelta(seconds=45), lost_after=40),
             self.store.schedule.fire(now=self.clock.now(), limit=10, planner=self.plan),
         ]
@@ -207,6 +220,14 @@ class Load:
                 resolution="retried",
             )
 
+    async def bulk_cancel(self) -> None:
+        everything = sorted(r for runs in self.held.values() for r in runs)
+        picked = self.rng.sample(everything, min(3, len(everything)))
+        if picked:
+            await self.store.bulk.runs_cancel(
+                RunSelection(ids=tuple(picked)), by="load", now=self.clock.now()
+            )
+
     async def cancel_one(self) -> None:
         everything = [r for runs in self.held.values() for r in runs]
         if everything:
@@ -253,6 +274,8 @@ async def test_heartbeats_reports_claims_cancels_ticks_and_the_reaper_together_n
         "worker.lost",
         "job.deleted",
     }
+    cancelled, _, _ = await store.runs.page(RunFilter(status="cancelled"), limit=500, cursor=None)
+    assert "load" in {r.cancelled_by for r in cancelled}  # bulk cancels took part too
     deadlocks = [f for f in failures if is_lock_conflict(f)]
     assert not deadlocks, f"{len(deadlocks)} deadlocks, first: {deadlocks[0]}"
     assert not failures, failures[:3]

@@ -37,6 +37,16 @@ def page_limit(
 
 LimitDep = Annotated[int, Depends(page_limit)]
 
+
+def actor(request: Request) -> str:
+    """Who is calling, as kept on what they change (``cancelled_by``): the token's name
+    (with auth off, the anonymous principal's)."""
+    principal = getattr(request.state, "principal", None)
+    return str(principal.name) if principal is not None else "system"
+
+
+ActorDep = Annotated[str, Depends(actor)]
+
 BeforeId = Annotated[
     int | None, Query(ge=1, le=INT64_MAX, description="Entries older than this id.")
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -51,9 +52,72 @@ class NewRun:
     due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
 
 
+RUN_SORTS: tuple[str, ...] = ("queued_at", "started_at", "duration")
+"""What a runs list may be sorted by (runs not started yet, with neither, come last)."""
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RELATIVE = re.compile(r"^-(\d{1,6})([smhdw])$")
+
+
 @dataclass(frozen=True, slots=True)
 class RunFilter:
     status: str | None = None
     job_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    sort: str = "queued_at"
+    descending: bool = True
+
+
+def moment(text: str, *, now: datetime) -> datetime:
+    """A point in time as a list's filter gives it: ISO 8601 with a zone offset, or relative
+    to ``now`` ("-24h", "-30m", "-7d", "-2w", "-90s"). ValueError says what is wrong."""
+    found = _RELATIVE.match(text.strip())
+    if found:
+        return now - timedelta(seconds=int(found[1]) * _UNITS[found[2]])
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError("must be an ISO 8601 time (with an offset) or like -24h") from exc
+    if at.tzinfo is None:
+        raise ValueError("needs a time zone offset, e.g. Z")
+    return at
+
+
+@dataclass(frozen=True, slots=True)
+class RunSelection:
+    """The runs a bulk action applies to: these ids, or those matching the filter."""
+
+    ids: tuple[str, ...] = ()
+    job_id: str | None = None
+    statuses: tuple[str, ...] = ()
+
+    @property
+    def by_ids(self) -> bool:
+        return bool(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterSelection:
+    """The open dead letters a bulk action applies to: these ids, or those matching the
+    filter (a job, an exact error summary)."""
+
+    ids: tuple[str, ...] = ()
+    job_id: str | None = None
+    error_summary: str | None = None
+    without_summary: bool = False  # those with no summary (failed before summaries existed)
+
+    @property
+    def by_ids(self) -> bool:
+        return bool(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterGroup:
+    """Open dead letters of one job with one error summary."""
+
+    job_id: str
+    job_name: str
+    error_summary: str | None
+    count: int
+    latest_at: datetime

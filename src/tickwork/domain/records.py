@@ -87,3 +87,13 @@ class TickResult:
     lags: list[float]  # seconds between each fired tick and its run's creation
     stopping: list[tuple[str, str]] = field(default_factory=list)
     """(run id, worker id) of each running run a tick asked to stop (cancel_previous)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """What a bulk action changed: how many, which, and the workers to tell."""
+
+    count: int
+    ids: list[str] = field(default_factory=list)
+    stopping: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, worker id) of each running run asked to stop."""

@@ -54,6 +54,7 @@ class Attempt:
     finished_at: datetime | None = None
     exit_code: int | None = None
     error: str | None = None
+    error_summary: str | None = None
     stdout: str = ""
     stderr: str = ""
     stdout_truncated: bool = False
@@ -94,8 +95,10 @@ class Run:
     exit_code: int | None = None
     result: Any = None
     error: str | None = None
+    error_summary: str | None = None
     upstream_run_ids: tuple[str, ...] = ()
     cancel_requested: bool = False
+    cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
 
 
@@ -124,6 +127,8 @@ class DeadLetter:
     created_at: datetime
     resolved_at: datetime | None = None
     resolution: str | None = None
+    error_summary: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

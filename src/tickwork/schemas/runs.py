@@ -31,12 +31,19 @@ class RunOut(BaseModel):
     exit_code: int | None
     result: Any
     error: str | None
+    error_summary: str | None = Field(
+        description="Why the latest attempt failed, in one line of at most 200 characters."
+    )
     output: str | None = Field(
         description="stdout of the latest attempt; null in lists (read the run itself)."
     )
     not_before: datetime | None
     upstream_run_ids: list[str]
     cancel_requested: bool
+    cancelled_by: str | None = Field(
+        description="Who cancelled the run: a token's name, 'cancel_previous' (a newer run "
+        "superseded it) or 'system'; null unless cancelled."
+    )
 
     @classmethod
     def of(cls, run: Run) -> RunOut:
@@ -60,10 +67,12 @@ class RunOut(BaseModel):
             exit_code=run.exit_code,
             result=run.result,
             error=run.error,
+            error_summary=run.error_summary,
             output=run.output,
             not_before=run.not_before,
             upstream_run_ids=list(run.upstream_run_ids),
             cancel_requested=run.cancel_requested,
+            cancelled_by=run.cancelled_by,
         )
 
 
@@ -77,6 +86,7 @@ class AttemptOut(BaseModel):
     duration: float | None
     exit_code: int | None
     error: str | None
+    error_summary: str | None
     stdout: str
     stderr: str
     stdout_truncated: bool
@@ -103,6 +113,7 @@ class AttemptOut(BaseModel):
             duration=a.duration,
             exit_code=a.exit_code,
             error=a.error,
+            error_summary=a.error_summary,
             stdout=(marker if a.stdout_truncated and not a.output_pruned else "") + a.stdout,
             stderr=(marker if a.stderr_truncated and not a.output_pruned else "") + a.stderr,
             stdout_truncated=a.stdout_truncated,
@@ -164,10 +175,12 @@ class DeadLetterOut(BaseModel):
     job_id: str
     job_name: str
     error: str | None
+    error_summary: str | None
     attempts: int
     created_at: datetime
     resolved_at: datetime | None
     resolution: str | None
+    note: str | None = Field(description="The note it was resolved or replayed with, if any.")
 
     @classmethod
     def of(cls, d: DeadLetter) -> DeadLetterOut:
@@ -177,10 +190,12 @@ class DeadLetterOut(BaseModel):
             job_id=d.job_id,
             job_name=d.job_name,
             error=d.error,
+            error_summary=d.error_summary,
             attempts=d.attempts,
             created_at=d.created_at,
             resolved_at=d.resolved_at,
             resolution=d.resolution,
+            note=d.note,
         )
 
 

@@ -13,6 +13,7 @@ from tickwork.store import migrate
 from tickwork.store.sql import SqlStore
 
 from .background import BackgroundService
+from .bulk import BulkService
 from .events import EventRelay
 from .jobs import JobService
 from .metrics import Metrics
@@ -62,6 +63,7 @@ class Container:
         self.tokens = TokenService(self.store, self.clock)
         self.jobs = JobService(self.store, self.clock, self.notifier)
         self.runs = RunService(self.store, self.clock, self.notifier)
+        self.bulk = BulkService(self.store, self.clock, self.notifier)
         self.workers = WorkerService(
             self.store, self.clock, self.coord.bus, self.notifier, settings, self.metrics
         )
@@ -85,6 +87,7 @@ class Container:
         for svc in (
             self.jobs,
             self.runs,
+            self.bulk,
             self.workers,
             self.scheduler,
             self.reaper,

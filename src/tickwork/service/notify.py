@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from tickwork.coord.base import Bus
@@ -66,5 +67,10 @@ class Notifier:
         await self._publish(EVENTS)
 
     async def cancel(self, worker_id: str, run_id: str) -> None:
-        await self._publish(worker_topic(worker_id), run_id)
+        await self.cancel_many([(run_id, worker_id)])
+
+    async def cancel_many(self, stopping: Sequence[tuple[str, str]]) -> None:
+        """Tell each worker of these (run id, worker id) to stop the run, then listeners."""
+        for run_id, worker_id in stopping:
+            await self._publish(worker_topic(worker_id), run_id)
         await self._publish(EVENTS)

@@ -45,9 +45,10 @@ class RunService:
             raise NotFound(f"no job with id or name '{ref}'")
         return found[ref][0]
 
-    async def cancel(self, run_id: str) -> Run:
-        """Queued: cancelled now. Running: its worker is woken to stop it (SIGTERM, SIGKILL)."""
-        _, worker = await self.store.runs.cancel(run_id, now=self.clock.now())
+    async def cancel(self, run_id: str, *, by: str = "system") -> Run:
+        """Queued: cancelled now. Running: its worker is woken to stop it (SIGTERM, SIGKILL).
+        ``by`` (who asked) is kept on the run as ``cancelled_by``."""
+        _, worker = await self.store.runs.cancel(run_id, by=by, now=self.clock.now())
         if worker:
             await self.notifier.cancel(worker, run_id)
         else:

@@ -9,9 +9,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tickwork.domain.jobs import Job
-from tickwork.domain.queries import JobFilter, JobStats, NewRun, RunFilter, Total
+from tickwork.domain.queries import (
+    DeadLetterGroup,
+    DeadLetterSelection,
+    JobFilter,
+    JobStats,
+    NewRun,
+    RunFilter,
+    RunSelection,
+    Total,
+)
 from tickwork.domain.records import (
     AuditEntry,
+    BulkResult,
     HeartbeatResult,
     ReapResult,
     Report,
@@ -52,7 +62,9 @@ class Runs(Protocol):
     async def page(
         self, flt: RunFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Run], Total, str | None]: ...
-    async def cancel(self, run_id: str, *, now: datetime) -> tuple[str, str | None]: ...
+    async def cancel(
+        self, run_id: str, *, by: str = "system", now: datetime
+    ) -> tuple[str, str | None]: ...
     async def requeue(
         self, run_id: str, *, trigger: str, now: datetime, resolution: str
     ) -> Run: ...
@@ -64,6 +76,18 @@ class DeadLetters(Protocol):
     ) -> tuple[list[DeadLetter], int]: ...
     async def get(self, dl_id: str) -> DeadLetter | None: ...
     async def resolve(self, dl_id: str, *, now: datetime) -> None: ...
+    async def groups(self, *, limit: int) -> list[DeadLetterGroup]: ...
+
+
+class Bulk(Protocol):
+    async def runs_cancel(self, sel: RunSelection, *, by: str, now: datetime) -> BulkResult: ...
+    async def runs_retry(self, sel: RunSelection, *, now: datetime) -> BulkResult: ...
+    async def dead_letters_replay(
+        self, sel: DeadLetterSelection, *, note: str | None, now: datetime
+    ) -> BulkResult: ...
+    async def dead_letters_resolve(
+        self, sel: DeadLetterSelection, *, note: str | None, now: datetime
+    ) -> BulkResult: ...
 
 
 class Claims(Protocol):
@@ -210,6 +234,7 @@ class Audit(Protocol):
 
 __all__ = [
     "Audit",
+    "Bulk",
     "Claims",
     "DeadLetters",
     "Events",
@@ -253,4 +278,6 @@ class Store(Protocol):
     def tokens(self) -> Tokens: ...
     @property
     def audit(self) -> Audit: ...
+    @property
+    def bulk(self) -> Bulk: ...
     async def ping(self) -> bool: ...

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from tickwork.domain.errors import Conflict
+from tickwork.domain.queries import DeadLetterGroup
 from tickwork.domain.runs import DeadLetter
 from tickwork.store import tables as t
 from tickwork.store.database import Database
@@ -38,6 +39,31 @@ class DeadLetterRows:
             rows = (await conn.execute(stmt)).all()
             total = (await conn.execute(count)).scalar_one()
         return [dead_letter_from_row(x) for x in rows], total
+
+    async def groups(self, *, limit: int) -> list[DeadLetterGroup]:
+        """Open dead letters counted by job and error summary, the largest groups first."""
+        count = sa.func.count().label("count")
+        latest = sa.func.max(D.c.created_at).label("latest_at")
+        stmt = (
+            sa.select(D.c.job_id, t.jobs.c.name, D.c.error_summary, count, latest)
+            .join(t.jobs, t.jobs.c.id == D.c.job_id)
+            .where(D.c.resolved_at.is_(None))
+            .group_by(D.c.job_id, t.jobs.c.name, D.c.error_summary)
+            .order_by(count.desc(), latest.desc(), D.c.job_id, D.c.error_summary)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            DeadLetterGroup(
+                job_id=r.job_id,
+                job_name=r.name,
+                error_summary=r.error_summary,
+                count=int(r[3]),
+                latest_at=r.latest_at,
+            )
+            for r in rows
+        ]
 
     async def get(self, dl_id: str) -> DeadLetter | None:
         stmt = (

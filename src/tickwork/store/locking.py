@@ -136,3 +136,13 @@ async def retry_lock_conflicts(op: Callable[[], Awaitable[T]], *, attempts: int 
                 raise
             await asyncio.sleep(0.01 * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def lock_jobs_of(
+    conn: AsyncConnection, dialect: str, runs_where: sa.ColumnElement[bool]
+) -> list[str]:
+    """Lock the jobs of the runs matching ``runs_where``, by id, in one statement; their ids
+    (a bulk action's first step: the lock order)."""
+    jobs = sa.select(R.job_id).where(runs_where).scalar_subquery()
+    stmt = sa.select(J.id).where(J.id.in_(jobs)).order_by(J.id)
+    return list((await conn.execute(no_key_update(stmt, dialect))).scalars())

@@ -69,8 +69,10 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         exit_code=row.exit_code,
         result=row.result,
         error=row.error,
+        error_summary=row.error_summary,
         upstream_run_ids=tuple(row.upstream_run_ids or ()),
         cancel_requested=row.cancel_requested,
+        cancelled_by=row.cancelled_by,
         output=output,
     )
 
@@ -86,6 +88,7 @@ def attempt_from_row(row: Any) -> Attempt:
         finished_at=row.finished_at,
         exit_code=row.exit_code,
         error=row.error,
+        error_summary=row.error_summary,
         stdout=row.stdout,
         stderr=row.stderr,
         stdout_truncated=row.stdout_truncated,
@@ -122,6 +125,8 @@ def dead_letter_from_row(row: Any) -> DeadLetter:
         created_at=row.created_at,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        error_summary=row.error_summary,
+        note=row.note,
     )
 
 

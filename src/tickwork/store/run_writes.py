@@ -24,6 +24,7 @@ from tickwork.domain.queries import NewRun
 from tickwork.domain.records import ReportResult
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.runs import ACTIVE, Completion
+from tickwork.domain.summary import STDERR_TAIL, error_summary
 from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in, update_many, upsert_many
@@ -113,37 +114,146 @@ async def supersede(
         dialect,
         one_of(R.job_id, job_ids, dialect),
         R.status.in_(ACTIVE),
-        columns=(R.id, R.job_id, R.status, R.worker_id),
+        columns=STOPPED_RUN,
     )
-    queued = [a for a in active if a.status == "queued"]
-    running = [a for a in active if a.status == "running"]
-    if queued:
-        await conn.execute(
-            sa.update(t.runs)
-            .where(one_of(R.id, [a.id for a in queued], dialect), R.status == "queued")
-            .values(status="cancelled", finished_at=now, error="cancelled: superseded")
-        )
-    for a in queued:
-        events.add(
-            "run.cancelled",
-            job_id=a.job_id,
-            run_id=a.id,
-            data={"status": "cancelled", "reason": "cancel_previous"},
-        )
-    if running:
-        await conn.execute(
-            sa.update(t.runs)
-            .where(one_of(R.id, [a.id for a in running], dialect), R.status == "running")
-            .values(cancel_requested=True)
-        )
-    for a in running:
-        events.add(
-            "run.cancelling",
-            job_id=a.job_id,
-            run_id=a.id,
-            data={"status": "running", "reason": "cancel_previous"},
-        )
-    return [(a.id, a.worker_id) for a in running if a.worker_id]
+    _, stopping = await stop_runs(
+        conn, dialect, events, active, by="cancel_previous", error="cancelled: superseded", now=now
+    )
+    return stopping
+
+
+CANCELLED = "cancelled by request"
+"""The error of a run cancelled while queued (by a single or a bulk cancel)."""
+
+STOPPED_RUN = (R.id, R.job_id, R.status, R.worker_id)
+"""The columns ``stop_runs`` needs of each run it is given."""
+
+UPDATE_CHUNK = 500
+"""Ids per statement on SQLite (bound parameters are limited there; PostgreSQL takes one
+array parameter whatever the count)."""
+
+
+def chunks(ids: Sequence[str], dialect: str) -> list[Sequence[str]]:
+    """``ids`` in pieces small enough for one statement on this dialect."""
+    if dialect == "postgresql" or len(ids) <= UPDATE_CHUNK:
+        return [ids] if ids else []
+    return [ids[i : i + UPDATE_CHUNK] for i in range(0, len(ids), UPDATE_CHUNK)]
+
+
+async def stop_runs(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    active: Sequence[Any],
+    *,
+    by: str,
+    error: str,
+    now: datetime,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Cancel the queued ones of these runs (locked by the caller, ``STOPPED_RUN`` columns)
+    at once and ask the running ones to stop, recording who did (``by``); (the ids of
+    the runs cancelled or asked to stop, (run id, worker id) of the running ones, whose
+    workers must be told). Every update is conditional on the status the run was read in."""
+    reason = {"reason": by} if by == "cancel_previous" else {}
+    changed: list[str] = []
+    for status, values, kind in (
+        ("queued", {"status": "cancelled", "finished_at": now, "error": error}, "run.cancelled"),
+        ("running", {"cancel_requested": True}, "run.cancelling"),
+    ):
+        for part in chunks([a.id for a in active if a.status == status], dialect):
+            done = await conn.execute(
+                sa.update(t.runs)
+                .where(one_of(R.id, part, dialect), R.status == status)
+                .values(cancelled_by=by, **values)
+                .returning(R.id, R.job_id)
+            )
+            for r in done.all():
+                changed.append(r.id)
+                data = {"status": values.get("status", status), "cancelled_by": by, **reason}
+                events.add(kind, job_id=r.job_id, run_id=r.id, data=data)
+    asked = set(changed)
+    running = [(a.id, a.worker_id) for a in active if a.status == "running" and a.worker_id]
+    return changed, [(run_id, worker) for run_id, worker in running if run_id in asked]
+
+
+def requeued(now: datetime) -> dict[str, Any]:
+    """The columns of a run put back to queued for a new attempt series (retry, replay):
+    as many attempts again as it has had, nothing left of the last series."""
+    return {
+        "status": "queued",
+        "max_attempts": R.max_attempts + R.attempt,
+        "not_before": None,
+        "queued_at": now,
+        "finished_at": None,
+        "error": None,
+        "error_summary": None,
+        "cancelled_by": None,
+        "exit_code": None,
+        "result": None,
+        "worker_id": None,
+        "cancel_requested": False,
+        "deadline_at": None,
+        "duration": None,
+    }
+
+
+async def requeue_runs(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    held: Sequence[Any],
+    *,
+    trigger: str,
+    resolution: str,
+    note: str | None = None,
+    now: datetime,
+) -> tuple[list[str], list[str]]:
+    """Put these runs (locked by the caller: id, job_id, status) back to queued, each on
+    the condition it still has the status it was read in, and resolve their open dead
+    letters as ``resolution``; (the runs requeued, the dead letters resolved)."""
+    runs: list[str] = []
+    letters: list[str] = []
+    for status in sorted({h.status for h in held}):
+        for part in chunks([h.id for h in held if h.status == status], dialect):
+            done = await conn.execute(
+                sa.update(t.runs)
+                .where(one_of(R.id, part, dialect), R.status == status)
+                .values(requeued(now))
+                .returning(R.id, R.job_id, R.attempt)
+            )
+            rows = done.all()
+            runs += [r.id for r in rows]
+            letters += await _resolve_letters(
+                conn, dialect, [r.id for r in rows], resolution, note, now
+            )
+            for r in rows:
+                events.add(
+                    "run.queued",
+                    job_id=r.job_id,
+                    run_id=r.id,
+                    data={"status": "queued", "trigger": trigger, "attempt": r.attempt},
+                )
+    return runs, letters
+
+
+async def _resolve_letters(
+    conn: AsyncConnection,
+    dialect: str,
+    run_ids: Sequence[str],
+    resolution: str,
+    note: str | None,
+    now: datetime,
+) -> list[str]:
+    if not run_ids:
+        return []
+    letters = t.dead_letters
+    done = await conn.execute(
+        sa.update(letters)
+        .where(one_of(letters.c.run_id, run_ids, dialect), letters.c.resolved_at.is_(None))
+        .values(resolved_at=now, resolution=resolution, note=note)
+        .returning(letters.c.id)
+    )
+    return list(done.scalars())
 
 
 async def unclaim(
@@ -189,6 +299,7 @@ LOCKED_RUN = (
     R.claimed_at,
     R.worker_id,
     R.cancel_requested,
+    R.cancelled_by,
 )
 
 
@@ -200,7 +311,7 @@ async def locked_runs(
     if not run_ids:
         return {}
     stmt: sa.Select[Any] = (
-        sa.select(*LOCKED_RUN, t.jobs.c.name.label("job_name"))
+        sa.select(*LOCKED_RUN, t.jobs.c.name.label("job_name"), t.jobs.c.type.label("job_type"))
         .select_from(t.runs.join(t.jobs, t.jobs.c.id == R.job_id))
         .where(one_of(R.id, sorted(set(run_ids)), dialect))
         .order_by(R.id)
@@ -251,19 +362,24 @@ async def _settle_many(
         (c, row, settle(c, attempt_state(row), policies.get(row.job_id, _DEFAULT), now=now))
         for c, row in finished
     ]
+    why = await _summaries(conn, dialect, plans)
     await update_many(
         conn,
         t.runs,
         keys=["id", "fence"],
         values=FINISH_COLUMNS,
-        rows=[_finish_row(c, row, s) for c, row, s in plans],
+        rows=[_finish_row(c, row, s, why[c.run_id]) for c, row, s in plans],
         where="t.status = 'running'",
         dialect_name=dialect,
     )
-    await _record_apart(conn, dialect, [(c, row, s) for c, row, s in plans if s.recorded_apart])
-    await _dead_letters(conn, [(c, row, s) for c, row, s in plans if s.decision.dead_letter], now)
+    await _record_apart(
+        conn, dialect, [(c, row, s) for c, row, s in plans if s.recorded_apart], why
+    )
+    await _dead_letters(
+        conn, [(c, row, s) for c, row, s in plans if s.decision.dead_letter], why, now
+    )
     for c, row, s in plans:
-        _completion_event(events, c, row, s)
+        _completion_event(events, c, row, s, why[c.run_id])
     done = [(row.job_id, row.id) for _, row, s in plans if s.decision.status == "completed"]
     await fire_dependents_of(conn, dialect, events, done, now)
     return {
@@ -294,6 +410,42 @@ async def _policies(
     return {r.id: RetryPolicy.of(r.spec) for r in (await conn.execute(stmt)).all()}
 
 
+async def _summaries(
+    conn: AsyncConnection, dialect: str, plans: list[tuple[Completion, Any, Settlement]]
+) -> dict[str, str | None]:
+    """Each finishing attempt's error summary (domain/summary.py), by run id. Only a shell
+    attempt that failed reads anything more: the end of its stored (masked) stderr."""
+    shell = [
+        (c.run_id, s.attempt)
+        for c, row, s in plans
+        if row.job_type == "shell" and s.outcome == "failed"
+    ]
+    stderr: dict[str, str] = {}
+    if shell:
+        size = sa.func.length(A.stderr)
+        tail = sa.case(
+            (size > STDERR_TAIL, sa.func.substr(A.stderr, size - STDERR_TAIL + 1)),
+            else_=A.stderr,
+        )
+        found = await conn.execute(
+            sa.select(A.run_id, tail.label("tail")).where(
+                pair_in(A.run_id, A.number, shell, dialect)
+            )
+        )
+        stderr = {r.run_id: r.tail for r in found.all()}
+    return {
+        c.run_id: error_summary(
+            job_type=row.job_type,
+            outcome=s.outcome,
+            error=c.error,
+            exit_code=c.exit_code,
+            stderr=stderr.get(c.run_id, ""),
+            result=c.result,
+        )
+        for c, row, s in plans
+    }
+
+
 FINISH_COLUMNS = [
     "status",
     "attempt",
@@ -305,13 +457,15 @@ FINISH_COLUMNS = [
     "exit_code",
     "result",
     "error",
+    "error_summary",
     "duration",
     "finished_at",
     "cancel_requested",
+    "cancelled_by",
 ]
 
 
-def _finish_row(c: Completion, row: Any, s: Settlement) -> dict[str, Any]:
+def _finish_row(c: Completion, row: Any, s: Settlement, summary: str | None) -> dict[str, Any]:
     terminal = s.decision.status != "queued"
     return {
         "id": c.run_id,
@@ -326,17 +480,36 @@ def _finish_row(c: Completion, row: Any, s: Settlement) -> dict[str, Any]:
         "exit_code": c.exit_code,
         "result": c.result,
         "error": c.error,
+        "error_summary": summary,
         "duration": s.duration,
         "finished_at": s.finished_at if terminal else None,
         "cancel_requested": False,
+        "cancelled_by": _cancelled_by(row, s),
     }
 
 
-ATTEMPT_RECORD = ["worker_id", "fence", "status", "started_at", "finished_at", "exit_code", "error"]
+def _cancelled_by(row: Any, s: Settlement) -> str | None:
+    """Who cancelled a run that ends cancelled: whoever asked, else tickwork itself."""
+    return (row.cancelled_by or "system") if s.decision.status == "cancelled" else None
+
+
+ATTEMPT_RECORD = [
+    "worker_id",
+    "fence",
+    "status",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "error",
+    "error_summary",
+]
 
 
 async def _record_apart(
-    conn: AsyncConnection, dialect: str, plans: list[tuple[Completion, Any, Settlement]]
+    conn: AsyncConnection,
+    dialect: str,
+    plans: list[tuple[Completion, Any, Settlement]],
+    why: Mapping[str, str | None],
 ) -> None:
     """Attempts that did not complete keep a row of their own (with the output it may hold)."""
     await upsert_many(
@@ -353,6 +526,7 @@ async def _record_apart(
                 "finished_at": s.finished_at,
                 "exit_code": c.exit_code,
                 "error": c.error,
+                "error_summary": why[c.run_id],
             }
             for c, row, s in plans
         ],
@@ -363,7 +537,10 @@ async def _record_apart(
 
 
 async def _dead_letters(
-    conn: AsyncConnection, plans: list[tuple[Completion, Any, Settlement]], now: datetime
+    conn: AsyncConnection,
+    plans: list[tuple[Completion, Any, Settlement]],
+    why: Mapping[str, str | None],
+    now: datetime,
 ) -> None:
     if plans:
         await conn.execute(
@@ -374,6 +551,7 @@ async def _dead_letters(
                     "run_id": row.id,
                     "job_id": row.job_id,
                     "error": c.error,
+                    "error_summary": why[c.run_id],
                     "attempts": s.attempt,
                     "created_at": now,
                 }
@@ -382,7 +560,9 @@ async def _dead_letters(
         )
 
 
-def _completion_event(events: Outbox, c: Completion, row: Any, s: Settlement) -> None:
+def _completion_event(
+    events: Outbox, c: Completion, row: Any, s: Settlement, summary: str | None
+) -> None:
     d = s.decision
     kind = "run.retrying" if d.status == "queued" else f"run.{d.status}"
     events.add(
@@ -395,6 +575,7 @@ def _completion_event(events: Outbox, c: Completion, row: Any, s: Settlement) ->
             "attempt": s.attempt,
             "outcome": s.outcome,
             "error": c.error,
+            "error_summary": summary,
             "exit_code": c.exit_code,
             "duration": s.duration,
             "not_before": d.not_before.isoformat() if d.not_before else None,

@@ -13,14 +13,23 @@ from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap
 from tickwork.domain.queries import NewRun, RunFilter, Total
 from tickwork.domain.records import Triggered
-from tickwork.domain.runs import Attempt, Run, can_transition
+from tickwork.domain.runs import ACTIVE, Attempt, Run, can_transition
 from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor
 from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
-from tickwork.store.run_writes import active_runs, insert_runs, new_runs, supersede
+from tickwork.store.run_writes import (
+    CANCELLED,
+    STOPPED_RUN,
+    active_runs,
+    insert_runs,
+    new_runs,
+    requeue_runs,
+    stop_runs,
+    supersede,
+)
 
 R = t.runs.c
 A = t.attempts.c
@@ -100,6 +109,9 @@ class RunRows:
     async def page(
         self, flt: RunFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Run], Total, str | None]:
+        """Runs matching ``flt`` in its order (queued_at, started_at or duration; runs
+        without the value last), with keyset pagination: the cursor holds the last run's
+        (value missing, value, id)."""
         where: list[sa.ColumnElement[bool]] = []
         if flt.status:
             where.append(R.status == flt.status)
@@ -109,53 +121,43 @@ class RunRows:
             where.append(R.queued_at >= flt.since)
         if flt.until:
             where.append(R.queued_at < flt.until)
-        page = run_select().where(*where).order_by(R.queued_at.desc(), R.id.desc()).limit(limit + 1)
+        col: sa.ColumnElement[Any] = R[flt.sort]
+        page = run_select().where(*where).order_by(*_order(col, flt.descending)).limit(limit + 1)
         if cursor:
-            at, last_id = decode_cursor(cursor, 2)
-            when = datetime.fromisoformat(at)
-            page = page.where(
-                sa.or_(R.queued_at < when, sa.and_(R.queued_at == when, R.id < last_id))
-            )
+            page = page.where(_after(col, flt, decode_cursor(cursor, 3)))
         async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
             total = await count_matching(conn, t.runs, where)
         runs = [run_from_row(x) for x in rows[:limit]]
         nxt = None
         if len(rows) > limit:
-            nxt = encode_cursor(runs[-1].queued_at.isoformat(), runs[-1].id)
+            last = rows[limit - 1]
+            value = getattr(last, flt.sort)
+            shown = "" if value is None else _cursor_value(value)
+            nxt = encode_cursor("1" if value is None else "0", shown, last.id)
         return runs, total, nxt
 
     # --- changes -----------------------------------------------------------------------------
 
-    async def cancel(self, run_id: str, *, now: datetime) -> tuple[str, str | None]:
+    async def cancel(
+        self, run_id: str, *, by: str = "system", now: datetime
+    ) -> tuple[str, str | None]:
         """Cancel a queued run at once, or ask the worker of a running one; (status, worker).
+        ``by`` is who cancelled it (kept on the run as ``cancelled_by``).
 
         The job's row, then the run's, are locked first (the lock order): a claim committing
         meanwhile is waited for and seen, rather than the cancel reporting a run cancelled
         that its worker has just started.
         """
         async with self.db.write(now) as (conn, events):
-            row = await self._lock_run_and_job(conn, run_id, R.status, R.job_id, R.worker_id)
-            if row.status == "queued":
-                await conn.execute(
-                    sa.update(t.runs)
-                    .where(R.id == run_id, R.status == "queued")
-                    .values(status="cancelled", finished_at=now, error="cancelled by request")
+            row = await self._lock_run_and_job(conn, run_id, *STOPPED_RUN)
+            if row.status in ACTIVE:
+                _, stopping = await stop_runs(
+                    conn, self.db.dialect, events, [row], by=by, error=CANCELLED, now=now
                 )
-                events.add(
-                    "run.cancelled", job_id=row.job_id, run_id=run_id, data={"status": "cancelled"}
-                )
-                return "cancelled", None
-            if row.status == "running":
-                await conn.execute(
-                    sa.update(t.runs)
-                    .where(R.id == run_id, R.status == "running")
-                    .values(cancel_requested=True)
-                )
-                events.add(
-                    "run.cancelling", job_id=row.job_id, run_id=run_id, data={"status": "running"}
-                )
-                return "running", row.worker_id
+                if row.status == "queued":
+                    return "cancelled", None
+                return "running", stopping[0][1] if stopping else None
         raise Conflict(
             f"run '{run_id}' is {row.status}; only queued or running runs can be cancelled"
         )
@@ -177,46 +179,53 @@ class RunRows:
         """Put a failed/cancelled/missed run back to queued for a new attempt series; the run
         as this transaction left it (a worker may claim it the moment it commits)."""
         async with self.db.write(now) as (conn, events):
-            row = await self._lock_run_and_job(conn, run_id, R.status, R.job_id, R.attempt)
+            row = await self._lock_run_and_job(conn, run_id, R.id, R.status, R.job_id)
             if not can_transition(row.status, "queued") or row.status == "running":
                 raise Conflict(
                     f"run '{run_id}' is {row.status}; only failed, cancelled or "
                     "missed runs can be retried"
                 )
-            res = await conn.execute(
-                sa.update(t.runs)
-                .where(R.id == run_id, R.status == row.status)
-                .values(
-                    status="queued",
-                    max_attempts=R.max_attempts + row.attempt,
-                    not_before=None,
-                    queued_at=now,
-                    finished_at=None,
-                    error=None,
-                    exit_code=None,
-                    result=None,
-                    worker_id=None,
-                    cancel_requested=False,
-                    deadline_at=None,
-                    duration=None,
-                )
+            requeued_ids, _ = await requeue_runs(
+                conn,
+                self.db.dialect,
+                events,
+                [row],
+                trigger=trigger,
+                resolution=resolution,
+                now=now,
             )
-            if res.rowcount == 0:
+            if not requeued_ids:
                 raise Conflict(f"run '{run_id}' changed meanwhile; try again")
-            await conn.execute(
-                sa.update(t.dead_letters)
-                .where(t.dead_letters.c.run_id == run_id, t.dead_letters.c.resolved_at.is_(None))
-                .values(resolved_at=now, resolution=resolution)
-            )
-            events.add(
-                "run.queued",
-                job_id=row.job_id,
-                run_id=run_id,
-                data={"status": "queued", "trigger": trigger, "attempt": row.attempt},
-            )
             run = await _run_on(conn, run_id)
         assert run is not None  # updated above, in this transaction
         return run
+
+
+def _order(col: sa.ColumnElement[Any], descending: bool) -> list[sa.ColumnElement[Any]]:
+    """The list's order; runs without the value last. queued_at is never missing, and its
+    order is left plain, so the (queued_at, id) index serves the default list."""
+    keys: list[sa.ColumnElement[Any]] = (
+        [col.desc(), R.id.desc()] if descending else [col.asc(), R.id.asc()]
+    )
+    if col is R.queued_at:
+        return keys
+    return [sa.case((col.is_(None), 1), else_=0), *keys]
+
+
+def _cursor_value(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(float(value))
+
+
+def _after(col: sa.ColumnElement[Any], flt: RunFilter, parts: list[str]) -> Any:
+    """The runs after the cursor's run in the list's order."""
+    missing, shown, last_id = parts
+    later_id = R.id < last_id if flt.descending else R.id > last_id
+    if missing == "1":
+        return sa.and_(col.is_(None), later_id)
+    value: Any = datetime.fromisoformat(shown) if flt.sort != "duration" else float(shown)
+    beyond = col < value if flt.descending else col > value
+    following = sa.or_(beyond, sa.and_(col == value, later_id))
+    return following if col is R.queued_at else sa.or_(col.is_(None), following)
 
 
 async def _run_by_key(conn: AsyncConnection, job_id: str, key: str) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickwork.store.bulk_sql import BulkRows
 from tickwork.store.claims_sql import ClaimRows
 from tickwork.store.database import Database
 from tickwork.store.dead_letters_sql import DeadLetterRows
@@ -39,6 +40,7 @@ class SqlStore:
         self.stats = StatsRows(self.db)
         self.tokens = TokenRows(self.db)
         self.audit = AuditRows(self.db)
+        self.bulk = BulkRows(self.db)
         self.retention = RetentionRows(self.db)
 
     @property

@@ -154,6 +154,8 @@ runs = sa.Table(
     sa.Column("exit_code", sa.Integer),
     sa.Column("result", JSONType),
     sa.Column("error", sa.Text),
+    sa.Column("error_summary", sa.String(200)),
+    sa.Column("cancelled_by", sa.String(200)),
     sa.Column("upstream_run_ids", JSONType, nullable=False),
     sa.UniqueConstraint("job_id", "idempotency_key"),
     sa.Index(
@@ -214,6 +216,7 @@ attempts = sa.Table(
     sa.Column("finished_at", UTCDateTime),
     sa.Column("exit_code", sa.Integer),
     sa.Column("error", sa.Text),
+    sa.Column("error_summary", sa.String(200)),
     sa.Column("stdout", sa.Text, nullable=False, default=""),
     sa.Column("stderr", sa.Text, nullable=False, default=""),
     sa.Column("stdout_truncated", sa.Boolean, nullable=False, default=False),
@@ -259,10 +262,12 @@ dead_letters = sa.Table(
         "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
     ),
     sa.Column("error", sa.Text),
+    sa.Column("error_summary", sa.String(200)),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("resolved_at", UTCDateTime),
     sa.Column("resolution", sa.String(20)),
+    sa.Column("note", sa.String(1000)),
     sa.Index(
         "ix_dead_letters_open",
         "created_at",
@@ -270,6 +275,13 @@ dead_letters = sa.Table(
         postgresql_where=sa.text("resolved_at IS NULL"),
     ),
     sa.Index("ix_dead_letters_run_id", "run_id"),
+    sa.Index(
+        "ix_dead_letters_open_groups",
+        "job_id",
+        "error_summary",
+        sqlite_where=sa.text("resolved_at IS NULL"),
+        postgresql_where=sa.text("resolved_at IS NULL"),
+    ),
 )
 
 events = sa.Table(

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from tickwork.api.deps import ContainerDep, LimitDep, Offset, operation_id
+from tickwork.api.deps import ActorDep, ContainerDep, LimitDep, Offset, operation_id
 from tickwork.domain.errors import ValidationError
-from tickwork.domain.queries import RunFilter
+from tickwork.domain.queries import RunFilter, moment
 from tickwork.domain.runs import RUN_STATUSES
 from tickwork.schemas.fields import INT32_MAX
 from tickwork.schemas.runs import (
@@ -38,19 +38,38 @@ async def list_runs(
     limit: LimitDep,
     status: Annotated[str | None, Query(description="queued, running, completed, …")] = None,
     job: Annotated[str | None, Query(max_length=200, description="Job id or name.")] = None,
-    since: Annotated[datetime | None, Query(description="queued at or after (ISO)")] = None,
-    until: Annotated[datetime | None, Query(description="queued before (ISO)")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Queued at or after: ISO 8601 with an offset, or "
+            "relative to now (-90s, -30m, -24h, -7d, -2w).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, Query(max_length=64, description="Queued before (as since).")
+    ] = None,
+    sort: Annotated[
+        Literal["queued_at", "started_at", "duration"],
+        Query(description="The order; runs without the value (not started) come last."),
+    ] = "queued_at",
+    order: Annotated[Literal["desc", "asc"], Query()] = "desc",
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> RunList:
-    """Runs, newest first, with filters and keyset pagination."""
+    """Runs, newest first by default, with filters, a sort and keyset pagination."""
     if status is not None and status not in RUN_STATUSES:
         raise ValidationError("status", f"must be one of {', '.join(RUN_STATUSES)}")
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationError(name, "needs a time zone offset, e.g. Z")
+    now = c.clock.now()
     job_id = await c.runs.job_id_of(job) if job else None
     runs, total, nxt = await c.runs.list_runs(
-        RunFilter(status=status, job_id=job_id, since=since, until=until),
+        RunFilter(
+            status=status,
+            job_id=job_id,
+            since=_moment("since", since, now),
+            until=_moment("until", until, now),
+            sort=sort,
+            descending=order == "desc",
+        ),
         limit=limit,
         cursor=cursor,
     )
@@ -60,6 +79,15 @@ async def list_runs(
         total_exact=total.exact,
         next_cursor=nxt,
     )
+
+
+def _moment(name: str, value: str | None, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return moment(value, now=now)
+    except ValueError as exc:
+        raise ValidationError(name, str(exc)) from exc
 
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")
@@ -92,9 +120,10 @@ async def run_logs(
 
 
 @router.post("/api/runs/{run_id}/cancel", response_model=RunOut, name="cancel")
-async def cancel_run(run_id: str, c: ContainerDep) -> RunOut:
-    """Queued → cancelled at once; running → its worker is told to stop it (SIGTERM, SIGKILL)."""
-    return RunOut.of(await c.runs.cancel(run_id))
+async def cancel_run(run_id: str, c: ContainerDep, by: ActorDep) -> RunOut:
+    """Queued → cancelled at once; running → its worker is told to stop it (SIGTERM, SIGKILL).
+    The run keeps who cancelled it (``cancelled_by``: the token's name)."""
+    return RunOut.of(await c.runs.cancel(run_id, by=by))
 
 
 @router.post("/api/runs/{run_id}/retry", response_model=RunOut, name="retry")

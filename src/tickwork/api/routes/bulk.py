@@ -1,0 +1,107 @@
+"""/api/runs/bulk-cancel, /api/runs/bulk-retry, /api/dead-letters/bulk and
+/api/dead-letters/groups. Each bulk call is one transaction and one audit entry (naming the
+count and the ids or the filter)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from tickwork.api.deps import MAX_PAGE, ActorDep, ContainerDep, operation_id
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.queries import DeadLetterSelection, RunSelection
+from tickwork.domain.records import BulkResult
+from tickwork.schemas.bulk import (
+    BulkCountOut,
+    BulkRunsIn,
+    DeadLetterGroupList,
+    DeadLetterGroupOut,
+    DeadLettersBulkIn,
+)
+
+router = APIRouter(generate_unique_id_function=operation_id)
+
+MAX_GROUPS = MAX_PAGE
+
+
+@router.post(
+    "/api/runs/bulk-cancel", response_model=BulkCountOut, tags=["runs"], name="bulk-cancel"
+)
+async def bulk_cancel(
+    body: BulkRunsIn, request: Request, c: ContainerDep, by: ActorDep
+) -> BulkCountOut:
+    """Cancel queued runs and ask the workers of running ones to stop them, as the single
+    cancel does; ``ids`` (up to 1000) or a ``filter`` (job, status: queued/running)."""
+    sel, job = _run_selection(body)
+    done = await c.bulk.cancel_runs(sel, job=job, by=by)
+    return _answer(request, done, body.model_dump(exclude_none=True))
+
+
+@router.post("/api/runs/bulk-retry", response_model=BulkCountOut, tags=["runs"], name="bulk-retry")
+async def bulk_retry(body: BulkRunsIn, request: Request, c: ContainerDep) -> BulkCountOut:
+    """Queue failed runs again, each a new attempt series (other runs named are left as
+    they are and not counted); ``ids`` (up to 1000) or a ``filter`` (job, status: failed)."""
+    sel, job = _run_selection(body)
+    done = await c.bulk.retry_runs(sel, job=job)
+    return _answer(request, done, body.model_dump(exclude_none=True))
+
+
+@router.post(
+    "/api/dead-letters/bulk", response_model=BulkCountOut, tags=["dead-letters"], name="bulk"
+)
+async def bulk_dead_letters(
+    body: DeadLettersBulkIn, request: Request, c: ContainerDep
+) -> BulkCountOut:
+    """Replay (queue the runs again) or resolve open dead letters, with an optional note;
+    ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary)."""
+    _exactly_one(body.ids, body.filter)
+    sel = DeadLetterSelection(ids=tuple(body.ids or ()))
+    job = None
+    if body.filter is not None:
+        given = body.filter.model_fields_set
+        if not given:
+            raise ValidationError("filter", "name at least one of job, error")
+        job = body.filter.job
+        sel = DeadLetterSelection(
+            error_summary=body.filter.error,
+            without_summary="error" in given and body.filter.error is None,
+        )
+    done = await c.bulk.dead_letters(body.action, sel, job=job, note=body.note)
+    return _answer(request, done, body.model_dump(exclude_unset=True))
+
+
+@router.get(
+    "/api/dead-letters/groups",
+    response_model=DeadLetterGroupList,
+    tags=["dead-letters"],
+    name="groups",
+)
+async def dead_letter_groups(
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_GROUPS, description="Most groups.")] = MAX_GROUPS,
+) -> DeadLetterGroupList:
+    """Open dead letters counted by job and error summary, the largest groups first."""
+    groups = await c.bulk.dead_letter_groups(limit=limit)
+    return DeadLetterGroupList(items=[DeadLetterGroupOut.of(g) for g in groups])
+
+
+def _run_selection(body: BulkRunsIn) -> tuple[RunSelection, str | None]:
+    _exactly_one(body.ids, body.filter)
+    if body.filter is None:
+        return RunSelection(ids=tuple(body.ids or ())), None
+    if body.filter.job is None and body.filter.status is None:
+        raise ValidationError("filter", "name at least one of job, status")
+    return RunSelection(statuses=tuple(body.filter.status or ())), body.filter.job
+
+
+def _exactly_one(ids: list[str] | None, flt: Any) -> None:
+    if (ids is None) == (flt is None):
+        raise ValidationError("ids", "give exactly one of ids and filter")
+
+
+def _answer(request: Request, done: BulkResult, body: dict[str, Any]) -> BulkCountOut:
+    """The count; the audit entry names it with the ids or the filter asked for."""
+    asked = {k: v for k, v in body.items() if k in ("ids", "filter", "action", "note")}
+    request.state.audit = {"target": f"{done.count} selected", "count": done.count, **asked}
+    return BulkCountOut(count=done.count)
