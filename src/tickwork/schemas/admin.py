@@ -20,6 +20,8 @@ class TokenIn(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     role: str
@@ -30,15 +32,7 @@ class TokenOut(BaseModel):
 
     @classmethod
     def of(cls, t: TokenRecord) -> TokenOut:
-        return cls(
-            id=t.id,
-            name=t.name,
-            role=t.role,
-            created_at=t.created_at,
-            expires_at=t.expires_at,
-            revoked_at=t.revoked_at,
-            last_used_at=t.last_used_at,
-        )
+        return cls.model_validate(t)
 
 
 class TokenCreated(TokenOut):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.schemas.fields import JsonObject, Text
 
 
 class RunOut(BaseModel):
+    # read from the domain Run by attribute: one source for the wire shape
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     job_id: str
     job_name: str
@@ -22,7 +25,7 @@ class RunOut(BaseModel):
     status: str
     attempt: int
     max_attempts: int
-    worker: str | None
+    worker: str | None = Field(validation_alias=AliasChoices("worker", "worker_id"))
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -47,33 +50,7 @@ class RunOut(BaseModel):
 
     @classmethod
     def of(cls, run: Run) -> RunOut:
-        return cls(
-            id=run.id,
-            job_id=run.job_id,
-            job_name=run.job_name,
-            trigger=run.trigger,
-            scheduled_for=run.scheduled_for,
-            idempotency_key=run.idempotency_key,
-            parameters=dict(run.parameters),
-            status=run.status,
-            attempt=run.attempt,
-            max_attempts=run.max_attempts,
-            worker=run.worker_id,
-            queued_at=run.queued_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            duration=run.duration,
-            timeout=run.timeout,
-            exit_code=run.exit_code,
-            result=run.result,
-            error=run.error,
-            error_summary=run.error_summary,
-            output=run.output,
-            not_before=run.not_before,
-            upstream_run_ids=list(run.upstream_run_ids),
-            cancel_requested=run.cancel_requested,
-            cancelled_by=run.cancelled_by,
-        )
+        return cls.model_validate(run)
 
 
 class AttemptOut(BaseModel):
@@ -170,6 +147,8 @@ class BulkOut(BaseModel):
 
 
 class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     run_id: str
     job_id: str
@@ -184,19 +163,7 @@ class DeadLetterOut(BaseModel):
 
     @classmethod
     def of(cls, d: DeadLetter) -> DeadLetterOut:
-        return cls(
-            id=d.id,
-            run_id=d.run_id,
-            job_id=d.job_id,
-            job_name=d.job_name,
-            error=d.error,
-            error_summary=d.error_summary,
-            attempts=d.attempts,
-            created_at=d.created_at,
-            resolved_at=d.resolved_at,
-            resolution=d.resolution,
-            note=d.note,
-        )
+        return cls.model_validate(d)
 
 
 class DeadLetterList(BaseModel):
