@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -114,8 +115,12 @@ class Schedule:
         return _cron_times(self._cron, self._zone, start)
 
 
+@lru_cache(maxsize=4096)
 def parse_schedule(expression: str, timezone: str = "UTC") -> Schedule:
-    """Classify and validate ``expression``; raises ValidationError("schedule" | "timezone")."""
+    """Classify and validate ``expression``; raises ValidationError("schedule" | "timezone").
+
+    Schedules are immutable, and a scheduler pass parses the same few expressions for
+    thousands of jobs (every job on ``* * * * *`` at the top of a minute): they are kept."""
     return Schedule(schedule_kind(expression), expression, timezone)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain.clock import SystemClock
 from tickwork.domain.errors import Unavailable
 from tickwork.store import tables as t
-from tickwork.store.dialect import create_engines, is_unavailable
+from tickwork.store.dialect import create_engines, insert_all, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Outbox:
 
     async def flush(self, conn: AsyncConnection) -> None:
         if self.pending:
-            await conn.execute(sa.insert(t.events), self.rows())
+            await insert_all(conn, t.events, self.rows(), dialect_name=conn.dialect.name)
             self.pending = []
 
 

@@ -17,7 +17,7 @@ from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import tables as t
 from tickwork.store.database import Database, Outbox
-from tickwork.store.dialect import limit_idle_transaction
+from tickwork.store.dialect import limit_idle_transaction, update_many
 from tickwork.store.locking import no_key_update
 from tickwork.store.rows import job_from_row, job_ref
 from tickwork.store.run_writes import active_runs, insert_runs, supersede
@@ -70,17 +70,21 @@ class ScheduleRows:
                 if supersedes:
                     superseding.append(row.id)
                 ticks += fired
-                advance.append({"b_id": row.id, "b_old": row.next_run, "b_new": next_due})
+                advance.append({"id": row.id, "next_run": next_due})
             # before the new runs exist; all the jobs' runs in one statement, by id
             stopping = await supersede(conn, self.db.dialect, events, superseding, now)
             created = await insert_runs(
                 conn, self.db.dialect, events, [r for r, _ in ticks], {r.id: r.name for r in due}
             )
-            await conn.execute(
-                sa.update(t.jobs)
-                .where(J.id == sa.bindparam("b_id"), J.next_run == sa.bindparam("b_old"))
-                .values(next_run=sa.bindparam("b_new")),
-                advance,
+            # the due jobs are locked (SQLite: the write transaction is), so each moves
+            # from the next_run just read: one statement for the batch
+            await update_many(
+                conn,
+                t.jobs,
+                keys=["id"],
+                values=["next_run"],
+                rows=advance,
+                dialect_name=self.db.dialect,
             )
         lags = [
             (now - due_at).total_seconds()
