@@ -9,6 +9,7 @@ import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
 import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
+import { ThemeToggle } from './ThemeToggle'
 
 const PAGE = 50
 
@@ -35,7 +36,7 @@ function Logo() {
 }
 
 export function LiveControls() {
-  const { live, setLive, state, retryInMs } = useLive()
+  const { live, setLive, state, retryInMs, busy, refreshMs } = useLive()
   const label =
     state === 'off'
       ? 'Paused'
@@ -53,6 +54,11 @@ export function LiveControls() {
         <span className={`conn-dot${state === 'open' ? ' pulse' : ''}`} aria-hidden />
         <span className="conn-label">{label}</span>
       </span>
+      {busy && state === 'open' && (
+        <span className="live-busy" data-testid="live-busy" title="Events arrive faster than anyone can read them: lists refresh on a slower beat until things calm down">
+          updating every {Math.round(refreshMs / 1000)} s while busy
+        </span>
+      )}
       <button
         type="button"
         role="switch"
@@ -120,6 +126,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </NavLink>
         <div className="topbar-spacer" />
         <LiveControls />
+        <ThemeToggle />
       </header>
       <aside id="sidebar" className="sidebar" aria-label="Main">
         <NavLink to="/" className="brand brand-side">

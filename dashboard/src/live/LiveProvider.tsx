@@ -1,14 +1,18 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
-import { useQueryClient, type QueryClient } from '@tanstack/react-query'
+import { useQueryClient } from '@tanstack/react-query'
 import { getToken, setUnauthorized } from '../api/auth'
-import type { JobDetail, JobList, LiveEvent, RunDetail, RunList } from '../api/types'
+import type { LiveEvent } from '../api/types'
 import { useToast, type ToastInput } from '../components/Toasts'
-import { eventToKeys, patchJobDetail, patchJobList, patchRun, patchRunList } from './events'
+import { applyPatches, InflightReplay, refetchIdle } from './cache'
+import { RefetchCoalescer } from './coalesce'
+import { eventToKeys } from './events'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
 export const LIVE_KEY = 'tickwork.live'
-const FLUSH_MS = 750
 const FAILURE_TOAST_MS = 400
+/** how long events gather before they are patched into the cache (one render per batch) */
+const PATCH_MS = 100
+const PATCH_BUSY_MS = 1000
 
 export type LiveState = 'off' | ConnectionState
 
@@ -17,6 +21,10 @@ interface LiveApi {
   setLive: (on: boolean) => void
   state: LiveState
   retryInMs: number | null
+  /** events arrive faster than a person can read: lists refresh every few seconds only */
+  busy: boolean
+  /** how often lists refresh now, in ms */
+  refreshMs: number
   /** Receive every event (including run.log); returns an unsubscribe function. */
   subscribe: (listener: (e: LiveEvent) => void) => () => void
   lastEventId: () => number | null
@@ -32,30 +40,6 @@ function readLive(): boolean {
   }
 }
 
-function applyPatches(qc: QueryClient, event: LiveEvent) {
-  if (event.type === 'run.log') return
-  // An answer already on its way was computed before this event; landing after the patch
-  // below it would put an older status back. Drop it: the invalidation that follows refetches.
-  const touched: (readonly unknown[])[] = [['jobs'], ['runs'], ['job-runs'], ['job']]
-  if (event.run_id) touched.push(['run', event.run_id])
-  for (const queryKey of touched) {
-    if (qc.isFetching({ queryKey }) > 0) void qc.cancelQueries({ queryKey })
-  }
-  for (const [key, old] of qc.getQueriesData<JobList>({ queryKey: ['jobs'] })) {
-    const filter = key[1] as { status?: string } | undefined
-    const next = patchJobList(old, event, filter?.status || undefined)
-    if (next !== old) qc.setQueryData(key, next)
-  }
-  for (const [key, old] of qc.getQueriesData<RunList>({ queryKey: ['runs'] })) {
-    const filter = key[1] as { status?: string } | undefined
-    const next = patchRunList(old, event, filter?.status || undefined)
-    if (next !== old) qc.setQueryData(key, next)
-  }
-  qc.setQueriesData<RunList>({ queryKey: ['job-runs'] }, (old) => patchRunList(old, event))
-  qc.setQueriesData<JobDetail>({ queryKey: ['job'] }, (old) => patchJobDetail(old, event))
-  if (event.run_id) qc.setQueryData<RunDetail>(['run', event.run_id], (old) => patchRun(old, event))
-}
-
 export function LiveProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient()
   const toast = useToast()
@@ -64,8 +48,12 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [retryInMs, setRetryInMs] = useState<number | null>(null)
   const listeners = useRef(new Set<(e: LiveEvent) => void>())
   const socketRef = useRef<LiveSocket | null>(null)
-  const pendingKeys = useRef(new Map<string, readonly unknown[]>())
-  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const coalescer = useRef<RefetchCoalescer | null>(null)
+  const queued = useRef<LiveEvent[]>([])
+  const patchTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const replay = useRef<InflightReplay | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [refreshMs, setRefreshMs] = useState(750)
   const failures = useRef<LiveEvent[]>([])
   const failureTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const toastRef = useRef(toast)
@@ -109,20 +97,22 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     toastRef.current.push(t)
   }, [])
 
+  // Events are patched into the cache in small batches: one render for many events, not one each.
+  const flushPatches = useCallback(() => {
+    patchTimer.current = null
+    const batch = queued.current
+    queued.current = []
+    applyPatches(qc, batch)
+    for (const event of batch) replay.current?.record(event)
+  }, [qc])
+
   const handleEvent = useCallback(
     (event: LiveEvent) => {
       for (const l of listeners.current) l(event)
       if (event.type === 'run.log') return
-      applyPatches(qc, event)
-      for (const key of eventToKeys(event)) pendingKeys.current.set(JSON.stringify(key), key)
-      if (!flushTimer.current) {
-        flushTimer.current = setTimeout(() => {
-          flushTimer.current = null
-          const batch = [...pendingKeys.current.values()]
-          pendingKeys.current.clear()
-          for (const queryKey of batch) void qc.invalidateQueries({ queryKey })
-        }, FLUSH_MS)
-      }
+      coalescer.current?.add(eventToKeys(event))
+      queued.current.push(event)
+      if (!patchTimer.current) patchTimer.current = setTimeout(flushPatches, coalescer.current?.busy ? PATCH_BUSY_MS : PATCH_MS)
       if (event.type === 'run.failed') {
         failures.current.push(event)
         if (!failureTimer.current) failureTimer.current = setTimeout(flushFailures, FAILURE_TOAST_MS)
@@ -137,7 +127,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         })
       }
     },
-    [qc, flushFailures],
+    [flushFailures, flushPatches],
   )
 
   useEffect(() => {
@@ -146,6 +136,17 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       setRetryInMs(null)
       return
     }
+    replay.current = new InflightReplay(qc)
+    const c = new RefetchCoalescer({
+      refetch: (keys) => refetchIdle(qc, keys),
+      onBusy: (b) => {
+        setBusy(b)
+        setRefreshMs(c.intervalMs)
+      },
+    })
+    coalescer.current = c
+    // never cancel a request on its way (a page's first load among them) for a newer one
+    const refetchAll = () => void qc.invalidateQueries(undefined, { cancelRefetch: false })
     const socket = new LiveSocket({
       url: (since) => wsUrl({ since }),
       protocols: () => wsProtocols(getToken()),
@@ -154,7 +155,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         setState(s)
         setRetryInMs(info.retryInMs ?? null)
       },
-      onReconnect: () => void qc.invalidateQueries(),
+      onReconnect: refetchAll,
       onClose: (code) => {
         if (code === 4401 || code === 4403) setUnauthorized(true)
         return REFUSED.has(code)
@@ -163,13 +164,19 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     socketRef.current = socket
     socket.start(null)
     // anything that changed while we were not listening
-    void qc.invalidateQueries()
+    refetchAll()
     return () => {
       socket.stop()
       socketRef.current = null
-      if (flushTimer.current) clearTimeout(flushTimer.current)
-      flushTimer.current = null
-      pendingKeys.current.clear()
+      c.stop()
+      coalescer.current = null
+      if (patchTimer.current) clearTimeout(patchTimer.current)
+      patchTimer.current = null
+      queued.current = []
+      replay.current?.dispose()
+      replay.current = null
+      setBusy(false)
+      setRefreshMs(750)
     }
   }, [live, qc, handleEvent])
 
@@ -190,8 +197,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const lastEventId = useCallback(() => socketRef.current?.lastId ?? null, [])
 
   const value = useMemo<LiveApi>(
-    () => ({ live, setLive, state, retryInMs, subscribe, lastEventId }),
-    [live, setLive, state, retryInMs, subscribe, lastEventId],
+    () => ({ live, setLive, state, retryInMs, busy, refreshMs, subscribe, lastEventId }),
+    [live, setLive, state, retryInMs, busy, refreshMs, subscribe, lastEventId],
   )
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>
 }

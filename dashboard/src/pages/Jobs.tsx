@@ -12,6 +12,7 @@ import { Pagination, useCursorPagination } from '../components/Pagination'
 import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
 import { useDocumentTitle } from '../lib/hooks'
+import { jobFiltersFrom } from '../lib/routeData'
 
 const LIMIT = 50
 const FILTER_NAMES = ['q', 'status', 'tag', 'schedule_type']
@@ -40,14 +41,7 @@ export default function Jobs() {
   useDocumentTitle('Jobs')
   const { params, set, clear } = useFilterParams()
   const pager = useCursorPagination()
-  const filters: JobFilters = {
-    q: params.get('q') ?? '',
-    status: params.get('status') ?? '',
-    tag: params.get('tag') ?? '',
-    schedule_type: params.get('schedule_type') ?? '',
-    limit: LIMIT,
-    cursor: pager.cursor,
-  }
+  const filters: JobFilters = jobFiltersFrom(params)
   const query = useQuery({
     queryKey: keys.jobs(filters),
     queryFn: ({ signal }) => endpoints.jobs(filters, signal),

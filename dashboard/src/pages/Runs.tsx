@@ -8,6 +8,7 @@ import { RunsTable } from '../components/RunsTable'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../components/ui'
 import { isoToLocalInput, localInputToIso } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
+import { runFiltersFrom } from '../lib/routeData'
 
 const LIMIT = 50
 const FILTER_NAMES = ['status', 'job', 'since', 'until']
@@ -22,14 +23,7 @@ export default function Runs() {
   useDocumentTitle('Runs')
   const { params, set, clear } = useFilterParams()
   const pager = useCursorPagination()
-  const filters: RunFilters = {
-    status: params.get('status') ?? '',
-    job: params.get('job') ?? '',
-    since: params.get('since') ?? '',
-    until: params.get('until') ?? '',
-    limit: LIMIT,
-    cursor: pager.cursor,
-  }
+  const filters: RunFilters = runFiltersFrom(params)
   const query = useQuery({
     queryKey: keys.runs(filters),
     queryFn: ({ signal }) => endpoints.runs(filters, signal),

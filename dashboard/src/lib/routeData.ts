@@ -1,0 +1,49 @@
+import type { QueryClient } from '@tanstack/react-query'
+import { endpoints, type JobFilters, type RunFilters } from '../api/endpoints'
+import { keys } from '../api/keys'
+
+export const LIST_LIMIT = 50
+
+/** The job list's filters as the URL gives them (the Jobs page and its prefetch share this). */
+export function jobFiltersFrom(params: URLSearchParams): JobFilters {
+  return {
+    q: params.get('q') ?? '',
+    status: params.get('status') ?? '',
+    tag: params.get('tag') ?? '',
+    schedule_type: params.get('schedule_type') ?? '',
+    limit: LIST_LIMIT,
+    cursor: params.get('cursor') ?? '',
+  }
+}
+
+/** The run list's filters as the URL gives them. */
+export function runFiltersFrom(params: URLSearchParams): RunFilters {
+  return {
+    status: params.get('status') ?? '',
+    job: params.get('job') ?? '',
+    since: params.get('since') ?? '',
+    until: params.get('until') ?? '',
+    limit: LIST_LIMIT,
+    cursor: params.get('cursor') ?? '',
+  }
+}
+
+/**
+ * Starts the main query of the page at `pathname` while the page's own code is still loading
+ * (pages are split into chunks): the answer and the chunk travel side by side, not one after
+ * the other. The page's useQuery then finds the request on its way, with the same key.
+ */
+export function prefetchRoute(qc: QueryClient, pathname: string, search: string): void {
+  const params = new URLSearchParams(search)
+  const job = /^\/jobs\/([^/]+)$/.exec(pathname)
+  if (pathname === '/jobs') {
+    const f = jobFiltersFrom(params)
+    void qc.prefetchQuery({ queryKey: keys.jobs(f), queryFn: ({ signal }) => endpoints.jobs(f, signal) })
+  } else if (pathname === '/runs') {
+    const f = runFiltersFrom(params)
+    void qc.prefetchQuery({ queryKey: keys.runs(f), queryFn: ({ signal }) => endpoints.runs(f, signal) })
+  } else if (job && job[1] !== 'new') {
+    const id = decodeURIComponent(job[1] as string)
+    void qc.prefetchQuery({ queryKey: keys.job(id), queryFn: ({ signal }) => endpoints.job(id, signal) })
+  }
+}
