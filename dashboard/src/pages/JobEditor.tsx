@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
 import { ChevronDown } from 'lucide-react'
@@ -75,6 +75,18 @@ export default function JobEditor() {
 function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
   const [form, setForm] = useState<JobForm>(initial)
   const [errors, setErrors] = useState<Record<string, string>>({})
+  // after a failed submit, focus moves to the first invalid field as soon as it is on screen
+  // (one in the collapsed advanced section shows a render later)
+  const focusInvalid = useRef(false)
+  const formRef = useRef<HTMLFormElement>(null)
+  useEffect(() => {
+    if (!focusInvalid.current) return
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')
+    if (first) {
+      focusInvalid.current = false
+      first.focus()
+    }
+  })
   const [formError, setFormError] = useState<string | null>(null)
   const [advanced, setAdvanced] = useState(false)
   const navigate = useNavigate()
@@ -111,6 +123,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
       const { spec, errors: local } = formToSpec(form)
       if (!spec) {
         setErrors(local)
+        focusInvalid.current = true
         throw new Error('Fix the highlighted fields.')
       }
       return jobId ? endpoints.updateJob(jobId, spec) : endpoints.createJob(spec)
@@ -126,7 +139,10 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
     onError: (e) => {
       if (isApiError(e)) {
         const fields = serverErrorsToForm(fieldErrors(e.details))
-        if (e.status === 422 || Object.keys(fields).length) setErrors(fields)
+        if (e.status === 422 || Object.keys(fields).length) {
+          setErrors(fields)
+          focusInvalid.current = true
+        }
         setFormError(e.message)
         toast.error(editing ? 'Could not save the job' : 'Could not create the job', e.message)
       } else {
@@ -167,7 +183,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
           {denied}
         </div>
       )}
-      <form className="job-form" onSubmit={submit} noValidate aria-label={editing ? 'Edit job' : 'New job'}>
+      <form ref={formRef} className="job-form" data-testid="job-form" onSubmit={submit} noValidate aria-label={editing ? 'Edit job' : 'New job'}>
         {(formError || count > 0) && (
           <div className="form-alert" role="alert" data-testid="form-error">
             <strong>{formError ?? 'Fix the highlighted fields.'}</strong>

@@ -31,7 +31,7 @@ function TriggerCell({ job }: { job: Job }) {
     onError: (e) => toast.error(`Could not trigger ${job.name}`, errorMessage(e)),
   })
   return (
-    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Trigger ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
+    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Run ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
       Run
     </Button>
   )
