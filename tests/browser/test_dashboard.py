@@ -438,7 +438,16 @@ def test_cancel_a_running_shell_job_from_the_ui(tw: Cluster, page: Page) -> None
     expect(page.get_by_test_id("log-stdout")).to_contain_text("tick 3")
 
     page.get_by_test_id("cancel-button").click()
+    # one click is not enough: the dialog says what will happen, and nothing has yet
+    expect(page.get_by_test_id("cancel-consequence")).to_contain_text(
+        "The worker is told to stop it now"
+    )
+    assert tw.run(run_id)["status"] == "running"
+    page.get_by_test_id("dialog-confirm").click()
     expect(status).to_have_attribute("data-status", "cancelled")
+    # a cancelled run is not an error
+    expect(page.get_by_test_id("run-cancelled")).to_contain_text("Cancelled")
+    expect(page.get_by_test_id("run-error")).to_have_count(0)
     expect(page.get_by_test_id("cancel-button")).to_have_count(0)
     expect(page.get_by_test_id("retry-button")).to_have_count(0)  # only failed runs retry
     assert tw.run(run_id)["status"] == "cancelled"

@@ -96,6 +96,10 @@ export interface Run {
   exit_code: number | null
   result: unknown
   error: string | null
+  /** one line saying why it failed ("ERROR: partner API returned 503"), when the server knows */
+  error_summary?: string | null
+  /** who cancelled the run (a token name), for a cancelled run */
+  cancelled_by?: string | null
   output: string
   not_before: string | null
   upstream_run_ids: string[]
@@ -113,6 +117,7 @@ export interface Attempt {
   duration: number | null
   exit_code: number | null
   error: string | null
+  error_summary?: string | null
   stdout: string
   stderr: string
   stdout_truncated: boolean
@@ -158,6 +163,7 @@ export interface DeadLetter {
   job_id: string
   job_name: string
   error: string | null
+  error_summary?: string | null
   attempts: number
   created_at: string
   resolved_at: string | null

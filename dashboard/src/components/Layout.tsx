@@ -9,6 +9,7 @@ import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
 import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
+import { Shortcuts } from './Shortcuts'
 import { ThemeToggle } from './ThemeToggle'
 
 const PAGE = 50
@@ -183,6 +184,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
+      <Shortcuts />
     </div>
   )
 }

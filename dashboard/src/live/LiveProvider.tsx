@@ -6,6 +6,7 @@ import { useToast, type ToastInput } from '../components/Toasts'
 import { applyPatches, InflightReplay, refetchIdle } from './cache'
 import { RefetchCoalescer } from './coalesce'
 import { eventToKeys } from './events'
+import { errorLine } from '../lib/errorSummary'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
 export const LIVE_KEY = 'tickwork.live'
@@ -77,11 +78,12 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     if (batch.length === 1) {
       const e = batch[0] as LiveEvent
       const name = typeof e.data.job_name === 'string' ? e.data.job_name : (e.job_id ?? 'job')
-      const error = typeof e.data.error === 'string' ? e.data.error : undefined
+      const error = typeof e.data.error === 'string' ? e.data.error : null
+      const summary = typeof e.data.error_summary === 'string' ? e.data.error_summary : null
       t = {
         tone: 'error',
         title: `Run failed: ${name}`,
-        message: error ? firstLine(error) : undefined,
+        message: error || summary ? errorLine({ error, error_summary: summary }) : undefined,
         link: e.run_id ? { to: `/runs/${e.run_id}`, label: 'View run' } : undefined,
       }
     } else {
@@ -201,14 +203,6 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     [live, setLive, state, retryInMs, busy, refreshMs, subscribe, lastEventId],
   )
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>
-}
-
-function firstLine(text: string): string {
-  const lines = text.trim().split('\n')
-  const last = lines[lines.length - 1] ?? ''
-  // a Python traceback's useful line is the last one
-  const line = lines.length > 1 && lines[0]?.startsWith('Traceback') ? last : (lines[0] ?? '')
-  return line.length > 160 ? `${line.slice(0, 157)}…` : line
 }
 
 export function useLive(): LiveApi {

@@ -1,5 +1,6 @@
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query'
-import { Link } from 'react-router'
+import { Link, useNavigate } from 'react-router'
+import { rowClickProps } from '../lib/rowClick'
 import { Play, Plus, Tag } from 'lucide-react'
 import { useDenied } from '../api/access'
 import { endpoints, type JobFilters } from '../api/endpoints'
@@ -50,6 +51,7 @@ export default function Jobs() {
   const filtered = FILTER_NAMES.some((n) => params.get(n))
   const jobs = query.data?.jobs
   const cannotCreate = useDenied()('admin', 'creating a job')
+  const navigate = useNavigate()
 
   return (
     <div className="page">
@@ -120,7 +122,7 @@ export default function Jobs() {
               </thead>
               <tbody>
                 {jobs.map((job) => (
-                  <tr key={job.id} data-testid={`job-row-${job.name}`} className={job.enabled ? undefined : 'row-disabled'}>
+                  <tr key={job.id} data-testid={`job-row-${job.name}`} {...rowClickProps(navigate, `/jobs/${encodeURIComponent(job.id)}`, job.enabled ? undefined : 'row-disabled')}>
                     <td data-label="Name" className="cell-primary">
                       <div className="name-cell">
                         <JobTypeIcon type={job.type} />
