@@ -109,3 +109,38 @@ def test_a_queued_run_does_not_say_attempt_0(tw: Cluster, page: Page) -> None:
     expect(page.locator(".page-subtitle")).to_contain_text("not tried yet")
     expect(page.locator(".page-subtitle")).not_to_contain_text("attempt 0")
     tw.http.post(f"/api/runs/{run_id}/cancel").raise_for_status()
+
+
+def test_run_presets_stay_relative_in_the_url_and_the_page_size_sticks(
+    tw: Cluster, page: Page
+) -> None:
+    python_job(tw, "preset.job")
+    run_id = tw.trigger("preset.job")
+    finish(tw, run_id, "completed")
+    asked: list[str] = []
+    page.on("request", lambda r: "/api/runs?" in r.url and asked.append(r.url))
+    page.goto("/runs?job=preset.job")
+    expect(page.get_by_test_id(f"run-row-{run_id}")).to_be_visible()
+    page.get_by_test_id("range--24h").click()
+    expect(page).to_have_url(re.compile(r"since=-24h"))
+    expect(page.get_by_test_id("range--24h")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id(f"run-row-{run_id}")).to_be_visible()
+    # the server got an absolute time, computed when asking
+    assert any(re.search(r"since=20\d\d-", u) for u in asked), asked
+    page.reload()
+    expect(page).to_have_url(re.compile(r"since=-24h"))
+    expect(page.get_by_test_id(f"run-row-{run_id}")).to_be_visible()
+
+    page.get_by_test_id("range-yesterday").click()
+    expect(page).to_have_url(
+        re.compile(r"since=yesterday&until=today|until=today.*since=yesterday")
+    )
+    expect(page.get_by_test_id("runs-table")).to_have_count(0)  # nothing ran yesterday
+    page.get_by_test_id("range-today").click()
+    expect(page.get_by_test_id(f"run-row-{run_id}")).to_be_visible()
+
+    page.get_by_test_id("page-size").select_option("25")
+    expect(page).to_have_url(re.compile(r"limit=25"))
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some((e) => /limit=25/.test(e.name))"
+    )

@@ -128,3 +128,37 @@ export function localInputToIso(value: string): string {
   const t = new Date(value).getTime()
   return Number.isNaN(t) ? '' : new Date(t).toISOString()
 }
+
+/**
+ * A time as the URL keeps it, made absolute at the moment of asking: `-24h`, `-30m`, `-7d` are
+ * relative to `now` (so a bookmarked "last 24 hours" stays the last 24 hours), `today` and
+ * `yesterday` are the starts of those days in the browser's zone; anything else is an ISO time.
+ */
+export function resolveTime(value: string | undefined, now: number = Date.now()): string {
+  if (!value) return ''
+  const rel = /^-(\d+)([mhd])$/.exec(value)
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd']
+    return new Date(now - Number(rel[1]) * unit).toISOString()
+  }
+  if (value === 'today' || value === 'yesterday') {
+    const d = new Date(now)
+    d.setHours(0, 0, 0, 0)
+    if (value === 'yesterday') d.setDate(d.getDate() - 1)
+    return d.toISOString()
+  }
+  return value
+}
+
+/** True for the relative forms resolveTime understands. */
+export function isRelativeTime(value: string | undefined): boolean {
+  return !!value && (/^-(\d+)([mhd])$/.test(value) || value === 'today' || value === 'yesterday')
+}
+
+/** Width in px a chart's value axis needs for its largest label ("1,000" needs more than "10"). */
+export function axisWidth(values: readonly number[], charPx = 8, padPx = 14): number {
+  const max = values.reduce((m, v) => Math.max(m, v), 0)
+  // the axis may round up past the largest value, e.g. 980 → 1,000
+  const label = formatNumber(Math.ceil(Math.max(10, max * 1.25)))
+  return Math.max(36, padPx + charPx * label.length)
+}

@@ -1,22 +1,24 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
-import { endpoints, type RunFilters } from '../api/endpoints'
+import type { RunFilters } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { RUN_STATUSES } from '../api/types'
 import { DebouncedInput, SelectFilter, useFilterParams } from '../components/Filters'
 import { Pagination, useCursorPagination } from '../components/Pagination'
 import { RunsTable } from '../components/RunsTable'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../components/ui'
-import { isoToLocalInput, localInputToIso } from '../lib/format'
+import { isoToLocalInput, localInputToIso, resolveTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
-import { runFiltersFrom } from '../lib/routeData'
+import { fetchRuns, PAGE_SIZES, runFiltersFrom } from '../lib/routeData'
 
-const LIMIT = 50
 const FILTER_NAMES = ['status', 'job', 'since', 'until']
 
+// kept relative in the URL (since=-24h): a bookmark or a reload means the same window again
 const RANGES = [
-  { label: 'Last hour', hours: 1 },
-  { label: '24h', hours: 24 },
-  { label: '7 days', hours: 24 * 7 },
+  { label: 'Last hour', since: '-1h', until: '' },
+  { label: '24h', since: '-24h', until: '' },
+  { label: '7 days', since: '-7d', until: '' },
+  { label: 'Today', since: 'today', until: '' },
+  { label: 'Yesterday', since: 'yesterday', until: 'today' },
 ]
 
 export default function Runs() {
@@ -26,7 +28,7 @@ export default function Runs() {
   const filters: RunFilters = runFiltersFrom(params)
   const query = useQuery({
     queryKey: keys.runs(filters),
-    queryFn: ({ signal }) => endpoints.runs(filters, signal),
+    queryFn: ({ signal }) => fetchRuns(filters, signal),
     placeholderData: keepPreviousData,
   })
   const filtered = FILTER_NAMES.some((n) => params.get(n))
@@ -40,15 +42,15 @@ export default function Runs() {
         <SelectFilter id="run-status" label="Status" value={filters.status ?? ''} options={RUN_STATUSES} onChange={(v) => set({ status: v })} testId="filter-status" />
         <label className="select-filter" htmlFor="run-since">
           <span className="select-filter-label">From</span>
-          <input id="run-since" type="datetime-local" className="input input-date" value={isoToLocalInput(filters.since)} onChange={(e) => set({ since: localInputToIso(e.target.value) })} data-testid="filter-since" />
+          <input id="run-since" type="datetime-local" className="input input-date" value={isoToLocalInput(resolveTime(filters.since))} onChange={(e) => set({ since: localInputToIso(e.target.value) })} data-testid="filter-since" />
         </label>
         <label className="select-filter" htmlFor="run-until">
           <span className="select-filter-label">To</span>
-          <input id="run-until" type="datetime-local" className="input input-date" value={isoToLocalInput(filters.until)} onChange={(e) => set({ until: localInputToIso(e.target.value) })} data-testid="filter-until" />
+          <input id="run-until" type="datetime-local" className="input input-date" value={isoToLocalInput(resolveTime(filters.until))} onChange={(e) => set({ until: localInputToIso(e.target.value) })} data-testid="filter-until" />
         </label>
         <div className="quick-ranges" role="group" aria-label="Quick date ranges">
           {RANGES.map((r) => (
-            <button key={r.hours} type="button" className="preset" onClick={() => set({ since: new Date(Date.now() - r.hours * 3600_000).toISOString(), until: '' })}>
+            <button key={r.label} type="button" className="preset" aria-pressed={filters.since === r.since && (filters.until ?? '') === r.until} onClick={() => set({ since: r.since, until: r.until })} data-testid={`range-${r.since}`}>
               {r.label}
             </button>
           ))}
@@ -72,7 +74,7 @@ export default function Runs() {
         {runs && (runs.length > 0 || pager.hasPrev) && (
           <Pagination
             page={pager.page}
-            limit={LIMIT}
+            limit={filters.limit ?? 50}
             count={runs.length}
             total={query.data?.total}
             nextCursor={query.data?.next_cursor}
@@ -83,6 +85,18 @@ export default function Runs() {
             exact={pager.exact}
             noun="runs"
           />
+        )}
+        {runs && (
+          <div className="page-size">
+            <label htmlFor="run-page-size">Rows per page</label>
+            <select id="run-page-size" className="select select-sm" value={filters.limit} onChange={(e) => set({ limit: e.target.value === '50' ? '' : e.target.value })} data-testid="page-size">
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </div>
         )}
       </div>
     </div>
