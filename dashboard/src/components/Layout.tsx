@@ -9,6 +9,7 @@ import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
 import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
+import { Bell } from './Bell'
 import { Shortcuts } from './Shortcuts'
 import { ThemeToggle } from './ThemeToggle'
 
@@ -127,6 +128,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </NavLink>
         <div className="topbar-spacer" />
         <LiveControls />
+        <Bell />
         <ThemeToggle />
       </header>
       <aside id="sidebar" className="sidebar" aria-label="Main">

@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
+import { useLocation } from 'react-router'
 import { getToken, setUnauthorized } from '../api/auth'
 import type { LiveEvent } from '../api/types'
 import { useToast, type ToastInput } from '../components/Toasts'
@@ -7,6 +8,7 @@ import { applyPatches, InflightReplay, refetchIdle } from './cache'
 import { RefetchCoalescer } from './coalesce'
 import { eventToKeys } from './events'
 import { errorLine } from '../lib/errorSummary'
+import { deservesToast, readWatched, writeWatched } from '../lib/notify'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
 export const LIVE_KEY = 'tickwork.live'
@@ -16,6 +18,12 @@ const PATCH_MS = 100
 const PATCH_BUSY_MS = 1000
 
 export type LiveState = 'off' | ConnectionState
+const MAX_NOTIFICATIONS = 50
+
+export interface Notification extends ToastInput {
+  id: number
+  at: number
+}
 
 interface LiveApi {
   live: boolean
@@ -26,6 +34,12 @@ interface LiveApi {
   busy: boolean
   /** how often lists refresh now, in ms */
   refreshMs: number
+  /** what happened away from the page the person looks at (the bell), newest first */
+  notifications: Notification[]
+  clearNotifications: () => void
+  /** job ids whose failures toast wherever the person is */
+  watched: ReadonlySet<string>
+  toggleWatch: (jobId: string) => void
   /** Receive every event (including run.log); returns an unsubscribe function. */
   subscribe: (listener: (e: LiveEvent) => void) => () => void
   lastEventId: () => number | null
@@ -59,6 +73,24 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const failureTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const toastRef = useRef(toast)
   toastRef.current = toast
+  const { pathname } = useLocation()
+  const pathRef = useRef(pathname)
+  pathRef.current = pathname
+  const [watched, setWatched] = useState(readWatched)
+  const watchedRef = useRef(watched)
+  watchedRef.current = watched
+  const [notifications, setNotifications] = useState<Notification[]>([])
+  const notificationSeq = useRef(0)
+  const toggleWatch = useCallback((jobId: string) => {
+    setWatched((old) => {
+      const next = new Set(old)
+      if (next.has(jobId)) next.delete(jobId)
+      else next.add(jobId)
+      writeWatched(next)
+      return next
+    })
+  }, [])
+  const clearNotifications = useCallback(() => setNotifications([]), [])
 
   const setLive = useCallback((on: boolean) => {
     try {
@@ -69,11 +101,27 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     setLiveState(on)
   }, [])
 
+  /** A toast when it concerns what the person views or watches; the bell otherwise. */
+  const tell = useCallback((t: ToastInput, events: LiveEvent[]) => {
+    const attention = { pathname: pathRef.current, watched: watchedRef.current }
+    if (events.some((e) => deservesToast(e, attention))) toastRef.current.push(t)
+    else
+      setNotifications((list) => [{ ...t, id: ++notificationSeq.current, at: Date.now() }, ...list].slice(0, MAX_NOTIFICATIONS))
+  }, [])
+
   const flushFailures = useCallback(() => {
     failureTimer.current = null
-    const batch = failures.current
+    const all = failures.current
     failures.current = []
-    if (batch.length === 0) return
+    if (all.length === 0) return
+    const attention = { pathname: pathRef.current, watched: watchedRef.current }
+    // the ones that deserve a toast, told together; the rest, together, to the bell
+    const seen = all.filter((e) => deservesToast(e, attention))
+    const rest = all.filter((e) => !deservesToast(e, attention))
+    for (const batch of [seen, rest]) if (batch.length) tell(failureMessage(batch), batch)
+  }, [tell])
+
+  const failureMessage = (batch: LiveEvent[]): ToastInput => {
     let t: ToastInput
     if (batch.length === 1) {
       const e = batch[0] as LiveEvent
@@ -96,8 +144,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         key: 'run-failures',
       }
     }
-    toastRef.current.push(t)
-  }, [])
+    return t
+  }
 
   // Events are patched into the cache in small batches: one render for many events, not one each.
   const flushPatches = useCallback(() => {
@@ -121,15 +169,18 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       } else if (event.type === 'worker.lost') {
         const raw = event.data.worker ?? event.data.worker_id ?? event.data.id
         const id = typeof raw === 'string' ? raw : 'A worker'
-        toastRef.current.push({
-          tone: 'warning',
-          title: 'Worker lost',
-          message: `${id} stopped sending heartbeats; its runs go back to the queue.`,
-          link: { to: '/workers', label: 'View workers' },
-        })
+        tell(
+          {
+            tone: 'warning',
+            title: 'Worker lost',
+            message: `${id} stopped sending heartbeats; its runs go back to the queue.`,
+            link: { to: '/workers', label: 'View workers' },
+          },
+          [event],
+        )
       }
     },
-    [flushFailures, flushPatches],
+    [flushFailures, flushPatches, tell],
   )
 
   useEffect(() => {
@@ -199,8 +250,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const lastEventId = useCallback(() => socketRef.current?.lastId ?? null, [])
 
   const value = useMemo<LiveApi>(
-    () => ({ live, setLive, state, retryInMs, busy, refreshMs, subscribe, lastEventId }),
-    [live, setLive, state, retryInMs, busy, refreshMs, subscribe, lastEventId],
+    () => ({ live, setLive, state, retryInMs, busy, refreshMs, notifications, clearNotifications, watched, toggleWatch, subscribe, lastEventId }),
+    [live, setLive, state, retryInMs, busy, refreshMs, notifications, clearNotifications, watched, toggleWatch, subscribe, lastEventId],
   )
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>
 }

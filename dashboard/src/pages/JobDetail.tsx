@@ -1,7 +1,8 @@
 import { useMemo, useState, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
-import { Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { BellOff, BellRing, Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { useLive } from '../live/LiveProvider'
 import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, isApiError } from '../api/errors'
@@ -181,6 +182,7 @@ export default function JobDetail() {
   const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
   const sub = useMemo(() => (dag.data && j ? neighborhood(dag.data, j.name) : null), [dag.data, j])
   const { trigger, toggle } = useJobActions(j, id)
+  const { watched, toggleWatch } = useLive()
   const denied = useDenied()
   const [dialog, setDialog] = useState<'delete' | 'params' | null>(null)
   const narrow = useMediaQuery('(max-width: 720px)')
@@ -230,6 +232,9 @@ export default function JobDetail() {
             </Button>
             <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending} data-testid="trigger-params-button" denied={denied('operate', 'triggering')}>
               With parameters…
+            </Button>
+            <Button variant="ghost" icon={watched.has(j.id) ? <BellOff size={16} /> : <BellRing size={16} />} onClick={() => toggleWatch(j.id)} aria-pressed={watched.has(j.id)} data-testid="watch-button" title={watched.has(j.id) ? 'Failures of this job toast on every page' : 'Toast failures of this job on every page, not only here'}>
+              {watched.has(j.id) ? 'Watching' : 'Watch'}
             </Button>
             {j.enabled ? (
               <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job')}>
