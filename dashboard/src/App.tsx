@@ -5,6 +5,7 @@ import { isUnauthorized, subscribeAuth } from './api/auth'
 import { isApiError } from './api/errors'
 import { ErrorBoundary } from './components/ErrorBoundary'
 import { Layout } from './components/Layout'
+import { useZoneChoice } from './components/ZoneSwitch'
 import { ToastProvider } from './components/Toasts'
 import { LoadingBlock } from './components/ui'
 import { LiveProvider } from './live/LiveProvider'
@@ -55,8 +56,10 @@ function RoutePrefetch() {
 }
 
 function Pages() {
+  // every absolute time is drawn again in the zone just chosen
+  const zone = useZoneChoice()
   return (
-    <ErrorBoundary>
+    <ErrorBoundary key={zone}>
       <Suspense fallback={<LoadingBlock rows={6} />}>
         <Routes>
           <Route path="/" element={<Overview />} />

@@ -24,9 +24,11 @@ def test_shortcuts_go_to_pages_move_between_rows_and_list_themselves(
     page.keyboard.press("g")
     page.keyboard.press("j")
     expect(page).to_have_url(re.compile(r"/jobs$"))
+    search = page.get_by_test_id("job-search")
+    expect(search).to_be_visible()
+    expect(search).not_to_be_focused()
     # / puts the cursor in the search field
     page.keyboard.press("/")
-    search = page.get_by_test_id("job-search")
     expect(search).to_be_focused()
     search.fill("kb.")
     expect_job_rows(page, ["kb.alpha", "kb.beta", "kb.gamma"])
@@ -144,3 +146,26 @@ def test_run_presets_stay_relative_in_the_url_and_the_page_size_sticks(
     page.wait_for_function(
         "() => performance.getEntriesByType('resource').some((e) => /limit=25/.test(e.name))"
     )
+
+
+def test_times_say_their_zone_and_the_zone_switch_is_remembered(tw: Cluster, page: Page) -> None:
+    # the browser runs in UTC (see open_context); the job fires at 07:30 New York time
+    python_job(tw, "tz.nyc", schedule="30 7 * * *", timezone="America/New_York")
+    job_id = tw.http.get("/api/jobs/tz.nyc").json()["id"]
+    page.goto(f"/jobs/{job_id}")
+    at = page.get_by_test_id("job-next-run-at")
+    expect(at).to_contain_text("UTC")
+    expect(at).to_contain_text("12:30:00")
+    page.get_by_test_id("zone-switch").select_option("job")
+    expect(at).to_contain_text("07:30:00")
+    expect(at).to_contain_text("EST")
+    page.reload()
+    expect(page.get_by_test_id("zone-switch")).to_have_value("job")
+    expect(page.get_by_test_id("job-next-run-at")).to_contain_text("EST")
+
+    # the schedule preview shows the job's zone and the reader's
+    page.goto(f"/jobs/{job_id}/edit")
+    preview = page.get_by_test_id("schedule-preview")
+    expect(preview.locator("li").first).to_contain_text("EST")
+    expect(preview.get_by_test_id("preview-local").first).to_contain_text("UTC")
+    page.get_by_test_id("zone-switch").select_option("local")

@@ -11,6 +11,7 @@ import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
 import { Bell } from './Bell'
 import { Shortcuts } from './Shortcuts'
+import { ZoneSwitch } from './ZoneSwitch'
 import { ThemeToggle } from './ThemeToggle'
 
 const PAGE = 50
@@ -127,6 +128,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span>tickwork</span>
         </NavLink>
         <div className="topbar-spacer" />
+        <ZoneSwitch />
         <LiveControls />
         <Bell />
         <ThemeToggle />

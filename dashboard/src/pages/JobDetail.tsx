@@ -46,7 +46,7 @@ function useJobActions(job: JobDetailT | undefined, routeKey: string) {
     mutationFn: (pause: boolean) => (pause ? endpoints.pauseJob(job?.id as string) : endpoints.resumeJob(job?.id as string)),
     onSuccess: (updated, pause) => {
       qc.setQueryData<JobDetailT>(keys.job(routeKey), (old) => (old ? { ...old, ...updated, stats: old.stats, recent_runs: old.recent_runs, dependents: old.dependents } : old))
-      toast.success(pause ? `Paused ${updated.name}` : `Resumed ${updated.name}`, pause ? 'Scheduled runs will not fire until you resume it.' : updated.next_run ? `Next run ${formatDateTime(updated.next_run)}` : undefined)
+      toast.success(pause ? `Paused ${updated.name}` : `Resumed ${updated.name}`, pause ? 'Scheduled runs will not fire until you resume it.' : updated.next_run ? `Next run ${formatDateTime(updated.next_run, updated.timezone)}` : undefined)
       refresh()
     },
     onError: (e, pause) => toast.error(`Could not ${pause ? 'pause' : 'resume'} ${job?.name}`, errorMessage(e)),
@@ -158,7 +158,7 @@ function Configuration({ job }: { job: JobDetailT }) {
     ['Priority', String(job.priority)],
   ]
   if (job.type === 'python') items.push(['Isolation', job.isolation])
-  items.push(['Created', formatDateTime(job.created_at)], ['Updated', formatDateTime(job.updated_at)], ['ID', <code className="mono" key="id">{job.id}</code>])
+  items.push(['Created', formatDateTime(job.created_at, job.timezone)], ['Updated', formatDateTime(job.updated_at, job.timezone)], ['ID', <code className="mono" key="id">{job.id}</code>])
   return (
     <>
       <DefList items={items} />
@@ -297,14 +297,14 @@ export default function JobDetail() {
           <div className="stat-value stat-value-sm" data-testid="job-next-run">
             {j.enabled && j.next_run ? <TimeAgo iso={j.next_run} /> : j.enabled ? '—' : 'Paused'}
           </div>
-          <div className="stat-sub">{j.enabled && j.next_run ? formatDateTime(j.next_run) : j.schedule ? 'schedule not firing' : 'no schedule'}</div>
+          <div className="stat-sub">{j.enabled && j.next_run ? <span data-testid="job-next-run-at">{formatDateTime(j.next_run, j.timezone)}</span> : j.schedule ? 'schedule not firing' : 'no schedule'}</div>
         </div>
         <div className="stat-card">
           <div className="stat-label">Last run</div>
           <div className="stat-value stat-value-sm">
             <TimeAgo iso={j.last_run_at} />
           </div>
-          <div className="stat-sub">{j.last_run_at ? formatDateTime(j.last_run_at) : 'never ran'}</div>
+          <div className="stat-sub">{j.last_run_at ? formatDateTime(j.last_run_at, j.timezone) : 'never ran'}</div>
         </div>
       </div>
 

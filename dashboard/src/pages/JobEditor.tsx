@@ -11,6 +11,7 @@ import { DependsOnInput } from '../components/DependsOnInput'
 import { SchedulePreview } from '../components/SchedulePreview'
 import { useToast } from '../components/Toasts'
 import { Button, ErrorState, Field, LoadingBlock, PageHeader } from '../components/ui'
+import { formatDateTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, serverErrorsToForm, type JobForm } from '../lib/jobform'
 
@@ -133,7 +134,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
       void qc.invalidateQueries({ queryKey: ['job'] })
       void qc.invalidateQueries({ queryKey: ['dag'] })
       void qc.invalidateQueries({ queryKey: ['stats'] })
-      toast.push({ tone: 'success', title: editing ? `Saved ${job.name}` : `Created ${job.name}`, message: job.next_run ? `Next run ${new Date(job.next_run).toLocaleString()}` : undefined })
+      toast.push({ tone: 'success', title: editing ? `Saved ${job.name}` : `Created ${job.name}`, message: job.next_run ? `Next run ${formatDateTime(job.next_run, job.timezone)}` : undefined })
       navigate(`/jobs/${encodeURIComponent(job.id)}`)
     },
     onError: (e) => {
