@@ -267,3 +267,25 @@ export interface AuditEntry {
   target: string | null
   details: Record<string, unknown>
 }
+
+/** Bulk actions (POST /api/runs/bulk-cancel, /bulk-retry, /api/dead-letters/bulk): by ids, or
+ * everything matching a filter, in one transaction; the answer says how many were changed. */
+export interface BulkCount {
+  count: number
+}
+
+export type RunBulk = { ids: string[] } | { filter: { job?: string; status?: RunStatus[] } }
+
+export type DeadLetterBulk = { action: 'replay' | 'resolve'; note?: string } & ({ ids: string[] } | { filter: { job?: string; error?: string } })
+
+export interface DeadLetterGroup {
+  job_id: string
+  job_name: string
+  error_summary: string | null
+  count: number
+  latest_at: string
+}
+
+export interface DeadLetterGroups {
+  items: DeadLetterGroup[]
+}

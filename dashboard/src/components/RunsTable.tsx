@@ -20,7 +20,14 @@ export function Attempt({ run }: { run: Pick<Run, 'attempt' | 'max_attempts'> })
 }
 
 /** Runs as a table (cards on a phone). `showJob` adds the job column for cross-job lists. */
-export function RunsTable({ runs, showJob = true, showWorker = true, testId }: { runs: Run[]; showJob?: boolean; showWorker?: boolean; testId?: string }) {
+export interface RowSelection {
+  isSelected: (id: string) => boolean
+  toggle: (id: string) => void
+  allOnPage: boolean
+  togglePage: () => void
+}
+
+export function RunsTable({ runs, showJob = true, showWorker = true, testId, select }: { runs: Run[]; showJob?: boolean; showWorker?: boolean; testId?: string; select?: RowSelection }) {
   const anyRunning = runs.some((r) => r.status === 'running')
   const now = useNow(1000, anyRunning)
   const navigate = useNavigate()
@@ -29,6 +36,11 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId }: {
       <table className="table table-stack" data-testid={testId}>
         <thead>
           <tr>
+            {select && (
+              <th scope="col" className="cell-check">
+                <input type="checkbox" checked={select.allOnPage} onChange={select.togglePage} aria-label="Select every run on this page" data-testid="select-page" />
+              </th>
+            )}
             <th scope="col">Run</th>
             {showJob && <th scope="col">Job</th>}
             <th scope="col">Status</th>
@@ -42,6 +54,11 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId }: {
         <tbody>
           {runs.map((run) => (
             <tr key={run.id} data-testid={`run-row-${run.id}`} {...rowClickProps(navigate, `/runs/${encodeURIComponent(run.id)}`)}>
+              {select && (
+                <td className="cell-check">
+                  <input type="checkbox" checked={select.isSelected(run.id)} onChange={() => select.toggle(run.id)} aria-label={`Select run ${shortId(run.id)} of ${run.job_name}`} data-testid={`select-${run.id}`} />
+                </td>
+              )}
               <td data-label="Run" className="cell-primary">
                 <Link to={`/runs/${encodeURIComponent(run.id)}`} className="row-link mono" title={run.id}>
                   {shortId(run.id)}

@@ -1,4 +1,12 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query'
+import { useEffect, useMemo, useState } from 'react'
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { RotateCcw, Square } from 'lucide-react'
+import { useDenied } from '../api/access'
+import { endpoints } from '../api/endpoints'
+import { errorMessage } from '../api/errors'
+import { BulkBar, BulkConfirm } from '../components/Bulk'
+import { useToast } from '../components/Toasts'
+import { canWiden, isSelected, NONE, runBulkBody, selectedCount, toggle, togglePage, type Selection } from '../lib/selection'
 import type { RunFilters } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { RUN_STATUSES } from '../api/types'
@@ -6,7 +14,7 @@ import { DebouncedInput, SelectFilter, useFilterParams } from '../components/Fil
 import { Pagination, useCursorPagination } from '../components/Pagination'
 import { RunsTable } from '../components/RunsTable'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../components/ui'
-import { isoToLocalInput, localInputToIso, resolveTime } from '../lib/format'
+import { formatNumber, isoToLocalInput, localInputToIso, resolveTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { fetchRuns, PAGE_SIZES, runFiltersFrom } from '../lib/routeData'
 
@@ -33,6 +41,30 @@ export default function Runs() {
   })
   const filtered = FILTER_NAMES.some((n) => params.get(n))
   const runs = query.data?.runs
+  const total = query.data?.total ?? 0
+  const pageIds = useMemo(() => (runs ?? []).map((r) => r.id), [runs])
+  const [selection, setSelection] = useState<Selection>(NONE)
+  const [confirm, setConfirm] = useState<null | 'cancel' | 'retry'>(null)
+  const key = JSON.stringify(filters)
+  useEffect(() => setSelection(NONE), [key])
+  const count = selectedCount(selection, total)
+  const qc = useQueryClient()
+  const toast = useToast()
+  const denied = useDenied()
+  const bulk = useMutation({
+    mutationFn: (action: 'cancel' | 'retry') => {
+      const body = runBulkBody(selection, { job: filters.job, status: filters.status }, action === 'cancel' ? ['queued', 'running'] : ['failed'])
+      return action === 'cancel' ? endpoints.bulkCancelRuns(body) : endpoints.bulkRetryRuns(body)
+    },
+    onSuccess: (r, action) => {
+      setConfirm(null)
+      setSelection(NONE)
+      void qc.invalidateQueries({ queryKey: ['runs'] })
+      void qc.invalidateQueries({ queryKey: ['stats'] })
+      toast.success(`${action === 'cancel' ? 'Cancelled' : 'Retrying'} ${formatNumber(r.count)} run${r.count === 1 ? '' : 's'}`)
+    },
+    onError: (e) => toast.error('The bulk action failed', errorMessage(e)),
+  })
 
   return (
     <div className="page">
@@ -61,6 +93,21 @@ export default function Runs() {
           </Button>
         )}
       </div>
+      {confirm && (
+        <BulkConfirm
+          open
+          title={confirm === 'cancel' ? `Cancel up to ${formatNumber(count)} runs?` : `Retry up to ${formatNumber(count)} runs?`}
+          confirmLabel={confirm === 'cancel' ? 'Cancel runs' : 'Retry runs'}
+          pending={bulk.isPending}
+          onClose={() => setConfirm(null)}
+          onConfirm={() => bulk.mutate(confirm)}
+          body={
+            confirm === 'cancel'
+              ? `Of the ${formatNumber(count)} selected, the queued ones leave the queue and the running ones are told to stop; finished runs are left as they are. All in one go.`
+              : `Of the ${formatNumber(count)} selected, each failed run is queued again as a new attempt; the others are left as they are. All in one go.`
+          }
+        />
+      )}
       <div className="card table-card">
         {query.error && !runs ? (
           <ErrorState error={query.error} onRetry={() => void query.refetch()} />
@@ -69,7 +116,26 @@ export default function Runs() {
         ) : runs.length === 0 ? (
           <EmptyState title={filtered ? 'No runs match these filters' : 'No runs yet'}>{filtered ? 'Widen the date range or clear the filters.' : 'Runs appear here as soon as a job fires or is triggered.'}</EmptyState>
         ) : (
-          <RunsTable runs={runs} testId="runs-table" />
+          <>
+            <BulkBar count={count} total={total} noun="runs" widen={canWiden(selection, pageIds, total)} onWiden={() => setSelection({ kind: 'matching' })} onClear={() => setSelection(NONE)}>
+              <Button size="sm" variant="danger" icon={<Square size={14} />} onClick={() => setConfirm('cancel')} data-testid="bulk-cancel" denied={denied('operate', 'cancelling runs')}>
+                Cancel queued or running
+              </Button>
+              <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} onClick={() => setConfirm('retry')} data-testid="bulk-retry" denied={denied('operate', 'retrying runs')}>
+                Retry failed
+              </Button>
+            </BulkBar>
+            <RunsTable
+              runs={runs}
+              testId="runs-table"
+              select={{
+                isSelected: (id) => isSelected(selection, id),
+                toggle: (id) => setSelection((s) => toggle(s, id, pageIds)),
+                allOnPage: pageIds.length > 0 && pageIds.every((id) => isSelected(selection, id)),
+                togglePage: () => setSelection((s) => togglePage(s, pageIds)),
+              }}
+            />
+          </>
         )}
         {runs && (runs.length > 0 || pager.hasPrev) && (
           <Pagination
