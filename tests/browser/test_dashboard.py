@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
-from tests.integration.harness import Cluster
+from tests.integration.harness import Cluster, wait_until
 
 from .conftest import JOBS_DIR, PHONE
 from .helpers import (
@@ -618,6 +618,12 @@ def test_live_toggle_off_holds_updates_until_switched_on(
     status = "[data-testid='job-status-live.quick']"
     expect(watcher.locator(status)).to_have_attribute("data-status", "completed")
     expect(paused.locator(status)).to_have_attribute("data-status", "idle")
+    # the job's status is a projection that follows its runs a moment later (the watcher saw
+    # the run's own event): reload once the server's answer has caught up
+    wait_until(
+        lambda: tw.http.get("/api/jobs/live.quick").json()["status"] == "completed",
+        what="the job status projection to catch up",
+    )
     paused.reload()  # the choice is remembered
     expect(paused.get_by_test_id("connection-status")).to_have_attribute("data-state", "off")
     expect(paused.locator(status)).to_have_attribute("data-status", "completed")
