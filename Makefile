@@ -8,7 +8,7 @@ STAMPS := .stamps
 DASHBOARD_SRC := $(shell find dashboard/src dashboard/index.html dashboard/vite.config.ts dashboard/package.json -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install run dev-dashboard dashboard services chromium screenshots test test-fast lint format bench verify openapi clean
+.PHONY: help install run dev-dashboard dashboard services chromium test test-fast lint format bench verify openapi clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +41,7 @@ services: ## Start PostgreSQL and Redis if they are down
 chromium: ## Install Debian's Chromium for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
+.PHONY: screenshots
 screenshots: install dashboard services chromium ## Refresh docs/screenshots (light, dark and phone) from a demo cluster
 	TICKWORK_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:randomly tests/browser/test_screenshots.py
 
