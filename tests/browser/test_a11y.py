@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.harness import Cluster
 
+from .conftest import PHONE
 from .helpers import finish, python_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -113,9 +114,17 @@ def test_the_theme_toggle_switches_and_is_remembered(new_page: Callable[..., Pag
     expect(html).to_have_attribute("data-theme", "light")
     page.get_by_role("button", name="Switch to dark theme").click()
     expect(html).to_have_attribute("data-theme", "dark")
-    bg = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
-    assert bg == "rgb(11, 17, 32)", bg
+    page.wait_for_function(
+        "getComputedStyle(document.documentElement).backgroundColor === 'rgb(11, 17, 32)'"
+    )
     page.reload()
     expect(html).to_have_attribute("data-theme", "dark")
     page.get_by_role("button", name="Switch to light theme").click()
     expect(html).to_have_attribute("data-theme", "light")
+
+
+def test_the_top_bar_controls_fit_on_a_phone(new_page: Callable[..., Page]) -> None:
+    page = new_page(PHONE, is_mobile=True, has_touch=True)
+    page.goto("/jobs")
+    for testid in ("nav-toggle", "live-toggle", "bell", "theme-toggle"):
+        expect(page.get_by_test_id(testid)).to_be_in_viewport(ratio=1)
