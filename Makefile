@@ -41,6 +41,10 @@ services: ## Start PostgreSQL and Redis if they are down
 chromium: ## Install Debian's Chromium for the browser tests
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
+.PHONY: screenshots
+screenshots: install dashboard services chromium ## Refresh docs/screenshots (light, dark and phone) from a demo cluster
+	TICKWORK_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:randomly tests/browser/test_screenshots.py
+
 test: install dashboard services chromium ## Install everything and run every test
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 	npm test --prefix dashboard

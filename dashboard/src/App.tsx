@@ -1,14 +1,16 @@
-import { lazy, Suspense, useState, useSyncExternalStore } from 'react'
-import { BrowserRouter, Route, Routes } from 'react-router'
-import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query'
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react'
+import { BrowserRouter, Route, Routes, useLocation } from 'react-router'
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query'
 import { isUnauthorized, subscribeAuth } from './api/auth'
 import { isApiError } from './api/errors'
 import { ErrorBoundary } from './components/ErrorBoundary'
 import { Layout } from './components/Layout'
+import { useZoneChoice } from './components/ZoneSwitch'
 import { ToastProvider } from './components/Toasts'
 import { LoadingBlock } from './components/ui'
 import { LiveProvider } from './live/LiveProvider'
 import { SignIn } from './pages/SignIn'
+import { prefetchRoute } from './lib/routeData'
 
 const Overview = lazy(() => import('./pages/Overview'))
 const Jobs = lazy(() => import('./pages/Jobs'))
@@ -45,9 +47,19 @@ function useUnauthorized() {
   return useSyncExternalStore(subscribeAuth, isUnauthorized, isUnauthorized)
 }
 
+/** A page's main query starts while the page's chunk loads, not after. */
+function RoutePrefetch() {
+  const qc = useQueryClient()
+  const { pathname, search } = useLocation()
+  useEffect(() => prefetchRoute(qc, pathname, search), [qc, pathname, search])
+  return null
+}
+
 function Pages() {
+  // every absolute time is drawn again in the zone just chosen
+  const zone = useZoneChoice()
   return (
-    <ErrorBoundary>
+    <ErrorBoundary key={zone}>
       <Suspense fallback={<LoadingBlock rows={6} />}>
         <Routes>
           <Route path="/" element={<Overview />} />
@@ -69,7 +81,12 @@ function Pages() {
 }
 
 export function App() {
-  const [client] = useState(makeClient)
+  const [client] = useState(() => {
+    const qc = makeClient()
+    // the first page's data, before React even renders
+    if (!isUnauthorized()) prefetchRoute(qc, window.location.pathname, window.location.search)
+    return qc
+  })
   const unauthorized = useUnauthorized()
   return (
     <QueryClientProvider client={client}>
@@ -80,6 +97,7 @@ export function App() {
           ) : (
             <LiveProvider>
               <Layout>
+                <RoutePrefetch />
                 <Pages />
               </Layout>
             </LiveProvider>

@@ -170,15 +170,14 @@ class PageErrors(list[str]):
 def open_context(
     browser: Browser, base_url: str, viewport: ViewportSize = DESKTOP, **kw: Any
 ) -> BrowserContext:
-    return browser.new_context(
-        base_url=base_url,
-        viewport=viewport,
-        locale="en-US",
-        timezone_id="UTC",
-        color_scheme="light",
-        reduced_motion="reduce",
+    settings: dict[str, Any] = {
+        "locale": "en-US",
+        "timezone_id": "UTC",
+        "color_scheme": "light",
+        "reduced_motion": "reduce",
         **kw,
-    )
+    }
+    return browser.new_context(base_url=base_url, viewport=viewport, **settings)
 
 
 def watch_errors(page: Page) -> PageErrors:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
-from tests.integration.harness import Cluster
+from tests.integration.harness import Cluster, wait_until
 
 from .conftest import JOBS_DIR, PHONE
 from .helpers import (
@@ -438,7 +438,16 @@ def test_cancel_a_running_shell_job_from_the_ui(tw: Cluster, page: Page) -> None
     expect(page.get_by_test_id("log-stdout")).to_contain_text("tick 3")
 
     page.get_by_test_id("cancel-button").click()
+    # one click is not enough: the dialog says what will happen, and nothing has yet
+    expect(page.get_by_test_id("cancel-consequence")).to_contain_text(
+        "The worker is told to stop it now"
+    )
+    assert tw.run(run_id)["status"] == "running"
+    page.get_by_test_id("dialog-confirm").click()
     expect(status).to_have_attribute("data-status", "cancelled")
+    # a cancelled run is not an error
+    expect(page.get_by_test_id("run-cancelled")).to_contain_text("Cancelled")
+    expect(page.get_by_test_id("run-error")).to_have_count(0)
     expect(page.get_by_test_id("cancel-button")).to_have_count(0)
     expect(page.get_by_test_id("retry-button")).to_have_count(0)  # only failed runs retry
     assert tw.run(run_id)["status"] == "cancelled"
@@ -473,12 +482,17 @@ def test_retry_a_failed_run_from_the_ui(tw: Cluster, page: Page) -> None:
 
 
 # --- 6. failure toast -------------------------------------------------------------------------
-def test_a_failing_run_raises_a_toast_on_an_open_page(tw: Cluster, page: Page) -> None:
+def test_a_failure_toasts_on_its_job_page_and_goes_to_the_bell_elsewhere(
+    tw: Cluster, page: Page
+) -> None:
     python_job(tw, "toast.broken", retries=0, parameters={"fail": "disk quota exceeded"})
-    page.goto("/jobs?q=toast.")
+    python_job(tw, "toast.other", retries=0, parameters={"fail": "other failure"})
+    job_id = tw.http.get("/api/jobs/toast.broken").json()["id"]
+    page.goto(f"/jobs/{job_id}")
     wait_live(page)
     expect(page.get_by_test_id("toast")).to_have_count(0)
 
+    # the job on screen: a toast
     run_id = tw.trigger("toast.broken")
     toast = page.get_by_test_id("toast")
     expect(toast).to_have_count(1)
@@ -486,11 +500,30 @@ def test_a_failing_run_raises_a_toast_on_an_open_page(tw: Cluster, page: Page) -
     expect(toast).to_contain_text("Run failed: toast.broken")
     expect(toast).to_contain_text("disk quota exceeded")
     expect(toast.get_by_role("link", name="View run")).to_have_attribute("href", f"/runs/{run_id}")
-    expect(page.get_by_test_id("job-status-toast.broken")).to_have_attribute(
-        "data-status", "failed"
-    )
     toast.get_by_role("button", name="Dismiss notification").click()
     expect(toast).to_have_count(0)
+
+    # another job: no toast, the bell counts it
+    finish(tw, tw.trigger("toast.other"), "failed")
+    bell = page.get_by_test_id("bell")
+    expect(bell).to_have_attribute("data-count", "1")
+    expect(page.get_by_test_id("toast")).to_have_count(0)
+    bell.click()
+    item = page.get_by_test_id("bell-item")
+    expect(item).to_contain_text("Run failed: toast.other")
+    expect(item).to_contain_text("other failure")
+    expect(bell).to_have_attribute("data-count", "0")
+
+    # watching a job makes its failures toast wherever one is
+    page.keyboard.press("Escape")
+    other_id = tw.http.get("/api/jobs/toast.other").json()["id"]
+    page.goto(f"/jobs/{other_id}")
+    page.get_by_test_id("watch-button").click()
+    expect(page.get_by_test_id("watch-button")).to_have_attribute("aria-pressed", "true")
+    page.goto("/jobs/new")
+    wait_live(page)
+    tw.trigger("toast.other")
+    expect(page.get_by_test_id("toast")).to_contain_text("Run failed: toast.other")
 
 
 # --- 7. phone -----------------------------------------------------------------------------------
@@ -585,6 +618,12 @@ def test_live_toggle_off_holds_updates_until_switched_on(
     status = "[data-testid='job-status-live.quick']"
     expect(watcher.locator(status)).to_have_attribute("data-status", "completed")
     expect(paused.locator(status)).to_have_attribute("data-status", "idle")
+    # the job's status is a projection that follows its runs a moment later (the watcher saw
+    # the run's own event): reload once the server's answer has caught up
+    wait_until(
+        lambda: tw.http.get("/api/jobs/live.quick").json()["status"] == "completed",
+        what="the job status projection to catch up",
+    )
     paused.reload()  # the choice is remembered
     expect(paused.get_by_test_id("connection-status")).to_have_attribute("data-state", "off")
     expect(paused.locator(status)).to_have_attribute("data-status", "completed")

@@ -1,12 +1,14 @@
 """Screenshots of every main page for docs/screenshots/, from a cluster with realistic data.
 
 The data (names, schedules, outputs, outcomes) is fixed so the pictures only differ in ids and
-times; they are written again on every run. TICKWORK_SCREENSHOT_DIR puts them elsewhere.
+times. A test run writes them to a temporary folder (it checks every page draws); `make
+screenshots` sets TICKWORK_SCREENSHOT_DIR to docs/screenshots to refresh the README's.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 OUT = Path(
     os.environ.get("TICKWORK_SCREENSHOT_DIR")
-    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    or Path(tempfile.gettempdir()) / f"tickwork-screenshots-{os.getpid()}"
 )
 
 
@@ -208,7 +210,7 @@ def demo(pg_template: str) -> Iterator[tuple[Cluster, str, str]]:
 
 
 SHOTS = ["overview", "jobs", "job-detail", "runs", "run-detail", "workers", "dead-letters", "dag"]
-SHOTS += ["mobile-jobs"]
+SHOTS += ["mobile-jobs", "dark-job-detail", "dark-runs"]
 
 
 def shoot(page: Page, name: str) -> None:
@@ -269,6 +271,24 @@ def test_screenshots_of_every_main_page(browser: Browser, demo: tuple[Cluster, s
         shoot(page, "dag")
     finally:
         context.close()
+
+    dark = open_context(browser, tw.url, DESKTOP, color_scheme="dark")
+    page = dark.new_page()
+    errors.append(watch_errors(page))
+    try:
+        page.goto("/jobs/etl.load-warehouse")
+        wait_live(page)
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        expect(
+            page.get_by_test_id("duration-chart").locator(".recharts-bar-rectangle")
+        ).to_have_count(4)
+        expect(page.get_by_test_id("dag-node-reports.daily-revenue")).to_be_visible()
+        shoot(page, "dark-job-detail")
+        page.goto("/runs")
+        expect(page.get_by_test_id(f"run-row-{long_run}")).to_be_visible()
+        shoot(page, "dark-runs")
+    finally:
+        dark.close()
 
     phone = open_context(browser, tw.url, PHONE, is_mobile=True, has_touch=True)
     page = phone.new_page()

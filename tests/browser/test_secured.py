@@ -182,6 +182,7 @@ def test_an_operator_triggers_and_cancels_but_does_not_change_jobs(
     expect(page.get_by_test_id("log-stdout")).to_contain_text("tick 3")  # the live tail, signed in
 
     page.get_by_test_id("cancel-button").click()
+    page.get_by_test_id("dialog-confirm").click()
     expect(status).to_have_attribute("data-status", "cancelled")
     run_id = page.url.rsplit("/", 1)[-1]
     assert tw.run(run_id)["status"] == "cancelled"

@@ -3,8 +3,11 @@ import { buildQuery } from '../lib/query'
 import { api } from './client'
 import type {
   AuditEntry,
+  BulkCount,
   Dag,
   DeadLetter,
+  DeadLetterBulk,
+  DeadLetterGroups,
   DeadLetterList,
   Job,
   JobDetail,
@@ -12,6 +15,7 @@ import type {
   JobList,
   JobSpec,
   Run,
+  RunBulk,
   RunDetail,
   RunList,
   RunLogs,
@@ -77,6 +81,10 @@ export const endpoints = {
     api<DeadLetterList>(`/api/dead-letters${buildQuery({ resolved, limit: page.limit, offset: page.offset || undefined })}`, { signal }),
   replayDeadLetter: (id: string) => api<Run>(`/api/dead-letters/${enc(id)}/replay`, { method: 'POST' }),
   resolveDeadLetter: (id: string) => api<DeadLetter>(`/api/dead-letters/${enc(id)}/resolve`, { method: 'POST' }),
+  deadLetterGroups: (signal?: AbortSignal) => api<DeadLetterGroups>('/api/dead-letters/groups', { signal }),
+  deadLettersBulk: (body: DeadLetterBulk) => api<BulkCount>('/api/dead-letters/bulk', { method: 'POST', body }),
+  bulkCancelRuns: (body: RunBulk) => api<BulkCount>('/api/runs/bulk-cancel', { method: 'POST', body }),
+  bulkRetryRuns: (body: RunBulk) => api<BulkCount>('/api/runs/bulk-retry', { method: 'POST', body }),
 
   dag: (signal?: AbortSignal) => api<Dag>('/api/dag', { signal }),
 

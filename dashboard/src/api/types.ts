@@ -96,6 +96,10 @@ export interface Run {
   exit_code: number | null
   result: unknown
   error: string | null
+  /** one line saying why it failed ("ERROR: partner API returned 503"), when the server knows */
+  error_summary?: string | null
+  /** who cancelled the run (a token name), for a cancelled run */
+  cancelled_by?: string | null
   output: string
   not_before: string | null
   upstream_run_ids: string[]
@@ -113,6 +117,7 @@ export interface Attempt {
   duration: number | null
   exit_code: number | null
   error: string | null
+  error_summary?: string | null
   stdout: string
   stderr: string
   stdout_truncated: boolean
@@ -158,6 +163,7 @@ export interface DeadLetter {
   job_id: string
   job_name: string
   error: string | null
+  error_summary?: string | null
   attempts: number
   created_at: string
   resolved_at: string | null
@@ -260,4 +266,26 @@ export interface AuditEntry {
   action: string
   target: string | null
   details: Record<string, unknown>
+}
+
+/** Bulk actions (POST /api/runs/bulk-cancel, /bulk-retry, /api/dead-letters/bulk): by ids, or
+ * everything matching a filter, in one transaction; the answer says how many were changed. */
+export interface BulkCount {
+  count: number
+}
+
+export type RunBulk = { ids: string[] } | { filter: { job?: string; status?: RunStatus[] } }
+
+export type DeadLetterBulk = { action: 'replay' | 'resolve'; note?: string } & ({ ids: string[] } | { filter: { job?: string; error?: string } })
+
+export interface DeadLetterGroup {
+  job_id: string
+  job_name: string
+  error_summary: string | null
+  count: number
+  latest_at: string
+}
+
+export interface DeadLetterGroups {
+  items: DeadLetterGroup[]
 }

@@ -1,6 +1,6 @@
 import { Bar, CartesianGrid, Cell, ComposedChart, Legend, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import type { Run, SuccessBucket } from '../api/types'
-import { formatDuration, formatShortDateTime } from '../lib/format'
+import { axisWidth, formatDuration, formatNumber, formatShortDateTime } from '../lib/format'
 import { statusColor, statusLabel, TONE_COLORS } from '../lib/status'
 
 const hourFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
@@ -30,7 +30,7 @@ export function SuccessRateChart({ series }: { series: SuccessBucket[] }) {
         <ComposedChart data={data} margin={{ top: 8, right: 4, bottom: 0, left: -12 }}>
           <CartesianGrid stroke="var(--border-subtle)" vertical={false} />
           <XAxis dataKey="label" tickLine={false} axisLine={false} tick={{ fontSize: 12, fill: 'var(--text-muted)' }} interval="preserveStartEnd" minTickGap={24} />
-          <YAxis yAxisId="runs" allowDecimals={false} tickLine={false} axisLine={false} tick={{ fontSize: 12, fill: 'var(--text-muted)' }} width={44} />
+          <YAxis yAxisId="runs" allowDecimals={false} tickFormatter={(v: number) => formatNumber(v)} tickLine={false} axisLine={false} tick={{ fontSize: 12, fill: 'var(--text-muted)' }} width={axisWidth(data.map((d) => d.completed + d.failed))} />
           <YAxis yAxisId="rate" orientation="right" domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} tickLine={false} axisLine={false} tick={{ fontSize: 12, fill: 'var(--text-muted)' }} width={44} />
           <Tooltip
             contentStyle={tooltipStyle}

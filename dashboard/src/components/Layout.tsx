@@ -9,6 +9,10 @@ import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
 import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
+import { Bell } from './Bell'
+import { Shortcuts } from './Shortcuts'
+import { ZoneSwitch } from './ZoneSwitch'
+import { ThemeToggle } from './ThemeToggle'
 
 const PAGE = 50
 
@@ -35,7 +39,7 @@ function Logo() {
 }
 
 export function LiveControls() {
-  const { live, setLive, state, retryInMs } = useLive()
+  const { live, setLive, state, retryInMs, busy, refreshMs } = useLive()
   const label =
     state === 'off'
       ? 'Paused'
@@ -53,6 +57,11 @@ export function LiveControls() {
         <span className={`conn-dot${state === 'open' ? ' pulse' : ''}`} aria-hidden />
         <span className="conn-label">{label}</span>
       </span>
+      {busy && state === 'open' && (
+        <span className="live-busy" data-testid="live-busy" title="Events arrive faster than anyone can read them: lists refresh on a slower beat until things calm down">
+          updating every {Math.round(refreshMs / 1000)} s while busy
+        </span>
+      )}
       <button
         type="button"
         role="switch"
@@ -119,7 +128,10 @@ export function Layout({ children }: { children: ReactNode }) {
           <span>tickwork</span>
         </NavLink>
         <div className="topbar-spacer" />
+        <ZoneSwitch />
         <LiveControls />
+        <Bell />
+        <ThemeToggle />
       </header>
       <aside id="sidebar" className="sidebar" aria-label="Main">
         <NavLink to="/" className="brand brand-side">
@@ -176,6 +188,7 @@ export function Layout({ children }: { children: ReactNode }) {
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
+      <Shortcuts />
     </div>
   )
 }

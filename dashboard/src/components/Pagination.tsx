@@ -90,7 +90,7 @@ export function Pagination({
       </div>
       <div className="pagination-buttons">
         <Button size="sm" onClick={onPrev} disabled={!hasPrev} icon={<ChevronLeft size={16} />} aria-label="Previous page">
-          Prev
+          Previous
         </Button>
         <Button size="sm" onClick={() => nextCursor && onNext(nextCursor)} disabled={!nextCursor} aria-label="Next page">
           Next

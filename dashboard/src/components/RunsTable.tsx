@@ -1,4 +1,5 @@
-import { Link } from 'react-router'
+import { Link, useNavigate } from 'react-router'
+import { rowClickProps } from '../lib/rowClick'
 import type { Run } from '../api/types'
 import { formatDuration, shortId } from '../lib/format'
 import { useNow } from '../lib/hooks'
@@ -12,15 +13,34 @@ export function RunDuration({ run, now }: { run: Run; now: number }) {
   return <span className="muted">—</span>
 }
 
+/** "2/4" once a run has started; a run not tried yet says so, not "0/1". */
+export function Attempt({ run }: { run: Pick<Run, 'attempt' | 'max_attempts'> }) {
+  if (run.attempt > 0) return <span title={`attempt ${run.attempt} of at most ${run.max_attempts}`}>{run.attempt}/{run.max_attempts}</span>
+  return <span className="muted" title={`not tried yet; up to ${run.max_attempts} attempt${run.max_attempts === 1 ? '' : 's'}`}>not yet</span>
+}
+
 /** Runs as a table (cards on a phone). `showJob` adds the job column for cross-job lists. */
-export function RunsTable({ runs, showJob = true, showWorker = true, testId }: { runs: Run[]; showJob?: boolean; showWorker?: boolean; testId?: string }) {
+export interface RowSelection {
+  isSelected: (id: string) => boolean
+  toggle: (id: string) => void
+  allOnPage: boolean
+  togglePage: () => void
+}
+
+export function RunsTable({ runs, showJob = true, showWorker = true, testId, select }: { runs: Run[]; showJob?: boolean; showWorker?: boolean; testId?: string; select?: RowSelection }) {
   const anyRunning = runs.some((r) => r.status === 'running')
   const now = useNow(1000, anyRunning)
+  const navigate = useNavigate()
   return (
     <div className="table-scroll">
       <table className="table table-stack" data-testid={testId}>
         <thead>
           <tr>
+            {select && (
+              <th scope="col" className="cell-check">
+                <input type="checkbox" checked={select.allOnPage} onChange={select.togglePage} aria-label="Select every run on this page" data-testid="select-page" />
+              </th>
+            )}
             <th scope="col">Run</th>
             {showJob && <th scope="col">Job</th>}
             <th scope="col">Status</th>
@@ -33,7 +53,12 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId }: {
         </thead>
         <tbody>
           {runs.map((run) => (
-            <tr key={run.id} data-testid={`run-row-${run.id}`}>
+            <tr key={run.id} data-testid={`run-row-${run.id}`} {...rowClickProps(navigate, `/runs/${encodeURIComponent(run.id)}`)}>
+              {select && (
+                <td className="cell-check">
+                  <input type="checkbox" checked={select.isSelected(run.id)} onChange={() => select.toggle(run.id)} aria-label={`Select run ${shortId(run.id)} of ${run.job_name}`} data-testid={`select-${run.id}`} />
+                </td>
+              )}
               <td data-label="Run" className="cell-primary">
                 <Link to={`/runs/${encodeURIComponent(run.id)}`} className="row-link mono" title={run.id}>
                   {shortId(run.id)}
@@ -53,7 +78,7 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId }: {
                 <span className={`trigger trigger-${run.trigger}`}>{TRIGGER_LABEL[run.trigger] ?? run.trigger}</span>
               </td>
               <td data-label="Attempt" className="mono">
-                {run.attempt}/{run.max_attempts}
+                <Attempt run={run} />
               </td>
               <td data-label="Duration">
                 <RunDuration run={run} now={now} />

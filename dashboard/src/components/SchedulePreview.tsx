@@ -26,6 +26,8 @@ export function SchedulePreview({ schedule, timezone }: { schedule: string; time
     )
   }
   const typing = s !== schedule.trim()
+  // both zones: the job's, and the reader's own when it differs
+  const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone
   return (
     <div className="preview" data-testid="schedule-preview" aria-live="polite">
       <div className="preview-head">
@@ -46,6 +48,7 @@ export function SchedulePreview({ schedule, timezone }: { schedule: string; time
             {q.data.next.map((iso) => (
               <li key={iso}>
                 <span>{formatInZone(iso, q.data.timezone || tz)}</span>
+                {localZone !== (q.data.timezone || tz) && <span className="preview-local" data-testid="preview-local">{formatInZone(iso, localZone)}</span>}
                 <span className="muted">{formatRelative(iso)}</span>
               </li>
             ))}

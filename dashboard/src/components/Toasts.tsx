@@ -74,7 +74,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   return (
     <ToastContext.Provider value={api}>
       {children}
-      <div className="toast-region" aria-live="polite" aria-label="Notifications">
+      <div className="toast-region" role="region" aria-live="polite" aria-label="Notifications">
         {items.map((t) => (
           <div key={t.id} className={`toast toast-${t.tone}`} role={t.tone === 'error' ? 'alert' : 'status'} data-testid="toast" data-tone={t.tone}>
             <span className="toast-icon" aria-hidden>

@@ -209,6 +209,7 @@ export function ConfirmDialog({
   pending,
   danger,
   extra,
+  cancelLabel = 'Cancel',
 }: {
   open: boolean
   title: string
@@ -219,6 +220,8 @@ export function ConfirmDialog({
   pending?: boolean
   danger?: boolean
   extra?: ReactNode
+  /** the button that closes without doing anything */
+  cancelLabel?: string
 }) {
   const ref = useRef<HTMLDialogElement>(null)
   useEffect(() => {
@@ -234,11 +237,11 @@ export function ConfirmDialog({
       </h2>
       <div className="dialog-body">{children}</div>
       <div className="dialog-actions">
-        <Button onClick={onClose} disabled={pending}>
-          Cancel
+        <Button onClick={onClose} disabled={pending} data-testid="dialog-dismiss">
+          {cancelLabel}
         </Button>
         {extra}
-        <Button variant={danger ? 'danger' : 'primary'} onClick={onConfirm} pending={pending} autoFocus>
+        <Button variant={danger ? 'danger' : 'primary'} onClick={onConfirm} pending={pending} autoFocus data-testid="dialog-confirm">
           {confirmLabel}
         </Button>
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatClock, formatDuration, formatPercent, formatRelative, localInputToIso, shortId } from './format'
+import { axisWidth, formatClock, formatDuration, formatPercent, formatRelative, isRelativeTime, localInputToIso, resolveTime, shortId } from './format'
 
 describe('formatDuration', () => {
   it.each([
@@ -57,5 +57,35 @@ describe('small formatters', () => {
   it('converts datetime-local values to UTC ISO', () => {
     expect(localInputToIso('')).toBe('')
     expect(localInputToIso('2026-01-15T09:30')).toBe(new Date(2026, 0, 15, 9, 30).toISOString())
+  })
+})
+
+describe('resolveTime', () => {
+  const now = Date.parse('2026-03-10T15:30:00Z')
+  it('keeps relative times relative to the moment of asking', () => {
+    expect(resolveTime('-24h', now)).toBe('2026-03-09T15:30:00.000Z')
+    expect(resolveTime('-30m', now)).toBe('2026-03-10T15:00:00.000Z')
+    expect(resolveTime('-7d', now)).toBe('2026-03-03T15:30:00.000Z')
+  })
+  it('starts today and yesterday at midnight in the browser zone', () => {
+    const today = new Date(resolveTime('today', now))
+    expect(today.getHours()).toBe(0)
+    expect(today.getTime()).toBeLessThanOrEqual(now)
+    expect(now - today.getTime()).toBeLessThan(86_400_000)
+    expect(today.getTime() - Date.parse(resolveTime('yesterday', now))).toBeGreaterThanOrEqual(23 * 3_600_000)
+  })
+  it('passes absolute times through and ignores nothing', () => {
+    expect(resolveTime('2026-01-01T00:00:00Z', now)).toBe('2026-01-01T00:00:00Z')
+    expect(resolveTime('', now)).toBe('')
+    expect(isRelativeTime('-24h')).toBe(true)
+    expect(isRelativeTime('2026-01-01T00:00:00Z')).toBe(false)
+  })
+})
+
+describe('axisWidth', () => {
+  it('grows with the labels, so 1,000+ is not cut', () => {
+    expect(axisWidth([3, 8])).toBe(36)
+    expect(axisWidth([900, 1200])).toBeGreaterThan(axisWidth([90]))
+    expect(axisWidth([1200])).toBeGreaterThanOrEqual(14 + 8 * '1,500'.length)
   })
 })

@@ -1,3 +1,5 @@
+import { zoneChoice, zoneFor } from './timezone'
+
 const DASH = '—'
 
 /** Human duration from seconds: 0.35 → "350ms", 45.2 → "45.2s", 125 → "2m 5s", 3725 → "1h 2m". */
@@ -47,32 +49,38 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   return diff < 0 ? `${text} ago` : `in ${text}`
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-})
-const shortDateTime = new Intl.DateTimeFormat(undefined, {
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-})
+const LONG: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' }
+const SHORT: Intl.DateTimeFormatOptions = { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }
+const formatters = new Map<string, Intl.DateTimeFormat>()
 
-/** Absolute local date-time, e.g. "Jan 16, 2026, 09:00:00". */
-export function formatDateTime(iso: string | null | undefined): string {
-  if (!iso) return DASH
-  const t = Date.parse(iso)
-  return Number.isNaN(t) ? DASH : dateTime.format(t)
+function formatter(options: Intl.DateTimeFormatOptions, timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = `${options === LONG ? 'long' : 'short'}|${timeZone ?? ''}`
+  let f = formatters.get(key)
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat(undefined, { ...options, timeZone })
+    } catch {
+      f = new Intl.DateTimeFormat(undefined, options) // an unknown zone: the browser's
+    }
+    formatters.set(key, f)
+  }
+  return f
 }
 
-export function formatShortDateTime(iso: string | null | undefined): string {
+/**
+ * Absolute date-time with its zone, e.g. "Jan 16, 2026, 09:00:00 AM EST", in the zone the
+ * Local / UTC / Job zone switch picks (`jobZone`: the job's, where one is in view).
+ */
+export function formatDateTime(iso: string | null | undefined, jobZone?: string | null): string {
   if (!iso) return DASH
   const t = Date.parse(iso)
-  return Number.isNaN(t) ? DASH : shortDateTime.format(t)
+  return Number.isNaN(t) ? DASH : formatter(LONG, zoneFor(zoneChoice(), jobZone)).format(t)
+}
+
+export function formatShortDateTime(iso: string | null | undefined, jobZone?: string | null): string {
+  if (!iso) return DASH
+  const t = Date.parse(iso)
+  return Number.isNaN(t) ? DASH : formatter(SHORT, zoneFor(zoneChoice(), jobZone)).format(t)
 }
 
 /** Date-time in a given IANA time zone, for schedule previews. */
@@ -127,4 +135,38 @@ export function localInputToIso(value: string): string {
   if (!value) return ''
   const t = new Date(value).getTime()
   return Number.isNaN(t) ? '' : new Date(t).toISOString()
+}
+
+/**
+ * A time as the URL keeps it, made absolute at the moment of asking: `-24h`, `-30m`, `-7d` are
+ * relative to `now` (so a bookmarked "last 24 hours" stays the last 24 hours), `today` and
+ * `yesterday` are the starts of those days in the browser's zone; anything else is an ISO time.
+ */
+export function resolveTime(value: string | undefined, now: number = Date.now()): string {
+  if (!value) return ''
+  const rel = /^-(\d+)([mhd])$/.exec(value)
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd']
+    return new Date(now - Number(rel[1]) * unit).toISOString()
+  }
+  if (value === 'today' || value === 'yesterday') {
+    const d = new Date(now)
+    d.setHours(0, 0, 0, 0)
+    if (value === 'yesterday') d.setDate(d.getDate() - 1)
+    return d.toISOString()
+  }
+  return value
+}
+
+/** True for the relative forms resolveTime understands. */
+export function isRelativeTime(value: string | undefined): boolean {
+  return !!value && (/^-(\d+)([mhd])$/.test(value) || value === 'today' || value === 'yesterday')
+}
+
+/** Width in px a chart's value axis needs for its largest label ("1,000" needs more than "10"). */
+export function axisWidth(values: readonly number[], charPx = 8, padPx = 14): number {
+  const max = values.reduce((m, v) => Math.max(m, v), 0)
+  // the axis may round up past the largest value, e.g. 980 → 1,000
+  const label = formatNumber(Math.ceil(Math.max(10, max * 1.25)))
+  return Math.max(36, padPx + charPx * label.length)
 }

@@ -52,3 +52,15 @@ export function statusLabel(status: string | null | undefined): string {
 export function isActiveRun(status: string | null | undefined): boolean {
   return status === 'queued' || status === 'running'
 }
+
+/**
+ * A job's usual duration in seconds: the median of its recent successful runs (at least
+ * `minSamples` of them), or null when there are too few to say.
+ */
+export function usualDuration(runs: readonly { status: string; duration: number | null }[], minSamples = 3): number | null {
+  const d = runs.filter((r) => r.status === 'completed' && typeof r.duration === 'number').map((r) => r.duration as number)
+  if (d.length < minSamples) return null
+  d.sort((a, b) => a - b)
+  const mid = Math.floor(d.length / 2)
+  return d.length % 2 ? (d[mid] as number) : ((d[mid - 1] as number) + (d[mid] as number)) / 2
+}

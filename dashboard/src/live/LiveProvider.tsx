@@ -1,22 +1,45 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
-import { useQueryClient, type QueryClient } from '@tanstack/react-query'
+import { useQueryClient } from '@tanstack/react-query'
+import { useLocation } from 'react-router'
 import { getToken, setUnauthorized } from '../api/auth'
-import type { JobDetail, JobList, LiveEvent, RunDetail, RunList } from '../api/types'
+import type { LiveEvent } from '../api/types'
 import { useToast, type ToastInput } from '../components/Toasts'
-import { eventToKeys, patchJobDetail, patchJobList, patchRun, patchRunList } from './events'
+import { applyPatches, InflightReplay, refetchIdle } from './cache'
+import { RefetchCoalescer } from './coalesce'
+import { eventToKeys } from './events'
+import { errorLine } from '../lib/errorSummary'
+import { deservesToast, readWatched, writeWatched } from '../lib/notify'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
 export const LIVE_KEY = 'tickwork.live'
-const FLUSH_MS = 750
 const FAILURE_TOAST_MS = 400
+/** how long events gather before they are patched into the cache (one render per batch) */
+const PATCH_MS = 100
+const PATCH_BUSY_MS = 1000
 
 export type LiveState = 'off' | ConnectionState
+const MAX_NOTIFICATIONS = 50
+
+export interface Notification extends ToastInput {
+  id: number
+  at: number
+}
 
 interface LiveApi {
   live: boolean
   setLive: (on: boolean) => void
   state: LiveState
   retryInMs: number | null
+  /** events arrive faster than a person can read: lists refresh every few seconds only */
+  busy: boolean
+  /** how often lists refresh now, in ms */
+  refreshMs: number
+  /** what happened away from the page the person looks at (the bell), newest first */
+  notifications: Notification[]
+  clearNotifications: () => void
+  /** job ids whose failures toast wherever the person is */
+  watched: ReadonlySet<string>
+  toggleWatch: (jobId: string) => void
   /** Receive every event (including run.log); returns an unsubscribe function. */
   subscribe: (listener: (e: LiveEvent) => void) => () => void
   lastEventId: () => number | null
@@ -32,30 +55,6 @@ function readLive(): boolean {
   }
 }
 
-function applyPatches(qc: QueryClient, event: LiveEvent) {
-  if (event.type === 'run.log') return
-  // An answer already on its way was computed before this event; landing after the patch
-  // below it would put an older status back. Drop it: the invalidation that follows refetches.
-  const touched: (readonly unknown[])[] = [['jobs'], ['runs'], ['job-runs'], ['job']]
-  if (event.run_id) touched.push(['run', event.run_id])
-  for (const queryKey of touched) {
-    if (qc.isFetching({ queryKey }) > 0) void qc.cancelQueries({ queryKey })
-  }
-  for (const [key, old] of qc.getQueriesData<JobList>({ queryKey: ['jobs'] })) {
-    const filter = key[1] as { status?: string } | undefined
-    const next = patchJobList(old, event, filter?.status || undefined)
-    if (next !== old) qc.setQueryData(key, next)
-  }
-  for (const [key, old] of qc.getQueriesData<RunList>({ queryKey: ['runs'] })) {
-    const filter = key[1] as { status?: string } | undefined
-    const next = patchRunList(old, event, filter?.status || undefined)
-    if (next !== old) qc.setQueryData(key, next)
-  }
-  qc.setQueriesData<RunList>({ queryKey: ['job-runs'] }, (old) => patchRunList(old, event))
-  qc.setQueriesData<JobDetail>({ queryKey: ['job'] }, (old) => patchJobDetail(old, event))
-  if (event.run_id) qc.setQueryData<RunDetail>(['run', event.run_id], (old) => patchRun(old, event))
-}
-
 export function LiveProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient()
   const toast = useToast()
@@ -64,12 +63,34 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [retryInMs, setRetryInMs] = useState<number | null>(null)
   const listeners = useRef(new Set<(e: LiveEvent) => void>())
   const socketRef = useRef<LiveSocket | null>(null)
-  const pendingKeys = useRef(new Map<string, readonly unknown[]>())
-  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const coalescer = useRef<RefetchCoalescer | null>(null)
+  const queued = useRef<LiveEvent[]>([])
+  const patchTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
+  const replay = useRef<InflightReplay | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [refreshMs, setRefreshMs] = useState(750)
   const failures = useRef<LiveEvent[]>([])
   const failureTimer = useRef<ReturnType<typeof setTimeout> | null>(null)
   const toastRef = useRef(toast)
   toastRef.current = toast
+  const { pathname } = useLocation()
+  const pathRef = useRef(pathname)
+  pathRef.current = pathname
+  const [watched, setWatched] = useState(readWatched)
+  const watchedRef = useRef(watched)
+  watchedRef.current = watched
+  const [notifications, setNotifications] = useState<Notification[]>([])
+  const notificationSeq = useRef(0)
+  const toggleWatch = useCallback((jobId: string) => {
+    setWatched((old) => {
+      const next = new Set(old)
+      if (next.has(jobId)) next.delete(jobId)
+      else next.add(jobId)
+      writeWatched(next)
+      return next
+    })
+  }, [])
+  const clearNotifications = useCallback(() => setNotifications([]), [])
 
   const setLive = useCallback((on: boolean) => {
     try {
@@ -80,20 +101,37 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     setLiveState(on)
   }, [])
 
+  /** A toast when it concerns what the person views or watches; the bell otherwise. */
+  const tell = useCallback((t: ToastInput, events: LiveEvent[]) => {
+    const attention = { pathname: pathRef.current, watched: watchedRef.current }
+    if (events.some((e) => deservesToast(e, attention))) toastRef.current.push(t)
+    else
+      setNotifications((list) => [{ ...t, id: ++notificationSeq.current, at: Date.now() }, ...list].slice(0, MAX_NOTIFICATIONS))
+  }, [])
+
   const flushFailures = useCallback(() => {
     failureTimer.current = null
-    const batch = failures.current
+    const all = failures.current
     failures.current = []
-    if (batch.length === 0) return
+    if (all.length === 0) return
+    const attention = { pathname: pathRef.current, watched: watchedRef.current }
+    // the ones that deserve a toast, told together; the rest, together, to the bell
+    const seen = all.filter((e) => deservesToast(e, attention))
+    const rest = all.filter((e) => !deservesToast(e, attention))
+    for (const batch of [seen, rest]) if (batch.length) tell(failureMessage(batch), batch)
+  }, [tell])
+
+  const failureMessage = (batch: LiveEvent[]): ToastInput => {
     let t: ToastInput
     if (batch.length === 1) {
       const e = batch[0] as LiveEvent
       const name = typeof e.data.job_name === 'string' ? e.data.job_name : (e.job_id ?? 'job')
-      const error = typeof e.data.error === 'string' ? e.data.error : undefined
+      const error = typeof e.data.error === 'string' ? e.data.error : null
+      const summary = typeof e.data.error_summary === 'string' ? e.data.error_summary : null
       t = {
         tone: 'error',
         title: `Run failed: ${name}`,
-        message: error ? firstLine(error) : undefined,
+        message: error || summary ? errorLine({ error, error_summary: summary }) : undefined,
         link: e.run_id ? { to: `/runs/${e.run_id}`, label: 'View run' } : undefined,
       }
     } else {
@@ -106,38 +144,43 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         key: 'run-failures',
       }
     }
-    toastRef.current.push(t)
-  }, [])
+    return t
+  }
+
+  // Events are patched into the cache in small batches: one render for many events, not one each.
+  const flushPatches = useCallback(() => {
+    patchTimer.current = null
+    const batch = queued.current
+    queued.current = []
+    applyPatches(qc, batch)
+    for (const event of batch) replay.current?.record(event)
+  }, [qc])
 
   const handleEvent = useCallback(
     (event: LiveEvent) => {
       for (const l of listeners.current) l(event)
       if (event.type === 'run.log') return
-      applyPatches(qc, event)
-      for (const key of eventToKeys(event)) pendingKeys.current.set(JSON.stringify(key), key)
-      if (!flushTimer.current) {
-        flushTimer.current = setTimeout(() => {
-          flushTimer.current = null
-          const batch = [...pendingKeys.current.values()]
-          pendingKeys.current.clear()
-          for (const queryKey of batch) void qc.invalidateQueries({ queryKey })
-        }, FLUSH_MS)
-      }
+      coalescer.current?.add(eventToKeys(event))
+      queued.current.push(event)
+      if (!patchTimer.current) patchTimer.current = setTimeout(flushPatches, coalescer.current?.busy ? PATCH_BUSY_MS : PATCH_MS)
       if (event.type === 'run.failed') {
         failures.current.push(event)
         if (!failureTimer.current) failureTimer.current = setTimeout(flushFailures, FAILURE_TOAST_MS)
       } else if (event.type === 'worker.lost') {
         const raw = event.data.worker ?? event.data.worker_id ?? event.data.id
         const id = typeof raw === 'string' ? raw : 'A worker'
-        toastRef.current.push({
-          tone: 'warning',
-          title: 'Worker lost',
-          message: `${id} stopped sending heartbeats; its runs go back to the queue.`,
-          link: { to: '/workers', label: 'View workers' },
-        })
+        tell(
+          {
+            tone: 'warning',
+            title: 'Worker lost',
+            message: `${id} stopped sending heartbeats; its runs go back to the queue.`,
+            link: { to: '/workers', label: 'View workers' },
+          },
+          [event],
+        )
       }
     },
-    [qc, flushFailures],
+    [flushFailures, flushPatches, tell],
   )
 
   useEffect(() => {
@@ -146,6 +189,17 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       setRetryInMs(null)
       return
     }
+    replay.current = new InflightReplay(qc)
+    const c = new RefetchCoalescer({
+      refetch: (keys) => refetchIdle(qc, keys),
+      onBusy: (b) => {
+        setBusy(b)
+        setRefreshMs(c.intervalMs)
+      },
+    })
+    coalescer.current = c
+    // never cancel a request on its way (a page's first load among them) for a newer one
+    const refetchAll = () => void qc.invalidateQueries(undefined, { cancelRefetch: false })
     const socket = new LiveSocket({
       url: (since) => wsUrl({ since }),
       protocols: () => wsProtocols(getToken()),
@@ -154,7 +208,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         setState(s)
         setRetryInMs(info.retryInMs ?? null)
       },
-      onReconnect: () => void qc.invalidateQueries(),
+      onReconnect: refetchAll,
       onClose: (code) => {
         if (code === 4401 || code === 4403) setUnauthorized(true)
         return REFUSED.has(code)
@@ -163,13 +217,19 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     socketRef.current = socket
     socket.start(null)
     // anything that changed while we were not listening
-    void qc.invalidateQueries()
+    refetchAll()
     return () => {
       socket.stop()
       socketRef.current = null
-      if (flushTimer.current) clearTimeout(flushTimer.current)
-      flushTimer.current = null
-      pendingKeys.current.clear()
+      c.stop()
+      coalescer.current = null
+      if (patchTimer.current) clearTimeout(patchTimer.current)
+      patchTimer.current = null
+      queued.current = []
+      replay.current?.dispose()
+      replay.current = null
+      setBusy(false)
+      setRefreshMs(750)
     }
   }, [live, qc, handleEvent])
 
@@ -190,18 +250,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const lastEventId = useCallback(() => socketRef.current?.lastId ?? null, [])
 
   const value = useMemo<LiveApi>(
-    () => ({ live, setLive, state, retryInMs, subscribe, lastEventId }),
-    [live, setLive, state, retryInMs, subscribe, lastEventId],
+    () => ({ live, setLive, state, retryInMs, busy, refreshMs, notifications, clearNotifications, watched, toggleWatch, subscribe, lastEventId }),
+    [live, setLive, state, retryInMs, busy, refreshMs, notifications, clearNotifications, watched, toggleWatch, subscribe, lastEventId],
   )
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>
-}
-
-function firstLine(text: string): string {
-  const lines = text.trim().split('\n')
-  const last = lines[lines.length - 1] ?? ''
-  // a Python traceback's useful line is the last one
-  const line = lines.length > 1 && lines[0]?.startsWith('Traceback') ? last : (lines[0] ?? '')
-  return line.length > 160 ? `${line.slice(0, 157)}…` : line
 }
 
 export function useLive(): LiveApi {

@@ -114,3 +114,12 @@ describe('mergeLog', () => {
     expect(out.endsWith('y'.repeat(60))).toBe(true)
   })
 })
+
+describe('job.status', () => {
+  it('patches the job list with the projected status', () => {
+    const list: JobList = { jobs: [{ id: 'job-1', name: 'a', status: 'running', enabled: true } as Job], total: 1, next_cursor: null }
+    const out = patchJobList(list, ev('job.status', { run_id: null, data: { status: 'completed' } }))
+    expect(out?.jobs[0]?.status).toBe('completed')
+    expect(patchJobList(list, ev('job.status', { run_id: null, data: { status: 'bogus' } }))).toBe(list)
+  })
+})

@@ -45,6 +45,10 @@ export function patchJobList(list: JobList | undefined, event: LiveEvent, status
     enabled = false
   } else if (event.type === 'job.resumed') {
     enabled = true
+  } else if (event.type === 'job.status') {
+    // the server's projection of the job's latest run caught up
+    const s = event.data?.status
+    if (typeof s === 'string' && (RUN_STATUSES as string[]).includes(s)) status = s as RunStatus
   } else if (event.type.startsWith('run.') && event.type !== 'run.skipped' && event.type !== 'run.cancelling') {
     status = eventRunStatus(event)
   }

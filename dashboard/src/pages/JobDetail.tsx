@@ -1,14 +1,14 @@
 import { useMemo, useState, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
-import { Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { BellOff, BellRing, Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { useLive } from '../live/LiveProvider'
 import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
 import type { JobDetail as JobDetailT } from '../api/types'
-import { RunDurationChart } from '../components/Charts'
-import { DagView } from '../components/DagView'
+import { DagView, RunDurationChart } from '../components/LazyCharts'
 import { RunsTable } from '../components/RunsTable'
 import { SkippedTicks } from '../components/SkippedTicks'
 import { useToast } from '../components/Toasts'
@@ -46,7 +46,7 @@ function useJobActions(job: JobDetailT | undefined, routeKey: string) {
     mutationFn: (pause: boolean) => (pause ? endpoints.pauseJob(job?.id as string) : endpoints.resumeJob(job?.id as string)),
     onSuccess: (updated, pause) => {
       qc.setQueryData<JobDetailT>(keys.job(routeKey), (old) => (old ? { ...old, ...updated, stats: old.stats, recent_runs: old.recent_runs, dependents: old.dependents } : old))
-      toast.success(pause ? `Paused ${updated.name}` : `Resumed ${updated.name}`, pause ? 'Scheduled runs will not fire until you resume it.' : updated.next_run ? `Next run ${formatDateTime(updated.next_run)}` : undefined)
+      toast.success(pause ? `Paused ${updated.name}` : `Resumed ${updated.name}`, pause ? 'Scheduled runs will not fire until you resume it.' : updated.next_run ? `Next run ${formatDateTime(updated.next_run, updated.timezone)}` : undefined)
       refresh()
     },
     onError: (e, pause) => toast.error(`Could not ${pause ? 'pause' : 'resume'} ${job?.name}`, errorMessage(e)),
@@ -158,7 +158,7 @@ function Configuration({ job }: { job: JobDetailT }) {
     ['Priority', String(job.priority)],
   ]
   if (job.type === 'python') items.push(['Isolation', job.isolation])
-  items.push(['Created', formatDateTime(job.created_at)], ['Updated', formatDateTime(job.updated_at)], ['ID', <code className="mono" key="id">{job.id}</code>])
+  items.push(['Created', formatDateTime(job.created_at, job.timezone)], ['Updated', formatDateTime(job.updated_at, job.timezone)], ['ID', <code className="mono" key="id">{job.id}</code>])
   return (
     <>
       <DefList items={items} />
@@ -182,6 +182,7 @@ export default function JobDetail() {
   const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
   const sub = useMemo(() => (dag.data && j ? neighborhood(dag.data, j.name) : null), [dag.data, j])
   const { trigger, toggle } = useJobActions(j, id)
+  const { watched, toggleWatch } = useLive()
   const denied = useDenied()
   const [dialog, setDialog] = useState<'delete' | 'params' | null>(null)
   const narrow = useMediaQuery('(max-width: 720px)')
@@ -231,6 +232,9 @@ export default function JobDetail() {
             </Button>
             <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending} data-testid="trigger-params-button" denied={denied('operate', 'triggering')}>
               With parameters…
+            </Button>
+            <Button variant="ghost" icon={watched.has(j.id) ? <BellOff size={16} /> : <BellRing size={16} />} onClick={() => toggleWatch(j.id)} aria-pressed={watched.has(j.id)} data-testid="watch-button" title={watched.has(j.id) ? 'Failures of this job toast on every page' : 'Toast failures of this job on every page, not only here'}>
+              {watched.has(j.id) ? 'Watching' : 'Watch'}
             </Button>
             {j.enabled ? (
               <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job')}>
@@ -293,14 +297,14 @@ export default function JobDetail() {
           <div className="stat-value stat-value-sm" data-testid="job-next-run">
             {j.enabled && j.next_run ? <TimeAgo iso={j.next_run} /> : j.enabled ? '—' : 'Paused'}
           </div>
-          <div className="stat-sub">{j.enabled && j.next_run ? formatDateTime(j.next_run) : j.schedule ? 'schedule not firing' : 'no schedule'}</div>
+          <div className="stat-sub">{j.enabled && j.next_run ? <span data-testid="job-next-run-at">{formatDateTime(j.next_run, j.timezone)}</span> : j.schedule ? 'schedule not firing' : 'no schedule'}</div>
         </div>
         <div className="stat-card">
           <div className="stat-label">Last run</div>
           <div className="stat-value stat-value-sm">
             <TimeAgo iso={j.last_run_at} />
           </div>
-          <div className="stat-sub">{j.last_run_at ? formatDateTime(j.last_run_at) : 'never ran'}</div>
+          <div className="stat-sub">{j.last_run_at ? formatDateTime(j.last_run_at, j.timezone) : 'never ran'}</div>
         </div>
       </div>
 

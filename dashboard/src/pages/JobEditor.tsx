@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
 import { ChevronDown } from 'lucide-react'
@@ -11,6 +11,7 @@ import { DependsOnInput } from '../components/DependsOnInput'
 import { SchedulePreview } from '../components/SchedulePreview'
 import { useToast } from '../components/Toasts'
 import { Button, ErrorState, Field, LoadingBlock, PageHeader } from '../components/ui'
+import { formatDateTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, serverErrorsToForm, type JobForm } from '../lib/jobform'
 
@@ -75,6 +76,18 @@ export default function JobEditor() {
 function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
   const [form, setForm] = useState<JobForm>(initial)
   const [errors, setErrors] = useState<Record<string, string>>({})
+  // after a failed submit, focus moves to the first invalid field as soon as it is on screen
+  // (one in the collapsed advanced section shows a render later)
+  const focusInvalid = useRef(false)
+  const formRef = useRef<HTMLFormElement>(null)
+  useEffect(() => {
+    if (!focusInvalid.current) return
+    const first = formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')
+    if (first) {
+      focusInvalid.current = false
+      first.focus()
+    }
+  })
   const [formError, setFormError] = useState<string | null>(null)
   const [advanced, setAdvanced] = useState(false)
   const navigate = useNavigate()
@@ -111,6 +124,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
       const { spec, errors: local } = formToSpec(form)
       if (!spec) {
         setErrors(local)
+        focusInvalid.current = true
         throw new Error('Fix the highlighted fields.')
       }
       return jobId ? endpoints.updateJob(jobId, spec) : endpoints.createJob(spec)
@@ -120,13 +134,16 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
       void qc.invalidateQueries({ queryKey: ['job'] })
       void qc.invalidateQueries({ queryKey: ['dag'] })
       void qc.invalidateQueries({ queryKey: ['stats'] })
-      toast.push({ tone: 'success', title: editing ? `Saved ${job.name}` : `Created ${job.name}`, message: job.next_run ? `Next run ${new Date(job.next_run).toLocaleString()}` : undefined })
+      toast.push({ tone: 'success', title: editing ? `Saved ${job.name}` : `Created ${job.name}`, message: job.next_run ? `Next run ${formatDateTime(job.next_run, job.timezone)}` : undefined })
       navigate(`/jobs/${encodeURIComponent(job.id)}`)
     },
     onError: (e) => {
       if (isApiError(e)) {
         const fields = serverErrorsToForm(fieldErrors(e.details))
-        if (e.status === 422 || Object.keys(fields).length) setErrors(fields)
+        if (e.status === 422 || Object.keys(fields).length) {
+          setErrors(fields)
+          focusInvalid.current = true
+        }
         setFormError(e.message)
         toast.error(editing ? 'Could not save the job' : 'Could not create the job', e.message)
       } else {
@@ -167,7 +184,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
           {denied}
         </div>
       )}
-      <form className="job-form" onSubmit={submit} noValidate aria-label={editing ? 'Edit job' : 'New job'}>
+      <form ref={formRef} className="job-form" data-testid="job-form" onSubmit={submit} noValidate aria-label={editing ? 'Edit job' : 'New job'}>
         {(formError || count > 0) && (
           <div className="form-alert" role="alert" data-testid="form-error">
             <strong>{formError ?? 'Fix the highlighted fields.'}</strong>

@@ -1,5 +1,6 @@
 import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query'
-import { Link } from 'react-router'
+import { Link, useNavigate } from 'react-router'
+import { rowClickProps } from '../lib/rowClick'
 import { Play, Plus, Tag } from 'lucide-react'
 import { useDenied } from '../api/access'
 import { endpoints, type JobFilters } from '../api/endpoints'
@@ -12,6 +13,7 @@ import { Pagination, useCursorPagination } from '../components/Pagination'
 import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
 import { useDocumentTitle } from '../lib/hooks'
+import { jobFiltersFrom } from '../lib/routeData'
 
 const LIMIT = 50
 const FILTER_NAMES = ['q', 'status', 'tag', 'schedule_type']
@@ -30,7 +32,7 @@ function TriggerCell({ job }: { job: Job }) {
     onError: (e) => toast.error(`Could not trigger ${job.name}`, errorMessage(e)),
   })
   return (
-    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Trigger ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
+    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Run ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
       Run
     </Button>
   )
@@ -40,14 +42,7 @@ export default function Jobs() {
   useDocumentTitle('Jobs')
   const { params, set, clear } = useFilterParams()
   const pager = useCursorPagination()
-  const filters: JobFilters = {
-    q: params.get('q') ?? '',
-    status: params.get('status') ?? '',
-    tag: params.get('tag') ?? '',
-    schedule_type: params.get('schedule_type') ?? '',
-    limit: LIMIT,
-    cursor: pager.cursor,
-  }
+  const filters: JobFilters = jobFiltersFrom(params)
   const query = useQuery({
     queryKey: keys.jobs(filters),
     queryFn: ({ signal }) => endpoints.jobs(filters, signal),
@@ -56,6 +51,7 @@ export default function Jobs() {
   const filtered = FILTER_NAMES.some((n) => params.get(n))
   const jobs = query.data?.jobs
   const cannotCreate = useDenied()('admin', 'creating a job')
+  const navigate = useNavigate()
 
   return (
     <div className="page">
@@ -126,7 +122,7 @@ export default function Jobs() {
               </thead>
               <tbody>
                 {jobs.map((job) => (
-                  <tr key={job.id} data-testid={`job-row-${job.name}`} className={job.enabled ? undefined : 'row-disabled'}>
+                  <tr key={job.id} data-testid={`job-row-${job.name}`} {...rowClickProps(navigate, `/jobs/${encodeURIComponent(job.id)}`, job.enabled ? undefined : 'row-disabled')}>
                     <td data-label="Name" className="cell-primary">
                       <div className="name-cell">
                         <JobTypeIcon type={job.type} />

@@ -5,10 +5,11 @@ import type { ReactNode } from 'react'
 import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { RUN_STATUSES, type Run, type Stats } from '../api/types'
-import { SuccessRateChart } from '../components/Charts'
+import { SuccessRateChart } from '../components/LazyCharts'
 import { Card, EmptyState, ErrorState, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
 import { useLive } from '../live/LiveProvider'
 import { formatDuration, formatNumber, formatPercent } from '../lib/format'
+import { errorLine } from '../lib/errorSummary'
 import { useDocumentTitle, useNow } from '../lib/hooks'
 import { statusColor, statusLabel } from '../lib/status'
 
@@ -73,10 +74,10 @@ function RunMiniList({ runs, empty, kind }: { runs: Run[] | undefined; empty: st
             <div className="mini-main">
               <span className="mini-title">{r.job_name}</span>
               {kind === 'failed' ? (
-                <span className="mini-sub mono">{(r.error ?? 'failed').split('\n').filter(Boolean).pop()}</span>
+                <span className="mini-sub mono">{errorLine(r)}</span>
               ) : (
                 <span className="mini-sub">
-                  {r.worker ?? 'unassigned'} · attempt {r.attempt}/{r.max_attempts}
+                  {r.attempt > 0 ? `${r.worker ?? 'unassigned'} · attempt ${r.attempt}/${r.max_attempts}` : 'waiting for a worker'}
                 </span>
               )}
             </div>

@@ -9,13 +9,14 @@ import { keys } from '../api/keys'
 import type { Attempt, RunDetail as RunDetailT } from '../api/types'
 import { LogView } from '../components/LogView'
 import { useToast } from '../components/Toasts'
-import { Button, Card, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
+import { Button, Card, ConfirmDialog, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
 import { mergeLog } from '../live/events'
 import { useLive } from '../live/LiveProvider'
 import { useLiveLog, type LiveLogs } from '../live/useLiveLog'
 import { formatClock, formatDateTime, formatDuration, formatRelative, shortId } from '../lib/format'
+import { errorLine } from '../lib/errorSummary'
 import { useDocumentTitle, useNow } from '../lib/hooks'
-import { isActiveRun } from '../lib/status'
+import { isActiveRun, usualDuration } from '../lib/status'
 
 function RunProgress({ run }: { run: RunDetailT }) {
   const now = useNow(1000, isActiveRun(run.status))
@@ -40,18 +41,41 @@ function RunProgress({ run }: { run: RunDetailT }) {
   }
   if (run.status !== 'running' || !run.started_at) return null
   const elapsed = Math.max(0, (now - Date.parse(run.started_at)) / 1000)
-  const ratio = run.timeout > 0 ? elapsed / run.timeout : 0
+  return <RunningProgress run={run} elapsed={elapsed} />
+}
+
+function RunningProgress({ run, elapsed }: { run: RunDetailT; elapsed: number }) {
+  const filter = { job: run.job_id, status: 'completed', limit: 20 }
+  const recent = useQuery({ queryKey: keys.runs(filter), queryFn: ({ signal }) => endpoints.runs(filter, signal), staleTime: 60_000 })
+  const usual = recent.data ? usualDuration(recent.data.runs) : null
+  const timeoutRatio = run.timeout > 0 ? elapsed / run.timeout : 0
+  // against the job's usual duration when it has one: "usually 20 s, 11 s in"; else the timeout
+  const ratio = usual ? elapsed / usual : timeoutRatio
+  const late = usual !== null && elapsed > usual * 1.5
   return (
     <div className="run-progress" data-testid="run-progress">
       <div className="run-progress-text">
         <span>
           Running for <strong className="mono">{formatClock(elapsed)}</strong> on {run.worker ?? 'a worker'}
         </span>
-        <span className="muted">
-          timeout {formatDuration(run.timeout)} · {Math.min(100, Math.round(ratio * 100))}%
+        <span className={late ? 'text-warning' : 'muted'} data-testid="run-usual">
+          {usual !== null ? (
+            <>
+              {late ? 'longer than usual · ' : ''}usually {formatDuration(usual)}, {formatDuration(elapsed)} in · timeout {formatDuration(run.timeout)}
+            </>
+          ) : (
+            <>
+              timeout {formatDuration(run.timeout)} · {Math.min(100, Math.round(timeoutRatio * 100))}%
+            </>
+          )}
         </span>
       </div>
-      <ProgressBar value={ratio} tone={ratio > 0.8 ? 'danger' : ratio > 0.5 ? 'warning' : 'info'} label="Elapsed time against the timeout" testId="run-timeout-bar" />
+      <ProgressBar
+        value={Math.min(1, ratio)}
+        tone={usual !== null ? (late ? 'warning' : 'info') : timeoutRatio > 0.8 ? 'danger' : timeoutRatio > 0.5 ? 'warning' : 'info'}
+        label={usual !== null ? 'Elapsed time against the usual duration' : 'Elapsed time against the timeout'}
+        testId="run-timeout-bar"
+      />
     </div>
   )
 }
@@ -128,8 +152,8 @@ function Attempts({ run }: { run: RunDetailT }) {
             {attempt.error}
           </pre>
         )}
-        <LogView text={stdout} stream="stdout" truncated={attempt?.stdout_truncated} live={isLiveAttempt} testId="log-stdout" emptyText={isLiveAttempt ? 'Waiting for output…' : undefined} />
-        <LogView text={stderr} stream="stderr" truncated={attempt?.stderr_truncated} live={isLiveAttempt} testId="log-stderr" />
+        <LogView text={stdout} stream="stdout" truncated={attempt?.stdout_truncated} live={isLiveAttempt} testId="log-stdout" fileName={`${run.id}-attempt-${selected}-stdout.log`} emptyText={isLiveAttempt ? 'Waiting for output…' : undefined} />
+        <LogView text={stderr} stream="stderr" truncated={attempt?.stderr_truncated} live={isLiveAttempt} testId="log-stderr" fileName={`${run.id}-attempt-${selected}-stderr.log`} />
       </div>
     </div>
   )
@@ -160,9 +184,13 @@ export default function RunDetail() {
     toast.success(`${verb} ${run?.job_name ?? 'run'}`, run ? `Run ${shortId(run.id)}` : undefined)
   }
   const denied = useDenied()
+  const [confirmCancel, setConfirmCancel] = useState(false)
   const cancel = useMutation({
     mutationFn: () => endpoints.cancelRun(id),
-    onSuccess: (r) => after(r, r.status === 'cancelled' ? 'Cancelled' : 'Cancelling'),
+    onSuccess: (r) => {
+      setConfirmCancel(false)
+      after(r, r.status === 'cancelled' ? 'Cancelled' : 'Cancelling')
+    },
     onError: (e) => toast.error('Could not cancel the run', errorMessage(e)),
   })
   const retry = useMutation({
@@ -213,7 +241,7 @@ export default function RunDetail() {
         }
         subtitle={
           <span>
-            {run.trigger} run · attempt {run.attempt} of {run.max_attempts}
+            {run.trigger} run · {run.attempt > 0 ? `attempt ${run.attempt} of ${run.max_attempts}` : `not tried yet (up to ${run.max_attempts} attempts)`}
             {run.scheduled_for && <> · for {formatDateTime(run.scheduled_for)}</>}
           </span>
         }
@@ -225,7 +253,7 @@ export default function RunDetail() {
                 icon={<Square size={15} />}
                 pending={cancel.isPending}
                 disabled={!!run.cancel_requested}
-                onClick={() => cancel.mutate()}
+                onClick={() => setConfirmCancel(true)}
                 data-testid="cancel-button"
                 title={run.cancel_requested ? 'Cancel requested: the worker is stopping the run' : undefined}
                 denied={denied('operate', 'cancelling a run')}
@@ -246,11 +274,40 @@ export default function RunDetail() {
           <RunProgress run={run} />
         </Card>
       )}
-      {run.error && run.status !== 'completed' && (
-        <div className="banner banner-danger" role="alert" data-testid="run-error">
-          <strong>{run.status === 'failed' ? 'Failed' : run.status === 'missed' ? 'Missed' : 'Error'}:</strong>
-          <pre>{run.error}</pre>
+      <ConfirmDialog
+        open={confirmCancel}
+        title={`Cancel this run of ${run.job_name}?`}
+        confirmLabel="Cancel run"
+        cancelLabel={run.status === 'running' ? 'Keep running' : 'Keep queued'}
+        danger
+        pending={cancel.isPending}
+        onClose={() => setConfirmCancel(false)}
+        onConfirm={() => cancel.mutate()}
+      >
+        <p data-testid="cancel-consequence">
+          {run.status === 'running'
+            ? `It has been running${run.started_at ? ` for ${formatDuration(Math.max(0, (Date.now() - Date.parse(run.started_at)) / 1000))}` : ''}${run.worker ? ` on ${run.worker}` : ''}. The worker is told to stop it now; the run ends as cancelled and is not retried.`
+            : 'It has not started. It leaves the queue and does not run; it is not retried.'}
+        </p>
+      </ConfirmDialog>
+      {run.status === 'cancelled' ? (
+        <div className="banner" role="status" data-testid="run-cancelled">
+          Cancelled{run.cancelled_by ? <> by <strong data-testid="cancelled-by">{run.cancelled_by}</strong></> : ''}
+          {run.finished_at ? <> at {formatDateTime(run.finished_at)}</> : null}.
         </div>
+      ) : (
+        run.error &&
+        run.status !== 'completed' && (
+          <div className="banner banner-danger" role="alert" data-testid="run-error">
+            <strong>{run.status === 'failed' ? 'Failed' : run.status === 'missed' ? 'Missed' : 'Error'}:</strong> <span data-testid="run-error-summary">{errorLine(run)}</span>
+            {run.error.trim() !== errorLine(run) && (
+              <details className="error-details">
+                <summary>Full error</summary>
+                <pre>{run.error}</pre>
+              </details>
+            )}
+          </div>
+        )
       )}
       <div className="grid-2-1">
         <Card title="Output and attempts" id="output">
