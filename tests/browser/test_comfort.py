@@ -169,3 +169,18 @@ def test_times_say_their_zone_and_the_zone_switch_is_remembered(tw: Cluster, pag
     expect(preview.locator("li").first).to_contain_text("EST")
     expect(preview.get_by_test_id("preview-local").first).to_contain_text("UTC")
     page.get_by_test_id("zone-switch").select_option("local")
+
+
+def test_runs_sort_by_duration_asks_the_server_and_stays_in_the_url(
+    tw: Cluster, page: Page
+) -> None:
+    page.goto("/runs")
+    order = page.get_by_test_id("run-sort")
+    expect(order).to_have_value("")
+    with page.expect_request(
+        lambda r: "/api/runs?" in r.url and "sort=duration" in r.url and "order=desc" in r.url
+    ):
+        order.select_option(label="Longest")
+    expect(page).to_have_url(re.compile(r"sort=duration.*order=desc|order=desc.*sort=duration"))
+    page.reload()
+    expect(page.get_by_test_id("run-sort")).to_have_value("duration:desc")

@@ -43,6 +43,9 @@ export interface RunFilters {
   until?: string
   limit?: number
   cursor?: string
+  /** queued_at (default), started_at or duration; runs without the value come last */
+  sort?: string
+  order?: string
 }
 
 export const endpoints = {

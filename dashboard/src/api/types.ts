@@ -73,6 +73,8 @@ export interface JobDetail extends Job {
 export interface JobList {
   jobs: Job[]
   total: number
+  /** false: `total` is the database's estimate (past 10,000 matches) */
+  total_exact?: boolean
   next_cursor: string | null
 }
 
@@ -134,6 +136,8 @@ export interface RunDetail extends Run {
 export interface RunList {
   runs: Run[]
   total: number
+  /** false: `total` is the database's estimate (past 10,000 matches) */
+  total_exact?: boolean
   next_cursor: string | null
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { axisWidth, formatClock, formatDuration, formatPercent, formatRelative, isRelativeTime, localInputToIso, resolveTime, shortId } from './format'
+import { axisWidth, formatClock, formatDuration, formatNumber, formatPercent, formatRelative, formatTotal, isRelativeTime, localInputToIso, resolveTime, RUN_SORTS, runSortParams, shortId } from './format'
 
 describe('formatDuration', () => {
   it.each([
@@ -87,5 +87,19 @@ describe('axisWidth', () => {
     expect(axisWidth([3, 8])).toBe(36)
     expect(axisWidth([900, 1200])).toBeGreaterThan(axisWidth([90]))
     expect(axisWidth([1200])).toBeGreaterThanOrEqual(14 + 8 * '1,500'.length)
+  })
+})
+
+describe('list totals and run orders', () => {
+  it('says when a total is an estimate', () => {
+    expect(formatTotal(42, true)).toBe(formatNumber(42))
+    expect(formatTotal(42)).toBe(formatNumber(42))
+    expect(formatTotal(1_200_000, false)).toBe(`about ${formatNumber(1_200_000)}`)
+  })
+  it('maps an order choice to the API parameters', () => {
+    expect(runSortParams('')).toEqual({ sort: '', order: '' })
+    expect(runSortParams('duration:desc')).toEqual({ sort: 'duration', order: 'desc' })
+    expect(runSortParams('started_at:asc')).toEqual({ sort: 'started_at', order: 'asc' })
+    expect(RUN_SORTS.map((o) => o.value)).toContain('duration:asc')
   })
 })

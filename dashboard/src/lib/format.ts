@@ -111,6 +111,27 @@ export function formatNumber(n: number | null | undefined): string {
   return new Intl.NumberFormat().format(n)
 }
 
+/** A list's total: "about 1,200,000" when the server says it is an estimate. */
+export function formatTotal(total: number, exact: boolean | undefined = true): string {
+  return exact === false ? `about ${formatNumber(total)}` : formatNumber(total)
+}
+
+/** The orders the run list offers: the API's sort and order as one choice. */
+export const RUN_SORTS: readonly { value: string; label: string }[] = [
+  { value: '', label: 'Newest queued' },
+  { value: 'queued_at:asc', label: 'Oldest queued' },
+  { value: 'started_at:desc', label: 'Latest started' },
+  { value: 'started_at:asc', label: 'Earliest started' },
+  { value: 'duration:desc', label: 'Longest' },
+  { value: 'duration:asc', label: 'Shortest' },
+]
+
+/** A RUN_SORTS choice as the API's parameters (none for the default). */
+export function runSortParams(choice: string): { sort: string; order: string } {
+  const [sort = '', order = ''] = choice.split(':')
+  return choice ? { sort, order: order === 'asc' ? 'asc' : 'desc' } : { sort: '', order: '' }
+}
+
 /** Shortens an id such as "run-8f3a2c9d1e" for tables, keeping the prefix. */
 export function shortId(id: string, keep = 8): string {
   const dash = id.indexOf('-')

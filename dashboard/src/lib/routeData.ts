@@ -34,6 +34,8 @@ export function runFiltersFrom(params: URLSearchParams): RunFilters {
     until: params.get('until') ?? '',
     limit: pageSize(params),
     cursor: params.get('cursor') ?? '',
+    sort: params.get('sort') ?? '',
+    order: params.get('order') ?? '',
   }
 }
 

@@ -14,6 +14,7 @@ import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
 import { useDocumentTitle } from '../lib/hooks'
 import { jobFiltersFrom } from '../lib/routeData'
+import { formatTotal } from '../lib/format'
 
 const LIMIT = 50
 const FILTER_NAMES = ['q', 'status', 'tag', 'schedule_type']
@@ -57,7 +58,7 @@ export default function Jobs() {
     <div className="page">
       <PageHeader
         title="Jobs"
-        subtitle={query.data ? `${query.data.total.toLocaleString()} ${filtered ? 'matching' : 'defined'}` : 'Every job tickwork knows about.'}
+        subtitle={query.data ? `${formatTotal(query.data.total, query.data.total_exact)} ${filtered ? 'matching' : 'defined'}` : 'Every job tickwork knows about.'}
         actions={
           cannotCreate ? (
             <Button variant="primary" icon={<Plus size={16} />} data-testid="new-job" denied={cannotCreate}>

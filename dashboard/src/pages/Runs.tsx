@@ -14,7 +14,7 @@ import { DebouncedInput, SelectFilter, useFilterParams } from '../components/Fil
 import { Pagination, useCursorPagination } from '../components/Pagination'
 import { RunsTable } from '../components/RunsTable'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader } from '../components/ui'
-import { formatNumber, isoToLocalInput, localInputToIso, resolveTime } from '../lib/format'
+import { formatNumber, formatTotal, isoToLocalInput, localInputToIso, resolveTime, RUN_SORTS, runSortParams } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { fetchRuns, PAGE_SIZES, runFiltersFrom } from '../lib/routeData'
 
@@ -68,7 +68,7 @@ export default function Runs() {
 
   return (
     <div className="page">
-      <PageHeader title="Runs" subtitle={query.data ? `${query.data.total.toLocaleString()} ${filtered ? 'matching' : 'in the history'}` : 'Every execution, newest first.'} />
+      <PageHeader title="Runs" subtitle={query.data ? `${formatTotal(query.data.total, query.data.total_exact)} ${filtered ? 'matching' : 'in the history'}` : 'Every execution, newest first.'} />
       <div className="filters" role="search" aria-label="Filter runs">
         <DebouncedInput id="run-job" label="Job name or id" placeholder="Job name or id…" value={filters.job ?? ''} onCommit={(v) => set({ job: v.trim() }, true)} testId="filter-job" />
         <SelectFilter id="run-status" label="Status" value={filters.status ?? ''} options={RUN_STATUSES} onChange={(v) => set({ status: v })} testId="filter-status" />
@@ -79,6 +79,16 @@ export default function Runs() {
         <label className="select-filter" htmlFor="run-until">
           <span className="select-filter-label">To</span>
           <input id="run-until" type="datetime-local" className="input input-date" value={isoToLocalInput(resolveTime(filters.until))} onChange={(e) => set({ until: localInputToIso(e.target.value) })} data-testid="filter-until" />
+        </label>
+        <label className="select-filter" htmlFor="run-sort">
+          <span className="select-filter-label">Order</span>
+          <select id="run-sort" className="select" value={filters.sort ? `${filters.sort}:${filters.order || 'desc'}` : ''} onChange={(e) => set(runSortParams(e.target.value))} data-testid="run-sort">
+            {RUN_SORTS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
         </label>
         <div className="quick-ranges" role="group" aria-label="Quick date ranges">
           {RANGES.map((r) => (

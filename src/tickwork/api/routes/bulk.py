@@ -54,14 +54,13 @@ async def bulk_dead_letters(
     body: DeadLettersBulkIn, request: Request, c: ContainerDep
 ) -> BulkCountOut:
     """Replay (queue the runs again) or resolve open dead letters, with an optional note;
-    ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary)."""
+    ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary; ``{}``: every
+    open dead letter, what the list's "all matching" sends when it shows them all)."""
     _exactly_one(body.ids, body.filter)
     sel = DeadLetterSelection(ids=tuple(body.ids or ()))
     job = None
     if body.filter is not None:
-        given = body.filter.model_fields_set
-        if not given:
-            raise ValidationError("filter", "name at least one of job, error")
+        given = body.filter.model_fields_set  # {}: every open dead letter
         job = body.filter.job
         sel = DeadLetterSelection(
             error_summary=body.filter.error,
