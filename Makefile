@@ -68,11 +68,13 @@ bench: install services ## Throughput and fire-lag benchmarks on PostgreSQL + Re
 bench-scale: install services ## The API and retention at 1M jobs and 10M runs (PostgreSQL; ~15 min)
 	$(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
 
-openapi: install ## Regenerate docs/openapi.json
+openapi: install ## Regenerate docs/openapi.json and the dashboard's API types from it
 	$(BIN)/python -m tickwork.api.openapi > docs/openapi.json
+	npm run types --prefix dashboard
 
-verify: install ## Fail when docs/openapi.json is stale
+verify: install ## Fail when docs/openapi.json or the dashboard's API types are stale
 	$(BIN)/python -m tickwork.api.openapi | diff -q - docs/openapi.json
+	cd dashboard && npx vitest run src/api/schema.test.ts
 
 clean: ## Remove the virtualenv, build outputs and local databases
 	rm -rf $(VENV) $(STAMPS) src/tickwork/static dashboard/node_modules tickwork.db*

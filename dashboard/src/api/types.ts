@@ -1,4 +1,10 @@
-// Wire types of the tickwork REST + WebSocket API (DESIGN §7).
+// Wire types of the tickwork REST + WebSocket API (DESIGN §7). The shapes come from the
+// OpenAPI document (schema.d.ts is generated from docs/openapi.json by `npm run types`, and
+// `make verify` fails when it is stale); only the closed sets the server sends as plain
+// strings (statuses, kinds) are narrowed here.
+import type { components } from './schema'
+
+type S = components['schemas']
 
 export type JobType = 'python' | 'shell' | 'http'
 export type ScheduleType = 'cron' | 'interval' | 'once'
@@ -46,23 +52,16 @@ export interface JobSpec {
   description?: string
 }
 
-export interface Job extends JobSpec {
-  id: string
+export interface Job extends Omit<S['JobOut'], 'type' | 'schedule_type' | 'status' | 'backoff' | 'isolation' | 'request'> {
+  type: JobType
   schedule_type: ScheduleType | null
   status: JobStatus
-  next_run: string | null
-  last_run_at: string | null
-  created_at: string
-  updated_at: string
+  backoff: 'exponential' | 'fixed'
+  isolation: 'pool' | 'process'
+  request: HttpRequestSpec | null
 }
 
-export interface JobStats {
-  total_runs: number
-  completed: number
-  failed: number
-  success_rate: number | null
-  avg_duration: number | null
-}
+export type JobStats = S['JobStatsOut']
 
 export interface JobDetail extends Job {
   stats: JobStats
@@ -70,75 +69,23 @@ export interface JobDetail extends Job {
   dependents: string[]
 }
 
-export interface JobList {
+export interface JobList extends Omit<S['JobList'], 'jobs'> {
   jobs: Job[]
-  total: number
-  /** false: `total` is the database's estimate (past 10,000 matches) */
-  total_exact?: boolean
-  next_cursor: string | null
 }
 
-export interface Run {
-  id: string
-  job_id: string
-  job_name: string
-  trigger: Trigger
-  scheduled_for: string | null
-  idempotency_key: string
-  parameters: Record<string, unknown>
+export interface Run extends Omit<S['RunOut'], 'status' | 'trigger'> {
   status: RunStatus
-  attempt: number
-  max_attempts: number
-  worker: string | null
-  queued_at: string
-  started_at: string | null
-  finished_at: string | null
-  duration: number | null
-  timeout: number
-  exit_code: number | null
-  result: unknown
-  error: string | null
-  /** one line saying why it failed ("ERROR: partner API returned 503"), when the server knows */
-  error_summary?: string | null
-  /** who cancelled the run (a token name), for a cancelled run */
-  cancelled_by?: string | null
-  output: string
-  not_before: string | null
-  upstream_run_ids: string[]
-  /** set once a cancel was asked for a running run, until the worker stops it */
-  cancel_requested?: boolean
+  trigger: Trigger
 }
 
-export interface Attempt {
-  number: number
-  worker: string | null
-  fence: number
-  status: string
-  started_at: string | null
-  finished_at: string | null
-  duration: number | null
-  exit_code: number | null
-  error: string | null
-  error_summary?: string | null
-  stdout: string
-  stderr: string
-  stdout_truncated: boolean
-  stderr_truncated: boolean
-  /** output chunks the text above holds; live run.log chunks with seq >= this come after it */
-  stdout_chunks?: number
-  stderr_chunks?: number
-}
+export type Attempt = S['AttemptOut']
 
 export interface RunDetail extends Run {
   attempts: Attempt[]
 }
 
-export interface RunList {
+export interface RunList extends Omit<S['RunList'], 'runs'> {
   runs: Run[]
-  total: number
-  /** false: `total` is the database's estimate (past 10,000 matches) */
-  total_exact?: boolean
-  next_cursor: string | null
 }
 
 export interface RunLogs {
@@ -148,36 +95,13 @@ export interface RunLogs {
   stderr: string
 }
 
-export interface Worker {
-  id: string
-  hostname: string
-  pid: number
-  tags: string[]
-  concurrency: number
-  active_jobs: number
-  last_heartbeat: string | null
+export interface Worker extends Omit<S['WorkerOut'], 'status'> {
   status: WorkerStatus
-  version: string
-  registered_at: string
 }
 
-export interface DeadLetter {
-  id: string
-  run_id: string
-  job_id: string
-  job_name: string
-  error: string | null
-  error_summary?: string | null
-  attempts: number
-  created_at: string
-  resolved_at: string | null
-  resolution: string | null
-}
+export type DeadLetter = S['DeadLetterOut']
 
-export interface DeadLetterList {
-  dead_letters: DeadLetter[]
-  total: number
-}
+export type DeadLetterList = S['DeadLetterList']
 
 export interface DagNode {
   id: string
@@ -209,17 +133,8 @@ export interface SuccessBucket {
   failed: number
 }
 
-export interface Stats {
-  jobs: number
-  jobs_enabled: number
+export interface Stats extends Omit<S['StatsOut'], 'runs'> {
   runs: Record<RunStatus, number>
-  queue_depth: number
-  running: number
-  failed_24h: number
-  workers: { online: number; total_slots: number; busy_slots: number }
-  utilization: number
-  scheduler_lag: number | null
-  success_rate_series: SuccessBucket[]
 }
 
 export interface TriggerResult {
@@ -262,34 +177,16 @@ export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown }
 }
 
-export interface AuditEntry {
-  id: number
-  at: string
-  actor: string
-  role: string | null
-  action: string
-  target: string | null
-  details: Record<string, unknown>
-}
+export type AuditEntry = S['AuditOut']
 
 /** Bulk actions (POST /api/runs/bulk-cancel, /bulk-retry, /api/dead-letters/bulk): by ids, or
  * everything matching a filter, in one transaction; the answer says how many were changed. */
-export interface BulkCount {
-  count: number
-}
+export type BulkCount = S['BulkCountOut']
 
 export type RunBulk = { ids: string[] } | { filter: { job?: string; status?: RunStatus[] } }
 
 export type DeadLetterBulk = { action: 'replay' | 'resolve'; note?: string } & ({ ids: string[] } | { filter: { job?: string; error?: string } })
 
-export interface DeadLetterGroup {
-  job_id: string
-  job_name: string
-  error_summary: string | null
-  count: number
-  latest_at: string
-}
+export type DeadLetterGroup = S['DeadLetterGroupOut']
 
-export interface DeadLetterGroups {
-  items: DeadLetterGroup[]
-}
+export type DeadLetterGroups = S['DeadLetterGroupList']
