@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -149,3 +150,21 @@ async def test_the_worker_protocol_is_never_compressed(raw: httpx.AsyncClient) -
     )
     assert len(claim.json()["assignments"]) == 12 and len(claim.content) >= 1024
     assert "content-encoding" not in claim.headers
+
+
+async def test_the_builds_compressed_twins_are_served_as_they_are(
+    raw: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """`npm run build` writes .br and .gz twins (dashboard/scripts/compress.mjs): served as
+    built, not compressed again in each process; a twin older than its file is ignored."""
+    script = tmp_path / "assets" / "app-3f2a9c.js"
+    built_br = bytes(brotli.compress(SCRIPT, quality=1))  # not what the server would make
+    script.with_name(script.name + ".br").write_bytes(built_br)
+    stale_gz = gzip.compress(b"an older build", mtime=0)
+    gz = script.with_name(script.name + ".gz")
+    gz.write_bytes(stale_gz)
+    older = script.stat().st_mtime_ns - 10**9
+    os.utime(gz, ns=(older, older))
+    assert await _raw_bytes(raw, "/assets/app-3f2a9c.js", "br") == built_br
+    fresh = await _raw_bytes(raw, "/assets/app-3f2a9c.js", "gzip")
+    assert fresh != stale_gz and decode(fresh, "gzip") == SCRIPT

@@ -1,5 +1,5 @@
-"""The built dashboard: files compressed once (brotli 11, gzip 9) and kept in memory, with
-the caching each kind allows.
+"""The built dashboard: files compressed once (brotli 11, gzip 9: at build time, else on first
+use) and kept in memory, with the caching each kind allows.
 
 Files under /assets have a content hash in their names, so they never change:
 ``Cache-Control: public, max-age=31536000, immutable``. index.html (and the fallback to it
@@ -54,10 +54,25 @@ def load_asset(path: Path) -> Asset:
     encoded: dict[str, bytes] = {}
     if media_type in COMPRESSIBLE and len(body) >= MIN_SIZE:
         for encoding in ENCODINGS:
-            packed = compress(body, encoding, static=True)
+            packed = _built_twin(path, encoding) or compress(body, encoding, static=True)
             if len(packed) < len(body):
                 encoded[encoding] = packed
     return Asset(body, media_type, etag, encoded)
+
+
+TWINS = {"br": ".br", "gzip": ".gz"}
+
+
+def _built_twin(path: Path, encoding: str) -> bytes | None:
+    """The build's own compressed copy (dashboard/scripts/compress.mjs), if it is at least as
+    new as the file: no brotli 11 at run time, in every coordinator process."""
+    twin = path.with_name(path.name + TWINS[encoding])
+    try:
+        if twin.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+            return twin.read_bytes()
+    except FileNotFoundError:
+        return None
+    return None
 
 
 class AssetCache:
