@@ -113,12 +113,16 @@ def idle_latency(b: Bench, job: str, n: int = 50) -> None:
         ids.append(run_id)
         time.sleep(0.02)  # let the workers go back to waiting
     rows = b.sql(
-        "SELECT claimed_at - queued_at, finished_at - queued_at FROM runs WHERE id = ANY(%s)", ids
+        "SELECT claimed_at - queued_at, finished_at - queued_at, started_at - queued_at "
+        "FROM runs WHERE id = ANY(%s)",
+        ids,
     )
     b.figures["idle"] = {
         "claim_p50": pct([r[0].total_seconds() for r in rows], 0.5),
         "claim_p99": pct([r[0].total_seconds() for r in rows], 0.99),
         "done_p50": pct([r[1].total_seconds() for r in rows], 0.5),
+        "start_p50": pct([r[2].total_seconds() for r in rows], 0.5),
+        "start_p99": pct([r[2].total_seconds() for r in rows], 0.99),
         "n": n,
     }
 
