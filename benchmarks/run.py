@@ -163,7 +163,7 @@ def main() -> None:
                 scenarios.fire_lag(b, args.fire)
         finally:
             c.close()
-    sys.stdout.write(report(b.figures, args) + "\n")
+            sys.stdout.write(report(b.figures, args) + "\n")  # what was measured, even so
 
 
 def _of_raw(rate: float, raw_rate: float) -> str:
