@@ -127,18 +127,20 @@ class WorkerService:
         starts: Sequence[tuple[str, int]],
         logs: Sequence[tuple[str, int, str, str]],
         completions: Sequence[Completion],
+        releases: Sequence[tuple[str, int]] = (),
     ) -> Report:
         done = await self.store.reports.apply(
             worker_id,
             starts=starts,
             logs=logs,
             completions=completions,
+            releases=releases,
             limit=self.settings.max_output_bytes,
             now=self.clock.now(),
         )
         settled = [r for r in done.completions if r.ok and r.outcome]
         self._observe(settled)
-        if settled:
+        if settled or any(r.ok for r in done.releases):
             # a slot of a limited job came free, a retry or a dependent was queued: claims
             # waiting look again now, and again when a retry comes due
             await self.notifier.runs_ready()
@@ -147,7 +149,7 @@ class WorkerService:
                     self.notifier.runs_ready_at(r.not_before)
         else:
             await self.notifier.changed()
-        return Report(done.starts, done.logs, done.completions)
+        return Report(done.starts, done.logs, done.completions, done.releases)
 
     def _observe(self, settled: list[ReportResult]) -> None:
         for r in settled:
