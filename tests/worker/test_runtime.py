@@ -270,6 +270,27 @@ async def test_a_run_executes_before_its_start_is_answered(tmp_path: Path):
         assert completion["elapsed"] is not None and 0 <= completion["elapsed"] < 5
 
 
+async def test_a_short_runs_start_leaves_with_its_completion_a_long_ones_before_output():
+    async with serving(FakeCoordinator()) as fake:
+        short = fake.add_run("true")
+        chatty = fake.add_run("echo early; sleep 0.3")
+        async with running(make_worker(fake)):
+            await fake.wait_for(
+                lambda: fake.runs[short].completion and fake.runs[chatty].completion
+            )
+
+        def first(run_id: str, kind: str) -> int:
+            return next(
+                i
+                for i, r in enumerate(fake.reports)
+                if run_id in {x.run_id for x in getattr(r, kind)}
+            )
+
+        assert first(short, "starts") == first(short, "completions")  # one write, dated back
+        assert first(chatty, "starts") == first(chatty, "logs") < first(chatty, "completions")
+        assert fake.runs[chatty].stdout == "early\n"
+
+
 async def test_a_run_whose_start_is_not_confirmed_in_time_stops_itself(tmp_path: Path):
     # lease 3 s, ack timeout 2 s: the start must be answered within 1 s of the claim's send,
     # and the run is SIGKILLed 0.7 s later at the latest (the job ignores SIGTERM)

@@ -65,7 +65,9 @@ class HeldRun:
     """When (monotonic) the claim that gave it was sent."""
     kill_reason: KillReason | None = None
     started: asyncio.Future[bool] | None = None
-    """Set when it begins executing: whether the coordinator confirmed the start."""
+    """Set when its start is queued: whether the coordinator confirmed the start."""
+    start_timer: asyncio.TimerHandle | None = None
+    """While it executes with its start not queued yet: when the start is queued anyway."""
     mask: Mask = field(default_factory=Mask)
     """The run's resolved secrets, masked in everything reported about it."""
     maskers: dict[Stream, StreamMask] = field(default_factory=dict, repr=False)

@@ -69,6 +69,11 @@ KILL_SLACK = 5.0
 MAX_PREFETCH = 16
 """The most runs a worker claims beyond its free slots (by default)."""
 
+START_LINGER = 1.0
+"""A run's start is confirmed with its completion if it ends within this many seconds (one
+write of the run, dated back by the run's own measure), else on its first output or when
+this time is up (at most a quarter of the ack window's ``confirm_by``)."""
+
 MAX_ELAPSED = 30 * 86400.0
 """The longest run time a completion can state (the protocol's limit)."""
 
@@ -400,6 +405,8 @@ class Worker:
             elapsed = time.monotonic() - began if result is not None else None
             self._finish(held, result, elapsed)
         finally:
+            if held.start_timer is not None:  # a crashed pipeline: the claim goes back
+                held.start_timer.cancel()
             self.acks.forget(held.run_id, held.fence)  # not executing any more
             self.reporter.forget(held.run_id)
             self.locks.release(held.run_id, held.fence)
@@ -408,14 +415,24 @@ class Worker:
         """Queue the start and execute at once; None if the run must not start."""
         if held.kill_reason is not None:
             return None  # cancelled while it waited: reported cancelled, never run
-        held.started = self.reporter.start(held.run_id, held.fence)
-        held.started.add_done_callback(lambda f: self._start_answered(held, f.result()))
         self.acks.starting(held.run_id, held.fence)
+        linger = min(START_LINGER, self.acks.window.confirm_by / 4)
+        held.start_timer = asyncio.get_running_loop().call_later(linger, self._send_start, held)
         try:
             request, held.mask = execution_request(held.assignment, self.secrets)
         except SecretError as exc:
             return ExecutionResult(status="failed", exit_code=None, error=str(exc))
         return await self.executors.execute(request, self._sink(held))
+
+    def _send_start(self, held: HeldRun) -> None:
+        """Queue the run's start (once): before its first output, its completion, or when
+        ``START_LINGER`` is up."""
+        if held.started is not None:
+            return
+        if held.start_timer is not None:
+            held.start_timer.cancel()
+        held.started = self.reporter.start(held.run_id, held.fence)
+        held.started.add_done_callback(lambda f: self._start_answered(held, f.result()))
 
     def _start_answered(self, held: HeldRun, ok: bool) -> None:
         """The coordinator took the start (the ack window closes) or refused it (stop)."""
@@ -433,6 +450,7 @@ class Worker:
         def sink(stream: Stream, text: str) -> None:
             text = held.shown(stream, text)
             if text:
+                self._send_start(held)  # the coordinator takes output of a started run only
                 self.reporter.log(held.run_id, held.fence, stream, text)
 
         return sink
@@ -441,6 +459,10 @@ class Worker:
         completion = completion_for(
             held, result, None if elapsed is None else min(elapsed, MAX_ELAPSED)
         )
+        if completion is not None and result is not None:
+            self._send_start(held)  # with the completion, in the same report if still queued
+        elif held.start_timer is not None:
+            held.start_timer.cancel()
         if completion is None:
             self.book.remove(held)
             self.reporter.drop_run(held.run_id, held.fence)
