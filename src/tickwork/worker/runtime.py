@@ -112,6 +112,7 @@ class Worker:
         self.server = server
         self.concurrency = concurrency
         self.prefetch = default_prefetch(concurrency) if prefetch is None else max(0, prefetch)
+        self._refill = max(1, self.prefetch // 2)
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
         self.secrets = frozenset(secrets)
@@ -320,8 +321,10 @@ class Worker:
                 await asyncio.sleep(max(0.0, EMPTY_CLAIM_PAUSE - (time.monotonic() - asked)))
 
     async def _wanted(self) -> int:
-        """How many runs to claim: the free slots plus the prefetch, less what is waiting."""
-        while (free := self._room()) <= 0:
+        """How many runs to claim: the free slots plus the prefetch, less what is waiting.
+        While prefetched runs wait, the next claim waits for room for half the prefetch, so
+        that claims (and their lock round trips) come in batches, not one per freed slot."""
+        while (free := self._room()) < (self._refill if self._ready else 1):
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return min(free, 1000)
