@@ -130,7 +130,7 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--prefetch",
         type=_count,
         default=opt("PREFETCH"),
-        help="runs claimed ahead of free slots (default: a quarter of the slots, 1 to 16; "
+        help="runs claimed ahead of free slots (default: a quarter of the slots, at most 16; "
         "0: claim only for free slots)",
     )
     p.add_argument("--token", default=opt("TOKEN"), help="worker API token")

@@ -69,7 +69,7 @@ KILL_SLACK = 5.0
 MAX_PREFETCH = 16
 """The most runs a worker claims beyond its free slots (by default)."""
 
-START_LINGER = 1.0
+START_LINGER = 0.25
 """A run's start is confirmed with its completion if it ends within this many seconds (one
 write of the run, dated back by the run's own measure), else on its first output or when
 this time is up (at most a quarter of the ack window's ``confirm_by``)."""
@@ -79,8 +79,9 @@ MAX_ELAPSED = 30 * 86400.0
 
 
 def default_prefetch(concurrency: int) -> int:
-    """Runs claimed ahead of free slots: a quarter of the slots, 1 to ``MAX_PREFETCH``."""
-    return max(1, min(MAX_PREFETCH, concurrency // 4))
+    """Runs claimed ahead of free slots: a quarter of the slots, at most ``MAX_PREFETCH``;
+    none below 4 slots (a run held behind a long one would wait rather than go elsewhere)."""
+    return min(MAX_PREFETCH, concurrency // 4)
 
 
 class Worker:
