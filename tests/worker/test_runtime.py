@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -309,6 +310,25 @@ async def test_a_run_whose_start_is_not_confirmed_in_time_stops_itself(tmp_path:
         completion = fake.runs[run_id].completion
         assert completion is not None and completion["status"] == "failed"
         assert "did not confirm the run's start in time" in completion["error"]
+
+
+async def test_the_ack_window_counts_from_when_a_long_polled_claim_was_answered(
+    tmp_path: Path,
+):
+    # ack timeout 2 s: a start must be answered within 1 s of the claim, which here comes
+    # 1.5 s after the claim request was sent (held open by the coordinator until a run came)
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5, ack_timeout=2)) as fake:
+        worker = make_worker(fake)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.requests["claim"] >= 1)
+            await asyncio.sleep(1.5)
+            run_id = fake.add_run(f"sleep 0.5; touch {tmp_path}/done")
+            await fake.wait_for(lambda: fake.runs[run_id].completion, 5)
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["status"] == "completed", completion
+        assert (tmp_path / "done").exists()
+        assert fake.released == []  # not stopped nor handed back as if claimed 1.5 s ago
+        assert fake.runs[run_id].fence == 1
 
 
 async def test_runs_are_claimed_ahead_of_free_slots_and_handed_back_at_shutdown():

@@ -240,14 +240,16 @@ class FakeCoordinator:
         if wid not in self.workers:
             return error(404, "not_found", "no such worker")
         body = ClaimIn.model_validate_json(await request.body())
-        deadline = time.monotonic() + body.wait
+        arrived = time.monotonic()
+        deadline = arrived + body.wait
         while not (picked := self._pick(wid, body.limit)):
             left = deadline - time.monotonic()
             if left <= 0 or wid not in self.workers or self.closed:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed(), left)
-        out = ClaimOut(assignments=[self._assignment(r) for r in picked])
+        held = time.monotonic() - arrived
+        out = ClaimOut(assignments=[self._assignment(r, held) for r in picked])
         return JSONResponse(out.model_dump(mode="json"))
 
     def _pick(self, wid: str, limit: int) -> list[FakeRun]:
@@ -261,7 +263,7 @@ class FakeCoordinator:
             self._poke()
         return picked
 
-    def _assignment(self, run: FakeRun) -> AssignmentOut:
+    def _assignment(self, run: FakeRun, held: float) -> AssignmentOut:
         now = datetime.now(UTC)
         return AssignmentOut(
             run_id=run.run_id,
@@ -278,6 +280,7 @@ class FakeCoordinator:
             isolation="pool",
             lease_expires_at=now + timedelta(seconds=self.lease),
             ack_deadline=now + timedelta(seconds=self.ack_timeout),
+            claim_held=held,
         )
 
     async def report(self, request: Request) -> Response:

@@ -26,9 +26,10 @@ All figures are seconds.
   long-poll can never push the proof of contact past the deadline.
 - **ack timeout** ``A``: a claim's answer must reach the worker and its confirmation come back,
   so ``A >= 2 * N``. The worker executes a run as soon as it is claimed and confirms the start
-  with its next report; the coordinator may hand an unconfirmed claim to another worker ``A``
-  after the claim (its own clock, which cannot start before the worker *sent* the claim). So,
-  counted from the claim's send (``AckWindow``): a run still waiting in the worker's prefetch
+  with a later report; the coordinator may hand an unconfirmed claim to another worker ``A``
+  after the claim (its own clock: the claim happened no earlier than the worker *sent* the
+  request plus the time the coordinator says it held the request open, ``claim_held``). So,
+  counted from then (``AckWindow``): a run still waiting in the worker's prefetch
   has its start sent by ``S = C / 2``; a run whose start has not been answered by ``C = A - N -
   G`` is stopped (SIGTERM, SIGKILL ``G = min(M - N, (A - N) / 2)`` later), so it is dead ``N``
   before the claim can pass to another worker.

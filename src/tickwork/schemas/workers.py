@@ -86,6 +86,11 @@ class AssignmentOut(BaseModel):
     isolation: str
     lease_expires_at: datetime | None
     ack_deadline: datetime
+    claim_held: float = Field(
+        default=0.0,
+        description="Seconds the coordinator held the claim request (a long-poll) before "
+        "claiming this run: the worker counts its ack window from the claim's send plus this.",
+    )
 
 
 class ClaimOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tickwork.config import Settings
 from tickwork.coord.base import Bus, Subscription
@@ -89,9 +90,11 @@ class WorkerService:
 
     async def claim(self, worker_id: str, *, limit: int, wait: float) -> list[Assignment]:
         routes = await self._routes_of(worker_id)
-        deadline = time.monotonic() + min(wait, self.settings.claim_wait)
+        arrived = time.monotonic()
+        deadline = arrived + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
             while True:
+                held = time.monotonic() - arrived  # before the claim's time is taken
                 got = await self.store.claims.claim(
                     worker_id=worker_id,
                     routes=routes,
@@ -102,7 +105,7 @@ class WorkerService:
                 )
                 left = deadline - time.monotonic()
                 if got or left <= 0 or limit <= 0 or self.draining.is_set():
-                    return got
+                    return [replace(a, claim_held=held) for a in got]
                 # wake on a new run, or re-check at least every second (retry times, leases)
                 await self._wait(sub, min(left, 1.0))
                 sub.drain()

@@ -351,9 +351,12 @@ class Worker:
     async def _accept(self, assignments: list[AssignmentOut], asked: float) -> None:
         """Runs a claim sent at ``asked`` gave: locked, tracked, then started or queued."""
         for assignment in await self.locks.take(assignments, self.heartbeat.lease):
-            held = HeldRun(assignment, claimed=asked)
+            # the coordinator claimed it no earlier than the send plus the time it held the
+            # request (a long-poll): the ack window counts from then
+            claimed = asked + max(0.0, assignment.claim_held)
+            held = HeldRun(assignment, claimed=claimed)
             self.book.add(held)
-            self.acks.expect(held.run_id, held.fence, asked)
+            self.acks.expect(held.run_id, held.fence, claimed)
             self._ready.append(held)
         self._dispatch()
 

@@ -44,6 +44,7 @@ def _assignment(a: Assignment) -> AssignmentOut:
         isolation=a.isolation,
         lease_expires_at=a.lease_expires_at,
         ack_deadline=a.ack_deadline,
+        claim_held=a.claim_held,
     )
 
 
