@@ -33,6 +33,7 @@ from tickwork.service.container import Container
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 JOBS = Path(__file__).resolve().parent / "jobs"
 NOOP = {"type": "python", "function": "benchjobs.noop"}
+SCENARIOS = ("raw", "trigger", "bulk", "python", "shell", "idle", "serial", "retry", "fire")
 
 
 @contextlib.contextmanager
@@ -108,10 +109,18 @@ def main() -> None:
     ap.add_argument(
         "--open", action="store_true", help="no authentication (default: tokens, as in production)"
     )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIOS,
+        default=list(SCENARIOS),
+        help="run only these scenarios (the machine is shared: measure what changed)",
+    )
     args = ap.parse_args()
+    only = set(args.only)
     with database() as db:
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={db}"
-        raw_rate = raw.measure(dsn, args.runs)
+        raw_rate = raw.measure(dsn, args.runs) if "raw" in only else 0.0
         url = f"postgresql://postgres@127.0.0.1:5432/{db}"
         c = Cluster(
             url,
@@ -130,23 +139,35 @@ def main() -> None:
                 b.token = tokens["admin"]
                 worker_env["TICKWORK_TOKEN"] = tokens["worker"]
             setup(b)
-            scenarios.triggers(b, "trig")
-            b.figures["bulk"] = scenarios.bulk_enqueue(b, "bulk", args.runs, "k")
+            if "trigger" in only:
+                scenarios.triggers(b, "trig")
+            if "bulk" in only:
+                b.figures["bulk"] = scenarios.bulk_enqueue(b, "bulk", args.runs, "k")
             for _ in range(2):
                 c.start_worker(
                     concurrency=args.concurrency,
                     extra=["--path", str(JOBS), "--log-level", "warning"],
                     env=worker_env,
                 )
-            drain_measured(b, "py-noop", args.runs, "python")
-            drain_measured(b, "sh-true", args.runs, "shell")
-            scenarios.idle_latency(b, "idle")
-            scenarios.serial(b, "serial", 1000)
-            scenarios.retry_precision(b, "retry")
-            scenarios.fire_lag(b, args.fire)
+            if "python" in only:
+                drain_measured(b, "py-noop", args.runs, "python")
+            if "shell" in only:
+                drain_measured(b, "sh-true", args.runs, "shell")
+            if "idle" in only:
+                scenarios.idle_latency(b, "idle")
+            if "serial" in only:
+                scenarios.serial(b, "serial", 1000)
+            if "retry" in only:
+                scenarios.retry_precision(b, "retry")
+            if "fire" in only:
+                scenarios.fire_lag(b, args.fire)
         finally:
             c.close()
-    sys.stdout.write(report(b.figures, args) + "\n")
+            sys.stdout.write(report(b.figures, args) + "\n")  # what was measured, even so
+
+
+def _of_raw(rate: float, raw_rate: float) -> str:
+    return f"({rate / raw_rate:.2f} of raw)" if raw_rate else ""
 
 
 def _drain_lines(name: str, f: dict[str, Any], raw_rate: float) -> list[str]:
@@ -155,7 +176,7 @@ def _drain_lines(name: str, f: dict[str, Any], raw_rate: float) -> list[str]:
     tables = ", ".join(f"{t} {rows / n:.2f}" for t, rows in sorted(w.rows.items()))
     hot = sum(w.hot.values()) / max(sum(w.updates.values()), 1)
     return [
-        f"  {name:<36}: {f['rate']:8.0f} runs/s   ({f['rate'] / raw_rate:.2f} of raw)",
+        f"  {name:<36}: {f['rate']:8.0f} runs/s   {_of_raw(f['rate'], raw_rate)}",
         f"      CPU per run {sum(cpu.values()) * 1000:.2f} ms: "
         + ", ".join(f"{k} {v * 1000:.2f}" for k, v in cpu.items()),
         f"      rows written per run {w.total() / n:.2f} ({tables}); {hot:.0%} of updates HOT",
@@ -163,30 +184,49 @@ def _drain_lines(name: str, f: dict[str, Any], raw_rate: float) -> list[str]:
 
 
 def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
+    """The figures measured, one line (or three) per scenario."""
     raw_rate = fig["raw"]
-    for key in ("python", "shell"):
-        fig[key]["n"] = args.runs
-    t, idle, fire = fig["trigger"], fig["idle"], fig["fire"]
     lines = [
         f"tickwork bench — {args.runs} runs, 2 workers x {args.concurrency} slots, "
         f"PostgreSQL + Redis, {'no auth' if args.open else 'auth on'}, this machine "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
-        f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)",
-        f"  single-call trigger, {t['clients']} clients      : {t['rate']:8.0f} runs/s   "
-        f"p50 {t['p50'] * 1000:.1f} ms, p99 {t['p99'] * 1000:.1f} ms ({t['n']} calls)",
-        f"  bulk enqueue (POST /api/runs/bulk)  : {fig['bulk']:8.0f} runs/s",
-        *_drain_lines("python no-op, enqueued and drained", fig["python"], raw_rate),
-        *_drain_lines("shell `true`, enqueued and drained", fig["shell"], raw_rate),
-        f"  idle worker, one run at a time      : queued→claimed p50 "
-        f"{idle['claim_p50'] * 1000:.1f} ms (p99 {idle['claim_p99'] * 1000:.1f}), "
-        f"queued→finished p50 {idle['done_p50'] * 1000:.1f} ms",
-        f"  concurrency-1 job, back to back     : {fig['serial']['rate']:8.0f} runs/s",
-        f"  retry due after 1 s, started late by: p50 {fig['retry']['p50'] * 1000:.0f} ms, "
-        f"max {fig['retry']['max'] * 1000:.0f} ms",
-        f"  fire lag, {fire['n']} jobs due in one second: p50 {fire['p50'] * 1000:.0f} ms, "
-        f"p99 {fire['p99'] * 1000:.0f} ms, max {fire['max'] * 1000:.0f} ms; all visible "
-        f"{fire['visible'] * 1000:.0f} ms after their time",
     ]
+    if raw_rate:
+        lines.append(f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)")
+    if t := fig.get("trigger"):
+        lines.append(
+            f"  single-call trigger, {t['clients']} clients      : {t['rate']:8.0f} runs/s   "
+            f"p50 {t['p50'] * 1000:.1f} ms, p99 {t['p99'] * 1000:.1f} ms ({t['n']} calls)"
+        )
+    if "bulk" in fig:
+        lines.append(f"  bulk enqueue (POST /api/runs/bulk)  : {fig['bulk']:8.0f} runs/s")
+    for key, name in (
+        ("python", "python no-op, enqueued and drained"),
+        ("shell", "shell `true`, enqueued and drained"),
+    ):
+        if key in fig:
+            fig[key]["n"] = args.runs
+            lines += _drain_lines(name, fig[key], raw_rate)
+    if idle := fig.get("idle"):
+        lines.append(
+            f"  idle worker, one run at a time      : queued→started p50 "
+            f"{idle['start_p50'] * 1000:.1f} ms (p99 {idle['start_p99'] * 1000:.1f}), "
+            f"queued→claimed p50 {idle['claim_p50'] * 1000:.1f} ms, "
+            f"queued→finished p50 {idle['done_p50'] * 1000:.1f} ms"
+        )
+    if "serial" in fig:
+        lines.append(f"  concurrency-1 job, back to back     : {fig['serial']['rate']:8.0f} runs/s")
+    if "retry" in fig:
+        lines.append(
+            f"  retry due after 1 s, started late by: p50 {fig['retry']['p50'] * 1000:.0f} ms, "
+            f"max {fig['retry']['max'] * 1000:.0f} ms"
+        )
+    if fire := fig.get("fire"):
+        lines.append(
+            f"  fire lag, {fire['n']} jobs due in one second: p50 {fire['p50'] * 1000:.0f} ms, "
+            f"p99 {fire['p99'] * 1000:.0f} ms, max {fire['max'] * 1000:.0f} ms; all visible "
+            f"{fire['visible'] * 1000:.0f} ms after their time"
+        )
     return "\n".join(lines)
 
 

@@ -33,6 +33,18 @@ async def test_lock_is_exclusive_until_released(coord: object) -> None:
     assert await locks.acquire("run:r1:1", "w2", 5)
 
 
+async def test_locks_taken_and_released_many_at_once(coord: object) -> None:
+    locks = coord.locks  # type: ignore[attr-defined]
+    assert await locks.acquire("run:b:1", "w2", 5)
+    taken = await locks.acquire_many(["run:a:1", "run:b:1", "run:c:1"], "w1", 5)
+    assert taken == [True, False, True]  # b is w2's
+    assert await locks.acquire_many([], "w1", 5) == []
+    assert await locks.release_many(["run:a:1", "run:b:1", "run:c:1"], "w1") == 2
+    assert not await locks.release("run:a:1", "w1")  # gone
+    assert await locks.release("run:b:1", "w2")  # w2's lock was left alone
+    assert await locks.release_many([], "w1") == 0
+
+
 async def test_lock_expires_with_its_ttl(coord: object) -> None:
     locks = coord.locks  # type: ignore[attr-defined]
     assert await locks.acquire("short", "w1", 0.05)

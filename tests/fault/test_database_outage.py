@@ -32,7 +32,10 @@ def test_worker_rides_out_a_database_outage(
             parameters={"marker_dir": str(marks), "gate": str(gate)},
         )
         run_id = tw.trigger("through")
-        wait_until(lambda: tw.run(run_id)["status"] == "running", what="the run to start")
+        # started: executing, and its start recorded (a claim runs at once, and the worker
+        # confirms the start with a later report; a run whose start the coordinator never
+        # recorded may run again elsewhere once its ack deadline passes)
+        wait_until(lambda: tw.run(run_id)["started_at"] is not None, what="the run to start")
 
         with refusing_connections(pg_database):
             during = tw.http.get(f"/api/runs/{run_id}")

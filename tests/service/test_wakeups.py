@@ -46,6 +46,8 @@ async def test_a_finished_run_of_a_concurrency_1_job_wakes_the_claim_of_the_next
     async with asyncio.timeout(0.5):  # not at the long-poll's 1 s re-check: woken at once
         [b] = await waiting
     assert b.run_id == second
+    # how long the claim was held before it claimed: the worker's ack window starts there
+    assert a.claim_held < 0.05 <= b.claim_held < 0.5
 
 
 async def test_a_retry_wakes_waiting_claims_when_it_comes_due(

@@ -182,3 +182,36 @@ async def test_history_pages_read_each_row_once_down_to_the_oldest(
         before = page[-1].id
     assert [e.id for e in pages] == [e.id for e in everything]  # each once, newest first
     assert len(reads) <= 2 * len(everything) // 3 + 2  # a page of 3 takes one or two reads
+
+
+async def test_a_released_claim_is_queued_again_at_once_without_an_attempt(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "prefetched", on_overlap="allow", concurrency=10)
+    [kept, handed, started] = await queue(store, clock, job.id, 3)
+    wid = await add_worker(store, clock)
+    fences = {a.run_id: a.fence for a in await claim(store, clock, wid, limit=3)}
+    await store.reports.apply(wid, starts=[(started, fences[started])], limit=0, now=clock.now())
+    report = await store.reports.apply(
+        wid,
+        releases=[
+            (handed, fences[handed]),
+            (kept, fences[kept] + 1),  # not this worker's attempt
+            (started, fences[started]),  # already started: it stays
+        ],
+        limit=0,
+        now=clock.now(),
+    )
+    assert [(r.ok, r.status, r.error) for r in report.releases] == [
+        (True, "queued", None),
+        (False, "running", "stale_fence"),
+        (False, "running", "stale_fence"),
+    ]
+    runs = {r: await store.runs.get(r) for r in (kept, handed, started)}
+    assert {r: (x.status, x.attempt) for r, x in runs.items() if x} == {
+        kept: ("running", 0),
+        handed: ("queued", 0),
+        started: ("running", 1),
+    }
+    other = await add_worker(store, clock, "worker-b")
+    assert [a.run_id for a in await claim(store, clock, other, limit=3)] == [handed]

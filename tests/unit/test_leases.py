@@ -10,6 +10,7 @@ from tickwork.domain.leases import (
     MAX_POLL_WAIT,
     LeaseSettingsError,
     LeaseTiming,
+    ack_window,
     lease_timing,
     max_interval,
 )
@@ -127,3 +128,37 @@ def _check(t: LeaseTiming) -> None:
         assert 0 <= wait <= t.poll_wait
         if wait > 0:
             assert since + wait + t.allowance <= t.deadline + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("lease", "ack", "expect"),
+    [
+        # lease, ack_timeout → grace, confirm by, send by, dead by
+        (90, 30, (8, 20, 10, 28)),  # the defaults
+        (30, 4, (1, 1, 0.5, 2)),  # the shortest ack_timeout lease 30 allows
+        (3, 2, (0.7, 1, 0.5, 1.7)),  # fast settings: the fence grace decides
+    ],
+)
+def test_ack_window_table(lease: float, ack: float, expect: tuple[float, ...]) -> None:
+    w = ack_window(ack, lease_timing(lease=lease))
+    assert (w.grace, w.confirm_by, w.send_by, w.dead_by) == pytest.approx(expect)
+
+
+@given(
+    lease=st.floats(min_value=2, max_value=3600),
+    extra=st.floats(min_value=0, max_value=600),
+)
+def test_an_unconfirmed_run_is_dead_an_allowance_before_its_claim_can_pass(
+    lease: float, extra: float
+) -> None:
+    timing = lease_timing(lease=lease)
+    ack = 2 * timing.allowance + extra
+    w = ack_window(ack, timing)
+    assert 0 < w.send_by < w.confirm_by
+    assert w.grace > 0
+    assert w.confirm_by + w.grace + timing.allowance <= ack + 1e-9
+
+
+def test_an_ack_timeout_with_no_room_for_a_confirmation_is_refused() -> None:
+    with pytest.raises(LeaseSettingsError, match=r"ack_timeout \(3s\).*at least 4s"):
+        ack_window(3, lease_timing(lease=90))

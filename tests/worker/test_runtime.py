@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -253,3 +254,113 @@ async def test_an_unreachable_lock_service_does_not_stop_runs(caplog: pytest.Log
             await fake.wait_for(lambda: fake.runs[run_id].completion)
         assert fake.runs[run_id].status == "completed"
         assert "relying on the fence" in caplog.text
+
+
+async def test_a_run_executes_before_its_start_is_answered(tmp_path: Path):
+    async with serving(FakeCoordinator()) as fake:
+        fake.set_holding(True)  # no report is answered yet
+        run_id = fake.add_run(f"touch {tmp_path}/ran")
+        async with running(make_worker(fake)):
+            await fake.wait_for(lambda: (tmp_path / "ran").exists())
+            assert fake.reports == []
+            fake.set_holding(False)
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        assert [s.run_id for r in fake.reports for s in r.starts] == [run_id]
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["status"] == "completed"
+        assert completion["elapsed"] is not None and 0 <= completion["elapsed"] < 5
+
+
+async def test_a_short_runs_start_leaves_with_its_completion_a_long_ones_before_output():
+    async with serving(FakeCoordinator()) as fake:
+        short = fake.add_run("true")
+        chatty = fake.add_run("echo early; sleep 0.3")
+        async with running(make_worker(fake)):
+            await fake.wait_for(
+                lambda: fake.runs[short].completion and fake.runs[chatty].completion
+            )
+
+        def first(run_id: str, kind: str) -> int:
+            return next(
+                i
+                for i, r in enumerate(fake.reports)
+                if run_id in {x.run_id for x in getattr(r, kind)}
+            )
+
+        assert first(short, "starts") == first(short, "completions")  # one write, dated back
+        assert first(chatty, "starts") == first(chatty, "logs") < first(chatty, "completions")
+        assert fake.runs[chatty].stdout == "early\n"
+
+
+async def test_a_run_whose_start_is_not_confirmed_in_time_stops_itself(tmp_path: Path):
+    # lease 3 s, ack timeout 2 s: the start must be answered within 1 s of the claim's send,
+    # and the run is SIGKILLed 0.7 s later at the latest (the job ignores SIGTERM)
+    pid_file = tmp_path / "pid"
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5, ack_timeout=2)) as fake:
+        fake.set_holding(True)
+        run_id = fake.add_run(f"trap '' TERM; echo $$ > {pid_file}; exec sleep 60")
+        async with running(make_worker(fake, grace_period=30)):
+            await fake.wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
+            pid = int(pid_file.read_text())
+            seen = time.monotonic()
+            await fake.wait_for(lambda: not alive(pid), 5)
+            assert time.monotonic() - seen < 1.7 + 0.5  # within the window, not 30 s grace
+            fake.set_holding(False)
+            await fake.wait_for(lambda: fake.runs[run_id].completion)
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["status"] == "failed"
+        assert "did not confirm the run's start in time" in completion["error"]
+
+
+async def test_the_ack_window_counts_from_when_a_long_polled_claim_was_answered(
+    tmp_path: Path,
+):
+    # ack timeout 2 s: a start must be answered within 1 s of the claim, which here comes
+    # 1.5 s after the claim request was sent (held open by the coordinator until a run came)
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5, ack_timeout=2)) as fake:
+        worker = make_worker(fake)
+        async with running(worker):
+            await fake.wait_for(lambda: fake.requests["claim"] >= 1)
+            await asyncio.sleep(1.5)
+            run_id = fake.add_run(f"sleep 0.5; touch {tmp_path}/done")
+            await fake.wait_for(lambda: fake.runs[run_id].completion, 5)
+        completion = fake.runs[run_id].completion
+        assert completion is not None and completion["status"] == "completed", completion
+        assert (tmp_path / "done").exists()
+        assert fake.released == []  # not stopped nor handed back as if claimed 1.5 s ago
+        assert fake.runs[run_id].fence == 1
+
+
+async def test_runs_are_claimed_ahead_of_free_slots_and_handed_back_at_shutdown():
+    async with serving(FakeCoordinator(heartbeat_interval=0.5, lease=3)) as fake:
+        busy = fake.add_run(LONG_JOB)
+        ahead = fake.add_run("echo never")
+        worker = make_worker(fake, concurrency=1, prefetch=1, shutdown_grace=0.3)
+        async with running(worker) as task:
+            await fake.wait_for(lambda: fake.pid_of(busy))
+            await fake.wait_for(lambda: fake.runs[ahead].worker == worker.worker_id)
+            assert not fake.runs[ahead].started  # claimed, waiting for the slot
+            await fake.wait_for(
+                lambda: any(
+                    {r.run_id for r in body.runs} == {busy, ahead} for _, body in fake.heartbeats
+                )
+            )  # its lease is kept like any held run's
+            worker.request_stop()
+            await fake.wait_for(task.done, 10)
+        assert fake.released == [ahead]
+        assert (fake.runs[ahead].status, fake.runs[ahead].stdout) == ("queued", "")
+
+
+async def test_a_prefetched_run_that_waits_too_long_is_handed_back_once():
+    # ack timeout 2 s: a run still waiting for a slot 0.5 s after its claim goes back
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5, ack_timeout=2)) as fake:
+        busy = fake.add_run(LONG_JOB)
+        ahead = fake.add_run("echo ran")
+        async with running(make_worker(fake, concurrency=1, prefetch=1)):
+            await fake.wait_for(lambda: fake.pid_of(busy))
+            await fake.wait_for(lambda: fake.released == [ahead], 5)
+            assert fake.runs[ahead].status == "queued"  # claimed again only once a slot frees
+            fake.cancel(busy)
+            await fake.wait_for(lambda: fake.runs[ahead].completion, 5)
+        assert fake.released == [ahead]
+        assert fake.runs[ahead].stdout == "ran\n"

@@ -13,6 +13,7 @@ from test_runtime_support import FakeCoordinator, serving
 
 from tickwork.worker.main import parse_options
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions
+from tickwork.worker.runtime import default_prefetch
 
 
 def test_defaults():
@@ -59,6 +60,19 @@ def test_bad_values_are_refused(capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit):
         parse_options(["--concurrency", "0"], environ={})
     assert "between 1 and 1000" in capsys.readouterr().err
+
+
+def test_prefetch_from_flag_or_environment_else_a_quarter_of_the_slots(
+    capsys: pytest.CaptureFixture[str],
+):
+    assert parse_options(["--prefetch", "3"], environ={"TICKWORK_PREFETCH": "5"}).prefetch == 3
+    assert parse_options([], environ={"TICKWORK_PREFETCH": "0"}).prefetch == 0
+    assert parse_options([], environ={}).prefetch is None
+    with pytest.raises(SystemExit):
+        parse_options(["--prefetch", "-1"], environ={})
+    assert "between 0 and 1000" in capsys.readouterr().err
+    slots = [1, 3, 4, 8, 32, 64, 1000]
+    assert [default_prefetch(n) for n in slots] == [0, 0, 1, 2, 8, 16, 16]
 
 
 async def test_the_module_runs_a_worker_until_sigterm(tmp_path: Path):

@@ -69,9 +69,13 @@ class FakeCoordinator:
         lease: float = 90.0,
         heartbeat_interval: float = 30.0,
         claim_wait: float = 20.0,
+        ack_timeout: float = 30.0,
         token: str | None = None,
     ) -> None:
         self.lease = lease
+        self.ack_timeout = ack_timeout
+        self.hold_reports = False
+        """While True, reports are held open unanswered (a coordinator that cannot answer)."""
         self.heartbeat_interval = heartbeat_interval
         self.claim_wait = claim_wait
         self.token = token
@@ -83,6 +87,7 @@ class FakeCoordinator:
         self.reports: list[ReportIn] = []
         self.heartbeats: list[tuple[str, HeartbeatIn]] = []
         self.fail_heartbeats = False
+        self.released: list[str] = []
         self.closed = False
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()  # anything changed: claims and waiters look again
@@ -95,6 +100,10 @@ class FakeCoordinator:
         self.runs[run_id] = FakeRun(run_id, command=command, **fields)
         self._poke()
         return run_id
+
+    def set_holding(self, hold: bool) -> None:
+        self.hold_reports = hold
+        self._poke()
 
     def cancel(self, run_id: str) -> None:
         self.runs[run_id].cancel_requested = True
@@ -175,7 +184,7 @@ class FakeCoordinator:
             id=worker_id,
             heartbeat_interval=self.heartbeat_interval,
             lease_seconds=self.lease,
-            ack_timeout=30,
+            ack_timeout=self.ack_timeout,
             claim_wait=self.claim_wait,
         )
         return JSONResponse(out.model_dump(mode="json"), 201)
@@ -231,17 +240,21 @@ class FakeCoordinator:
         if wid not in self.workers:
             return error(404, "not_found", "no such worker")
         body = ClaimIn.model_validate_json(await request.body())
-        deadline = time.monotonic() + body.wait
+        arrived = time.monotonic()
+        deadline = arrived + body.wait
         while not (picked := self._pick(wid, body.limit)):
             left = deadline - time.monotonic()
             if left <= 0 or wid not in self.workers or self.closed:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed(), left)
-        out = ClaimOut(assignments=[self._assignment(r) for r in picked])
+        held = time.monotonic() - arrived
+        out = ClaimOut(assignments=[self._assignment(r, held) for r in picked])
         return JSONResponse(out.model_dump(mode="json"))
 
     def _pick(self, wid: str, limit: int) -> list[FakeRun]:
+        if wid not in self.workers:  # forgotten while its claim was held open
+            return []
         picked = [r for r in self.runs.values() if r.status == "queued"][:limit]
         for run in picked:
             run.status, run.worker, run.fence, run.started = "running", wid, run.fence + 1, False
@@ -250,7 +263,7 @@ class FakeCoordinator:
             self._poke()
         return picked
 
-    def _assignment(self, run: FakeRun) -> AssignmentOut:
+    def _assignment(self, run: FakeRun, held: float) -> AssignmentOut:
         now = datetime.now(UTC)
         return AssignmentOut(
             run_id=run.run_id,
@@ -266,7 +279,8 @@ class FakeCoordinator:
             timeout=run.timeout,
             isolation="pool",
             lease_expires_at=now + timedelta(seconds=self.lease),
-            ack_deadline=now + timedelta(seconds=30),
+            ack_deadline=now + timedelta(seconds=self.ack_timeout),
+            claim_held=held,
         )
 
     async def report(self, request: Request) -> Response:
@@ -275,11 +289,14 @@ class FakeCoordinator:
         if wid not in self.workers:
             return error(404, "not_found", "no such worker")
         body = ReportIn.model_validate_json(await request.body())
+        while self.hold_reports and not self.closed:
+            await self._changed()
         self.reports.append(body)
         out = ReportOut(
             starts=[self._start(s.run_id, s.fence) for s in body.starts],
             logs=[self._log(c.run_id, c.fence, c.stream, c.data) for c in body.logs],
             completions=[self._complete(c.run_id, c) for c in body.completions],
+            releases=[self._release(wid, r.run_id, r.fence) for r in body.releases],
         )
         self._poke()
         return JSONResponse(out.model_dump(mode="json"))
@@ -290,6 +307,14 @@ class FakeCoordinator:
             return ReportItem(run_id=run_id, ok=False, error="stale_fence")
         run.started = True
         return ReportItem(run_id=run_id, ok=True, status="running")
+
+    def _release(self, wid: str, run_id: str, fence: int) -> ReportItem:
+        if not self._owns(wid, run_id, fence) or self.runs[run_id].started:
+            return ReportItem(run_id=run_id, ok=False, error="stale_fence")
+        run = self.runs[run_id]
+        run.status, run.worker = "queued", None
+        self.released.append(run_id)
+        return ReportItem(run_id=run_id, ok=True, status="queued")
 
     def _log(self, run_id: str, fence: int, stream: str, data: str) -> ReportItem:
         run = self.runs.get(run_id)

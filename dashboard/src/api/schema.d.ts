@@ -37,7 +37,8 @@ export interface paths {
     /**
      * Bulk
      * @description Replay (queue the runs again) or resolve open dead letters, with an optional note;
-     * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary).
+     * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary; ``{}``: every
+     * open dead letter, what the list's "all matching" sends when it shows them all).
      */
     post: operations["dead-letters-bulk"];
   };
@@ -292,7 +293,8 @@ export interface paths {
   "/api/workers/{worker_id}/report": {
     /**
      * Report
-     * @description Many runs' starts, log chunks and completions in one request and few transactions.
+     * @description Many runs' starts, log chunks, completions and released claims in one request and
+     * one transaction.
      */
     post: operations["workers-report"];
   };
@@ -321,6 +323,12 @@ export interface components {
        * @description The number this attempt will have once started.
        */
       attempt: number;
+      /**
+       * Claim Held
+       * @description Seconds the coordinator held the claim request (a long-poll) before claiming this run: the worker counts its ack window from the claim's send plus this.
+       * @default 0
+       */
+      claim_held?: number;
       /** Command */
       command?: string | null;
       /** Fence */
@@ -1199,13 +1207,19 @@ export interface components {
     };
     /**
      * ReportIn
-     * @description Many runs' starts, log chunks and completions in one request, applied in that order.
+     * @description Many runs' starts, log chunks, completions and released claims in one request, applied
+     * in that order.
      */
     ReportIn: {
       /** Completions */
       completions?: components["schemas"]["CompletionIn"][];
       /** Logs */
       logs?: components["schemas"]["LogChunkIn"][];
+      /**
+       * Releases
+       * @description Claims handed back unstarted (prefetched runs the worker will not get to in time): queued again at once, no attempt counted.
+       */
+      releases?: components["schemas"]["RunFence"][];
       /** Starts */
       starts?: components["schemas"]["RunFence"][];
     };
@@ -1229,6 +1243,8 @@ export interface components {
       completions: components["schemas"]["ReportItem"][];
       /** Logs */
       logs: components["schemas"]["ReportItem"][];
+      /** Releases */
+      releases?: components["schemas"]["ReportItem"][];
       /** Starts */
       starts: components["schemas"]["ReportItem"][];
     };
@@ -1852,7 +1868,8 @@ export interface operations {
   /**
    * Bulk
    * @description Replay (queue the runs again) or resolve open dead letters, with an optional note;
-   * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary).
+   * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary; ``{}``: every
+   * open dead letter, what the list's "all matching" sends when it shows them all).
    */
   "dead-letters-bulk": {
     requestBody: {
@@ -4291,7 +4308,8 @@ export interface operations {
   };
   /**
    * Report
-   * @description Many runs' starts, log chunks and completions in one request and few transactions.
+   * @description Many runs' starts, log chunks, completions and released claims in one request and
+   * one transaction.
    */
   "workers-report": {
     parameters: {

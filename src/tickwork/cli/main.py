@@ -1,5 +1,5 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, apply, runs, workers, dlq, status).
+it over the API (jobs, apply, runs, workers, dlq, status, bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json.
 """
@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from tickwork.cli import apply, dlq, jobs, prune, runs, serve, status, tokens, worker, workers
+from tickwork.cli import (
+    apply,
+    bench,
+    dlq,
+    jobs,
+    prune,
+    runs,
+    serve,
+    status,
+    tokens,
+    worker,
+    workers,
+)
 
 app = typer.Typer(
     name="tickwork",
@@ -26,6 +38,7 @@ app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("status", rich_help_panel=OPERATE)(status.status)
 app.command("prune", rich_help_panel=OPERATE)(prune.prune)
+app.command("bench", rich_help_panel=OPERATE)(bench.bench)
 app.command("server", rich_help_panel=RUN)(serve.server)
 app.command("dev", rich_help_panel=RUN)(serve.dev)
 app.command(

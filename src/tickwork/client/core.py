@@ -307,6 +307,11 @@ class AsyncClient(TransportOwner):
         )
         return HealthOut.model_validate_json(response.content)
 
+    async def metrics(self) -> str:
+        """``GET /metrics``: the coordinator's Prometheus text."""
+        response = await self._http.request("GET", "/metrics", idempotent=True)
+        return response.text
+
     async def whoami(self) -> WhoAmI:
         return await self._call(WhoAmI, "GET", "/api/auth/whoami")
 

@@ -209,6 +209,7 @@ class Client:
     resolve_dead_letter = _Blocking(AsyncClient.resolve_dead_letter)
     stats = _Blocking(AsyncClient.stats)
     health = _Blocking(AsyncClient.health)
+    metrics = _Blocking(AsyncClient.metrics)
     whoami = _Blocking(AsyncClient.whoami)
 
     create_token = _Blocking(AsyncClient.create_token)

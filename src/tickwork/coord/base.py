@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -11,6 +11,13 @@ from typing import Protocol
 class Locks(Protocol):
     async def acquire(self, key: str, token: str, ttl: float) -> bool: ...
     async def release(self, key: str, token: str) -> bool: ...
+    async def acquire_many(self, keys: Sequence[str], token: str, ttl: float) -> list[bool]:
+        """Each key taken (True) or held by another token (False), in one round trip."""
+        ...
+
+    async def release_many(self, keys: Sequence[str], token: str) -> int:
+        """Release the keys this token holds, in one round trip; how many were."""
+        ...
 
 
 class LeaderLease(Protocol):

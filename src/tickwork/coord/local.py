@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from tickwork.coord.base import LocalSubscribers, Subscription
@@ -29,6 +29,12 @@ class LocalLocks:
             del self._held[key]
             return True
         return False
+
+    async def acquire_many(self, keys: Sequence[str], token: str, ttl: float) -> list[bool]:
+        return [await self.acquire(key, token, ttl) for key in keys]
+
+    async def release_many(self, keys: Sequence[str], token: str) -> int:
+        return sum([await self.release(key, token) for key in keys])
 
 
 class LocalLeaderLease:

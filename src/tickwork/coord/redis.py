@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+
+_RELEASE_MANY = """
+local n = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end
+end
+return n
 """
 
 _LEADER = """
@@ -39,6 +47,7 @@ class RedisLocks:
         self._r = client
         self._keys = keys
         self._release = client.register_script(_RELEASE)
+        self._release_many = client.register_script(_RELEASE_MANY)
 
     async def acquire(self, key: str, token: str, ttl: float) -> bool:
         ok = await self._r.set(self._keys.lock(key), token, nx=True, px=max(1, int(ttl * 1000)))
@@ -46,6 +55,20 @@ class RedisLocks:
 
     async def release(self, key: str, token: str) -> bool:
         return bool(await self._release(keys=[self._keys.lock(key)], args=[token]))
+
+    async def acquire_many(self, keys: Sequence[str], token: str, ttl: float) -> list[bool]:
+        if not keys:
+            return []
+        px = max(1, int(ttl * 1000))
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(self._keys.lock(key), token, nx=True, px=px)
+        return [bool(ok) for ok in await pipe.execute()]
+
+    async def release_many(self, keys: Sequence[str], token: str) -> int:
+        if not keys:
+            return 0
+        return int(await self._release_many(keys=[self._keys.lock(k) for k in keys], args=[token]))
 
 
 class RedisLeaderLease:

@@ -24,11 +24,18 @@ All figures are seconds.
   once can be repeated and still prove contact in time. Unset, ``H = min(30, D / 2 - N)``.
 - Each heartbeat asks to be held at most ``D - N - (time since the last answered send)``, so a
   long-poll can never push the proof of contact past the deadline.
-- **ack timeout**: a claim's answer must reach the worker and its confirmation come back, so
-  ``ack_timeout >= 2 * N``.
+- **ack timeout** ``A``: a claim's answer must reach the worker and its confirmation come back,
+  so ``A >= 2 * N``. The worker executes a run as soon as it is claimed and confirms the start
+  with a later report; the coordinator may hand an unconfirmed claim to another worker ``A``
+  after the claim (its own clock: the claim happened no earlier than the worker *sent* the
+  request plus the time the coordinator says it held the request open, ``claim_held``). So,
+  counted from then (``AckWindow``): a run still waiting in the worker's prefetch
+  has its start sent by ``S = C / 2``; a run whose start has not been answered by ``C = A - N -
+  G`` is stopped (SIGTERM, SIGKILL ``G = min(M - N, (A - N) / 2)`` later), so it is dead ``N``
+  before the claim can pass to another worker.
 
-Defaults (lease 90, lost-after 90): N 2, M 10, D 80, H 30 (at most 38), held 28. Lease 30:
-D 20, H 8, held 6.
+Defaults (lease 90, lost-after 90, ack 30): N 2, M 10, D 80, H 30 (at most 38), held 28;
+a start answered within C 20 (G 8). Lease 30: D 20, H 8, held 6.
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "MAX_POLL_WAIT",
     "MIN_INTERVAL",
+    "AckWindow",
     "LeaseSettingsError",
     "LeaseTiming",
+    "ack_window",
     "lease_timing",
     "max_interval",
 ]
@@ -108,6 +117,48 @@ class LeaseTiming:
     def fitted(self, hold: float) -> LeaseTiming:
         """This timing for another hold, the interval shortened if that hold needs it."""
         return lease_timing(lease=hold, interval=min(self.interval, max_interval(hold)))
+
+
+@dataclass(frozen=True, slots=True)
+class AckWindow:
+    """How long a worker has to confirm the start of a run it executes on claim (seconds after
+    the *send* of the claim; see the module's docstring)."""
+
+    timeout: float
+    """The coordinator's ack_timeout."""
+    allowance: float
+    grace: float
+    """SIGTERM → SIGKILL for a run whose start was not confirmed in time."""
+
+    @property
+    def confirm_by(self) -> float:
+        """A run whose start is not answered by then is stopped."""
+        return self.timeout - self.allowance - self.grace
+
+    @property
+    def send_by(self) -> float:
+        """A run still waiting for a slot has its start sent by then (it keeps its claim)."""
+        return self.confirm_by / 2
+
+    @property
+    def dead_by(self) -> float:
+        """When the run must be dead: ``allowance`` before the claim can pass elsewhere."""
+        return self.timeout - self.allowance
+
+
+def ack_window(ack_timeout: float, timing: LeaseTiming) -> AckWindow:
+    """The ack window for a coordinator's ack_timeout under this lease timing
+    (``LeaseSettingsError`` if the timeout leaves no room for a confirmation)."""
+    n = timing.allowance
+    if ack_timeout < 2 * n:
+        raise LeaseSettingsError(
+            [
+                f"ack_timeout ({_s(ack_timeout)}) is shorter than a claim's answer and its "
+                f"confirmation need: it must be at least {_s(2 * n)}"
+            ]
+        )
+    grace = min(timing.fence_grace, (ack_timeout - n) / 2)
+    return AckWindow(timeout=ack_timeout, allowance=n, grace=grace)
 
 
 def allowance_for(hold: float) -> float:

@@ -27,6 +27,7 @@ class Report:
     starts: list[ReportResult]
     logs: list[ReportResult]
     completions: list[ReportResult]
+    releases: list[ReportResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,6 +159,9 @@ class Assignment:
     isolation: str
     lease_expires_at: datetime
     ack_deadline: datetime
+    claim_held: float = 0.0
+    """Seconds the coordinator held the claim request (a long-poll) before claiming this run,
+    by its own monotonic clock: the worker counts the ack window from its send plus this."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,11 @@ class AssignmentOut(BaseModel):
     isolation: str
     lease_expires_at: datetime | None
     ack_deadline: datetime
+    claim_held: float = Field(
+        default=0.0,
+        description="Seconds the coordinator held the claim request (a long-poll) before "
+        "claiming this run: the worker counts its ack window from the claim's send plus this.",
+    )
 
 
 class ClaimOut(BaseModel):
@@ -136,13 +141,20 @@ class CompletionIn(CompleteIn):
 
 
 class ReportIn(BaseModel):
-    """Many runs' starts, log chunks and completions in one request, applied in that order."""
+    """Many runs' starts, log chunks, completions and released claims in one request, applied
+    in that order."""
 
     model_config = _Strict
 
     starts: list[RunFence] = Field(default_factory=list, max_length=1000)
     logs: list[LogChunkIn] = Field(default_factory=list, max_length=5000)
     completions: list[CompletionIn] = Field(default_factory=list, max_length=1000)
+    releases: list[RunFence] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Claims handed back unstarted (prefetched runs the worker will not get to "
+        "in time): queued again at once, no attempt counted.",
+    )
 
 
 class ReportItem(BaseModel):
@@ -156,6 +168,7 @@ class ReportOut(BaseModel):
     starts: list[ReportItem]
     logs: list[ReportItem]
     completions: list[ReportItem]
+    releases: list[ReportItem] = Field(default_factory=list)
 
 
 class WorkerOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tickwork.config import Settings
 from tickwork.coord.base import Bus, Subscription
@@ -89,9 +90,11 @@ class WorkerService:
 
     async def claim(self, worker_id: str, *, limit: int, wait: float) -> list[Assignment]:
         routes = await self._routes_of(worker_id)
-        deadline = time.monotonic() + min(wait, self.settings.claim_wait)
+        arrived = time.monotonic()
+        deadline = arrived + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
             while True:
+                held = time.monotonic() - arrived  # before the claim's time is taken
                 got = await self.store.claims.claim(
                     worker_id=worker_id,
                     routes=routes,
@@ -102,7 +105,7 @@ class WorkerService:
                 )
                 left = deadline - time.monotonic()
                 if got or left <= 0 or limit <= 0 or self.draining.is_set():
-                    return got
+                    return [replace(a, claim_held=held) for a in got]
                 # wake on a new run, or re-check at least every second (retry times, leases)
                 await self._wait(sub, min(left, 1.0))
                 sub.drain()
@@ -127,18 +130,20 @@ class WorkerService:
         starts: Sequence[tuple[str, int]],
         logs: Sequence[tuple[str, int, str, str]],
         completions: Sequence[Completion],
+        releases: Sequence[tuple[str, int]] = (),
     ) -> Report:
         done = await self.store.reports.apply(
             worker_id,
             starts=starts,
             logs=logs,
             completions=completions,
+            releases=releases,
             limit=self.settings.max_output_bytes,
             now=self.clock.now(),
         )
         settled = [r for r in done.completions if r.ok and r.outcome]
         self._observe(settled)
-        if settled:
+        if settled or any(r.ok for r in done.releases):
             # a slot of a limited job came free, a retry or a dependent was queued: claims
             # waiting look again now, and again when a retry comes due
             await self.notifier.runs_ready()
@@ -147,7 +152,7 @@ class WorkerService:
                     self.notifier.runs_ready_at(r.not_before)
         else:
             await self.notifier.changed()
-        return Report(done.starts, done.logs, done.completions)
+        return Report(done.starts, done.logs, done.completions, done.releases)
 
     def _observe(self, settled: list[ReportResult]) -> None:
         for r in settled:

@@ -111,6 +111,7 @@ class Reports(Protocol):
         starts: Sequence[tuple[str, int]] = (),
         logs: Sequence[tuple[str, int, str, str]] = (),
         completions: Sequence[Completion] = (),
+        releases: Sequence[tuple[str, int]] = (),
         limit: int,
         now: datetime,
     ) -> Report: ...

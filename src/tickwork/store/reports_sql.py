@@ -25,7 +25,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in
 from tickwork.store.locking import lock_jobs_of_runs
-from tickwork.store.run_writes import STALE, complete_runs, locked_runs
+from tickwork.store.run_writes import STALE, complete_runs, locked_runs, unclaim
 
 R = t.runs.c
 A = t.attempts.c
@@ -45,13 +45,19 @@ class ReportRows:
         starts: Sequence[Start] = (),
         logs: Sequence[Chunk] = (),
         completions: Sequence[Completion] = (),
+        releases: Sequence[Start] = (),
         limit: int,
         now: datetime,
     ) -> Report:
-        """Starts, then output, then completions, in one transaction. The lock order
-        (store/locking.py): the jobs that depend on a finishing run's job (a completion may
-        queue a run of each), then every run named, by id."""
-        named = [*(r for r, _ in starts), *(c[0] for c in logs), *(c.run_id for c in completions)]
+        """Starts, then output, then completions, then releases, in one transaction. The lock
+        order (store/locking.py): the jobs that depend on a finishing run's job (a completion
+        may queue a run of each), then every run named, by id."""
+        named = [
+            *(r for r, _ in starts),
+            *(c[0] for c in logs),
+            *(c.run_id for c in completions),
+            *(r for r, _ in releases),
+        ]
         async with self.db.write(now) as (conn, events):
             if completions:
                 await lock_jobs_of_runs(
@@ -64,11 +70,51 @@ class ReportRows:
             )
             logged = await self._log(conn, events, logs, rows, now_started, limit, now)
             done = await complete_runs(conn, self.db.dialect, events, completions, rows, now)
+            released = await self._release(conn, events, releases, rows, worker_id)
         return Report(
             [started[k] for k in starts],
             logged,
             [done[(c.run_id, c.fence)] for c in completions],
+            released,
         )
+
+    # --- releases -----------------------------------------------------------------------
+
+    async def _release(
+        self,
+        conn: AsyncConnection,
+        events: Outbox,
+        releases: Sequence[Start],
+        rows: dict[str, Any],
+        worker_id: str,
+    ) -> list[ReportResult]:
+        """Claims the worker hands back unstarted (prefetched runs it will not get to in
+        time): queued again at once, no attempt counted."""
+        if not releases:
+            return []
+        mine = {
+            (run_id, fence)
+            for run_id, fence in releases
+            if (row := rows.get(run_id)) is not None
+            and row.fence == fence
+            and row.status == "running"
+            and row.started_at is None
+            and row.worker_id == worker_id
+        }
+        if mine:
+            await unclaim(
+                conn,
+                self.db.dialect,
+                events,
+                one_of(R.id, sorted({r for r, _ in mine}), self.db.dialect),
+                reason="handed back by the worker",
+            )
+        return [
+            ReportResult(run_id, True, "queued")
+            if (run_id, fence) in mine
+            else ReportResult(run_id, False, _status(rows.get(run_id)), STALE)
+            for run_id, fence in releases
+        ]
 
     # --- starts -------------------------------------------------------------------------
 

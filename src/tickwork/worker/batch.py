@@ -1,4 +1,5 @@
-"""The worker's outbox: starts, log chunks and completions waiting to go out in one report.
+"""The worker's outbox: starts, log chunks, completions and released claims waiting to go out
+in one report.
 
 Pure bookkeeping, no I/O. Items keep their arrival order, and an item only leaves with every
 earlier item of the same run (a run's start, then its output, then its completion), because
@@ -17,7 +18,7 @@ from tickwork.worker.executors.base import Stream
 
 __all__ = ["Batch", "Item", "Limits", "ReportQueue"]
 
-ItemKind = Literal["start", "log", "completion"]
+ItemKind = Literal["start", "log", "completion", "release"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Limits:
     starts: int = 1000
     logs: int = 5000
     completions: int = 1000
+    releases: int = 1000
 
 
 @dataclass(slots=True, eq=False)
@@ -52,6 +54,7 @@ class Batch:
     starts: list[Item] = field(default_factory=list)
     logs: list[Item] = field(default_factory=list)
     completions: list[Item] = field(default_factory=list)
+    releases: list[Item] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
     chars: int = 0
 
@@ -63,7 +66,12 @@ class Batch:
             return True
         if self.chars + item.size > limits.batch_chars:
             return False
-        cap = {"start": limits.starts, "log": limits.logs, "completion": limits.completions}
+        cap = {
+            "start": limits.starts,
+            "log": limits.logs,
+            "completion": limits.completions,
+            "release": limits.releases,
+        }
         return len(self._of(item.kind)) < cap[item.kind]
 
     def add(self, item: Item) -> None:
@@ -74,6 +82,8 @@ class Batch:
     def _of(self, kind: ItemKind) -> list[Item]:
         if kind == "start":
             return self.starts
+        if kind == "release":
+            return self.releases
         return self.logs if kind == "log" else self.completions
 
     def body(self) -> ReportIn:
@@ -84,6 +94,7 @@ class Batch:
                 for i in self.logs
             ],
             completions=[i.completion for i in self.completions if i.completion is not None],
+            releases=[RunFence(run_id=i.run_id, fence=i.fence) for i in self.releases],
         )
 
 
@@ -102,6 +113,10 @@ class ReportQueue:
     def add_start(self, run_id: str, fence: int) -> None:
         self._dropped.discard(run_id)
         self._push(Item("start", run_id, fence, size=64))
+
+    def add_release(self, run_id: str, fence: int) -> None:
+        """Hand back a claim never started (a prefetched run the worker will not get to)."""
+        self._push(Item("release", run_id, fence, size=64))
 
     def add_log(self, run_id: str, fence: int, stream: Stream, text: str) -> None:
         if not text or run_id in self._dropped:

@@ -32,6 +32,7 @@ def build_worker(options: WorkerOptions, *, stdout: TextIO | None = None) -> Wor
         options.server,
         options.tags,
         options.concurrency,
+        prefetch=options.prefetch,
         token=options.token,
         import_paths=options.import_paths(),
         heartbeat_interval=options.heartbeat_interval,
@@ -98,6 +99,7 @@ def parse_options(
         server=args.server,
         tags=parse_tags(args.tags) or ("default",),
         concurrency=args.concurrency,
+        prefetch=args.prefetch,
         token=args.token or None,
         paths=tuple(args.path),
         redis_url=args.redis_url or None,
@@ -124,6 +126,13 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     p.add_argument("--server", default=opt("SERVER", DEFAULT_SERVER), help="coordinator URL")
     p.add_argument("--tags", default=opt("TAGS", "default"), help="comma-separated tags")
     p.add_argument("--concurrency", type=_positive_int, default=opt("CONCURRENCY", "4"))
+    p.add_argument(
+        "--prefetch",
+        type=_count,
+        default=opt("PREFETCH"),
+        help="runs claimed ahead of free slots (default: a quarter of the slots, at most 16; "
+        "0: claim only for free slots)",
+    )
     p.add_argument("--token", default=opt("TOKEN"), help="worker API token")
     p.add_argument(
         "--path",
@@ -193,6 +202,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError(f"{value} is not between 1 and 1000")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1000")
     return value
 
 

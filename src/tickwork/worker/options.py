@@ -17,6 +17,8 @@ class WorkerOptions:
     server: str = DEFAULT_SERVER
     tags: tuple[str, ...] = ("default",)
     concurrency: int = 4
+    prefetch: int | None = None
+    """Runs claimed ahead of free slots; None: ``runtime.default_prefetch(concurrency)``."""
     token: str | None = None
     paths: tuple[str, ...] = ()
     """Directories python jobs import from (the current directory is always added)."""

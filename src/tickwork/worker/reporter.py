@@ -1,9 +1,11 @@
-"""One task that ships the worker's starts, output and completions in batched reports.
+"""One task that ships the worker's starts, output, completions and released claims in batched
+reports.
 
-A report goes out as soon as something is queued and no report is in flight, so a lone run's
-start is confirmed in one round trip while, under load, everything that piled up during a
-round trip leaves together in the next request. Any item answered ``stale_fence`` makes the
-worker kill that run and forget what it still had queued for it.
+A report goes out ``linger`` seconds after something is queued while no report is in flight
+(a few milliseconds: a no-op's start and completion then leave together, and so do those of
+the runs around it), and under load everything that piled up during a round trip leaves in
+the next request. Any item answered ``stale_fence`` makes the worker kill that run and forget
+what it still had queued for it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 
 STALE = "stale_fence"
 
+LINGER = 0.002
+"""Seconds a report waits for more items before it leaves."""
+
 T = TypeVar("T")
 
 
@@ -50,8 +55,10 @@ class Reporter:
         worker_id: Callable[[], str],
         handler: ReportHandler,
         limits: Limits | None = None,
+        linger: float = LINGER,
     ) -> None:
         self.queue = ReportQueue(limits)
+        self.linger = linger
         self.requests = 0
         self._client = client
         self._worker_id = worker_id
@@ -80,13 +87,18 @@ class Reporter:
         self.queue.add_completion(completion)
         self._poke()
 
+    def release(self, run_id: str, fence: int) -> None:
+        """Hand back a claim that was never started."""
+        self.queue.add_release(run_id, fence)
+        self._poke()
+
     def drop_run(self, run_id: str, fence: int) -> None:
         self.queue.drop_run(run_id)
         _resolve(self._starts.pop((run_id, fence), None), False)
 
-    def forget(self, run_id: str, fence: int) -> None:
+    def forget(self, run_id: str) -> None:
+        """The run ended here (a start still queued is still answered)."""
         self.queue.forget(run_id)
-        _resolve(self._starts.pop((run_id, fence), None), False)
 
     def drop_all(self) -> None:
         self.queue.clear()
@@ -103,6 +115,8 @@ class Reporter:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
+            if self.linger > 0:
+                await asyncio.sleep(self.linger)
             self._wake.clear()
             while (batch := self.queue.take()) is not None:
                 await self.send(batch)
@@ -166,6 +180,14 @@ class Reporter:
                 await self._failed(item, result)
             self._handler.on_settled(item.run_id, item.fence)
             self.queue.forget(item.run_id)  # nothing more comes after a completion
+        for item, result in _paired(batch.releases, out.releases):
+            if result is not None and not result.ok:  # not ours any more: nothing to do
+                log.info(
+                    "run %s (fence %d) was not handed back: it is %s",
+                    item.run_id,
+                    item.fence,
+                    result.status,
+                )
 
     async def _started(self, item: Item, result: ReportItem | None) -> None:
         ok = result is None or result.ok

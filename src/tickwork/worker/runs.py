@@ -22,9 +22,10 @@ __all__ = ["HeldRun", "KillReason", "RunBook", "completion_for", "execution_requ
 
 log = logging.getLogger(__name__)
 
-KillReason = Literal["cancel", "stale", "forgotten", "lease_lost", "shutdown"]
+KillReason = Literal["cancel", "stale", "forgotten", "lease_lost", "unconfirmed", "shutdown"]
 """Why the worker stops a run: asked by the coordinator, no longer its owner, coordinator
-forgot the worker, heartbeats failing for too long, or the worker shutting down."""
+forgot the worker, heartbeats failing for too long, its start not confirmed within the ack
+window, or the worker shutting down."""
 
 DROPPED: frozenset[KillReason] = frozenset({"stale", "forgotten"})
 """Runs stopped for these reasons belong to someone else now: nothing more is reported."""
@@ -35,12 +36,17 @@ FAILED_BECAUSE: dict[KillReason, str] = {
         "worker lost contact with the coordinator; the run was killed before its lease "
         "could pass to another worker"
     ),
+    "unconfirmed": (
+        "the coordinator did not confirm the run's start in time; the run was stopped before "
+        "its claim could pass to another worker"
+    ),
 }
 """Runs stopped for these reasons are reported failed, so the retry policy re-queues them."""
 
 _RANK: dict[KillReason, int] = {
     "shutdown": 0,
     "lease_lost": 0,
+    "unconfirmed": 0,
     "cancel": 1,
     "stale": 2,
     "forgotten": 2,
@@ -55,8 +61,13 @@ class HeldRun:
     """One claimed attempt, from the lock until its completion is answered."""
 
     assignment: AssignmentOut
+    claimed: float = 0.0
+    """When (monotonic) the claim that gave it was sent."""
     kill_reason: KillReason | None = None
     started: asyncio.Future[bool] | None = None
+    """Set when its start is queued: whether the coordinator confirmed the start."""
+    start_timer: asyncio.TimerHandle | None = None
+    """While it executes with its start not queued yet: when the start is queued anyway."""
     mask: Mask = field(default_factory=Mask)
     """The run's resolved secrets, masked in everything reported about it."""
     maskers: dict[Stream, StreamMask] = field(default_factory=dict, repr=False)
@@ -93,8 +104,6 @@ class HeldRun:
         if self.kill_reason is not None and _RANK[reason] <= _RANK[self.kill_reason]:
             return False
         self.kill_reason = reason
-        if self.started is not None and not self.started.done():
-            self.started.set_result(False)  # still waiting for its start: do not run it
         return True
 
 
@@ -181,12 +190,15 @@ def execution_request(
     ), Mask.of(values)
 
 
-def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionIn | None:
-    """What to report for a run that ended (``result`` None: it never started executing)."""
+def completion_for(
+    held: HeldRun, result: ExecutionResult | None, elapsed: float | None = None
+) -> CompletionIn | None:
+    """What to report for a run that ended after ``elapsed`` seconds (``result`` None: it
+    never started executing, and is handed back unless it was cancelled)."""
     if held.dropped:
         return None
-    if result is None and held.kill_reason == "shutdown":
-        return None  # never executed: deregistration hands the claim back to the queue
+    if result is None and held.kill_reason != "cancel":
+        return None
     if result is None:
         result = ExecutionResult.stopped("cancelled", 0)
     status, error = result.status, result.error
@@ -204,6 +216,7 @@ def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionI
             exit_code=result.exit_code,
             result=result.result,
             error=_bounded(error),
+            elapsed=elapsed,
         )
     except ValidationError as exc:
         note = f"the job's result could not be reported: {exc.errors()[0]['msg']}"
@@ -213,6 +226,7 @@ def completion_for(held: HeldRun, result: ExecutionResult | None) -> CompletionI
             status="failed",
             exit_code=result.exit_code,
             error=_bounded(f"{error}\n{note}" if error else note),
+            elapsed=elapsed,
         )
 
 

@@ -1,9 +1,13 @@
 """The worker process: register, heartbeat, claim, execute, report, and shut down gracefully.
 
-The hot path is a pipeline of small steps per claimed run: take the run lock
-``run:{id}:{fence}`` → confirm the start (batched) → execute outside this process, streaming
-output → queue the completion → release the lock. Background loops: claims (long-poll, only
-while slots are free), the reporter (batched reports), heartbeats and the lease watchdog.
+The hot path per claim: take the claimed runs' locks ``run:{id}:{fence}`` (one round trip) →
+each run executes as soon as a slot is free, outside this process, streaming output, its start
+queued for the next report → its completion queued → its lock released (batched). The claims
+loop keeps up to ``prefetch`` runs claimed beyond the free slots, so a slot that frees does not
+wait a claim round trip; the ack watch (``acks``) hands back a prefetched run that waited too
+long and stops a run whose start the coordinator did not confirm in time. Background loops:
+claims (long-poll), the reporter (batched reports), lock releases, heartbeats, the lease
+watchdog and the ack watch.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import Any, TextIO
 
@@ -23,9 +28,16 @@ from tickwork import __version__
 from tickwork.client.errors import ApiError, ClientError, NotRegisteredError
 from tickwork.client.worker_protocol import WorkerProtocolClient
 from tickwork.coord.base import Locks
-from tickwork.domain.leases import LeaseSettingsError, LeaseTiming, lease_timing, max_interval
+from tickwork.domain.leases import (
+    LeaseSettingsError,
+    LeaseTiming,
+    ack_window,
+    lease_timing,
+    max_interval,
+)
 from tickwork.domain.secrets import SecretError
 from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerRegisterIn
+from tickwork.worker.acks import AckWatch
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.executors import ExecutionResult, Executors, OutputSink
 from tickwork.worker.executors.base import Stream
@@ -35,7 +47,7 @@ from tickwork.worker.reporter import Reporter
 from tickwork.worker.runs import HeldRun, RunBook, completion_for, execution_request
 from tickwork.worker.waiting import set_within
 
-__all__ = ["Worker", "heartbeat_timing"]
+__all__ = ["Worker", "default_prefetch", "heartbeat_timing"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +66,23 @@ RETRY = frozenset({404, 408, 429})
 KILL_SLACK = 5.0
 """After the kill grace period, how long shutdown still waits for killed runs to end."""
 
+MAX_PREFETCH = 16
+"""The most runs a worker claims beyond its free slots (by default)."""
+
+START_LINGER = 0.25
+"""A run's start is confirmed with its completion if it ends within this many seconds (one
+write of the run, dated back by the run's own measure), else on its first output or when
+this time is up (at most a quarter of the ack window's ``confirm_by``)."""
+
+MAX_ELAPSED = 30 * 86400.0
+"""The longest run time a completion can state (the protocol's limit)."""
+
+
+def default_prefetch(concurrency: int) -> int:
+    """Runs claimed ahead of free slots: a quarter of the slots, at most ``MAX_PREFETCH``;
+    none below 4 slots (a run held behind a long one would wait rather than go elsewhere)."""
+    return min(MAX_PREFETCH, concurrency // 4)
+
 
 class Worker:
     """One worker: ``await worker.run()`` until ``worker.request_stop()``."""
@@ -64,6 +93,7 @@ class Worker:
         tags: Sequence[str] = ("default",),
         concurrency: int = 4,
         *,
+        prefetch: int | None = None,
         token: str | None = None,
         import_paths: Sequence[str] = (),
         heartbeat_interval: float | None = None,
@@ -82,6 +112,8 @@ class Worker:
         host = hostname or socket.gethostname()
         self.server = server
         self.concurrency = concurrency
+        self.prefetch = default_prefetch(concurrency) if prefetch is None else max(0, prefetch)
+        self._refill = max(1, self.prefetch // 2)
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
         self.secrets = frozenset(secrets)
@@ -113,6 +145,7 @@ class Worker:
         self.reporter = Reporter(self.client, lambda: self.worker_id, self)
         self.book = RunBook(self.reporter, self.executors)
         self.heartbeat = Heartbeat(self.client, self)
+        self.acks = AckWatch(self, ack_window(30.0, self.heartbeat.timing))
         self._owns_client = client is None
         self._stdout = stdout
         self._heartbeat_interval = heartbeat_interval
@@ -122,6 +155,11 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._register_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ready: deque[HeldRun] = deque()
+        """Claimed runs waiting for a slot (the prefetch)."""
+        self._prefetching = True
+        """False from a prefetched run handed back for waiting too long until a slot frees."""
+        self._side: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._claims: asyncio.Task[None] | None = None
         self._claims_backoff = Backoff()
@@ -172,6 +210,7 @@ class Worker:
             timing = heartbeat_timing(
                 out.lease_seconds, out.heartbeat_interval, self._heartbeat_interval
             )
+            window = ack_window(out.ack_timeout, timing)
         except LeaseSettingsError:
             with contextlib.suppress(ClientError):  # leave no worker behind to be marked lost
                 await self.client.deregister(out.id)
@@ -179,6 +218,7 @@ class Worker:
         self.worker_id = out.id
         self.claim_wait = min(out.claim_wait, MAX_CLAIM_WAIT)
         self.heartbeat.timing = timing
+        self.acks.window = window
         self.heartbeat.reset(sent)
         self.registered.set()
         log.info(
@@ -201,6 +241,8 @@ class Worker:
             self._spawn(self.reporter.run(), "reporter"),
             self._spawn(self.heartbeat.run(), "heartbeat"),
             self._spawn(self.heartbeat.watch(), "lease-watchdog"),
+            self._spawn(self.acks.watch(), "ack-watch"),
+            self._spawn(self.locks.run(), "lock-releases"),
         ]
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -217,6 +259,8 @@ class Worker:
     async def _shutdown(self) -> None:
         if self._claims is not None:
             await _cancel(self._claims)  # no new runs
+        while self._ready:  # prefetched runs not started go back to the queue
+            self._hand_back(self._ready.popleft())
         log.info("stopping: waiting up to %gs for %d runs", self.shutdown_grace, len(self._tasks))
         if not await self._drain(self.shutdown_grace):
             await self._kill_remaining()
@@ -254,7 +298,7 @@ class Worker:
         log.info("worker %s deregistered", self.worker_id)
 
     async def _close(self) -> None:
-        tasks = [*self._loops, *self._tasks]
+        tasks = [*self._loops, *self._tasks, *self._side]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -269,19 +313,26 @@ class Worker:
 
     async def _claim_loop(self) -> None:
         while True:
-            limit = await self._free_slots()
+            limit = await self._wanted()
             asked = time.monotonic()
             assignments = await self._claim(limit)
-            for assignment in assignments:
-                self._launch(assignment)
-            if not assignments:  # a coordinator that does not long-poll: do not spin
+            if assignments:
+                await self._accept(assignments, asked)
+            else:  # a coordinator that does not long-poll: do not spin
                 await asyncio.sleep(max(0.0, EMPTY_CLAIM_PAUSE - (time.monotonic() - asked)))
 
-    async def _free_slots(self) -> int:
-        while (free := self.concurrency - len(self._tasks)) <= 0:
+    async def _wanted(self) -> int:
+        """How many runs to claim: the free slots plus the prefetch, less what is waiting.
+        While prefetched runs wait, the next claim waits for room for half the prefetch, so
+        that claims (and their lock round trips) come in batches, not one per freed slot."""
+        while (free := self._room()) < (self._refill if self._ready else 1):
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return min(free, 1000)
+
+    def _room(self) -> int:
+        ahead = self.prefetch if self._prefetching else 0
+        return self.concurrency + ahead - len(self._tasks) - len(self._ready)
 
     async def _claim(self, limit: int) -> list[AssignmentOut]:
         worker_id = self.worker_id
@@ -297,57 +348,128 @@ class Worker:
         self._claims_backoff.reset()
         return out.assignments
 
-    def _launch(self, assignment: AssignmentOut) -> None:
-        task = asyncio.create_task(self._serve_run(assignment), name=f"run {assignment.run_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._run_ended)
+    async def _accept(self, assignments: list[AssignmentOut], asked: float) -> None:
+        """Runs a claim sent at ``asked`` gave: locked, tracked, then started or queued."""
+        for assignment in await self.locks.take(assignments, self.heartbeat.lease):
+            # the coordinator claimed it no earlier than the send plus the time it held the
+            # request (a long-poll): the ack window counts from then
+            claimed = asked + max(0.0, assignment.claim_held)
+            held = HeldRun(assignment, claimed=claimed)
+            self.book.add(held)
+            self.acks.expect(held.run_id, held.fence, claimed)
+            self._ready.append(held)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start waiting runs while slots are free."""
+        while self._ready and len(self._tasks) < self.concurrency:
+            held = self._ready.popleft()
+            task = asyncio.create_task(self._serve_run(held), name=f"run {held.run_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._run_ended)
 
     def _run_ended(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._prefetching = True
+        self._dispatch()
         self._slot_freed.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("run pipeline %s crashed", task.get_name(), exc_info=task.exception())
 
+    def _sweep_ready(self) -> None:
+        """Settle the waiting runs that were stopped: a cancelled one is reported cancelled
+        (it never ran), any other is handed back."""
+        stopped = [held for held in self._ready if held.kill_reason is not None]
+        for held in stopped:
+            self._ready.remove(held)
+            if held.kill_reason == "cancel":
+                self.acks.forget(held.run_id, held.fence)
+                self._finish(held, None, None)
+                self.locks.release(held.run_id, held.fence)
+            else:
+                self._hand_back(held)
+
+    def _hand_back(self, held: HeldRun) -> None:
+        """Give back the claim of a run that never started (queued again at once)."""
+        self.acks.forget(held.run_id, held.fence)
+        self.book.remove(held)
+        if not held.dropped:
+            self.reporter.release(held.run_id, held.fence)
+        self.locks.release(held.run_id, held.fence)
+        self._slot_freed.set()
+
     # -- one run -------------------------------------------------------------------------
 
-    async def _serve_run(self, assignment: AssignmentOut) -> None:
-        if not await self.locks.take(assignment, self.heartbeat.lease):
-            return
-        held = HeldRun(assignment)
-        self.book.add(held)
+    async def _serve_run(self, held: HeldRun) -> None:
         if self._killing:
             held.kill("shutdown")
+        if held.kill_reason is not None and held.kill_reason != "cancel":
+            self._hand_back(held)  # stopped before it started
+            return
+        began = time.monotonic()
         try:
-            self._finish(held, await self._execute(held))
+            result = await self._execute(held)
+            elapsed = time.monotonic() - began if result is not None else None
+            self._finish(held, result, elapsed)
         finally:
-            self.reporter.forget(held.run_id, held.fence)
-            await self.locks.release(assignment)
+            if held.start_timer is not None:  # a crashed pipeline: the claim goes back
+                held.start_timer.cancel()
+            self.acks.forget(held.run_id, held.fence)  # not executing any more
+            self.reporter.forget(held.run_id)
+            self.locks.release(held.run_id, held.fence)
 
     async def _execute(self, held: HeldRun) -> ExecutionResult | None:
-        """Confirm the start, then execute; None if the run must not (or did not) start."""
-        held.started = self.reporter.start(held.run_id, held.fence)
-        if not await held.started:
-            if held.kill_reason is None:
-                held.kill("stale")  # the coordinator refused the start: not ours
-            return None
+        """Queue the start and execute at once; None if the run must not start."""
         if held.kill_reason is not None:
-            return None
+            return None  # cancelled while it waited: reported cancelled, never run
+        self.acks.starting(held.run_id, held.fence)
+        linger = min(START_LINGER, self.acks.window.confirm_by / 4)
+        held.start_timer = asyncio.get_running_loop().call_later(linger, self._send_start, held)
         try:
             request, held.mask = execution_request(held.assignment, self.secrets)
         except SecretError as exc:
             return ExecutionResult(status="failed", exit_code=None, error=str(exc))
         return await self.executors.execute(request, self._sink(held))
 
+    def _send_start(self, held: HeldRun) -> None:
+        """Queue the run's start (once): before its first output, its completion, or when
+        ``START_LINGER`` is up."""
+        if held.started is not None:
+            return
+        if held.start_timer is not None:
+            held.start_timer.cancel()
+        held.started = self.reporter.start(held.run_id, held.fence)
+        held.started.add_done_callback(lambda f: self._start_answered(held, f.result()))
+
+    def _start_answered(self, held: HeldRun, ok: bool) -> None:
+        """The coordinator took the start (the ack window closes) or refused it (stop)."""
+        if ok:
+            self.acks.confirmed(held.run_id, held.fence)
+        elif held.kill_reason is None and self.book.runs.get(held.run_id) is held:
+            self._side_task(self.book.kill(held.run_id, "stale", held.fence))
+
+    def _side_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
     def _sink(self, held: HeldRun) -> OutputSink:
         def sink(stream: Stream, text: str) -> None:
             text = held.shown(stream, text)
             if text:
+                self._send_start(held)  # the coordinator takes output of a started run only
                 self.reporter.log(held.run_id, held.fence, stream, text)
 
         return sink
 
-    def _finish(self, held: HeldRun, result: ExecutionResult | None) -> None:
-        completion = completion_for(held, result)
+    def _finish(self, held: HeldRun, result: ExecutionResult | None, elapsed: float | None) -> None:
+        completion = completion_for(
+            held, result, None if elapsed is None else min(elapsed, MAX_ELAPSED)
+        )
+        if completion is not None and result is not None:
+            self._send_start(held)  # with the completion, in the same report if still queued
+        elif held.start_timer is not None:
+            held.start_timer.cancel()
         if completion is None:
             self.book.remove(held)
             self.reporter.drop_run(held.run_id, held.fence)
@@ -368,15 +490,32 @@ class Worker:
     async def on_cancel(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
             await self.book.kill(run_id, "cancel")
+        self._sweep_ready()
 
     async def on_stale(self, run_id: str, fence: int) -> None:
         await self.book.kill(run_id, "stale", fence)
+        self._sweep_ready()
 
     def on_settled(self, run_id: str, fence: int) -> None:
         self.book.settled(run_id, fence)
 
     async def on_lease_lost(self, grace: float) -> None:
         await self.book.kill_all("lease_lost", grace=grace)
+        self._sweep_ready()
+
+    def hand_back(self, run_id: str, fence: int) -> None:
+        """A prefetched run still waiting at its ack window's ``send_by``: give it back."""
+        for held in self._ready:
+            if held.run_id == run_id and held.fence == fence:
+                self._ready.remove(held)
+                self._hand_back(held)
+                self._prefetching = False  # the slots are busy: claim no more ahead for now
+                return
+
+    async def on_unconfirmed(self, run_id: str, fence: int, grace: float) -> None:
+        """Its start was not confirmed in time: stop it before the claim can pass elsewhere."""
+        log.error("run %s (fence %d): start not confirmed in time, stopping it", run_id, fence)
+        await self.book.kill(run_id, "unconfirmed", fence, grace=grace)
 
     async def on_forgotten(self, worker_id: str) -> None:
         """The coordinator forgot this worker (marked lost): its runs were reclaimed."""
@@ -386,6 +525,7 @@ class Worker:
             log.warning("the coordinator forgot worker %s: killing its runs", worker_id)
             await self.book.kill_all("forgotten")
             self.reporter.drop_all()
+            self._sweep_ready()
             if await self._register_until_ok():
                 log.warning("registered again as %s", self.worker_id)
             else:

@@ -44,6 +44,7 @@ def _assignment(a: Assignment) -> AssignmentOut:
         isolation=a.isolation,
         lease_expires_at=a.lease_expires_at,
         ack_deadline=a.ack_deadline,
+        claim_held=a.claim_held,
     )
 
 
@@ -109,7 +110,8 @@ async def claim(worker_id: str, body: ClaimIn, c: ContainerDep) -> ClaimOut:
 
 @router.post("/api/workers/{worker_id}/report", response_model=ReportOut, name="report")
 async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
-    """Many runs' starts, log chunks and completions in one request and few transactions."""
+    """Many runs' starts, log chunks, completions and released claims in one request and
+    one transaction."""
     res = await c.workers.report(
         worker_id,
         starts=[(s.run_id, s.fence) for s in body.starts],
@@ -126,9 +128,13 @@ async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
             )
             for x in body.completions
         ],
+        releases=[(r.run_id, r.fence) for r in body.releases],
     )
     return ReportOut(
-        starts=_items(res.starts), logs=_items(res.logs), completions=_items(res.completions)
+        starts=_items(res.starts),
+        logs=_items(res.logs),
+        completions=_items(res.completions),
+        releases=_items(res.releases),
     )
 
 
