@@ -124,14 +124,7 @@ class Container:
 
     async def stop(self) -> None:
         if self._background:
-            for svc in (
-                self.scheduler,
-                self.reaper,
-                self.events,
-                self.projector,
-                self.pruner,
-                self.totals,
-            ):
+            for svc in self._services():
                 await svc.stop()
         self.notifier.cancel_timers()
         await self.coord.stop()

@@ -298,16 +298,21 @@ async def upsert_many(
     keys: list[str],
     update: list[str],
     dialect_name: str,
+    add: bool = False,
 ) -> None:
     """Insert rows, or update ``update`` columns of the row with the same ``keys`` (one
-    executemany; ``INSERT … ON CONFLICT (keys) DO UPDATE`` on both dialects)."""
+    executemany; ``INSERT … ON CONFLICT (keys) DO UPDATE`` on both dialects); with ``add``
+    the row's values are added to the stored ones (counters)."""
     if not rows:
         return
     module: Any = postgresql if dialect_name == "postgresql" else sqlite
     stmt = module.insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
-        set_={c: getattr(stmt.excluded, c) for c in update},
+        set_={
+            c: table.c[c] + getattr(stmt.excluded, c) if add else getattr(stmt.excluded, c)
+            for c in update
+        },
     )
     await conn.execute(stmt, rows)
 

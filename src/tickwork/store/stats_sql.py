@@ -6,13 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.queries import JobStats
 from tickwork.domain.totals import Totals, hour_of
 from tickwork.store import tables as t
 from tickwork.store.database import Database
+from tickwork.store.dialect import upsert_many
 
 R = t.runs.c
 J = t.jobs.c
@@ -139,33 +138,23 @@ class StatsRows:
                 {"job_id": j, "status": s, "runs": v.runs, "seconds": v.seconds, "timed": v.timed}
                 for (j, s), v in sorted(totals.jobs.items())
             ]
-            await add_to(conn, t.run_hours, hours, ["bucket", "status"], ["runs"], self.db.dialect)
-            await add_to(
+            dialect = self.db.dialect
+            await upsert_many(
+                conn,
+                t.run_hours,
+                hours,
+                keys=["bucket", "status"],
+                update=["runs"],
+                dialect_name=dialect,
+                add=True,
+            )
+            await upsert_many(
                 conn,
                 t.job_totals,
                 jobs,
-                ["job_id", "status"],
-                ["runs", "seconds", "timed"],
-                self.db.dialect,
+                keys=["job_id", "status"],
+                update=["runs", "seconds", "timed"],
+                dialect_name=dialect,
+                add=True,
             )
         return True
-
-
-async def add_to(
-    conn: AsyncConnection,
-    table: sa.Table,
-    rows: list[dict[str, Any]],
-    keys: list[str],
-    counters: list[str],
-    dialect: str,
-) -> None:
-    """Insert rows, or add their ``counters`` to the row with the same ``keys``."""
-    if not rows:
-        return
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={c: table.c[c] + getattr(stmt.excluded, c) for c in counters},
-    )
-    await conn.execute(stmt, rows)
