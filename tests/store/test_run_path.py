@@ -61,8 +61,11 @@ async def test_a_start_that_comes_with_the_completion_is_one_write_dated_back(
     [attempt] = await store.runs.attempts(run_id)
     assert (attempt.number, attempt.status, attempt.fence) == (1, "completed", a.fence)
     assert attempt.started_at == run.started_at and attempt.finished_at == run.finished_at
-    types = [e.type for e in await store.events.since(0) if e.run_id == run_id]
-    assert types == ["run.queued", "run.completed"]  # no run.started of its own
+    seen = [e for e in await store.events.since(0) if e.run_id == run_id]
+    # the attempt still says it began (who follows a run learns its attempt and worker), in
+    # the transaction's one outbox row, not a write of its own
+    assert [e.type for e in seen] == ["run.queued", "run.started", "run.completed"]
+    assert (seen[1].data["attempt"], seen[1].data["worker"]) == (1, wid)
 
 
 async def test_an_elapsed_time_longer_than_the_claim_is_dated_from_the_claim(

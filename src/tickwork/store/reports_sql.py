@@ -132,7 +132,7 @@ class ReportRows:
         comes with the run's completion is written by the completion, in the same update."""
         out: dict[Start, ReportResult] = {}
         confirm: list[Any] = []
-        starting: set[str] = set()
+        starting: list[Any] = []
         for run_id, fence in starts:
             row = rows.get(run_id)
             if row is None or row.fence != fence or row.status != "running":
@@ -140,7 +140,7 @@ class ReportRows:
                 continue
             out[(run_id, fence)] = ReportResult(run_id, True, "running")
             if row.started_at is None:
-                starting.add(run_id)
+                starting.append(row)
                 if (run_id, fence) not in finishing:
                     confirm.append(row)
         if confirm:
@@ -153,14 +153,16 @@ class ReportRows:
                 )
                 .values(started_at=now, attempt=R.attempt + 1, ack_deadline=None)
             )
-        for row in confirm:
+        # every attempt that begins says so, also one whose start travels with its end (the
+        # event shares the transaction's outbox row: no row of its own)
+        for row in starting:
             events.add(
                 "run.started",
                 job_id=row.job_id,
                 run_id=row.id,
                 data={"status": "running", "attempt": row.attempt + 1, "worker": worker_id},
             )
-        return out, starting
+        return out, {row.id for row in starting}
 
     # --- output -------------------------------------------------------------------------
 
