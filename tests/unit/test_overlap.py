@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tickwork.domain.overlap import Queue, Skip, Supersede, decide_overlap, runs_alongside
+from tickwork.domain.overlap import (
+    Queue,
+    Skip,
+    Supersede,
+    decide_overlap,
+    needs_active,
+    runs_alongside,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +42,14 @@ def test_a_skip_says_why_and_names_the_active_run() -> None:
 )
 def test_only_allow_runs_alongside_the_concurrency_limit(policy: str, alongside: bool) -> None:
     assert runs_alongside(policy) is alongside
+
+
+@pytest.mark.parametrize(
+    ("on_overlap", "looks"),
+    [("allow", False), ("queue", False), ("skip", True), ("cancel_previous", True)],
+)
+def test_only_skip_and_cancel_previous_read_the_active_runs(on_overlap: str, looks: bool) -> None:
+    """A trigger of an allow/queue job neither locks the job nor reads its queue."""
+    assert needs_active(on_overlap) is looks
+    if not looks:  # and what it would have read cannot change the decision
+        assert decide_overlap(on_overlap, "run-old") == decide_overlap(on_overlap, None)

@@ -45,6 +45,13 @@ def decide_overlap(on_overlap: str, active: str | None) -> Overlap:
     return Skip(active)
 
 
+def needs_active(on_overlap: str) -> bool:
+    """Whether a new run's decision depends on the job's active runs (``skip`` keeps the
+    oldest, ``cancel_previous`` replaces them); ``allow`` and ``queue`` never look, so a
+    trigger of theirs neither locks the job nor reads its queue."""
+    return on_overlap in ("skip", "cancel_previous")
+
+
 def runs_alongside(on_overlap: str) -> bool:
     """Runs of a job with ``allow`` ignore its concurrency limit when claimed."""
     return on_overlap == "allow"

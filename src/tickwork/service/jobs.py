@@ -108,7 +108,9 @@ class JobService:
         parameters: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> tuple[str, str, bool]:
-        job = await self.get(ref)
+        job = await self.store.jobs.get(ref, deps=False)
+        if job is None:
+            raise NotFound(f"no job with id or name '{ref}'")
         check_trigger_parameters(job.spec, parameters or {}, field="parameters")
         done = await self.store.runs.trigger(
             NewRun(

@@ -116,14 +116,18 @@ class JobRows:
             await conn.execute(sa.delete(t.job_totals).where(t.job_totals.c.job_id == job_id))
             events.add("job.deleted", job_id=job_id, data={"name": name})
 
-    async def get(self, ref: str) -> Job | None:
+    async def get(self, ref: str, *, deps: bool = True) -> Job | None:
+        """A job by id or name; ``deps=False`` leaves its dependencies unread (a trigger
+        needs the spec, not the graph)."""
         col = t.jobs.c.id if ref.startswith("job-") else t.jobs.c.name
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t.jobs).where(col == ref))).first()
             if row is None:
                 return None
-            deps = await _deps_of(conn, [row.id])
-        return job_from_row(row, deps.get(row.id, []))
+            if not deps:
+                return job_from_row(row)
+            found = await _deps_of(conn, [row.id])
+        return job_from_row(row, found.get(row.id, []))
 
     async def resolve(self, refs: list[str]) -> dict[str, tuple[str, str]]:
         """Map each ref (id or name) that exists to (id, name)."""

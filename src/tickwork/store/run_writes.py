@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain import ids
 from tickwork.domain.newruns import JobRef, QueuedRun, queued_run
 from tickwork.domain.outcomes import Settlement, settle
-from tickwork.domain.overlap import Skip, decide_overlap
+from tickwork.domain.overlap import Skip, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun
 from tickwork.domain.records import ReportResult
 from tickwork.domain.retry import RetryPolicy
@@ -87,18 +87,23 @@ async def _existing_run_id(conn: AsyncConnection, run: QueuedRun) -> str:
 async def active_runs(
     conn: AsyncConnection, dialect: str, job_ids: Sequence[str]
 ) -> dict[str, str]:
-    """Each job's oldest queued or running run."""
+    """Each job's oldest queued or running run: one row per job from the database (the
+    active-runs index), not every active run (a job may have thousands queued)."""
     if not job_ids:
         return {}
-    stmt = (
-        sa.select(R.job_id, R.id)
+    ranked = (
+        sa.select(
+            R.job_id,
+            R.id,
+            sa.func.row_number()
+            .over(partition_by=R.job_id, order_by=(R.queued_at, R.id))
+            .label("n"),
+        )
         .where(one_of(R.job_id, job_ids, dialect), R.status.in_(ACTIVE))
-        .order_by(R.queued_at)
+        .subquery()
     )
-    out: dict[str, str] = {}
-    for row in (await conn.execute(stmt)).all():
-        out.setdefault(row.job_id, row.id)
-    return out
+    stmt = sa.select(ranked.c.job_id, ranked.c.id).where(ranked.c.n == 1)
+    return {row.job_id: row.id for row in (await conn.execute(stmt)).all()}
 
 
 async def supersede(
@@ -655,7 +660,9 @@ async def _fire_dependents(
         if upstream is None:
             continue
         job = job_ref(row)
-        active = (await active_runs(conn, dialect, [job.id])).get(job.id)
+        active = None
+        if needs_active(job.on_overlap):
+            active = (await active_runs(conn, dialect, [job.id])).get(job.id)
         decision = decide_overlap(job.on_overlap, active)
         if isinstance(decision, Skip):
             events.add(

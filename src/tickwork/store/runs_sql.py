@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound
-from tickwork.domain.overlap import Skip, Supersede, decide_overlap
+from tickwork.domain.overlap import Skip, Supersede, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun, RunFilter, Total
 from tickwork.domain.records import Triggered
 from tickwork.domain.runs import ACTIVE, Attempt, Run, can_transition
@@ -46,7 +46,14 @@ class RunRows:
     async def trigger(self, new: NewRun, *, now: datetime) -> Triggered:
         """Create a run honouring the idempotency key and the job's on_overlap."""
         async with self.db.write(now) as (conn, events):
-            [row] = await lock_jobs(conn, self.db.dialect, [new.job_id], columns=JOB_REF) or [None]
+            # the job is locked only when the decision reads its active runs (skip,
+            # cancel_previous): triggers of an allow/queue job run side by side, the new
+            # run's reference to the job taking the key-share lock any insert takes
+            row = (await conn.execute(sa.select(*JOB_REF).where(t.jobs.c.id == new.job_id))).first()
+            if row is not None and needs_active(job_ref(row).on_overlap):
+                [row] = await lock_jobs(conn, self.db.dialect, [new.job_id], columns=JOB_REF) or [
+                    None
+                ]
             if row is None:
                 raise NotFound(f"no job '{new.job_id}'")
             if new.idempotency_key:
@@ -55,7 +62,9 @@ class RunRows:
                     return Triggered(found[0], found[1], False)
             job = job_ref(row)
             stopping: list[tuple[str, str]] = []
-            active = (await active_runs(conn, self.db.dialect, [job.id])).get(job.id)
+            active = None
+            if needs_active(job.on_overlap):
+                active = (await active_runs(conn, self.db.dialect, [job.id])).get(job.id)
             decision = decide_overlap(job.on_overlap, active)
             if isinstance(decision, Skip):
                 return Triggered(decision.active, await _status(conn, decision.active), False)
@@ -64,7 +73,8 @@ class RunRows:
             [(run_id, created)] = await insert_runs(
                 conn, self.db.dialect, events, new_runs(job, [new], now), {job.id: job.name}
             )
-        return Triggered(run_id, "queued", created, stopping)
+            status = "queued" if created else await _status(conn, run_id)
+        return Triggered(run_id, status, created, stopping)
 
     async def bulk(self, items: Sequence[NewRun], *, now: datetime) -> list[tuple[str, bool]]:
         """Enqueue many runs in one transaction (deduplicated by idempotency key); bulk runs

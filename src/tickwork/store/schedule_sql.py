@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tickwork.domain import ids
 from tickwork.domain.jobs import Job
 from tickwork.domain.newruns import JobRef, QueuedRun, queued_run
-from tickwork.domain.overlap import Skip, Supersede, decide_overlap
+from tickwork.domain.overlap import Skip, Supersede, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan
@@ -58,7 +58,9 @@ class ScheduleRows:
             ).all()
             if not due:
                 return TickResult(0, 0, 0, [])
-            active = await active_runs(conn, self.db.dialect, [j.id for j in due])
+            refs = {row.id: job_ref(row) for row in due}
+            looking = [j for j, ref in refs.items() if needs_active(ref.on_overlap)]
+            active = await active_runs(conn, self.db.dialect, looking)
             ticks: list[tuple[QueuedRun, datetime]] = []
             skipped = 0
             advance: list[dict[str, Any]] = []
@@ -66,7 +68,7 @@ class ScheduleRows:
             for row in due:
                 plan, next_due = planner(job_from_row(row))
                 skipped += _record_skips(events, row.id, plan)
-                fired, supersedes = _tick_runs(events, job_ref(row), plan, active, now)
+                fired, supersedes = _tick_runs(events, refs[row.id], plan, active, now)
                 if supersedes:
                     superseding.append(row.id)
                 ticks += fired
