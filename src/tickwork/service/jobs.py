@@ -124,8 +124,9 @@ class JobService:
         for run_id, worker in done.stopping:  # cancel_previous: as prompt as a cancel
             await self.notifier.cancel(worker, run_id)
         if done.created:
-            await self.notifier.runs_ready()
-        await self.notifier.changed()
+            await self.notifier.runs_ready()  # which also tells event listeners
+        else:
+            await self.notifier.changed()
         return done.run_id, done.status, done.created
 
     async def list_jobs(
