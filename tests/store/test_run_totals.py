@@ -73,6 +73,7 @@ async def test_the_overview_and_a_jobs_stats_read_the_totals(
         "queued": 1,
     }
     assert overview["failed_24h"] == 1
+    assert (overview["jobs"], overview["jobs_enabled"], overview["jobs_exact"]) == (1, 1, True)
     hour = hour_of(clock.now())
     assert sorted((s, n) for b, s, n in overview["hours"] if b == hour) == [
         ("cancelled", 1),

@@ -1465,6 +1465,12 @@ export interface components {
       jobs: number;
       /** Jobs Enabled */
       jobs_enabled: number;
+      /**
+       * Jobs Exact
+       * @description Whether jobs and jobs_enabled are exact counts (up to 10,000) or the database's estimate.
+       * @default true
+       */
+      jobs_exact?: boolean;
       /** Queue Depth */
       queue_depth: number;
       /** Running */

@@ -8,7 +8,7 @@ import { RUN_STATUSES, type Run, type Stats } from '../api/types'
 import { SuccessRateChart } from '../components/LazyCharts'
 import { Card, EmptyState, ErrorState, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
 import { useLive } from '../live/LiveProvider'
-import { formatDuration, formatNumber, formatPercent } from '../lib/format'
+import { formatDuration, formatNumber, formatPercent, formatTotal } from '../lib/format'
 import { errorLine } from '../lib/errorSummary'
 import { useDocumentTitle, useNow } from '../lib/hooks'
 import { statusColor, statusLabel } from '../lib/status'
@@ -114,7 +114,7 @@ export default function Overview() {
       ) : (
         <>
           <div className="stat-grid">
-            <StatCard label="Jobs" testId="stat-jobs" value={s ? formatNumber(s.jobs) : '…'} sub={s ? `${formatNumber(s.jobs_enabled)} enabled` : ' '} icon={<ListChecks size={18} />} to="/jobs" />
+            <StatCard label="Jobs" testId="stat-jobs" value={s ? formatTotal(s.jobs, s.jobs_exact) : '…'} sub={s ? `${formatNumber(s.jobs_enabled)} enabled` : ' '} icon={<ListChecks size={18} />} to="/jobs" />
             <StatCard label="Running" testId="stat-running" tone="info" value={s ? formatNumber(s.running) : '…'} sub={s ? `${formatNumber(s.queue_depth)} queued` : ' '} icon={<Activity size={18} />} to="/runs?status=running" />
             <StatCard label="Failed (24h)" testId="stat-failed" tone={s && s.failed_24h > 0 ? 'danger' : 'neutral'} value={s ? formatNumber(s.failed_24h) : '…'} sub={s ? `${formatNumber(s.runs.failed)} failed in all` : ' '} icon={<AlertOctagon size={18} />} to="/runs?status=failed" />
             <StatCard label="Workers online" testId="stat-workers" tone={s && s.workers.online === 0 ? 'warning' : 'success'} value={s ? formatNumber(s.workers.online) : '…'} sub={s ? `${formatNumber(s.workers.total_slots)} slots` : ' '} icon={<Server size={18} />} to="/workers" />

@@ -22,6 +22,11 @@ class SeriesPoint(BaseModel):
 class StatsOut(BaseModel):
     jobs: int
     jobs_enabled: int
+    jobs_exact: bool = Field(
+        default=True,
+        description="Whether jobs and jobs_enabled are exact counts (up to 10,000) or the "
+        "database's estimate.",
+    )
     runs: dict[str, int]
     queue_depth: int
     running: int

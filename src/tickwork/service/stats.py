@@ -17,6 +17,7 @@ class Overview:
     runs_by_status: dict[str, int]
     jobs: int
     jobs_enabled: int
+    jobs_exact: bool
     ready: int
     failed_24h: int
     workers_online: int
@@ -41,6 +42,7 @@ class StatsService:
             runs_by_status={k: int(v) for k, v in s["by_status"].items()},
             jobs=s["jobs"],
             jobs_enabled=s["jobs_enabled"],
+            jobs_exact=s["jobs_exact"],
             ready=s["ready"],
             failed_24h=s["failed_24h"],
             workers_online=s["workers_online"],

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from tickwork.domain.queries import JobStats
 from tickwork.domain.totals import Totals, hour_of
 from tickwork.store import tables as t
+from tickwork.store.counting import count_matching
 from tickwork.store.database import Database
 from tickwork.store.dialect import upsert_many
 
@@ -47,11 +48,10 @@ class StatsRows:
                     sa.select(H.status, sa.func.sum(H.runs)).group_by(H.status)
                 )
             }
-            jobs = (
-                await conn.execute(
-                    sa.select(sa.func.count(), sa.func.count().filter(J.enabled.is_(True)))
-                )
-            ).one()
+            # exact up to 10,000, then the planner's estimate: a million jobs are not
+            # counted one by one on every overview poll
+            jobs = await count_matching(conn, t.jobs, [])
+            enabled = await count_matching(conn, t.jobs, [J.enabled.is_(True)])
             ready = (
                 await conn.execute(
                     sa.select(sa.func.count()).where(
@@ -79,8 +79,9 @@ class StatsRows:
             ]
         return {
             "by_status": {**finished, **active},
-            "jobs": jobs[0],
-            "jobs_enabled": jobs[1],
+            "jobs": jobs.count,
+            "jobs_enabled": enabled.count,
+            "jobs_exact": jobs.exact and enabled.exact,
             "ready": ready,
             "failed_24h": sum(n for _, status, n in series if status == "failed"),
             "workers_online": workers[0],

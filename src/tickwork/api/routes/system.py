@@ -53,6 +53,7 @@ async def stats(c: ContainerDep) -> StatsOut:
     return StatsOut(
         jobs=o.jobs,
         jobs_enabled=o.jobs_enabled,
+        jobs_exact=o.jobs_exact,
         runs=runs,
         queue_depth=o.ready,
         running=busy,
