@@ -62,9 +62,10 @@ def test_output_chunks_go_only_to_connections_that_ask(sqlite_url: str) -> None:
 
         assert "run.log" not in types(f"{WS}/api/ws?since=0")
         # the start came with the completion: the run is written once, started and finished,
-        # and run.completed (with its duration) stands for both
+        # and its run.started still comes first (who follows the run learns its worker)
         assert types(f"{WS}/api/ws?since=0&run={run_id}") == [
             "run.queued",
+            "run.started",
             "run.log",
             "run.completed",
         ]
