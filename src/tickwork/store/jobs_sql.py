@@ -317,11 +317,11 @@ async def _deps_of(conn: AsyncConnection, job_ids: list[str]) -> dict[str, list[
 def _job_filters(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if flt.status == "paused":
-        where.append(t.jobs.c.enabled.is_(False))
+        where.append(sa.not_(t.jobs.c.enabled))
     elif flt.status == "idle":
-        where += [t.jobs.c.enabled.is_(True), t.jobs.c.last_run_status.is_(None)]
+        where += [t.jobs.c.enabled, t.jobs.c.last_run_status.is_(None)]
     elif flt.status:
-        where += [t.jobs.c.enabled.is_(True), t.jobs.c.last_run_status == flt.status]
+        where += [t.jobs.c.enabled, t.jobs.c.last_run_status == flt.status]
     if flt.tag:
         where.append(
             sa.exists().where(t.job_tags.c.job_id == t.jobs.c.id, t.job_tags.c.tag == flt.tag)

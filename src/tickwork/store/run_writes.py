@@ -652,7 +652,7 @@ async def _fire_dependents(
         await conn.execute(
             sa.select(t.jobs)
             .join(t.job_deps, t.job_deps.c.job_id == t.jobs.c.id)
-            .where(t.job_deps.c.depends_on_id == job_id, t.jobs.c.enabled.is_(True))
+            .where(t.job_deps.c.depends_on_id == job_id, t.jobs.c.enabled)
         )
     ).all()
     for row in dependents:

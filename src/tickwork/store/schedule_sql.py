@@ -47,10 +47,7 @@ class ScheduleRows:
             due = (
                 await conn.execute(
                     no_key_update(  # jobs first (the lock order); one tick per job at a time
-                        sa.select(t.jobs)
-                        .where(J.enabled.is_(True), J.next_run <= now)
-                        .order_by(J.next_run)
-                        .limit(limit),
+                        due_jobs(now, limit),
                         self.db.dialect,
                         skip_locked=True,
                     )
@@ -99,9 +96,20 @@ class ScheduleRows:
         """When the next enabled job is due (the partial index ix_jobs_due answers it)."""
         async with self.db.read() as conn:
             value: datetime | None = (
-                await conn.execute(sa.select(sa.func.min(J.next_run)).where(J.enabled.is_(True)))
+                await conn.execute(sa.select(sa.func.min(J.next_run)).where(ENABLED))
             ).scalar_one()
         return value
+
+
+ENABLED: sa.ColumnElement[bool] = J.enabled
+"""The predicate of the partial index ix_jobs_due, as PostgreSQL must see it to use the index:
+the bare column (``enabled IS true`` is not proven to match it, and a million jobs are then
+read on every scheduler pass)."""
+
+
+def due_jobs(now: datetime, limit: int) -> sa.Select[Any]:
+    """The enabled jobs due by ``now``, soonest first (ix_jobs_due)."""
+    return sa.select(t.jobs).where(ENABLED, J.next_run <= now).order_by(J.next_run).limit(limit)
 
 
 def _tick_runs(

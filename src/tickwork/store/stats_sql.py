@@ -51,7 +51,7 @@ class StatsRows:
             # exact up to 10,000, then the planner's estimate: a million jobs are not
             # counted one by one on every overview poll
             jobs = await count_matching(conn, t.jobs, [])
-            enabled = await count_matching(conn, t.jobs, [J.enabled.is_(True)])
+            enabled = await count_matching(conn, t.jobs, [J.enabled])
             ready = (
                 await conn.execute(
                     sa.select(sa.func.count()).where(
@@ -68,7 +68,7 @@ class StatsRows:
             ).one()
             oldest_due = (
                 await conn.execute(
-                    sa.select(sa.func.min(J.next_run)).where(J.enabled.is_(True), J.next_run <= now)
+                    sa.select(sa.func.min(J.next_run)).where(J.enabled, J.next_run <= now)
                 )
             ).scalar()
             series = [
