@@ -46,7 +46,8 @@ screenshots: install dashboard services chromium ## Refresh docs/screenshots (li
 	TICKWORK_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:randomly tests/browser/test_screenshots.py
 
 test: install dashboard services chromium ## Install everything and run every test
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not solo" $(PYTEST_ARGS)
+	$(BIN)/pytest -m solo $(PYTEST_ARGS) || [ $$? -eq 5 ]  # timing tests, alone (5: none chosen)
 	npm test --prefix dashboard
 
 test-fast: install ## Unit tests only (no services)
