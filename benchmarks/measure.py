@@ -45,12 +45,12 @@ def tree(roots: Iterable[int], procs: dict[int, tuple[int, float]]) -> set[int]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
-    found, todo = set(), [p for p in roots if p in procs]
-    while todo:
-        pid = todo.pop()
+    found, pending = set(), [p for p in roots if p in procs]
+    while pending:
+        pid = pending.pop()
         if pid not in found:
             found.add(pid)
-            todo += children.get(pid, [])
+            pending += children.get(pid, [])
     return found
 
 

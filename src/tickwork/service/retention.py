@@ -70,7 +70,6 @@ class Pruner(BackgroundService):
     async def round(self, now: datetime) -> tuple[PruneCounts, bool]:
         """One batch of each kind (runs: of the server-limit jobs, and of up to
         ``JOBS_PER_ROUND`` jobs with their own limits); whether a backlog remains."""
-        cut = self.policy.cutoffs(now)
         r = self.store.retention
         n = self.batch
         runs = await r.prune_runs(now=now, policy=self.policy, limit=n)
@@ -82,13 +81,7 @@ class Pruner(BackgroundService):
             backlog |= pruned >= n
         self._after_job = own[-1][0] if len(own) == JOBS_PER_ROUND else ""
         backlog |= bool(self._after_job)
-        counts = PruneCounts(
-            runs=runs,
-            output=await r.prune_output(now=now, before=cut.output, limit=n),
-            audit=await r.prune_audit(now=now, before=cut.audit, limit=n),
-            workers=await r.prune_workers(now=now, before=cut.workers, limit=n),
-            events=await r.prune_events(now=now, before=cut.events, limit=n),
-        )
+        counts = await self._by_age(now, runs=runs, limit=n, dry_run=False)
         backlog |= any(getattr(counts, k) >= n for k in PRUNED_KINDS if k != "runs")
         for kind, count in counts.as_dict().items():
             if count:
@@ -111,7 +104,6 @@ class Pruner(BackgroundService):
                 return total, backlog
 
     async def _would_go(self, now: datetime) -> PruneCounts:
-        cut = self.policy.cutoffs(now)
         r = self.store.retention
         runs = await r.prune_runs(now=now, policy=self.policy, limit=0, dry_run=True)
         after = ""
@@ -121,10 +113,18 @@ class Pruner(BackgroundService):
                     now=now, policy=self.policy, limit=0, job=job, dry_run=True
                 )
             after = own[-1][0]
+        return await self._by_age(now, runs=runs, limit=0, dry_run=True)
+
+    async def _by_age(self, now: datetime, *, runs: int, limit: int, dry_run: bool) -> PruneCounts:
+        """``runs`` with one batch (or, dry, the count) of each kind kept by age alone."""
+        cut = self.policy.cutoffs(now)
+        r = self.store.retention
         return PruneCounts(
             runs=runs,
-            output=await r.prune_output(now=now, before=cut.output, limit=0, dry_run=True),
-            audit=await r.prune_audit(now=now, before=cut.audit, limit=0, dry_run=True),
-            workers=await r.prune_workers(now=now, before=cut.workers, limit=0, dry_run=True),
-            events=await r.prune_events(now=now, before=cut.events, limit=0, dry_run=True),
+            output=await r.prune_output(now=now, before=cut.output, limit=limit, dry_run=dry_run),
+            audit=await r.prune_audit(now=now, before=cut.audit, limit=limit, dry_run=dry_run),
+            workers=await r.prune_workers(
+                now=now, before=cut.workers, limit=limit, dry_run=dry_run
+            ),
+            events=await r.prune_events(now=now, before=cut.events, limit=limit, dry_run=dry_run),
         )
