@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickwork.domain.records import AuditNote
+
 
 @dataclass(frozen=True, slots=True)
 class JobFilter:
@@ -50,6 +52,17 @@ class NewRun:
     scheduled_for: datetime | None = None
     upstream_run_ids: tuple[str, ...] = ()
     due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRequest:
+    """A manual trigger as the API received it: the job by id or name, the run's parameters
+    and idempotency key, and the audit entry to write with the run."""
+
+    ref: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    audit: AuditNote | None = None
 
 
 RUN_SORTS: tuple[str, ...] = ("queued_at", "started_at", "duration")

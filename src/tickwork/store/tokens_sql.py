@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import NotFound
-from tickwork.domain.records import AuditEntry, TokenRecord
+from tickwork.domain.records import AuditEntry, AuditNote, TokenRecord
 from tickwork.store import tables as t
 from tickwork.store.database import Database
+from tickwork.store.dialect import insert_all
 
 T = t.api_tokens.c
 A = t.audit_log.c
@@ -20,6 +23,24 @@ def _token(row: Any) -> TokenRecord:
     return TokenRecord(
         row.id, row.name, row.role, row.created_at, row.expires_at, row.revoked_at, row.last_used_at
     )
+
+
+async def write_audit(
+    conn: AsyncConnection, dialect: str, notes: Sequence[AuditNote], *, now: datetime
+) -> None:
+    """Audit entries, in the caller's transaction (one statement however many)."""
+    rows = [
+        {
+            "at": now,
+            "actor": n.actor,
+            "role": n.role,
+            "action": n.action,
+            "target": n.target,
+            "details": n.details,
+        }
+        for n in notes
+    ]
+    await insert_all(conn, t.audit_log, rows, dialect_name=dialect)
 
 
 class TokenRows:
@@ -91,11 +112,8 @@ class AuditRows:
         now: datetime,
     ) -> None:
         async with self.db.write(now) as (conn, _events):
-            await conn.execute(
-                sa.insert(t.audit_log).values(
-                    at=now, actor=actor, role=role, action=action, target=target, details=details
-                )
-            )
+            note = AuditNote(actor, role, action, target, details)
+            await write_audit(conn, self.db.dialect, [note], now=now)
 
     async def recent(
         self,

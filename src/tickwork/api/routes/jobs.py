@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from tickwork.api.auth import audit_note
 from tickwork.api.deps import ContainerDep, LimitDep, operation_id
 from tickwork.domain.queries import JobFilter, RunFilter
 from tickwork.schemas.jobs import (
@@ -98,6 +99,7 @@ async def delete_job(ref: str, c: ContainerDep, force: bool = False) -> Response
 @router.post("/api/jobs/{ref}/trigger", status_code=202, response_model=TriggerOut, name="trigger")
 async def trigger_job(
     ref: str,
+    request: Request,
     c: ContainerDep,
     body: TriggerIn | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
@@ -109,6 +111,7 @@ async def trigger_job(
         ref,
         parameters=dict(body.parameters),
         idempotency_key=idempotency_key or body.idempotency_key,
+        audit=audit_note(request, "jobs-trigger", status=202),
     )
     return TriggerOut(run_id=run_id, status=status, created=created)
 
