@@ -5,25 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 from tickwork.worker.executors.base import (
     ExecutionRequest,
     ExecutionResult,
     OutputSink,
     RunControl,
+    Slot,
 )
 from tickwork.worker.executors.http import HttpExecutor
 from tickwork.worker.executors.python import AsyncSettings, PythonExecutor
 from tickwork.worker.executors.shell import ShellExecutor
 from tickwork.worker.waiting import set_within
 
-__all__ = ["Executors", "Slot"]
-
-Slot = Literal["process", "async", "loop"]
-"""What a run occupies while it executes: a process of its own (a sync python function on a
-pool child, a shell command, ``isolation="process"``), a place on an async child's event loop
-(an ``async def``), or nothing but the worker's own loop (an http request)."""
+__all__ = ["Executors"]
 
 log = logging.getLogger(__name__)
 
