@@ -46,6 +46,8 @@ class AsyncChild:
         self.pid = pid
         self.exited = exited
         self.started = 0
+        self.reserved = 0
+        """Runs given this child that have not started on it yet."""
         self.retiring = False
         self._reader, self._writer = streams
         self._output = output
@@ -74,13 +76,14 @@ class AsyncChild:
 
     @property
     def load(self) -> int:
-        return len(self._runs)
+        return len(self._runs) + self.reserved
 
     def start(
         self, run_id: str, message: dict[str, Any], sink: OutputSink
     ) -> asyncio.Future[dict[str, Any]]:
         """Start a run here; the future of its reply (``ChildDiedError`` if the child dies)."""
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.reserved = max(0, self.reserved - 1)
         if not self.alive:
             reply.set_exception(ChildDiedError(known_code(self.exited)))
             return reply
@@ -230,7 +233,25 @@ class AsyncPool:
         return sum(c.load for c in self._children)
 
     async def acquire(self) -> AsyncChild:
-        """The least-loaded child with room, started if need be (or waited for)."""
+        """The least-loaded child with room (started if need be, or waited for), with a place
+        reserved for the run until it starts there (or ``unused``)."""
+        child = await self._find()
+        child.reserved += 1
+        return child
+
+    async def any_child(self) -> AsyncChild:
+        """A child to ask something of (no place reserved): any live one, else a new one."""
+        for child in self._children:
+            if child.alive:
+                return child
+        return await self._find()
+
+    def unused(self, child: AsyncChild) -> None:
+        """A run given ``child`` will not start there after all."""
+        child.reserved = max(0, child.reserved - 1)
+        self.finished(child)
+
+    async def _find(self) -> AsyncChild:
         while True:
             child = self._with_room()
             if child is not None:

@@ -118,7 +118,7 @@ class PythonExecutor:
         if known is not None:
             return known
         try:
-            child = await self.async_pool.acquire()
+            child = await self.async_pool.any_child()
             found: Kind = "async" if await child.kind(function) == "async" else "sync"
         except (ChildDiedError, PoolUnavailableError) as exc:
             log.warning("cannot tell whether %s is async (%s): run as sync", function, exc)
@@ -150,7 +150,9 @@ class PythonExecutor:
         try:
             outcome = await wait_outcome(getting, None, control)
         finally:
-            cancel_quietly(getting)
+            if not getting.done():
+                getting.add_done_callback(self._unused_async)
+                cancel_quietly(getting)
         if outcome != "done":
             return ExecutionResult.stopped("cancelled", req.timeout)
         child = getting.result()
@@ -166,6 +168,10 @@ class PythonExecutor:
                 return ExecutionResult.failed(str(exc), exit_code=exc.code)
         finally:
             self.async_pool.finished(child)
+
+    def _unused_async(self, getting: asyncio.Future[AsyncChild]) -> None:
+        if not getting.cancelled() and getting.exception() is None:
+            self.async_pool.unused(getting.result())
 
     async def _stop_async(
         self, child: AsyncChild, run_id: str, reply: asyncio.Future[Any], grace: float

@@ -1,0 +1,202 @@
+"""``async def`` python jobs: coroutines on async pool children, many at once on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import pytest
+from executor_helpers import MakeExecutors, Output, make_request, wait_until
+
+from tickwork.worker.executors import ExecutionResult, Executors
+from tickwork.worker.executors.process import pid_running
+from tickwork.worker.executors.python import AsyncSettings
+
+
+def settings(**fields: object) -> AsyncSettings:
+    return AsyncSettings(**{"per_child": 100, "max_children": 2, "stall_after": 0.3, **fields})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def async_executors(make_executors: MakeExecutors) -> Executors:
+    return await make_executors(pool_size=1, asynchronous=settings())
+
+
+def run(executors: Executors, function: str, output: Output | None = None, **fields: object):  # type: ignore[no-untyped-def]
+    req = make_request("python", function=function, **fields)
+    return req, asyncio.ensure_future(executors.execute(req, output or Output()))
+
+
+async def test_many_async_runs_share_one_child_at_once(async_executors: Executors) -> None:
+    key = uuid.uuid4().hex
+    # each run returns only once all 80 are in the same process at the same time
+    runs = [
+        run(async_executors, "jobs_fixture.meet", parameters={"key": key, "n": 80})[1]
+        for _ in range(80)
+    ]
+
+    results = await asyncio.wait_for(asyncio.gather(*runs), 20)
+
+    assert {r.status for r in results} == {"completed"}
+    assert len({r.result for r in results}) == 1  # one child hosted them all
+    assert async_executors.python.async_pool.pids == [results[0].result]
+    assert results[0].result not in async_executors.python.pool.pids  # not a process slot
+
+
+async def test_ctx_reaches_an_async_def(async_executors: Executors, output: Output) -> None:
+    req = make_request("python", function="jobs_fixture.async_ctx", fence=42)
+
+    result = await async_executors.execute(req, output)
+
+    assert result.status == "completed", result.error
+    assert result.result == {"run_id": req.run_id, "fence": 42}
+
+
+async def test_a_timeout_stops_one_run_and_leaves_its_siblings_running(
+    async_executors: Executors,
+) -> None:
+    _, slow = run(
+        async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 60}, timeout=0.3
+    )
+    siblings = [
+        run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 1.0})[1]
+        for _ in range(5)
+    ]
+
+    timed_out = await asyncio.wait_for(slow, 10)
+    assert timed_out.status == "timed_out"
+    assert not any(s.done() for s in siblings)  # still sleeping on the same loop
+    done = await asyncio.wait_for(asyncio.gather(*siblings), 10)
+
+    assert {r.status for r in done} == {"completed"}
+    assert async_executors.python.async_pool.pids == [done[0].result]  # the child lived on
+
+
+async def test_a_cancel_stops_one_run_promptly_and_leaves_its_siblings(
+    async_executors: Executors,
+) -> None:
+    req, victim = run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 60})
+    siblings = [
+        run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 1.0})[1]
+        for _ in range(5)
+    ]
+    await wait_until(lambda: async_executors.python.async_pool.load == 6)
+
+    assert await async_executors.cancel(req.run_id)
+    cancelled = await asyncio.wait_for(victim, 2)  # the task is cancelled, nothing waits a grace
+
+    assert cancelled.status == "cancelled"
+    done = await asyncio.wait_for(asyncio.gather(*siblings), 10)
+    assert {r.status for r in done} == {"completed"}
+
+
+async def test_output_of_concurrent_runs_is_not_mixed(async_executors: Executors) -> None:
+    outputs = {f"tag{i}": Output() for i in range(20)}
+    runs = [
+        run(
+            async_executors, "jobs_fixture.async_chatter", out, parameters={"tag": tag, "lines": 30}
+        )[1]
+        for tag, out in outputs.items()
+    ]
+
+    results = await asyncio.wait_for(asyncio.gather(*runs), 20)
+
+    assert {r.status for r in results} == {"completed"}
+    for tag, out in outputs.items():
+        assert out.text("stdout") == "".join(f"{tag}-{i}\n" for i in range(30))
+        assert out.text("stderr") == "".join(f"{tag}-err-{i}\n" for i in range(30))
+
+
+async def test_a_crashed_child_fails_its_runs_and_the_next_run_gets_a_new_one(
+    async_executors: Executors,
+) -> None:
+    _, crasher = run(async_executors, "jobs_fixture.async_crash", parameters={"seconds": 0.3})
+    siblings = [
+        run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 30})[1]
+        for _ in range(3)
+    ]
+    await wait_until(lambda: async_executors.python.async_pool.load == 4)
+    (first,) = async_executors.python.async_pool.pids
+
+    results: list[ExecutionResult] = await asyncio.wait_for(asyncio.gather(crasher, *siblings), 10)
+
+    assert {r.status for r in results} == {"failed"}
+    assert all("child process died" in (r.error or "") for r in results), results[0].error
+    assert all("SIGKILL" in (r.error or "") for r in results)
+    await wait_until(lambda: not pid_running(first))
+    again = await async_executors.execute(
+        make_request("python", function="jobs_fixture.async_sleep", parameters={"seconds": 0}),
+        Output(),
+    )
+    assert again.status == "completed"
+    assert again.result != first
+
+
+async def test_a_blocking_call_in_an_async_def_is_reported_with_the_run_id(
+    async_executors: Executors, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = Output()
+    req, blocking = run(
+        async_executors, "jobs_fixture.async_blocking", out, parameters={"seconds": 1.2}
+    )
+    _, bystander = run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 0.1})
+
+    with caplog.at_level(logging.WARNING):
+        result = await asyncio.wait_for(blocking, 10)
+        await asyncio.wait_for(bystander, 10)
+
+    assert result.status == "completed"
+    assert "[tickwork] warning: this run blocked its event loop for 1." in out.text("stderr")
+    stalls = [r.getMessage() for r in caplog.records if "blocked the event loop" in r.getMessage()]
+    assert any(f"run {req.run_id} blocked" in m for m in stalls), stalls
+    noticed = [r.getMessage() for r in caplog.records if "is blocked by run" in r.getMessage()]
+    assert any(req.run_id in m for m in noticed), noticed  # told while it was still blocked
+
+
+async def test_a_run_blocking_its_loop_past_the_kill_grace_takes_its_child_down(
+    async_executors: Executors,
+) -> None:
+    req, stuck = run(async_executors, "jobs_fixture.async_blocking", parameters={"seconds": 60})
+    _, sibling = run(async_executors, "jobs_fixture.async_sleep", parameters={"seconds": 60})
+    await wait_until(lambda: async_executors.python.async_pool.load == 2)
+    (pid,) = async_executors.python.async_pool.pids
+
+    await async_executors.cancel(req.run_id)  # grace 0.5 s: a blocked loop cannot take a cancel
+
+    assert (await asyncio.wait_for(stuck, 10)).status == "cancelled"
+    failed = await asyncio.wait_for(sibling, 10)
+    assert failed.status == "failed" and "child process died" in (failed.error or "")
+    await wait_until(lambda: not pid_running(pid))
+
+
+async def test_sync_functions_still_run_on_the_process_pool(async_executors: Executors) -> None:
+    result = await async_executors.execute(
+        make_request("python", function="jobs_fixture.pid"), Output()
+    )
+
+    assert result.status == "completed"
+    assert result.result in async_executors.python.pool.pids
+    assert async_executors.known_slot("python", "jobs_fixture.pid", "pool") == "process"
+    assert async_executors.known_slot("python", "jobs_fixture.async_sleep", "pool") is None
+    assert await async_executors.slot("python", "jobs_fixture.async_sleep", "pool") == "async"
+    assert async_executors.known_slot("http", None, "pool") == "loop"
+    assert async_executors.known_slot("shell", None, "pool") == "process"
+
+
+async def test_runs_spread_over_children_by_load(make_executors: MakeExecutors) -> None:
+    executors = await make_executors(
+        pool_size=1, asynchronous=settings(per_child=10, max_children=3)
+    )
+    runs = [
+        run(executors, "jobs_fixture.async_sleep", parameters={"seconds": 0.5})[1]
+        for _ in range(25)
+    ]
+    await wait_until(lambda: executors.python.async_pool.load == 25)
+
+    results = await asyncio.wait_for(asyncio.gather(*runs), 10)
+
+    assert {r.status for r in results} == {"completed"}
+    pids = [r.result for r in results]
+    assert len(set(pids)) == 3
+    assert max(pids.count(p) for p in set(pids)) <= 10
