@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from executor_helpers import MakeExecutors, Output, make_request, wait_until
@@ -200,3 +203,32 @@ async def test_runs_spread_over_children_by_load(make_executors: MakeExecutors) 
     pids = [r.result for r in results]
     assert len(set(pids)) == 3
     assert max(pids.count(p) for p in set(pids)) <= 10
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+async def test_the_async_example_runs_as_a_job(make_executors: MakeExecutors):
+    executors = await make_executors(import_paths=[str(EXAMPLES)], asynchronous=settings())
+    outputs = [Output() for _ in range(10)]
+    reqs = [
+        make_request("python", function="waits.poll_orders", parameters={"orders": [1, 2, 3]})
+        for _ in outputs
+    ]
+
+    results = await asyncio.gather(
+        *(executors.execute(r, o) for r, o in zip(reqs, outputs, strict=True))
+    )
+
+    assert [r.result for r in results] == [{"shipped": 2, "pending": 1}] * 10
+    for req, out in zip(reqs, outputs, strict=True):
+        assert out.text().endswith(f"run {req.run_id}: 3 orders checked\n")
+    assert len(executors.python.async_pool.pids) == 1
+
+
+def test_the_async_example_runs_as_a_script() -> None:
+    script = subprocess.run(
+        [sys.executable, "waits.py"], cwd=EXAMPLES, capture_output=True, text=True, timeout=60
+    )
+    assert script.returncode == 0, script.stderr
+    assert script.stdout.endswith("{'shipped': 4, 'pending': 2}\n")
