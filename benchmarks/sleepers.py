@@ -109,7 +109,16 @@ def outcome(b: scenarios.Bench, job_id: str, log: Path) -> dict[str, int]:
         b.sql("SELECT status, count(*) FROM runs WHERE job_id = %s GROUP BY status", job_id)
     )
     executions = collections.Counter(line.split()[0] for line in log.read_text().splitlines())
+    ((last_start, last_finish, longest),) = b.sql(
+        "SELECT extract(epoch FROM max(started_at) - min(claimed_at)), "
+        "extract(epoch FROM max(finished_at) - min(claimed_at)), "
+        "extract(epoch FROM max(finished_at - started_at)) FROM runs WHERE job_id = %s",
+        job_id,
+    )
     return {
+        "last_start_s": round(float(last_start), 1),
+        "last_finish_s": round(float(last_finish), 1),
+        "longest_run_s": round(float(longest), 1),
         **{f"status_{k}": int(v) for k, v in by_status.items()},
         "executed": len(executions),
         "doubled": sum(1 for c in executions.values() if c > 1),
