@@ -27,7 +27,7 @@ async def poll_orders(orders: list[int], delay: float = 0.1, ctx: Any = None) ->
         print(f"order {state}")
     who = f"run {ctx.run_id}" if ctx is not None else "script"
     print(f"{who}: {len(orders)} orders checked")
-    return counts
+    return dict(sorted(counts.items()))
 
 
 if __name__ == "__main__":

@@ -231,4 +231,29 @@ def test_the_async_example_runs_as_a_script() -> None:
         [sys.executable, "waits.py"], cwd=EXAMPLES, capture_output=True, text=True, timeout=60
     )
     assert script.returncode == 0, script.stderr
-    assert script.stdout.endswith("{'shipped': 4, 'pending': 2}\n")
+    assert script.stdout.endswith("{'pending': 2, 'shipped': 4}\n")
+
+
+async def test_a_worn_out_child_is_replaced_while_its_last_runs_still_go_on(
+    make_executors: MakeExecutors,
+) -> None:
+    executors = await make_executors(
+        pool_size=1, max_runs_per_child=2, asynchronous=settings(per_child=2, max_children=1)
+    )
+    _, quick = run(executors, "jobs_fixture.async_sleep", parameters={"seconds": 0})
+    _, long = run(executors, "jobs_fixture.async_sleep", parameters={"seconds": 30})
+    first = (await asyncio.wait_for(quick, 10)).result  # the child has served its 2 runs
+
+    later = await asyncio.wait_for(
+        executors.execute(
+            make_request("python", function="jobs_fixture.async_sleep", parameters={"seconds": 0}),
+            Output(),
+        ),
+        5,
+    )  # not held until the long run ends
+
+    assert later.status == "completed" and later.result != first
+    assert pid_running(first) and not long.done()
+    await executors.cancel(long_id := next(iter(executors.active_runs)))
+    assert long_id and (await asyncio.wait_for(long, 10)).status == "cancelled"
+    await wait_until(lambda: not pid_running(first))  # gone once its last run ended

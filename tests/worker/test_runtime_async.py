@@ -3,6 +3,8 @@ process slot; sync runs wait for one."""
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 
 from executor_helpers import JOBS_DIR
@@ -95,3 +97,30 @@ async def test_concurrent_async_output_is_masked_per_run(monkeypatch):  # type: 
             assert secret not in run.stdout + run.stderr
             assert run.stdout.count("-4\n") == 1  # its own five lines, masked, no one else's
             assert len(run.stdout.splitlines()) == 5
+
+
+async def test_a_killed_async_child_fails_its_runs_and_the_worker_goes_on():
+    async with serving(FakeCoordinator()) as fake:
+        ids = [
+            fake.add_run(
+                type="python", function="jobs_fixture.async_sleep", parameters={"seconds": 30}
+            )
+            for _ in range(5)
+        ]
+        worker = make_worker(fake, concurrency=10, processes=1, import_paths=[str(JOBS_DIR)])
+        async with running(worker):
+            pool = worker.executors.python.async_pool
+            await fake.wait_for(lambda: pool.load == 5 and all(fake.runs[r].started for r in ids))
+            (pid,) = pool.pids
+            os.kill(pid, signal.SIGKILL)
+            await fake.wait_for(lambda: all(fake.runs[r].completion for r in ids), 10)
+            after = fake.add_run(
+                type="python", function="jobs_fixture.async_sleep", parameters={"seconds": 0}
+            )
+            await fake.wait_for(lambda: fake.runs[after].completion, 10)
+        for run_id in ids:
+            completion = fake.runs[run_id].completion
+            assert completion is not None and completion["status"] == "failed"
+            assert "child process died" in completion["error"]
+        assert fake.runs[after].status == "completed"
+        assert fake.runs[after].completion["result"] != pid  # type: ignore[index]

@@ -7,7 +7,8 @@ the worker's log and to the run's stderr. When the child dies, every run it host
 
 ``AsyncPool`` starts children on demand and gives a run the least-loaded one with room (at most
 ``per_child`` runs each); a child that has started ``max_runs`` runs takes no more and goes
-away once its last run ends, and a replacement is started when one is needed.
+away once its last run ends, and a replacement is started when one is needed (a retiring
+child does not count toward ``max_children``: its last runs may sleep for long).
 """
 
 from __future__ import annotations
@@ -260,7 +261,8 @@ class AsyncPool:
                 child = self._with_room()
                 if child is not None:
                     return child
-                if len(self._children) < self._max_children:
+                serving = [c for c in self._children if not c.retiring]
+                if len(serving) < self._max_children:  # retiring ones do not count
                     return await self._spawn()
             self._freed.clear()
             await self._freed.wait()
