@@ -201,7 +201,8 @@ def report(f: dict[str, Any]) -> str:
     if "load" in f:
         load, mem = f["load"], f["load"]["memory"]
         lines += [
-            f"  running at once (peak): {load['peak']} after {load['reached_after']:.1f}s",
+            f"  running at once (peak): {load['peak']}, "
+            f"{load['reached_after']:.1f}s after the enqueue returned",
             f"  workers + children at the peak: RSS {mem.get('rss', 0):.0f} MiB, "
             f"USS {mem.get('uss', 0):.0f} MiB over {mem.get('processes', 0)} processes "
             f"(idle: RSS {f['idle_memory']['rss']:.0f}, USS {f['idle_memory']['uss']:.0f} MiB); "
