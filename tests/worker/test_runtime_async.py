@@ -124,3 +124,23 @@ async def test_a_killed_async_child_fails_its_runs_and_the_worker_goes_on():
             assert "child process died" in completion["error"]
         assert fake.runs[after].status == "completed"
         assert fake.runs[after].completion["result"] != pid  # type: ignore[index]
+
+
+async def test_sync_runs_waiting_for_a_process_are_handed_back_and_claims_go_on():
+    # ack timeout 2 s: a run still waiting for a process 0.5 s after its claim goes back
+    async with serving(FakeCoordinator(lease=3, heartbeat_interval=0.5, ack_timeout=2)) as fake:
+        busy = fake.add_run(LONG_JOB)
+        waiting = [fake.add_run("echo later") for _ in range(5)]
+        worker = make_worker(fake, concurrency=20, processes=1, import_paths=[str(JOBS_DIR)])
+        async with running(worker):
+            await fake.wait_for(lambda: fake.pid_of(busy))
+            await fake.wait_for(lambda: set(waiting) <= set(fake.released), 10)
+            quick = fake.add_run(
+                type="python", function="jobs_fixture.async_sleep", parameters={"seconds": 0}
+            )
+            await fake.wait_for(lambda: fake.runs[quick].completion, 10)
+            assert fake.runs[busy].completion is None  # claims went on past the sync backlog
+            assert not any(fake.runs[r].started for r in waiting)
+            fake.cancel(busy)
+            await fake.wait_for(lambda: all(fake.runs[r].completion for r in waiting), 20)
+        assert {fake.runs[r].stdout for r in waiting} == {"later\n"}

@@ -162,7 +162,13 @@ class Worker:
         self.processes = processes
         """Process slots: runs that hold a process (sync python, shell) at once."""
         self.prefetch = default_prefetch(concurrency) if prefetch is None else max(0, prefetch)
-        self._process_ahead = min(self.prefetch, default_prefetch(processes))
+        self._process_ahead = (
+            self.prefetch
+            if processes >= concurrency
+            else min(self.prefetch, default_prefetch(processes))
+        )
+        """Runs that may wait for a process before claims pause (all of the prefetch when
+        every slot is a process slot, as before ``--processes``)."""
         self._refill = max(1, self.prefetch // 2)
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
