@@ -26,12 +26,7 @@ class WorkerRegisterIn(BaseModel):
     hostname: Text = Field(min_length=1, max_length=255)
     pid: Count
     tags: list[Tag] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
-    concurrency: Count = Field(
-        default=4,
-        ge=1,
-        le=10_000,
-        description="Runs in flight at most (async def and http runs need no process each).",
-    )
+    concurrency: Count = Field(default=4, ge=1, le=1000)
     version: Text = Field(default="", max_length=40)
 
 
