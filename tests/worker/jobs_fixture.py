@@ -146,3 +146,9 @@ async def async_ctx(ctx: Any) -> dict[str, Any]:
 async def async_crash(seconds: float) -> None:
     await asyncio.sleep(seconds)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def async_flood(chars: int) -> int:
+    sys.stdout.write("x" * chars + "\n")
+    await asyncio.sleep(0)
+    return chars

@@ -259,3 +259,13 @@ async def test_a_worn_out_child_is_replaced_while_its_last_runs_still_go_on(
     await executors.cancel(long_id := next(iter(executors.active_runs)))
     assert long_id and (await asyncio.wait_for(long, 10)).status == "cancelled"
     await wait_until(lambda: not pid_running(first))  # gone once its last run ended
+
+
+async def test_a_large_write_arrives_whole(async_executors: Executors, output: Output) -> None:
+    req = make_request("python", function="jobs_fixture.async_flood", parameters={"chars": 300_000})
+
+    result = await async_executors.execute(req, output)
+
+    assert result.status == "completed"
+    assert output.text() == "x" * 300_000 + "\n"
+    assert len(output.chunks) >= 5  # in frames of 64 KiB characters

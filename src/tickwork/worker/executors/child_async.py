@@ -48,6 +48,8 @@ _OWNER: weakref.WeakKeyDictionary[asyncio.Task[Any], str] = weakref.WeakKeyDicti
 """Which run made each task: read by the watchdog thread while the loop is blocked."""
 
 _CRASH_EXIT = 70
+_OUT_CHUNK = 64 * 1024
+"""Characters of a run's output in one frame at most."""
 
 child.OWN_FILES.add(__file__)
 
@@ -211,7 +213,10 @@ class _Host:
         self._flush_due = False
         pending, self._pending = self._pending, {}
         for (run_id, stream), texts in pending.items():
-            self._send({"op": "out", "id": run_id, "stream": stream, "text": "".join(texts)})
+            text = "".join(texts)
+            for start in range(0, len(text), _OUT_CHUNK):  # no frame grows without bound
+                piece = text[start : start + _OUT_CHUNK]
+                self._send({"op": "out", "id": run_id, "stream": stream, "text": piece})
 
     # -- stalls ------------------------------------------------------------------------------
 
