@@ -14,7 +14,7 @@ from executor_helpers import MakeExecutors, Output, make_request, wait_until
 
 from tickwork.worker.executors import ExecutionResult, Executors
 from tickwork.worker.executors.process import pid_running
-from tickwork.worker.executors.python import AsyncSettings
+from tickwork.worker.executors.python import AsyncSettings, job_message
 
 
 def settings(**fields: object) -> AsyncSettings:
@@ -269,3 +269,17 @@ async def test_a_large_write_arrives_whole(async_executors: Executors, output: O
     assert result.status == "completed"
     assert output.text() == "x" * 300_000 + "\n"
     assert len(output.chunks) >= 5  # in frames of 64 KiB characters
+
+
+async def test_a_run_cancelled_before_its_first_step_is_still_answered(
+    async_executors: Executors,
+) -> None:
+    req = make_request("python", function="jobs_fixture.async_sleep", parameters={"seconds": 60})
+    child = await async_executors.python.async_pool.acquire()
+
+    reply = child.start(req.run_id, job_message(req), Output())
+    child.cancel(req.run_id)  # both frames arrive together: the task has not run yet
+
+    answer = await asyncio.wait_for(reply, 5)
+    assert answer["cancelled"] is True and answer["ok"] is False
+    assert child.alive and child.load == 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import os
 import socket
@@ -143,6 +144,7 @@ class _Host:
             task = asyncio.create_task(self._run(run_id, message))
             _OWNER[task] = run_id
             self._tasks[run_id] = task
+            task.add_done_callback(functools.partial(self._never_ran, run_id))
         elif op == "cancel":
             task_or_none = self._tasks.get(str(message["id"]))
             if task_or_none is not None:
@@ -166,6 +168,12 @@ class _Host:
         self._settle_stall(run_id)
         self._flush_output()
         self._reply(run_id, reply)
+
+    def _never_ran(self, run_id: str, _task: asyncio.Task[None]) -> None:
+        """A run cancelled before its task took its first step still gets its reply."""
+        if self._tasks.pop(run_id, None) is not None:
+            self._cancelled.discard(run_id)
+            self._reply(run_id, {"ok": False, "error": "cancelled", "cancelled": True})
 
     async def _execute(self, message: dict[str, Any]) -> dict[str, Any]:
         name = str(message["function"])
