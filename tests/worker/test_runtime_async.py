@@ -3,6 +3,7 @@ process slot; sync runs wait for one."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import uuid
@@ -144,3 +145,22 @@ async def test_sync_runs_waiting_for_a_process_are_handed_back_and_claims_go_on(
             fake.cancel(busy)
             await fake.wait_for(lambda: all(fake.runs[r].completion for r in waiting), 20)
         assert {fake.runs[r].stdout for r in waiting} == {"later\n"}
+
+
+async def test_a_blocked_loop_is_reported_in_the_runs_output_and_the_worker_log(caplog):  # type: ignore[no-untyped-def]
+    async with serving(FakeCoordinator()) as fake:
+        blocking = fake.add_run(
+            type="python", function="jobs_fixture.async_blocking", parameters={"seconds": 1.0}
+        )
+        worker = make_worker(
+            fake, concurrency=10, processes=1, stall_after=0.3, import_paths=[str(JOBS_DIR)]
+        )
+        with caplog.at_level(logging.WARNING):
+            async with running(worker):
+                await fake.wait_for(lambda: fake.runs[blocking].completion, 10)
+        run = fake.runs[blocking]
+        assert run.status == "completed"
+        assert "[tickwork] warning: this run blocked its event loop for" in run.stderr
+        assert any(
+            f"run {blocking} blocked the event loop" in r.getMessage() for r in caplog.records
+        )
