@@ -1,5 +1,5 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, apply, runs, workers, dlq, status, bench).
+it over the API (jobs, apply, runs, workers, dlq, status, top, bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json.
 """
@@ -18,6 +18,7 @@ from tickwork.cli import (
     serve,
     status,
     tokens,
+    top,
     worker,
     workers,
 )
@@ -37,6 +38,7 @@ app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERA
 app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("status", rich_help_panel=OPERATE)(status.status)
+app.command("top", rich_help_panel=OPERATE)(top.top)
 app.command("prune", rich_help_panel=OPERATE)(prune.prune)
 app.command("bench", rich_help_panel=OPERATE)(bench.bench)
 app.command("server", rich_help_panel=RUN)(serve.server)

@@ -11,7 +11,7 @@ carries one: URLs end up in logs).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from tickwork.client.core import AsyncClient
 
-__all__ = ["FINISHING_EVENTS", "follow_events", "websocket_url"]
+__all__ = ["FINISHING_EVENTS", "follow_events", "watch_events", "websocket_url"]
 
 FINISHING_EVENTS = frozenset(f"run.{status}" for status in TERMINAL)
 REFUSALS = {4401: AuthError, 4403: ForbiddenError, 1008: AuthError}
@@ -49,14 +49,33 @@ async def follow_events(
     if (await client.get_run(run_id)).status in TERMINAL:
         return  # nothing will happen any more; the caller reads the stored output
     url = websocket_url(client.url, run=run_id, since=str(since))
-    headers = {"Authorization": f"Bearer {client.token}"} if client.token else {}
-    async with _Connection(url, headers) as ws:
+    async with _Connection(url, _headers(client)) as ws:
         while True:
             event = await _next_event(ws)
             if event is not None:
                 yield event
             if await _finished(client, run_id, event):
                 return
+
+
+async def watch_events(
+    client: AsyncClient, *, opened: Callable[[], object] | None = None
+) -> AsyncIterator[EventOut]:
+    """Every event from now on (run.*, job.*, worker.*; output chunks left out), for as long
+    as the connection lives: a closed one raises ``UnreachableError``, a refused one
+    ``AuthError``. ``opened`` is called once the connection is up, before any event (a quiet
+    stream may say nothing for a long time)."""
+    async with _Connection(websocket_url(client.url), _headers(client)) as ws:
+        if opened is not None:
+            opened()
+        while True:
+            event = await _next_event(ws)
+            if event is not None:
+                yield event
+
+
+def _headers(client: AsyncClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.token}"} if client.token else {}
 
 
 class _Connection:
