@@ -51,14 +51,15 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(database: Path, **settings: Any) -> Iterator[Served]:
+def serve(database: Path, *, port: int = 0, **settings: Any) -> Iterator[Served]:
+    """The coordinator on ``port`` (0: a free one), until the block ends."""
     config = Settings(database_url=f"sqlite:///{database}", **{**FAST, **settings})
     container = Container(config)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(container),
             host="127.0.0.1",
-            port=0,
+            port=port,
             log_level="warning",
             ws="websockets-sansio",
             lifespan="on",

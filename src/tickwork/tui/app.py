@@ -42,6 +42,12 @@ JOB_NAMES = 200
 """Job names read for the trigger prompt's completion."""
 
 
+async def stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @dataclass
 class Link:
     """How the coordinator answers: the reads, the event stream, a refusal."""
@@ -105,6 +111,7 @@ class TopApp(App[None]):
         self.link = Link()
         self.snapshot: Snapshot | None = None
         self._wanted = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(self.link.line(self.client.url), id="status")
@@ -117,10 +124,12 @@ class TopApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one(RunsTable).focus()
-        self.run_worker(self._refresher(), group="loops")
-        self.run_worker(self._follow(), group="loops")
+        self._loops = [asyncio.create_task(self._refresher()), asyncio.create_task(self._follow())]
 
     async def on_unmount(self) -> None:
+        """Stop both loops and wait for them (the event stream closes its socket politely)
+        before the client goes."""
+        await stop(self._loops)
         await self.client.aclose()
 
     # --- the two loops ----------------------------------------------------------------

@@ -48,6 +48,7 @@ class LogScreen(Screen[None]):
         self.run_id = run_id
         self.retry_delay = retry_delay
         self.title_text = Text(run_id)
+        self._task: asyncio.Task[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="log-title")
@@ -56,7 +57,12 @@ class LogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
-        self.run_worker(self._tail(), exclusive=True, group="tail")
+        self._task = asyncio.create_task(self._tail())
+
+    async def on_unmount(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     def action_close(self) -> None:
         self.dismiss()
@@ -129,7 +135,7 @@ class TriggerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Trigger which job? (→ completes · Enter runs · Esc cancels)")
+            yield Static("Job to trigger (→ completes, Enter runs, Esc cancels)")
             suggest = SuggestFromList(self.jobs, case_sensitive=False) if self.jobs else None
             yield Input(placeholder="job name or id", suggester=suggest, id="job")
 
