@@ -167,6 +167,8 @@ async def test_keys_trigger_cancel_and_retry(live: Live) -> None:
         await select(pilot, app.query_one(RunsTable), held)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("t")  # the panel keys wait while a question is open
+        assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert text(pilot, "#message") == "nothing cancelled" and live.status(held) == "queued"
         await pilot.press("c")

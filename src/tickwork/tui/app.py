@@ -35,6 +35,7 @@ __all__ = ["HELP", "TopApp"]
 T = TypeVar("T")
 
 HELP = "t trigger · c cancel · r retry · l/Enter log · Tab panel · ↑↓ select · q quit"
+PANEL_ACTIONS = frozenset({"trigger", "cancel", "retry", "logs"})
 MIN_GAP = 0.2
 """Seconds between two refreshes at least, however many events arrive."""
 MAX_RETRY_DELAY = 5.0
@@ -193,6 +194,12 @@ class TopApp(App[None]):
         self.query_one(WorkersTable).show(s.workers, now)
 
     # --- keys -------------------------------------------------------------------------
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
+        """The panel keys act only while the panels are on top (not under a prompt or a log)."""
+        if action in PANEL_ACTIONS:
+            return self.screen is self.screen_stack[0]
+        return True
+
     def say(self, message: str, *, error: bool = False) -> None:
         self.query_one("#message", Static).update(Text(message, style="red" if error else ""))
 

@@ -2,7 +2,8 @@
 
 A redraw keeps the cursor on the row it was on (rows are keyed by run or worker id), so a
 refresh never moves the selection from under a key press. Column widths follow the panel's
-width: fixed columns first, the job name or the error takes what is left.
+width: fixed columns first, the job name or the error takes what is left; below 80 columns
+the columns marked optional are left out rather than scrolled out of sight.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ __all__ = ["FailuresTable", "Panel", "RunsTable", "WorkersTable"]
 STATUS_STYLES = {"running": "cyan", "queued": "yellow", "online": "green", "lost": "red"}
 
 Cell = str | Text
-Column = tuple[str, int]
-"""A column's label and width; width 0 is the flexible column."""
+Column = tuple[str, int, bool]
+"""A column's label, width (0: the flexible one) and whether a narrow panel may drop it."""
+FLEX_MIN = 12
 
 
 class Panel(DataTable[Cell]):
@@ -31,7 +33,7 @@ class Panel(DataTable[Cell]):
 
     COLUMNS: Sequence[Column] = ()
     DEFAULT_CSS = """
-    Panel { border: round $panel-lighten-2; height: 1fr; }
+    Panel { border: round $panel-lighten-2; height: 1fr; overflow-x: hidden; }
     Panel:focus { border: round $accent; }
     """
 
@@ -49,30 +51,42 @@ class Panel(DataTable[Cell]):
     def redraw(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> None:
         keep = self.selected()
         self.clear(columns=True)
-        for (label, _), size in zip(self.COLUMNS, self._widths(), strict=True):
-            self.add_column(label, width=size, key=label)
+        shown = self._shown()
+        widths = self._widths(shown)
+        for (label, _, _), width in zip(shown, widths, strict=True):
+            self.add_column(label, width=width, key=label)
+        wanted = [i for i, column in enumerate(self.COLUMNS) if column in shown]
         for key, cells in rows:
-            self.add_row(*self._cut(cells), key=key)
+            self.add_row(*_cut([cells[i] for i in wanted], widths), key=key)
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
 
-    def _widths(self) -> list[int]:
-        inner = self.size.width or 78
-        fixed = sum(w for _, w in self.COLUMNS)
-        padding = 2 * self.cell_padding * len(self.COLUMNS)
-        flexible = max(8, inner - fixed - padding - 1)  # the scrollbar's column
-        return [w or flexible for _, w in self.COLUMNS]
+    def _inner(self) -> int:
+        return (self.size.width or 78) - 1  # the vertical scrollbar's column
 
-    def _cut(self, cells: Sequence[Cell]) -> list[Cell]:
-        out: list[Cell] = []
-        for cell, width in zip(cells, self._widths(), strict=True):
-            if isinstance(cell, Text):
-                cell = cell.copy()
-                cell.truncate(width, overflow="ellipsis")
-                out.append(cell)
-            else:
-                out.append(fit(cell, width))
-        return out
+    def _shown(self) -> list[Column]:
+        """Every column if the panel is wide enough, else only those it may not drop."""
+        needed = sum(w + 2 * self.cell_padding for _, w, _ in self.COLUMNS) + FLEX_MIN
+        if needed <= self._inner():
+            return list(self.COLUMNS)
+        return [c for c in self.COLUMNS if not c[2]]
+
+    def _widths(self, columns: list[Column]) -> list[int]:
+        used = sum(w + 2 * self.cell_padding for _, w, _ in columns)
+        flexible = max(FLEX_MIN, self._inner() - used)
+        return [w or flexible for _, w, _ in columns]
+
+
+def _cut(cells: Sequence[Cell], widths: Sequence[int]) -> list[Cell]:
+    out: list[Cell] = []
+    for cell, width in zip(cells, widths, strict=True):
+        if isinstance(cell, Text):
+            cut = cell.copy()
+            cut.truncate(width, overflow="ellipsis")
+            out.append(cut)
+        else:
+            out.append(fit(cell, width))
+    return out
 
 
 def _status(value: str) -> Text:
@@ -82,7 +96,13 @@ def _status(value: str) -> Text:
 class RunsTable(Panel):
     """Running runs (elapsed against timeout), then queued ones (how long they waited)."""
 
-    COLUMNS = (("status", 7), ("run", 16), ("job", 0), ("worker", 15), ("time", 11))
+    COLUMNS = (
+        ("status", 7, False),
+        ("run", 16, False),
+        ("job", 0, False),
+        ("worker", 15, True),
+        ("time", 11, False),
+    )
 
     def show(self, running: list[RunOut], queued: list[RunOut], now: datetime) -> None:
         rows: list[tuple[str, list[Cell]]] = [
@@ -95,7 +115,7 @@ class RunsTable(Panel):
 class FailuresTable(Panel):
     """The latest failed runs with why they failed."""
 
-    COLUMNS = (("run", 16), ("job", 16), ("ago", 6), ("error", 0))
+    COLUMNS = (("run", 16, False), ("job", 16, True), ("ago", 6, False), ("error", 0, False))
 
     def show(self, failed: list[RunOut], now: datetime) -> None:
         rows: list[tuple[str, list[Cell]]] = [
@@ -116,7 +136,14 @@ class FailuresTable(Panel):
 class WorkersTable(Panel):
     """Workers: busy slots of their concurrency, status, last heartbeat, routing tags."""
 
-    COLUMNS = (("worker", 15), ("host", 14), ("busy", 7), ("status", 7), ("beat", 6), ("tags", 0))
+    COLUMNS = (
+        ("worker", 15, False),
+        ("host", 14, True),
+        ("busy", 7, False),
+        ("status", 7, False),
+        ("beat", 6, False),
+        ("tags", 0, True),
+    )
 
     def show(self, workers: list[WorkerOut], now: datetime) -> None:
         rows: list[tuple[str, list[Cell]]] = [
