@@ -1,4 +1,5 @@
-"""Follow one run live over the WebSocket ``/api/ws?run=<id>&since=<event id>``.
+"""Follow one run live over the WebSocket ``/api/ws?run=<id>&since=<event id>`` (and, with
+``watch_events``, every run, job and worker event of a coordinator, as `tickwork top` does).
 
 The coordinator replays the run's stored events after ``since`` (0: all of them, kept for
 ``event_retention_hours``) and then pushes new ones. A finishing event ends the stream once the
