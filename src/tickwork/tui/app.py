@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from tickwork.client import AsyncClient, AuthError, ClientError, RetryPolicy
+from tickwork.client import AsyncClient, AuthError, ClientError, RetryPolicy, UnreachableError
 from tickwork.client.follow import watch_events
 from tickwork.domain.clock import Clock, SystemClock
 from tickwork.schemas.runs import EventOut, RunOut
@@ -54,6 +54,7 @@ class Link:
     """How the coordinator answers: the reads, the event stream, a refusal."""
 
     reads: str | None = None
+    """Why the last reads failed, as shown ("disconnected, retrying"); None when they worked."""
     stream: str | None = "connecting"
     refused: str | None = None
     last_event: EventOut | None = None
@@ -63,7 +64,7 @@ class Link:
         if self.refused:
             text.append(f"refused: {self.refused}", style="bold red")
         elif self.reads:
-            text.append("disconnected, retrying", style="bold red")
+            text.append(self.reads, style="bold red")
         elif self.stream == "connecting":
             text.append("connecting…", style="yellow")
         elif self.stream:
@@ -142,7 +143,11 @@ class TopApp(App[None]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wanted.wait(), timeout=self.interval)
             self._wanted.clear()
-            await self.refresh_now()
+            try:
+                await self.refresh_now()
+            except Exception as exc:  # an answer it cannot read: say so, keep refreshing
+                self.link.reads = f"cannot read the answer ({exc!r:.60}); retrying"
+                self._show_link()
             await asyncio.sleep(MIN_GAP)
 
     async def refresh_now(self) -> None:
@@ -153,8 +158,12 @@ class TopApp(App[None]):
             self.link.refused = explain(exc)
             self._show_link()
             return
-        except ClientError as exc:
-            self.link.reads, self.link.refused = str(exc) or "unreachable", None
+        except UnreachableError:
+            self.link.reads, self.link.refused = "disconnected, retrying", None
+            self._show_link()
+            return
+        except ClientError as exc:  # the coordinator answers, with an error (503: no database)
+            self.link.reads, self.link.refused = f"{explain(exc)}; retrying", None
             self._show_link()
             return
         self.link.reads = self.link.refused = None
@@ -175,6 +184,8 @@ class TopApp(App[None]):
                 self.link.stream, self.link.refused = "refused", explain(exc)
             except ClientError as exc:
                 self.link.stream = str(exc) or "lost"
+            except Exception as exc:  # a broken handshake or event: the stream is lost, not top
+                self.link.stream = repr(exc)
             self._show_link()
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY)
