@@ -209,7 +209,8 @@ async def test_the_log_tail_shows_stored_then_live_output(live: Live) -> None:
         assert end[0].startswith(f"── {run_id} completed after ")
         assert "completed" in text(pilot, "#log-title")
         await pilot.press("escape")
-        assert not isinstance(app.screen, LogScreen) and isinstance(app.focused, RunsTable)
+        await until(pilot, lambda: not isinstance(app.screen, LogScreen), "the panels again")
+        assert isinstance(app.focused, RunsTable)
 
 
 @pytest.fixture

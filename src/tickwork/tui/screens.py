@@ -59,13 +59,16 @@ class LogScreen(Screen[None]):
         self.query_one(Log).focus()
         self._task = asyncio.create_task(self._tail())
 
-    async def on_unmount(self) -> None:
+    async def action_close(self) -> None:
+        """Stop following (the stream closes its socket) before the screen goes."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-    def action_close(self) -> None:
         self.dismiss()
+
+    def on_unmount(self) -> None:
+        if self._task is not None:  # closed some other way (the app quitting)
+            self._task.cancel()
 
     def _say(self, line: Text | str) -> None:
         self.title_text = line if isinstance(line, Text) else Text(line)
