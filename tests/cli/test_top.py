@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ from textual.widgets import Log, Static
 from tests.client.served import Served, serve, start_worker
 from tests.integration.harness import Proc, free_port
 from tickwork.client import Client
-from tickwork.schemas.runs import AttemptOut, EventOut, RunDetail
+from tickwork.schemas.runs import AttemptOut, EventOut, RunDetail, RunOut
 from tickwork.tui import TopApp
 from tickwork.tui.app import HELP
+from tickwork.tui.data import elapsed, span
 from tickwork.tui.panels import FailuresTable, Panel, RunsTable, WorkersTable
 from tickwork.tui.screens import ConfirmScreen, LogScreen, TriggerScreen
 from tickwork.tui.tail import Tail
@@ -382,3 +383,22 @@ def test_top_is_a_command() -> None:
     result = invoker("http://127.0.0.1:1")("top", "--help")
     assert result.exit_code == 0
     assert "trigger" in result.stdout and "--server" in result.stdout
+
+
+def test_elapsed_against_timeout_and_waiting_time() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def run(**fields: Any) -> RunOut:
+        return RunOut.model_validate({**_run_fields(now), "timeout": 3600, **fields})
+
+    calm = elapsed(run(started_at=now - timedelta(minutes=10)), now)
+    assert (calm.plain, calm.style) == ("10m00s/1h00m", "")
+    late = elapsed(run(started_at=now - timedelta(minutes=50)), now)
+    assert (late.plain, late.style) == ("50m00s/1h00m", "yellow")
+    over = elapsed(run(started_at=now - timedelta(hours=2, minutes=5)), now)
+    assert (over.plain, over.style) == ("2h05m/1h00m", "red")
+    queued = run(status="queued", started_at=None, queued_at=now - timedelta(seconds=42))
+    assert elapsed(queued, now).plain == "wait 42s"
+    backoff = queued.model_copy(update={"not_before": now + timedelta(seconds=5)})
+    assert elapsed(backoff, now).plain == "retry 5s"
+    assert span(3 * 86400 + 4 * 3600) == "3d04h"
