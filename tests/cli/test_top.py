@@ -55,7 +55,9 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("top")
-    with serve(root / "tickwork.db") as served:
+    # generous leases: on a loaded machine a worker must not lose its runs mid-test
+    lenient = {"lease_seconds": 30, "worker_lost_after": 20, "ack_timeout": 10}
+    with serve(root / "tickwork.db", **lenient) as served:
         worker = start_worker(served.url)
         env = Live(served, worker, root)
         try:
@@ -128,8 +130,9 @@ async def test_the_panels_show_runs_failures_and_workers_at_80x24(live: Live) ->
             failure = await until(pilot, lambda: row(failures, failed), "the failed run")
             assert "top-broken" in failure and "exit code 3" in failure
             worker = await until(pilot, lambda: workers.row_count and workers.rows, "a worker")
-            worker_row = row(workers, str(next(iter(worker)).value))
-            assert re.search(r"\b1/4\b", worker_row) and "online" in worker_row
+            key = str(next(iter(worker)).value)
+            busy = await until(pilot, lambda: re.search(r"\b1/4\b", row(workers, key)), "1/4")
+            assert busy and "online" in row(workers, key)
             assert "connected" in text(pilot, "#status")
             stats = text(pilot, "#stats")
             assert "queue" in stats and "running" in stats and "lag" in stats
@@ -200,7 +203,8 @@ async def test_the_log_tail_shows_stored_then_live_output(live: Live) -> None:
         screen = await until(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen, "")
         log = screen.query_one(Log)
         await until(pilot, lambda: "hello-from-top" in log.lines, "the stored output")
-        assert f"{run_id} · top-talker · running" in text(pilot, "#log-title")
+        title = f"{run_id} · top-talker · running"
+        await until(pilot, lambda: title in text(pilot, "#log-title"), "the run's headline")
         gate.touch()
         await until(pilot, lambda: "bye-from-top" in log.lines, "the live output")
         end = await until(

@@ -43,7 +43,7 @@ JOB_NAMES = 200
 """Job names read for the trigger prompt's completion."""
 
 
-async def stop(tasks: list[asyncio.Task[None]]) -> None:
+async def _stop_all(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -131,7 +131,7 @@ class TopApp(App[None]):
     async def on_unmount(self) -> None:
         """Stop both loops and wait for them (the event stream closes its socket politely)
         before the client goes."""
-        await stop(self._loops)
+        await _stop_all(self._loops)
         await self.client.aclose()
 
     # --- the two loops ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Log, Static
 
-from tickwork.client import AsyncClient, AuthError, ClientError
+from tickwork.client import AsyncClient, AuthError, ClientError, UnreachableError
 from tickwork.domain.runs import TERMINAL
 from tickwork.schemas.runs import RunDetail
 from tickwork.tui.data import span
@@ -26,6 +26,8 @@ RECONNECT_DELAY = 1.0
 
 def explain(exc: ClientError) -> str:
     """One line for the message bar: the server's own reason when it gave one."""
+    if isinstance(exc, UnreachableError):
+        return f"cannot reach the coordinator ({exc})"
     return str(exc)
 
 
@@ -48,7 +50,7 @@ class LogScreen(Screen[None]):
         self.run_id = run_id
         self.retry_delay = retry_delay
         self.title_text = Text(run_id)
-        self._task: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, id="log-title")
@@ -57,18 +59,18 @@ class LogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
-        self._task = asyncio.create_task(self._tail())
+        self._follower = asyncio.create_task(self._tail())
 
     async def action_close(self) -> None:
         """Stop following (the stream closes its socket) before the screen goes."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
         self.dismiss()
 
     def on_unmount(self) -> None:
-        if self._task is not None:  # closed some other way (the app quitting)
-            self._task.cancel()
+        if self._follower is not None:  # closed some other way (the app quitting)
+            self._follower.cancel()
 
     def _say(self, line: Text | str) -> None:
         self.title_text = line if isinstance(line, Text) else Text(line)
