@@ -54,8 +54,9 @@ async def claim_bypassing(
     expires: datetime,
     ack: datetime,
 ) -> tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]] | None:
-    """(picked ids in order, claimed rows, jobs by id), or None if a candidate's job counts
-    its running runs (nothing was changed; the caller's transaction only read)."""
+    """(picked ids in order, claimed rows, jobs by id), committed; or None if a candidate's
+    job counts its running runs (nothing was changed; the caller's transaction only read).
+    The caller's transaction must hold nothing else: a claim commits it."""
     raw = await conn.get_raw_connection()
     pg: Any = raw.driver_connection
     async with pg.pipeline():
@@ -72,6 +73,7 @@ async def claim_bypassing(
         params = {"worker": worker_id, "now": now, "expires": expires, "ack": ack, "ids": picked}
         await claim.execute(CLAIM, params)
         await jobs.execute(JOBS, {"ids": picked})
+        await pg.commit()  # in the same round trip; the caller's commit then has nothing to do
         claimed = await claim.fetchall()
         found = {j[0]: j for j in await jobs.fetchall()}
     return picked, claimed, found
