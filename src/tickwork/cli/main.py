@@ -1,5 +1,5 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, apply, runs, workers, dlq, status, bench).
+it over the API (jobs, apply, export, runs, workers, dlq, status, bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json.
 """
@@ -12,6 +12,7 @@ from tickwork.cli import (
     apply,
     bench,
     dlq,
+    export,
     jobs,
     prune,
     runs,
@@ -33,6 +34,7 @@ OPERATE = "Operate it over the API (--server, --token, --json)"
 
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("apply", rich_help_panel=OPERATE)(apply.apply)
+app.command("export", rich_help_panel=OPERATE)(export.export)
 app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
