@@ -1,33 +1,42 @@
-"""The claim of runs that bypass their job's concurrency, on PostgreSQL, in raw psycopg.
+"""Claims on PostgreSQL in raw psycopg: fixed statements (prepared by psycopg once they have
+run a few times) sent in pipelines, so a claim costs two or three round trips rather than
+six to eight through SQLAlchemy, and none of its statement building.
 
-The common claim (every candidate's job allows more runs than could ever run at once) needs
-no job lock: the runs are chosen and locked, set running and returned with their jobs'
-targets. Written with SQLAlchemy that was six round trips (BEGIN, a look at the candidates,
-the locking select, the update, the jobs, COMMIT) and most of a claim's CPU in building and
-caching statements. Here the statements are fixed text, prepared by psycopg once they have
-run a few times, and sent in two pipelines: BEGIN with the locking select; then the update,
-the jobs and COMMIT.
+- **Runs that bypass their job's concurrency** (``allow`` jobs), the common case: BEGIN with
+  the locking pick; then the update, the jobs' targets and COMMIT. No job is locked.
+- **Otherwise** (``claim_limited``): BEGIN with a look at the candidates; then, in the lock
+  order (store/locking.py), the jobs that count their running runs locked and counted, and
+  the candidates locked (SKIP LOCKED); the choice (``choose``, shared with SQLite); then the
+  update, the targets and COMMIT.
 
-When a candidate's job counts its running runs (``bypass_concurrency`` false), this claim
-makes no change and answers None: the general claim (``claims_sql``), which locks those jobs
-before any run, as the lock order asks, takes it from there.
+The caller's transaction must hold nothing else: a claim commits it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-PICK = """
-SELECT id, bypass_concurrency FROM runs
+_READY = """
+FROM runs
 WHERE status = 'queued' AND route = ANY(%(routes)s)
   AND (not_before IS NULL OR not_before <= %(now)s)
 ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
-FOR NO KEY UPDATE SKIP LOCKED
+"""
+PICK = "SELECT id, job_id, bypass_concurrency" + _READY + "FOR NO KEY UPDATE SKIP LOCKED"
+LOOK = "SELECT id, job_id, bypass_concurrency" + _READY
+
+LOCK_JOBS = """
+SELECT id, concurrency FROM jobs WHERE id = ANY(%(jobs)s) ORDER BY id FOR NO KEY UPDATE
+"""
+RUNNING = """
+SELECT job_id, count(*) FROM runs
+WHERE job_id = ANY(%(jobs)s) AND status = 'running' GROUP BY job_id
 """
 
 CLAIM = """
@@ -44,33 +53,96 @@ WHERE id IN (SELECT job_id FROM runs WHERE id = ANY(%(ids)s))
 """
 
 
-async def claim_bypassing(
-    conn: AsyncConnection,
-    *,
-    worker_id: str,
-    routes: Sequence[str],
-    limit: int,
-    now: datetime,
-    expires: datetime,
-    ack: datetime,
-) -> tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]] | None:
-    """(picked ids in order, claimed rows, jobs by id), committed; or None if a candidate's
-    job counts its running runs (nothing was changed; the caller's transaction only read).
-    The caller's transaction must hold nothing else: a claim commits it."""
-    raw = await conn.get_raw_connection()
-    pg: Any = raw.driver_connection
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What a claim asks for and grants."""
+
+    worker_id: str
+    routes: Sequence[str]
+    limit: int
+    now: datetime
+    expires: datetime
+    ack: datetime
+
+
+Claimed = tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]
+"""(picked run ids in order, the claimed runs' rows, their jobs by id)."""
+
+
+def choose(rows: Sequence[Any], room: dict[str, int], limit: int) -> list[str]:
+    """From locked candidates (id, job id, bypass) in start order, the ones to claim: runs
+    that bypass their job's concurrency, and others while their job has room."""
+    left = dict(room)
+    picked: list[str] = []
+    for run_id, job_id, bypass in rows:
+        if len(picked) >= limit:
+            break
+        if bypass:
+            picked.append(run_id)
+        elif left.get(job_id, 0) > 0:  # a job not locked (not in room) has none counted
+            left[job_id] -= 1
+            picked.append(run_id)
+    return picked
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None:
+    """The claim when every candidate bypasses its job's concurrency; None if one does not
+    (nothing changed: the transaction was rolled back, the caller may claim again on it)."""
+    pg = await _driver(conn)
     async with pg.pipeline():
         pick = pg.cursor()
-        await pick.execute(PICK, {"routes": list(routes), "now": now, "limit": limit})
+        ready = {"routes": list(terms.routes), "now": terms.now, "limit": terms.limit}
+        await pick.execute(PICK, ready)
         rows = await pick.fetchall()
-    if not all(bypass for _, bypass in rows):
+    if not all(bypass for _, _, bypass in rows):
+        await pg.rollback()  # the candidates' locks go: jobs are locked before runs
         return None
-    picked = [rid for rid, _ in rows]
+    return await _claim(pg, [run_id for run_id, _, _ in rows], terms)
+
+
+async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
+    """The claim when candidates may count their job's running runs: jobs locked before
+    runs, each job's room counted under its lock."""
+    pg = await _driver(conn)
+    ready = {"routes": list(terms.routes), "now": terms.now, "limit": terms.limit * 4}
+    async with pg.pipeline():
+        look = pg.cursor()
+        await look.execute(LOOK, ready)
+        seen = await look.fetchall()
+    if not seen:
+        await pg.commit()
+        return [], [], {}
+    limited = sorted({job_id for _, job_id, bypass in seen if not bypass})
+    async with pg.pipeline():
+        jobs, running, pick = pg.cursor(), pg.cursor(), pg.cursor()
+        if limited:
+            await jobs.execute(LOCK_JOBS, {"jobs": limited})
+            await running.execute(RUNNING, {"jobs": limited})
+        await pick.execute(PICK, ready)
+        locked = await jobs.fetchall() if limited else []
+        counts = dict(await running.fetchall()) if limited else {}
+        rows = await pick.fetchall()
+    room = {job_id: concurrency - counts.get(job_id, 0) for job_id, concurrency in locked}
+    return await _claim(pg, choose(rows, room, terms.limit), terms)
+
+
+async def _claim(pg: Any, picked: list[str], terms: Terms) -> Claimed:
     if not picked:
+        await pg.commit()
         return [], [], {}
     async with pg.pipeline():
         claim, jobs = pg.cursor(), pg.cursor()
-        params = {"worker": worker_id, "now": now, "expires": expires, "ack": ack, "ids": picked}
+        params = {
+            "worker": terms.worker_id,
+            "now": terms.now,
+            "expires": terms.expires,
+            "ack": terms.ack,
+            "ids": picked,
+        }
         await claim.execute(CLAIM, params)
         await jobs.execute(JOBS, {"ids": picked})
         await pg.commit()  # in the same round trip; the caller's commit then has nothing to do

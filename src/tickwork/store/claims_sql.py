@@ -2,7 +2,8 @@
 
 One transaction per claim: choose (highest priority, oldest first, within each job's
 concurrency), then one UPDATE that sets them running for the worker and returns what the
-worker needs, then the jobs' targets in one read.
+worker needs, then the jobs' targets in one read. On PostgreSQL the same steps go in raw,
+pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLite.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
-from tickwork.store.claims_pg import claim_bypassing
+from tickwork.store.claims_pg import Terms, choose, claim_bypassing, claim_limited
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
@@ -78,28 +79,8 @@ class ClaimRows:
             return []
         expires = now + timedelta(seconds=lease)
         ack = now + timedelta(seconds=ack_timeout)
-        key = tuple(routes)
-        if self.db.is_postgres and time.monotonic() >= self._limited_until.get(key, 0.0):
-            async with self.db.write(now) as (conn, _events):
-                fast = await claim_bypassing(
-                    conn,
-                    worker_id=worker_id,
-                    routes=routes,
-                    limit=limit,
-                    now=now,
-                    expires=expires,
-                    ack=ack,
-                )
-            if fast is not None:
-                picked, rows, found = fast
-                order = {rid: i for i, rid in enumerate(picked)}
-                return [
-                    _assignment(_Claimed(*r), _Job(*found[r[1]]), worker_id, expires, ack)
-                    for r in sorted(rows, key=lambda r: order[r[0]])
-                ]
-            # these routes hold runs of jobs that count their running runs: the general
-            # claim for a while, rather than a wasted look before each
-            self._limited_until[key] = time.monotonic() + LIMITED_FOR
+        if self.db.is_postgres:
+            return await self._claim_pg(worker_id, routes, limit, now, expires, ack)
         async with self.db.write(now) as (conn, _events):
             picked = await self._pick(conn, routes, limit, now)
             if not picked:
@@ -135,6 +116,34 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
+    async def _claim_pg(
+        self,
+        worker_id: str,
+        routes: Sequence[str],
+        limit: int,
+        now: datetime,
+        expires: datetime,
+        ack: datetime,
+    ) -> list[Assignment]:
+        key = tuple(routes)
+        terms = Terms(worker_id, routes, limit, now, expires, ack)
+        async with self.db.write(now) as (conn, _events):
+            got = None
+            if time.monotonic() >= self._limited_until.get(key, 0.0):
+                got = await claim_bypassing(conn, terms)
+                if got is None:
+                    # these routes hold runs of jobs that count their running runs: the
+                    # limited claim for a while, rather than a wasted look before each
+                    self._limited_until[key] = time.monotonic() + LIMITED_FOR
+            if got is None:
+                got = await claim_limited(conn, terms)
+        picked, rows, found = got
+        order = {rid: i for i, rid in enumerate(picked)}
+        return [
+            _assignment(_Claimed(*r), _Job(*found[r[1]]), worker_id, expires, ack)
+            for r in sorted(rows, key=lambda r: order[r[0]])
+        ]
+
     async def _pick(
         self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
     ) -> list[str]:
@@ -161,16 +170,7 @@ class ClaimRows:
         limited = sorted({r.job_id for r in seen if not r.bypass_concurrency})
         room = await self._room(conn, limited)
         rows = (await conn.execute(no_key_update(cand, self.db.dialect, skip_locked=True))).all()
-        picked: list[str] = []
-        for r in rows:
-            if len(picked) >= limit:
-                break
-            if r.bypass_concurrency:
-                picked.append(r.id)
-            elif room.get(r.job_id, 0) > 0:  # a job not locked above has no room counted
-                room[r.job_id] -= 1
-                picked.append(r.id)
-        return picked
+        return choose(rows, room, limit)
 
     async def _room(self, conn: AsyncConnection, job_ids: list[str]) -> dict[str, int]:
         """Lock these jobs and count how many more runs of each may start."""
