@@ -203,7 +203,7 @@ async def top_of_minute(url: str, dsn: str, n: int) -> dict[str, float]:
     seen: list[tuple[float, int]] = []  # (seconds after the minute, runs committed)
     try:
         await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
-        seen = await asyncio.to_thread(watch_commits, dsn, due, n, 60.0)
+        seen = await asyncio.to_thread(watch_commits, dsn, due, n, 240.0)
     finally:
         await container.stop()
     with psycopg.connect(dsn) as conn:
