@@ -243,7 +243,12 @@ async def test_health_is_open_and_whoami_needs_a_token(
     me = await api.get(
         "/api/auth/whoami", headers={"Authorization": f"Bearer {tokens['operator']}"}
     )
-    assert me.json() == {"name": "operator-token", "role": "operator", "auth": True}
+    assert me.json() == {
+        "name": "operator-token",
+        "role": "operator",
+        "auth": True,
+        "scopes": {"*": "operator"},
+    }
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickwork.domain.namespaces import EVERY_NAMESPACE, NamespaceFilter
+
 
 @dataclass(frozen=True, slots=True)
 class JobFilter:
@@ -15,6 +17,7 @@ class JobFilter:
     tag: str | None = None
     schedule_type: str | None = None
     q: str | None = None
+    namespaces: NamespaceFilter = EVERY_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ _RELATIVE = re.compile(r"^-(\d{1,6})([smhdw])$")
 class RunFilter:
     status: str | None = None
     job_id: str | None = None
+    namespaces: NamespaceFilter = EVERY_NAMESPACE
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "queued_at"
@@ -91,6 +95,7 @@ class RunSelection:
     ids: tuple[str, ...] = ()
     job_id: str | None = None
     statuses: tuple[str, ...] = ()
+    namespaces: NamespaceFilter = EVERY_NAMESPACE  # runs of other namespaces are left alone
 
     @property
     def by_ids(self) -> bool:
@@ -106,6 +111,7 @@ class DeadLetterSelection:
     job_id: str | None = None
     error_summary: str | None = None
     without_summary: bool = False  # those with no summary (failed before summaries existed)
+    namespaces: NamespaceFilter = EVERY_NAMESPACE  # entries of other namespaces are left alone
 
     @property
     def by_ids(self) -> bool:

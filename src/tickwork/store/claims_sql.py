@@ -48,14 +48,16 @@ class ClaimRows:
         lease: float,
         ack_timeout: float,
         now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[Assignment]:
-        """Claim up to ``limit`` runs for a worker (in the order they should start)."""
+        """Claim up to ``limit`` runs for a worker (in the order they should start); a worker
+        limited to ``namespaces`` only runs of those (``ix_runs_claimable_namespace``)."""
         if limit <= 0 or not routes:
             return []
         expires = now + timedelta(seconds=lease)
         ack = now + timedelta(seconds=ack_timeout)
         async with self.db.write(now) as (conn, _events):
-            picked = await self._pick(conn, routes, limit, now)
+            picked = await self._pick(conn, routes, limit, now, namespaces)
             if not picked:
                 return []
             claimed = (
@@ -90,7 +92,12 @@ class ClaimRows:
         ]
 
     async def _pick(
-        self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
+        self,
+        conn: AsyncConnection,
+        routes: Sequence[str],
+        limit: int,
+        now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[str]:
         """Choose claimable runs: highest priority, oldest first, within each job's concurrency.
 
@@ -98,11 +105,13 @@ class ClaimRows:
         (waiting) before any run, then the runs with SKIP LOCKED, so a claim never waits while
         holding a run.
         """
-        ready = (
+        ready: tuple[sa.ColumnElement[bool], ...] = (
             R.status == "queued",
             one_of(R.route, routes, self.db.dialect),
             sa.or_(R.not_before.is_(None), R.not_before <= now),
         )
+        if namespaces is not None:
+            ready = (*ready, one_of(R.namespace, namespaces, self.db.dialect))
         cand = (
             sa.select(R.id, R.job_id, R.bypass_concurrency)
             .where(*ready)

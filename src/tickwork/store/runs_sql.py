@@ -17,7 +17,7 @@ from tickwork.domain.runs import ACTIVE, Attempt, Run, can_transition
 from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
-from tickwork.store.jobs_sql import decode_cursor, encode_cursor
+from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
 from tickwork.store.locking import lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
@@ -122,7 +122,7 @@ class RunRows:
         """Runs matching ``flt`` in its order (queued_at, started_at or duration; runs
         without the value last), with keyset pagination: the cursor holds the last run's
         (value missing, value, id)."""
-        where: list[sa.ColumnElement[bool]] = []
+        where = namespace_where(R.namespace, flt.namespaces)
         if flt.status:
             where.append(R.status == flt.status)
         if flt.job_id:
