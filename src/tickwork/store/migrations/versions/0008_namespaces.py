@@ -8,7 +8,8 @@ Every job belongs to a namespace (existing jobs to ``default``) and its name is 
 it; runs keep their job's namespace (lists and a limited worker's claim filter on it without a
 join: ``ix_runs_namespace_queued_at``, ``ix_runs_claimable_namespace``). Tokens may carry a
 role per namespace (``scopes``) and the worker tags they allow; audit entries name the
-namespace they touched.
+namespace they touched. A downgrade renames each job outside ``default`` to
+``namespace.name``, since names are unique again without namespaces.
 """
 
 import sqlalchemy as sa
@@ -62,6 +63,14 @@ def downgrade() -> None:
         batch.drop_index("ix_runs_claimable_namespace")
         batch.drop_index("ix_runs_namespace_queued_at")
         batch.drop_column("namespace")
+    # names are unique again without namespaces: a job outside default is renamed
+    # ``namespace.name`` (a name may hold '.'), so the same name in two namespaces survives
+    op.execute(
+        sa.text(
+            "UPDATE jobs SET name = substr(namespace || '.' || name, 1, 200) "
+            "WHERE namespace <> 'default'"
+        )
+    )
     with op.batch_alter_table("jobs") as batch:
         batch.drop_constraint("uq_jobs_namespace_name", type_="unique")
         batch.create_unique_constraint("uq_jobs_name", ["name"])
