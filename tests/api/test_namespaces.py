@@ -16,9 +16,10 @@ from starlette.websockets import WebSocketDisconnect
 from tickwork.api.app import create_app
 from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
-from tickwork.domain.runs import Completion
 from tickwork.service.container import Container
 from tickwork.testing import job_payload, job_spec
+
+from .tenancy import failed_run
 
 
 @pytest.fixture
@@ -37,20 +38,6 @@ async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Conta
 async def bearer(c: Container, **how: Any) -> dict[str, str]:
     _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
     return {"Authorization": f"Bearer {secret}"}
-
-
-async def failed_run(c: Container, namespace: str, name: str) -> tuple[str, str, str]:
-    """A job of ``namespace`` whose one run failed into a dead letter: (job, run, dead letter)."""
-    job = await c.jobs.create(job_spec(name, namespace=namespace, retries=0))
-    run_id, _, _ = await c.jobs.trigger(job.id)
-    worker = await c.workers.register(
-        hostname="h", pid=1, tags=["default"], concurrency=1, version="t"
-    )
-    [got] = await c.workers.claim(worker.id, limit=1, wait=0)
-    await c.workers.complete_one(Completion(got.run_id, got.fence, "failed", error="boom"))
-    letters, _ = await c.runs.dead_letters(resolved=False, limit=10, offset=0)
-    [dl] = [d for d in letters if d.run_id == run_id]
-    return job.id, run_id, dl.id
 
 
 async def test_names_are_unique_per_namespace(api: httpx.AsyncClient, container: Container) -> None:
@@ -274,3 +261,36 @@ def test_websocket_events_stay_in_their_namespace(settings: Settings) -> None:
         with client.websocket_connect(ws_url, headers=auth) as ws:
             seen = {ws.receive_json()["namespace"] for _ in range(5)}
         assert seen == {"other", "payments"}
+
+
+async def test_a_namespace_worker_token_claims_only_its_runs(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    for name, ns in (("a", "other"), ("b", "payments"), ("c", "other"), ("d", "payments")):
+        job = await container.jobs.create(job_spec(name, namespace=ns))
+        await container.jobs.trigger(job.id)
+    worker = await bearer(container, scopes={"payments": "worker"}, worker_tags=["default"])
+    wider = await api.post(
+        "/api/workers",
+        json={"hostname": "h", "pid": 1, "tags": ["default", "gpu"], "concurrency": 4},
+        headers=worker,
+    )
+    assert wider.status_code == 403 and "gpu" in wider.json()["error"]["message"]
+    made = await api.post(
+        "/api/workers",
+        json={"hostname": "h", "pid": 1, "tags": ["default"], "concurrency": 4},
+        headers=worker,
+    )
+    assert made.status_code == 201, made.text
+    wid = made.json()["id"]
+    got = await api.post(f"/api/workers/{wid}/claim", json={"limit": 10, "wait": 0}, headers=worker)
+    assert sorted(a["job_name"] for a in got.json()["assignments"]) == ["b", "d"]
+    again = await api.post(
+        f"/api/workers/{wid}/claim", json={"limit": 10, "wait": 0}, headers=worker
+    )
+    assert again.json()["assignments"] == []
+    everyone = await bearer(container, role="worker")
+    rest = await api.post(
+        f"/api/workers/{wid}/claim", json={"limit": 10, "wait": 0}, headers=everyone
+    )
+    assert sorted(a["job_name"] for a in rest.json()["assignments"]) == ["a", "c"]
