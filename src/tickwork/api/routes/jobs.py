@@ -111,6 +111,7 @@ async def get_job(
 async def replace_job(
     ref: str,
     body: JobIn,
+    request: Request,
     c: ContainerDep,
     who: PrincipalDep,
     namespace: Annotated[
@@ -120,7 +121,9 @@ async def replace_job(
 ) -> JobOut:
     """Replace a job's definition; the schedule and the DAG are checked again. The namespace
     cannot change (422)."""
-    return JobOut.of(await c.jobs.replace(ref, body.to_spec(namespace), who=who))
+    job = await c.jobs.replace(ref, body.to_spec(namespace), who=who)
+    request.state.audit = {"namespace": job.spec.namespace}
+    return JobOut.of(job)
 
 
 @router.delete("/api/jobs/{ref}", status_code=204, name="delete")
