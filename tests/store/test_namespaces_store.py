@@ -10,6 +10,8 @@ from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.queries import JobFilter, NewRun, RunFilter
 from tickwork.store import migrate
+from tickwork.store import tables as t
+from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
 
@@ -116,6 +118,33 @@ async def test_the_limited_claim_reads_its_own_index(store: SqlStore, clock: Fak
         ).scalars()
         text = "\n".join(plan)
     assert "ix_runs_claimable_namespace" in text, text
+
+
+async def test_a_namespace_list_reads_its_own_index(store: SqlStore, clock: FakeClock) -> None:
+    """The run list of a namespace other than default reads ``ix_runs_namespace_queued_at``
+    (partial: default's runs never enter it), its values bound as the list binds them."""
+    if store.dialect != "postgresql":
+        return
+    pay = await add_job(store, clock, "pay", namespace="payments", on_overlap="allow")
+    other = await add_job(store, clock, "other", on_overlap="allow")
+    await store.runs.bulk(
+        [NewRun(job_id=j.id, trigger="manual") for j in (pay, other) * 50], now=clock.now()
+    )
+    stmt = (
+        sa.select(t.runs.c.id)
+        .where(*namespace_where(t.runs.c.namespace, PAYMENTS))
+        .order_by(t.runs.c.queued_at.desc(), t.runs.c.id.desc())
+        .limit(50)
+    )
+    compiled = stmt.compile(
+        dialect=store.writer.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    async with store.writer.connect() as conn:
+        await conn.execute(sa.text("ANALYZE runs"))
+        await conn.execute(sa.text("SET enable_seqscan = off"))
+        plan = (await conn.exec_driver_sql("EXPLAIN " + compiled.string, compiled.params)).scalars()
+        text = "\n".join(plan)
+    assert "ix_runs_namespace_queued_at" in text, text
 
 
 async def test_migration_0008_puts_existing_data_in_default(db_url: str, clock: FakeClock) -> None:

@@ -6,7 +6,9 @@ Create Date: 2026-12-02 00:40:00
 
 Every job belongs to a namespace (existing jobs to ``default``) and its name is unique within
 it; runs keep their job's namespace (lists and a limited worker's claim filter on it without a
-join: ``ix_runs_namespace_queued_at``, ``ix_runs_claimable_namespace``). Tokens may carry a
+join: ``ix_runs_namespace_queued_at``, of namespaces other than default only, so an install
+that does not use namespaces writes no more index entries per run change;
+``ix_runs_claimable_namespace``, of queued runs). Tokens may carry a
 role per namespace (``scopes``) and the worker tags they allow; audit entries name the
 namespace they touched. A downgrade renames each job outside ``default`` to
 ``namespace.name``, since names are unique again without namespaces.
@@ -22,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 QUEUED = "status = 'queued'"
+NOT_DEFAULT = "namespace <> 'default'"
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -37,7 +40,11 @@ def upgrade() -> None:
             sa.Column("namespace", sa.String(63), nullable=False, server_default="default")
         )
         batch.create_index(
-            "ix_runs_namespace_queued_at", ["namespace", "queued_at", "id"], unique=False
+            "ix_runs_namespace_queued_at",
+            ["namespace", "queued_at", "id"],
+            unique=False,
+            sqlite_where=sa.text(NOT_DEFAULT),
+            postgresql_where=sa.text(NOT_DEFAULT),
         )
         batch.create_index(
             "ix_runs_claimable_namespace",
