@@ -3,19 +3,23 @@ and a limited worker's claim filter on it, and migration 0008 puts existing data
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.queries import JobFilter, NewRun, RunFilter
+from tickwork.domain.runs import Completion
+from tickwork.domain.scheduling import TickPlan
 from tickwork.store import migrate
 from tickwork.store import tables as t
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
 
-from .helpers import add_job, add_worker, claim
+from .helpers import add_job, add_worker, claim, complete
 
 PAYMENTS = NamespaceFilter(only=frozenset({"payments"}))
 
@@ -47,6 +51,32 @@ async def test_runs_keep_their_jobs_namespace(store: SqlStore, clock: FakeClock)
     ]
     jobs, _, _ = await store.jobs.page(JobFilter(namespaces=PAYMENTS), limit=10, cursor=None)
     assert [j.id for j in jobs] == [pay.id]
+
+
+async def test_scheduled_and_dependency_runs_keep_the_namespace(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    up = await add_job(store, clock, "up", namespace="payments", schedule="every 1m")
+    down = await add_job(store, clock, "down", namespace="payments", deps=[up])
+    clock.advance(seconds=61)
+
+    def plan(job: Job) -> tuple[TickPlan, datetime | None]:
+        return TickPlan(fire=[clock.now()]), clock.now() + timedelta(minutes=1)
+
+    await store.schedule.fire(now=clock.now(), limit=10, planner=plan)
+    await add_worker(store, clock)
+    [got] = await claim(store, clock)
+    await complete(
+        store,
+        [Completion(run_id=got.run_id, fence=got.fence, outcome="completed")],
+        worker_id="worker-a",
+        now=clock.now(),
+    )
+    runs, _, _ = await store.runs.page(RunFilter(namespaces=PAYMENTS), limit=10, cursor=None)
+    assert sorted((r.trigger, r.job_id, r.namespace) for r in runs) == [
+        ("dependency", down.id, "payments"),
+        ("schedule", up.id, "payments"),
+    ]
 
 
 async def test_the_same_name_in_two_namespaces(store: SqlStore, clock: FakeClock) -> None:
