@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -65,6 +66,27 @@ def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
     cpu = meter.stop()
     writes = table_writes(b.dsn).minus(before)
     b.figures[key] = {"rate": rate, "cpu": {k: v / n for k, v in cpu.items()}, "writes": writes}
+
+
+def triggers_measured(b: scenarios.Bench, job: str) -> None:
+    """Single-call triggers from 32 clients, with the CPU each group spent per trigger (the
+    bench client's own included, since it shares the machine)."""
+    meter = CpuMeter(
+        {
+            "coordinator": lambda: [p.pid for p in b.c.coordinators],
+            "postgres": postgres_pids(ADMIN, b.figures["db"]),
+            "redis": pids_of("redis-server"),
+        }
+    )
+    before = table_writes(b.dsn)
+    meter.start()
+    mine = time.process_time()  # the client's own: the coordinator is a child of this process
+    scenarios.triggers(b, job)
+    cpu = meter.stop()
+    cpu["client"] = time.process_time() - mine
+    n = b.figures["trigger"]["n"]
+    b.figures["trigger"]["cpu"] = {k: v / n for k, v in cpu.items()}
+    b.figures["trigger"]["writes"] = table_writes(b.dsn).minus(before)
 
 
 async def make_tokens(url: str) -> dict[str, str]:
@@ -140,7 +162,7 @@ def main() -> None:
                 worker_env["TICKWORK_TOKEN"] = tokens["worker"]
             setup(b)
             if "trigger" in only:
-                scenarios.triggers(b, "trig")
+                triggers_measured(b, "trig")
             if "bulk" in only:
                 b.figures["bulk"] = scenarios.bulk_enqueue(b, "bulk", args.runs, "k")
             for _ in range(2):
@@ -198,6 +220,14 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
             f"  single-call trigger, {t['clients']} clients      : {t['rate']:8.0f} runs/s   "
             f"p50 {t['p50'] * 1000:.1f} ms, p99 {t['p99'] * 1000:.1f} ms ({t['n']} calls)"
         )
+        if cpu := t.get("cpu"):
+            w: Writes = t["writes"]
+            tables = ", ".join(f"{k} {v / t['n']:.2f}" for k, v in sorted(w.rows.items()) if v)
+            lines.append(
+                f"      CPU per trigger {sum(cpu.values()) * 1000:.2f} ms: "
+                + ", ".join(f"{k} {v * 1000:.2f}" for k, v in cpu.items())
+                + f"; rows written per trigger {w.total() / t['n']:.2f} ({tables})"
+            )
     if "bulk" in fig:
         lines.append(f"  bulk enqueue (POST /api/runs/bulk)  : {fig['bulk']:8.0f} runs/s")
     for key, name in (

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import psycopg
 from tests.integration.harness import Cluster, wait_until
 
+from benchmarks.loadgen import hammer, request_bytes
 from benchmarks.measure import pct
 
 
@@ -70,31 +70,15 @@ def drain(b: Bench, job: str, n: int) -> float:
     return n / max((last - first).total_seconds(), 1e-9)
 
 
-async def _trigger_clients(
-    url: str, token: str | None, job: str, clients: int, per_client: int
-) -> list[float]:
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60, headers=headers) as http:
-
-        async def one_client() -> None:
-            for _ in range(per_client):
-                t0 = time.perf_counter()
-                r = await http.post(f"/api/jobs/{job}/trigger")
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 202:
-                    raise RuntimeError(f"trigger answered {r.status_code}: {r.text}")
-
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-    return latencies
-
-
 def triggers(b: Bench, job: str, *, clients: int = 32, per_client: int = 100) -> None:
     """Single-call POST …/trigger from ``clients`` concurrent clients (enqueue only)."""
+    request = request_bytes("POST", b.c.url, f"/api/jobs/{job}/trigger", token=b.token)
     start = time.perf_counter()
-    lat = asyncio.run(_trigger_clients(b.c.url, b.token, job, clients, per_client))
+    calls = asyncio.run(hammer(b.c.url, request, connections=clients, per_connection=per_client))
     elapsed = time.perf_counter() - start
+    if set(calls.statuses) != {202}:
+        raise RuntimeError(f"triggers answered {calls.statuses}; first: {calls.first_error}")
+    lat = calls.latencies
     b.figures["trigger"] = {
         "rate": len(lat) / elapsed,
         "p50": pct(lat, 0.5),

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     claim_wait: float = Field(default=20.0, ge=0, description="Longest claim long-poll.")
     dashboard: bool = Field(default=True, description="Serve the built dashboard at /.")
     auth: bool = Field(default=False, description="Require API tokens.")
+    token_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds a coordinator trusts a token it has looked up before looking "
+        "again (0: every request). A token revoked through the API stops at once on every "
+        "coordinator sharing its Redis; one revoked otherwise (`tickwork tokens revoke` "
+        "without Redis) stops within this time. Expiry is always exact.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="Host names (comma-separated, no port) this server answers to besides the "

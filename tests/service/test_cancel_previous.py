@@ -4,25 +4,15 @@ long-polled heartbeat returns with the run to stop, rather than at the end of th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.records import HeartbeatResult
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
 
 POLL = 30.0  # the heartbeat long-poll: far longer than the answer may take
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url), clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
 
 
 async def running_run(app: Container, name: str) -> tuple[str, str, int]:

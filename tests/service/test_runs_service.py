@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tickwork.config import Settings
-from tickwork.domain.clock import FakeClock
 from tickwork.domain.runs import Completion
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url), clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
 
 
 async def failed_run(app: Container) -> tuple[str, str]:

@@ -4,26 +4,14 @@ poll: a run of a concurrency-1 job when the one before it finishes, a retry when
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
-from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.runs import Completion
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
 
 LONG = 30.0  # a long-poll that would hold this long if nothing woke it
-
-
-@pytest.fixture
-async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url), clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
 
 
 async def test_a_finished_run_of_a_concurrency_1_job_wakes_the_claim_of_the_next(

@@ -101,3 +101,54 @@ def segfault() -> None:
 def environment_names() -> list[str]:
     """The names of the variables a python job sees."""
     return sorted(os.environ)
+
+
+_MET: dict[str, int] = {}
+_ALL_MET: dict[str, asyncio.Event] = {}
+
+
+async def meet(key: str, n: int) -> int:
+    """Returns only once ``n`` runs with this key are in this process at once (its pid)."""
+    _MET[key] = _MET.get(key, 0) + 1
+    met = _ALL_MET.setdefault(key, asyncio.Event())
+    if _MET[key] >= n:
+        met.set()
+    await met.wait()
+    return os.getpid()
+
+
+async def async_sleep(seconds: float) -> int:
+    await asyncio.sleep(seconds)
+    return os.getpid()
+
+
+async def async_chatter(tag: str, lines: int) -> str:
+    for i in range(lines):
+        print(f"{tag}-{i}")
+        print(f"{tag}-err-{i}", file=sys.stderr)
+        await asyncio.sleep(0)
+    return tag
+
+
+_block = time.sleep  # called from an async def: the mistake the watchdog is there to catch
+
+
+async def async_blocking(seconds: float) -> str:
+    _block(seconds)
+    return "done"
+
+
+async def async_ctx(ctx: Any) -> dict[str, Any]:
+    await asyncio.sleep(0)
+    return {"run_id": ctx.run_id, "fence": ctx.fence}
+
+
+async def async_crash(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def async_flood(chars: int) -> int:
+    sys.stdout.write("x" * chars + "\n")
+    await asyncio.sleep(0)
+    return chars

@@ -268,3 +268,59 @@ def test_the_workers_own_interval_is_kept_or_refused() -> None:
     assert heartbeat_timing(30, 8, 2).interval == 2
     with pytest.raises(LeaseSettingsError, match=r"--heartbeat-interval 9 .* at most 8s"):
         heartbeat_timing(30, 8, 9)
+
+
+class ManyRuns:
+    """A handler holding 2,500 runs, and a client that answers each request for its runs."""
+
+    worker_id = "worker-1"
+
+    def __init__(self) -> None:
+        self.runs = [RunFence(run_id=f"run-{i}", fence=1) for i in range(2500)]
+        self.bodies: list[HeartbeatIn] = []
+        self.cancelled: list[str] = []
+        self.stale: list[tuple[str, int]] = []
+
+    def held_runs(self) -> list[RunFence]:
+        return self.runs
+
+    async def heartbeat(self, worker_id: str, body: HeartbeatIn) -> HeartbeatOut:
+        self.bodies.append(body)
+        named = {r.run_id for r in body.runs}
+        return HeartbeatOut(
+            cancel=[r for r in ("run-5", "run-2400") if r in named],
+            stale=[r for r in ("run-1500",) if r in named],
+            lease_seconds=0,
+        )
+
+    async def on_cancel(self, run_ids: list[str]) -> None:
+        self.cancelled += run_ids
+
+    async def on_stale(self, run_id: str, fence: int) -> None:
+        self.stale.append((run_id, fence))
+
+    async def on_forgotten(self, worker_id: str) -> None:
+        raise AssertionError("the worker is not forgotten")
+
+    async def on_lease_lost(self, grace: float) -> None:
+        raise AssertionError("no lease lost")
+
+
+async def test_a_heartbeat_names_every_held_run_a_thousand_a_request():
+    time = VirtualTime()
+    many = ManyRuns()
+    beat = Heartbeat(
+        cast(Any, many), many, timing=lease_timing(lease=30), clock=time.clock, sleep=time.sleep
+    )
+    task = asyncio.create_task(beat.beat_once())
+    await time.run_until(0.0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    assert [len(b.runs) for b in many.bodies] == [1000, 1000, 500]
+    assert {r.run_id for b in many.bodies for r in b.runs} == {r.run_id for r in many.runs}
+    assert [b.wait for b in many.bodies[:-1]] == [0, 0]  # only the last one is long-polled
+    assert many.bodies[-1].wait > 0
+    assert sorted(many.cancelled) == ["run-2400", "run-5"]
+    assert many.stale == [("run-1500", 1)]
+    assert beat.beats == 1

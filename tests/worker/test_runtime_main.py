@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_runtime_support import FakeCoordinator, serving
 
-from tickwork.worker.main import parse_options
+from tickwork.worker.main import build_worker, parse_options
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions
 from tickwork.worker.runtime import default_prefetch
 
@@ -59,7 +59,30 @@ def test_flags_win_over_the_environment(tmp_path: Path):
 def test_bad_values_are_refused(capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit):
         parse_options(["--concurrency", "0"], environ={})
-    assert "between 1 and 1000" in capsys.readouterr().err
+    assert "--concurrency: 0 is not between 1 and 10000" in capsys.readouterr().err
+
+
+def test_concurrency_goes_past_the_process_slots(capsys: pytest.CaptureFixture[str]):
+    options = parse_options(
+        ["--concurrency", "5000", "--processes", "8", "--async-per-child", "1000"],
+        environ={"TICKWORK_STALL_AFTER": "0.5"},
+    )
+    assert (options.concurrency, options.processes) == (5000, 8)
+    assert (options.async_per_child, options.stall_after) == (1000, 0.5)
+    assert parse_options([], environ={}).processes is None  # as many as --concurrency
+    worker = build_worker(options)
+    assert (worker.concurrency, worker.processes) == (5000, 8)
+    assert worker.registration.concurrency == 5000
+    assert build_worker(WorkerOptions(concurrency=3000)).processes == 1000  # MAX_PROCESSES
+    for argv, message in [
+        (["--concurrency", "10001"], "--concurrency: 10001 is not between 1 and 10000"),
+        (["--processes", "1001"], "--processes: 1001 is not between 1 and 1000"),
+        (["--concurrency", "4", "--processes", "5"], "--processes 5 is more than --concurrency 4"),
+        (["--stall-after", "0"], "--stall-after: 0 is not more than 0"),
+    ]:
+        with pytest.raises(SystemExit):
+            parse_options(argv, environ={})
+        assert message in capsys.readouterr().err
 
 
 def test_prefetch_from_flag_or_environment_else_a_quarter_of_the_slots(

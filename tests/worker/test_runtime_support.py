@@ -47,6 +47,7 @@ class FakeRun:
     command: str | None = None
     function: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    request: dict[str, Any] | None = None
     timeout: float = 60.0
     fence: int = 0
     status: str = "queued"
@@ -148,6 +149,7 @@ class FakeCoordinator:
         return Starlette(
             routes=[
                 Route("/api/workers", self.register, methods=["POST"]),
+                Route("/ping", self.ping, methods=["GET"]),
                 Route("/api/workers/{wid}", self.deregister, methods=["DELETE"]),
                 Route("/api/workers/{wid}/heartbeat", self.heartbeat, methods=["POST"]),
                 Route("/api/workers/{wid}/claim", self.claim, methods=["POST"]),
@@ -276,12 +278,18 @@ class FakeCoordinator:
             type=run.type,  # type: ignore[arg-type]
             function=run.function,
             command=run.command,
+            request=run.request,
             timeout=run.timeout,
             isolation="pool",
             lease_expires_at=now + timedelta(seconds=self.lease),
             ack_deadline=now + timedelta(seconds=self.ack_timeout),
             claim_held=held,
         )
+
+    async def ping(self, request: Request) -> Response:
+        """A target for http jobs."""
+        self.requests["ping"] += 1
+        return JSONResponse({"pong": True})
 
     async def report(self, request: Request) -> Response:
         wid = request.path_params["wid"]

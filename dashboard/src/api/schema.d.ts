@@ -285,7 +285,8 @@ export interface paths {
   "/api/tokens/{token_id}": {
     /**
      * Revoke
-     * @description Revoke a token at once.
+     * @description Revoke a token: it stops working at once on this coordinator and on every other
+     * that shares its Redis.
      */
     delete: operations["tokens-revoke"];
   };
@@ -4252,7 +4253,8 @@ export interface operations {
   };
   /**
    * Revoke
-   * @description Revoke a token at once.
+   * @description Revoke a token: it stops working at once on this coordinator and on every other
+   * that shares its Redis.
    */
   "tokens-revoke": {
     parameters: {

@@ -14,6 +14,7 @@ from tickwork.api.guards import WS_SUBPROTOCOL
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.errors import Forbidden, Unauthorized
 from tickwork.domain.namespaces import ANY_NAMESPACE
+from tickwork.domain.records import AuditNote
 from tickwork.service.container import Container
 
 log = logging.getLogger("tickwork.auth")
@@ -200,11 +201,31 @@ class AuditTrail:
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 route = scope.get("route")
                 op = route.unique_id if isinstance(route, APIRoute) else None
-                if op in AUDITED and status < 400:
+                if op in AUDITED and status < 400 and not _audited(scope):
                     await _record(scope, op, status)
             await send(message)
 
         await self.app(scope, receive, record_then_send)
+
+
+def audit_note(request: HTTPConnection, action: str, **details: Any) -> AuditNote:
+    """The audit entry of this request, for a route that writes it in its own transaction
+    (a trigger): the trail then leaves the request alone."""
+    principal = getattr(request.state, "principal", None) or ANONYMOUS_OPEN
+    params = dict(request.path_params)
+    request.state.audited = True
+    return AuditNote(
+        actor=principal.name,
+        role=principal.role,
+        action=action,
+        target=next(iter(params.values()), None),
+        details={**details, **params},
+        namespace=getattr(request.state, "namespace", None),
+    )
+
+
+def _audited(scope: Scope) -> bool:
+    return bool(scope.get("state", {}).get("audited"))
 
 
 async def _record(scope: Scope, op: str, status: int) -> None:

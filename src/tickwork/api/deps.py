@@ -1,4 +1,7 @@
-"""Annotated dependency aliases shared by the routers."""
+"""Annotated dependency aliases shared by the routers.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in its thread
+pool, a thread hop per request per dependency (``tests/api/test_deps.py`` holds the rule)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ MAX_PAGE = 500
 """The largest page any list answers (``max_page_size`` may only lower it)."""
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -27,12 +30,12 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def page_limit(
+async def page_limit(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 50,
 ) -> int:
     """The page size asked for, validated against the server's cap."""
-    cap = get_container(request).settings.max_page_size
+    cap = (await get_container(request)).settings.max_page_size
     if limit > cap:
         raise ValidationError("limit", f"must be between 1 and {cap}")
     return limit
@@ -41,7 +44,7 @@ def page_limit(
 LimitDep = Annotated[int, Depends(page_limit)]
 
 
-def actor(request: Request) -> str:
+async def actor(request: Request) -> str:
     """Who is calling, as kept on what they change (``cancelled_by``): the token's name
     (with auth off, the anonymous principal's)."""
     principal = getattr(request.state, "principal", None)
@@ -51,17 +54,22 @@ def actor(request: Request) -> str:
 ActorDep = Annotated[str, Depends(actor)]
 
 
-def principal(request: Request) -> Principal:
+def principal_of(request: Request) -> Principal:
     """Who is calling, as authenticated by ``authorize`` (with auth off, everyone may do
     everything)."""
     found = getattr(request.state, "principal", None)
     return found if isinstance(found, Principal) else ANONYMOUS_OPEN
 
 
+async def principal(request: Request) -> Principal:
+    """``principal_of`` as a dependency (async: no thread hop)."""
+    return principal_of(request)
+
+
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def namespace_param(
+async def namespace_param(
     request: Request,
     namespace: Annotated[
         str | None,
@@ -97,7 +105,7 @@ class ListScope:
         return self.asked or DEFAULT_NAMESPACE
 
 
-def namespace_filter(
+async def namespace_filter(
     request: Request,
     namespace: Annotated[
         str | None,
@@ -109,7 +117,7 @@ def namespace_filter(
 ) -> ListScope:
     """What a list shows: the namespaces the token may read, narrowed to ``?namespace=``
     (Forbidden when the token may not read that one)."""
-    who = principal(request)
+    who = principal_of(request)
     if namespace is not None:
         who.require("read", check_namespace(namespace))
     return ListScope(who.namespaces("read").narrowed(namespace), namespace)
@@ -123,7 +131,7 @@ BeforeId = Annotated[
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="Entries to skip.")]
 
 
-def plain_parameters(request: HTTPConnection) -> None:
+async def plain_parameters(request: HTTPConnection) -> None:
     """422 for a path, query or header value no database can store (NUL, lone surrogates),
     naming it. Request bodies are held to the same rule by their field types
     (``tickwork.schemas.fields``); this covers every route's parameters, including ones

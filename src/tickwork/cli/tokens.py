@@ -163,7 +163,8 @@ def revoke(
     database_url: DbOption = "sqlite:///./tickwork.db",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Revoke a token by id; it stops working at once."""
+    """Revoke a token by id. Coordinators sharing Redis with this command (TICKWORK_REDIS_URL)
+    stop accepting it at once; others within their token_cache_seconds (2 s by default)."""
     _with_container(database_url, lambda c: c.tokens.revoke(token_id))
     if as_json:
         out.print_json(json.dumps({"revoked": token_id}))

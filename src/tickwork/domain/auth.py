@@ -55,12 +55,7 @@ class Principal:
     def require(self, permission: str, namespace: str) -> None:
         """Forbidden, naming the namespace and the permission, unless granted."""
         if not self.may(permission, namespace):
-            role = self.role_in(namespace)
-            held = f"a {role} token" if role else "a token with no role"
-            raise Forbidden(
-                f"{held} in namespace '{namespace}' may not do this (needs {permission})",
-                details={"namespace": namespace, "role": role, "needs": permission},
-            )
+            raise forbidden(self, permission, namespace)
 
     def namespaces(self, permission: str) -> NamespaceFilter:
         """Where ``permission`` is granted, as a filter for lists."""
@@ -70,6 +65,16 @@ class Principal:
             named = {ns for ns in scopes if ns != ANY_NAMESPACE}
             return NamespaceFilter(only=None, but=frozenset(named - granted))
         return NamespaceFilter(only=frozenset(granted), but=frozenset())
+
+
+def forbidden(who: Principal, permission: str, namespace: str) -> Forbidden:
+    """The refusal of ``permission`` in ``namespace``: which role the token holds there."""
+    role = who.role_in(namespace)
+    held = f"a {role} token" if role else "a token with no role"
+    return Forbidden(
+        f"{held} in namespace '{namespace}' may not do this (needs {permission})",
+        details={"namespace": namespace, "role": role, "needs": permission},
+    )
 
 
 ANONYMOUS_OPEN = Principal(token_id="-", name="anonymous (auth off)", role="admin")

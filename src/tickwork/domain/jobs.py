@@ -253,6 +253,15 @@ def check_trigger_parameters(spec: JobSpec, parameters: Mapping[str, Any], *, fi
     refuse_new_references(parameters, defined=defined, field=field)
 
 
+def check_stored_trigger_parameters(
+    stored: Mapping[str, Any], parameters: Mapping[str, Any], *, field: str
+) -> None:
+    """``check_trigger_parameters`` against a job's stored spec (a JSON object), as the store
+    reads it: the same rule without building a ``JobSpec``."""
+    defined = (stored.get("parameters"), stored.get("request"))
+    refuse_new_references(parameters, defined=defined, field=field)
+
+
 def job_status(enabled: bool, last_run_status: str | None) -> str:
     if not enabled:
         return "paused"

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tickwork.domain.namespaces import EVERY_NAMESPACE, NamespaceFilter
+from tickwork.domain.auth import Principal
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, EVERY_NAMESPACE, NamespaceFilter
+from tickwork.domain.records import AuditNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,19 @@ class NewRun:
     scheduled_for: datetime | None = None
     upstream_run_ids: tuple[str, ...] = ()
     due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRequest:
+    """A manual trigger as the API received it: the job by id or name, the run's parameters
+    and idempotency key, and the audit entry to write with the run."""
+
+    ref: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    audit: AuditNote | None = None
+    namespace: str = DEFAULT_NAMESPACE  # where a name is looked up
+    who: Principal | None = None  # None: no permission to check (the caller's own use)
 
 
 RUN_SORTS: tuple[str, ...] = ("queued_at", "started_at", "duration")

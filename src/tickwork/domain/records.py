@@ -85,6 +85,18 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditNote:
+    """An audit entry to write in the same transaction as the change it records."""
+
+    actor: str
+    role: str | None
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TickResult:
     jobs: int
     created: int

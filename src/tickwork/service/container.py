@@ -60,7 +60,12 @@ class Container:
         )
         self.notifier = Notifier(self.coord.bus, self.clock)
         self.metrics = Metrics()
-        self.tokens = TokenService(self.store, self.clock)
+        self.tokens = TokenService(
+            self.store,
+            self.clock,
+            bus=self.coord.bus,
+            cache_seconds=settings.token_cache_seconds,
+        )
         self.jobs = JobService(self.store, self.clock, self.notifier)
         self.runs = RunService(self.store, self.clock, self.notifier)
         self.bulk = BulkService(self.store, self.clock, self.notifier)
@@ -110,6 +115,7 @@ class Container:
         if background:
             for svc in self._services():
                 svc.start()
+            self.tokens.start()
             self._background = True
 
     def _services(self) -> tuple[BackgroundService, ...]:
@@ -126,6 +132,8 @@ class Container:
         if self._background:
             for svc in self._services():
                 await svc.stop()
+        await self.jobs.triggers.stop()
+        await self.tokens.stop()
         self.notifier.cancel_timers()
         await self.coord.stop()
         await self.store.close()

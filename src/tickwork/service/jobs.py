@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from tickwork.domain import ids
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.clock import Clock
 from tickwork.domain.dag import find_cycle
-from tickwork.domain.errors import Conflict, CycleError, NotFound, ValidationError
+from tickwork.domain.errors import Conflict, CycleError, NotFound, TickworkError, ValidationError
 from tickwork.domain.jobs import (
     Job,
     JobSpec,
@@ -19,11 +20,13 @@ from tickwork.domain.jobs import (
     validate_spec,
 )
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, split_ref
-from tickwork.domain.queries import JobFilter, JobStats, NewRun, Total
+from tickwork.domain.queries import JobFilter, JobStats, NewRun, Total, TriggerRequest
+from tickwork.domain.records import AuditNote, Triggered
 from tickwork.domain.schedules import Schedule, parse_schedule
 from tickwork.store.base import Store
 
 from .notify import Notifier
+from .triggers import Answer, TriggerGroups
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class JobService:
         self.store = store
         self.clock = clock
         self.notifier = notifier
+        self.triggers = TriggerGroups(store, clock, self._announce)
 
     async def get(
         self,
@@ -149,19 +153,44 @@ class JobService:
         *,
         parameters: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        audit: AuditNote | None = None,
         namespace: str = DEFAULT_NAMESPACE,
         who: Principal = ANONYMOUS_OPEN,
     ) -> tuple[str, str, bool]:
-        job = await self.get(ref, namespace, who=who, needs="operate", deps=False)
-        check_trigger_parameters(job.spec, parameters or {}, field="parameters")
+        """Queue a run of the job (by id, or by name in ``namespace``) now; the audit entry,
+        if given, is written with it. ``who`` needs operate in the job's namespace.
+        Concurrent triggers share a transaction (``TriggerGroups``), except those of jobs
+        whose on_overlap reads their active runs, which go one at a time."""
+        if not ref.startswith("job-"):
+            who.require("operate", namespace)
+        request = TriggerRequest(
+            ref, parameters or {}, idempotency_key, audit, namespace=namespace, who=who
+        )
+        done = await self.triggers.submit(request)
+        if isinstance(done, TickworkError):
+            raise done
+        if done is None:
+            done = await self._trigger_alone(request)
+        return done.run_id, done.status, done.created
+
+    async def _trigger_alone(self, request: TriggerRequest) -> Triggered:
+        job = await self.get(
+            request.ref,
+            request.namespace,
+            who=request.who or ANONYMOUS_OPEN,
+            needs="operate",
+            deps=False,
+        )
+        check_trigger_parameters(job.spec, request.parameters, field="parameters")
         done = await self.store.runs.trigger(
             NewRun(
                 job_id=job.id,
                 trigger="manual",
-                parameters=parameters or {},
-                idempotency_key=idempotency_key,
+                parameters=dict(request.parameters),
+                idempotency_key=request.idempotency_key,
             ),
             now=self.clock.now(),
+            audit=request.audit,
         )
         for run_id, worker in done.stopping:  # cancel_previous: as prompt as a cancel
             await self.notifier.cancel(worker, run_id)
@@ -169,7 +198,16 @@ class JobService:
             await self.notifier.runs_ready()  # which also tells event listeners
         else:
             await self.notifier.changed()
-        return done.run_id, done.status, done.created
+        return done
+
+    async def _announce(self, answers: Sequence[Answer]) -> None:
+        """After a group of triggers committed: wake waiting claims if it made runs, else
+        tell event listeners (a trigger that found its run changes nothing to claim)."""
+        done = [a for a in answers if isinstance(a, Triggered)]
+        if any(a.created for a in done):
+            await self.notifier.runs_ready()
+        elif done:
+            await self.notifier.changed()
 
     async def list_jobs(
         self, flt: JobFilter, *, limit: int, cursor: str | None

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickwork.coord.base import Bus
 from tickwork.domain import ids
 from tickwork.domain.auth import (
     ROLES,
@@ -23,12 +28,31 @@ from tickwork.domain.namespaces import ANY_NAMESPACE
 from tickwork.domain.records import AuditEntry, TokenRecord
 from tickwork.store.base import Store
 
+log = logging.getLogger(__name__)
+
+
+REVOKED = "tokens:revoked"
+"""The bus topic a revocation is announced on (the message: the token's id)."""
+
+CACHE_MOST = 10_000
+"""Tokens a coordinator keeps looked up at most (only tokens that exist are kept)."""
+
 
 class TokenService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    """Tokens are looked up by digest and trusted for ``cache_seconds`` (one query per token
+    per interval, not per request); expiry is checked on every request, and a revocation
+    drops the token from every coordinator's cache through the bus."""
+
+    def __init__(
+        self, store: Store, clock: Clock, *, bus: Bus | None = None, cache_seconds: float = 0.0
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.bus = bus
+        self.cache_seconds = cache_seconds
         self._last_used: dict[str, datetime] = {}
+        self._known: dict[str, tuple[TokenRecord, float]] = {}  # digest → (record, looked up)
+        self._listener: asyncio.Task[None] | None = None
 
     async def create(
         self,
@@ -66,7 +90,7 @@ class TokenService:
         return record, secret
 
     async def authenticate(self, token: str) -> Principal:
-        record = await self.store.tokens.by_digest(token_digest(token))
+        record = await self._lookup(token_digest(token))
         if record is None:
             raise Unauthorized("unknown token")
         now = self.clock.now()
@@ -85,8 +109,57 @@ class TokenService:
             worker_tags=record.worker_tags,
         )
 
+    async def _lookup(self, digest: str) -> TokenRecord | None:
+        if self.cache_seconds > 0:
+            known = self._known.get(digest)
+            if known is not None and time.monotonic() - known[1] < self.cache_seconds:
+                return known[0]
+        record = await self.store.tokens.by_digest(digest)
+        if record is not None and self.cache_seconds > 0:
+            if len(self._known) >= CACHE_MOST:
+                self._known.clear()
+            self._known[digest] = (record, time.monotonic())
+        return record
+
+    def forget(self, token_id: str) -> None:
+        """Drop a token from this coordinator's cache (it was revoked)."""
+        self._known = {d: k for d, k in self._known.items() if k[0].id != token_id}
+
     async def revoke(self, token_id: str) -> None:
         await self.store.tokens.revoke(token_id, now=self.clock.now())
+        self.forget(token_id)
+        if self.bus is not None:
+            try:
+                await self.bus.publish(REVOKED, token_id)
+            except Exception:  # the others still stop trusting it within cache_seconds
+                log.warning("could not announce the revocation of %s", token_id, exc_info=True)
+
+    def start(self) -> None:
+        """Listen for revocations made on other coordinators."""
+        if self.bus is not None and self.cache_seconds > 0 and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(self.bus), name="tickwork-tokens")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self, bus: Bus) -> None:
+        while True:
+            try:
+                async with bus.subscribe(REVOKED) as sub:
+                    while True:
+                        token_id = await sub.wait(60)
+                        if token_id:
+                            self.forget(token_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away: the cache's time limit still holds
+                log.warning("token revocations: listening again shortly", exc_info=True)
+                self._known.clear()
+                await asyncio.sleep(1)
 
     async def list_tokens(self) -> list[TokenRecord]:
         return await self.store.tokens.all()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from tickwork.domain.errors import TickworkError
 from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.queries import (
@@ -19,9 +20,11 @@ from tickwork.domain.queries import (
     RunFilter,
     RunSelection,
     Total,
+    TriggerRequest,
 )
 from tickwork.domain.records import (
     AuditEntry,
+    AuditNote,
     BulkResult,
     HeartbeatResult,
     ReapResult,
@@ -60,7 +63,12 @@ class Jobs(Protocol):
 
 
 class Runs(Protocol):
-    async def trigger(self, new: NewRun, *, now: datetime) -> Triggered: ...
+    async def trigger(
+        self, new: NewRun, *, now: datetime, audit: AuditNote | None = None
+    ) -> Triggered: ...
+    async def trigger_many(
+        self, requests: Sequence[TriggerRequest], *, now: datetime
+    ) -> list[Triggered | TickworkError | None]: ...
     async def bulk(self, items: Sequence[NewRun], *, now: datetime) -> list[tuple[str, bool]]: ...
     async def get(self, run_id: str) -> Run | None: ...
     async def attempts(self, run_id: str) -> list[Attempt]: ...

@@ -9,16 +9,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickwork.domain.errors import Conflict, NotFound
+from tickwork.domain.auth import forbidden
+from tickwork.domain.errors import Conflict, NotFound, TickworkError, ValidationError
+from tickwork.domain.jobs import check_stored_trigger_parameters
+from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap, needs_active
-from tickwork.domain.queries import NewRun, RunFilter, Total
-from tickwork.domain.records import Triggered
+from tickwork.domain.queries import NewRun, RunFilter, Total, TriggerRequest
+from tickwork.domain.records import AuditNote, Triggered
 from tickwork.domain.runs import ACTIVE, Attempt, Run, can_transition
 from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
+from tickwork.store.dialect import one_of
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
-from tickwork.store.locking import lock_jobs, lock_runs
+from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
     CANCELLED,
@@ -30,6 +34,7 @@ from tickwork.store.run_writes import (
     stop_runs,
     supersede,
 )
+from tickwork.store.tokens_sql import write_audit
 
 R = t.runs.c
 A = t.attempts.c
@@ -43,9 +48,14 @@ class RunRows:
 
     # --- new runs ---------------------------------------------------------------------------
 
-    async def trigger(self, new: NewRun, *, now: datetime) -> Triggered:
-        """Create a run honouring the idempotency key and the job's on_overlap."""
+    async def trigger(
+        self, new: NewRun, *, now: datetime, audit: AuditNote | None = None
+    ) -> Triggered:
+        """Create a run honouring the idempotency key and the job's on_overlap; the audit
+        entry, if any, is written in the same transaction."""
         async with self.db.write(now) as (conn, events):
+            if audit is not None:
+                await write_audit(conn, self.db.dialect, [audit], now=now)
             # the job is locked only when the decision reads its active runs (skip,
             # cancel_previous): triggers of an allow/queue job run side by side, the new
             # run's reference to the job taking the key-share lock any insert takes
@@ -75,6 +85,62 @@ class RunRows:
             )
             status = "queued" if created else await _status(conn, run_id)
         return Triggered(run_id, status, created, stopping)
+
+    async def trigger_many(
+        self, requests: Sequence[TriggerRequest], *, now: datetime
+    ) -> list[Triggered | TickworkError | None]:
+        """Manual triggers, many in one transaction (a coordinator's concurrent triggers,
+        grouped): for each request its answer, an error of its own (no such job, parameters
+        refused) or None where its job's on_overlap reads the job's active runs (skip,
+        cancel_previous: those go through ``trigger``, one at a time under the job's lock).
+        The audit entries of the runs made or found are written with them.
+
+        The jobs are read with a key-share lock (by id, the lock order), as the runs'
+        references to them would take: a job deleted meanwhile waits, it cannot vanish
+        between this read and the insert."""
+        out: list[Triggered | TickworkError | None] = [None] * len(requests)
+        dialect = self.db.dialect
+        async with self.db.write(now) as (conn, events):
+            by_id, by_name = await _jobs_by_ref(
+                conn, dialect, {(r.namespace, r.ref) for r in requests}
+            )
+            jobs: dict[str, JobRef] = {}
+            todo: list[tuple[int, QueuedRun]] = []
+            for i, req in enumerate(requests):
+                by_ref = req.ref.startswith("job-")
+                row = by_id.get(req.ref) if by_ref else by_name.get((req.namespace, req.ref))
+                if row is None:
+                    where = "" if by_ref else f" in namespace '{req.namespace}'"
+                    out[i] = NotFound(f"no job with id or name '{req.ref}'{where}")
+                    continue
+                job = jobs.setdefault(row.id, job_ref(row))
+                if req.who is not None and not req.who.may("operate", job.namespace):
+                    out[i] = forbidden(req.who, "operate", job.namespace)
+                    continue
+                if needs_active(job.on_overlap):
+                    continue
+                try:
+                    check_stored_trigger_parameters(row.spec, req.parameters, field="parameters")
+                except ValidationError as exc:
+                    out[i] = exc
+                    continue
+                new = NewRun(
+                    job_id=job.id,
+                    trigger="manual",
+                    parameters=dict(req.parameters),
+                    idempotency_key=req.idempotency_key,
+                )
+                todo.extend((i, run) for run in new_runs(job, [new], now))
+            names = {j: job.name for j, job in jobs.items()}
+            made = await insert_runs(conn, dialect, events, [r for _, r in todo], names)
+            notes = []
+            for (i, _), (run_id, created) in zip(todo, made, strict=True):
+                status = "queued" if created else await _status(conn, run_id)
+                out[i] = Triggered(run_id, status, created)
+                if (note := requests[i].audit) is not None:
+                    notes.append(note)
+            await write_audit(conn, dialect, notes, now=now)
+        return out
 
     async def bulk(self, items: Sequence[NewRun], *, now: datetime) -> list[tuple[str, bool]]:
         """Enqueue many runs in one transaction (deduplicated by idempotency key); bulk runs
@@ -245,6 +311,26 @@ async def _run_by_key(conn: AsyncConnection, job_id: str, key: str) -> tuple[str
         )
     ).first()
     return (row.id, row.status) if row else None
+
+
+async def _jobs_by_ref(
+    conn: AsyncConnection, dialect: str, refs: set[tuple[str, str]]
+) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    """The jobs these (namespace, ref) pairs name: a ref starting with ``job-`` is an id
+    (whatever the namespace), else a name in the namespace; by id and by (namespace, name),
+    key-share locked in id order. The namespace is read from the stored spec."""
+    ids = sorted({r for _, r in refs if r.startswith("job-")})
+    names = sorted({r for _, r in refs if not r.startswith("job-")})
+    which: list[sa.ColumnElement[bool]] = []
+    if ids:
+        which.append(one_of(J.id, ids, dialect))
+    if names:
+        which.append(one_of(J.name, names, dialect))
+    stmt = sa.select(*JOB_REF).where(sa.or_(*which)).order_by(J.id)
+    rows = (await conn.execute(key_share(stmt, dialect))).all()
+    by_id = {row.id: row for row in rows}
+    by_name = {(job_ref(row).namespace, row.name): row for row in rows}
+    return by_id, by_name
 
 
 async def _status(conn: AsyncConnection, run_id: str) -> str:

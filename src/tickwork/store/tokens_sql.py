@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import NotFound
-from tickwork.domain.records import AuditEntry, TokenRecord
+from tickwork.domain.records import AuditEntry, AuditNote, TokenRecord
 from tickwork.store import tables as t
 from tickwork.store.database import Database
+from tickwork.store.dialect import insert_all
 
 T = t.api_tokens.c
 A = t.audit_log.c
@@ -28,6 +31,25 @@ def _token(row: Any) -> TokenRecord:
         scopes=dict(row.scopes) if row.scopes else None,
         worker_tags=tuple(row.worker_tags) if row.worker_tags is not None else None,
     )
+
+
+async def write_audit(
+    conn: AsyncConnection, dialect: str, notes: Sequence[AuditNote], *, now: datetime
+) -> None:
+    """Audit entries, in the caller's transaction (one statement however many)."""
+    rows = [
+        {
+            "at": now,
+            "actor": n.actor,
+            "role": n.role,
+            "action": n.action,
+            "target": n.target,
+            "namespace": n.namespace,
+            "details": n.details,
+        }
+        for n in notes
+    ]
+    await insert_all(conn, t.audit_log, rows, dialect_name=dialect)
 
 
 class TokenRows:
@@ -104,17 +126,8 @@ class AuditRows:
         namespace: str | None = None,
     ) -> None:
         async with self.db.write(now) as (conn, _events):
-            await conn.execute(
-                sa.insert(t.audit_log).values(
-                    at=now,
-                    actor=actor,
-                    role=role,
-                    action=action,
-                    target=target,
-                    namespace=namespace,
-                    details=details,
-                )
-            )
+            note = AuditNote(actor, role, action, target, details, namespace)
+            await write_audit(conn, self.db.dialect, [note], now=now)
 
     async def recent(
         self,

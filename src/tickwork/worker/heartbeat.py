@@ -33,6 +33,10 @@ being carried out (the coordinator keeps listing a run until its completion arri
 
 Sleep = Callable[[float], Awaitable[None]]
 
+MAX_RUNS = 1000
+"""Runs named in one heartbeat request (the protocol's limit); a worker holding more sends
+several requests per heartbeat."""
+
 
 class HeartbeatHandler(Protocol):
     @property
@@ -99,9 +103,9 @@ class Heartbeat:
         sent = self._clock()
         wait = self.timing.wait_for(sent - self.last_ok)
         worker_id = self._handler.worker_id
-        runs = self._handler.held_runs()[:1000]
+        runs = self._handler.held_runs()
         try:
-            out = await self._client.heartbeat(worker_id, HeartbeatIn(runs=runs, wait=wait))
+            out = await self._send(worker_id, runs, wait)
         except NotRegisteredError:
             await self._handler.on_forgotten(worker_id)
             return
@@ -112,6 +116,23 @@ class Heartbeat:
         self._succeeded(sent, out)
         news = await self._apply(out, {r.run_id: r.fence for r in runs})
         await self._sleep(self._pause(out, self._clock() - sent, news))
+
+    async def _send(self, worker_id: str, runs: list[RunFence], wait: float) -> HeartbeatOut:
+        """One heartbeat for all held runs: ``MAX_RUNS`` a request, the last one long-polled;
+        the answers merged."""
+        parts = [runs[i : i + MAX_RUNS] for i in range(0, len(runs), MAX_RUNS)] or [[]]
+        outs = [
+            await self._client.heartbeat(worker_id, HeartbeatIn(runs=part, wait=0))
+            for part in parts[:-1]
+        ]
+        outs.append(await self._client.heartbeat(worker_id, HeartbeatIn(runs=parts[-1], wait=wait)))
+        if len(outs) == 1:
+            return outs[0]
+        return HeartbeatOut(
+            cancel=list(dict.fromkeys(r for out in outs for r in out.cancel)),
+            stale=[r for out in outs for r in out.stale],
+            lease_seconds=outs[-1].lease_seconds,
+        )
 
     async def watch(self) -> None:
         """Kill every held run once no heartbeat has got through by the deadline."""

@@ -11,14 +11,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from tickwork.client.errors import ApiError
 from tickwork.domain.leases import LeaseSettingsError
 from tickwork.domain.secrets import NAME_RE, is_own
 from tickwork.worker.options import DEFAULT_SERVER, WorkerOptions, parse_tags
-from tickwork.worker.runtime import Worker
+from tickwork.worker.runtime import MAX_CONCURRENCY, MAX_PROCESSES, Worker
 
 __all__ = ["build_worker", "main", "parse_options", "run_worker", "serve"]
 
@@ -32,6 +32,9 @@ def build_worker(options: WorkerOptions, *, stdout: TextIO | None = None) -> Wor
         options.server,
         options.tags,
         options.concurrency,
+        processes=options.processes,
+        async_per_child=options.async_per_child,
+        stall_after=options.stall_after,
         prefetch=options.prefetch,
         token=options.token,
         import_paths=options.import_paths(),
@@ -94,11 +97,20 @@ def parse_options(
 ) -> WorkerOptions:
     """Flags first, then ``TICKWORK_*`` variables, then defaults."""
     env = os.environ if environ is None else environ
-    args = _parser(env).parse_args(argv)
+    parser = _parser(env)
+    args = parser.parse_args(argv)
+    if args.processes is not None and args.processes > args.concurrency:
+        parser.error(
+            f"--processes {args.processes} is more than --concurrency {args.concurrency}: "
+            "process slots are part of the runs in flight"
+        )
     return WorkerOptions(
         server=args.server,
         tags=parse_tags(args.tags) or ("default",),
         concurrency=args.concurrency,
+        processes=args.processes,
+        async_per_child=args.async_per_child,
+        stall_after=args.stall_after,
         prefetch=args.prefetch,
         token=args.token or None,
         paths=tuple(args.path),
@@ -125,7 +137,34 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     p.add_argument("--server", default=opt("SERVER", DEFAULT_SERVER), help="coordinator URL")
     p.add_argument("--tags", default=opt("TAGS", "default"), help="comma-separated tags")
-    p.add_argument("--concurrency", type=_positive_int, default=opt("CONCURRENCY", "4"))
+    p.add_argument(
+        "--concurrency",
+        type=_bounded(1, MAX_CONCURRENCY),
+        default=opt("CONCURRENCY", "4"),
+        help="runs in flight at most: sync, async def and http runs alike (default 4, at most "
+        f"{MAX_CONCURRENCY})",
+    )
+    p.add_argument(
+        "--processes",
+        type=_bounded(1, MAX_PROCESSES),
+        default=opt("PROCESSES"),
+        help="process slots: sync python functions and shell commands running at once, each "
+        "in a process (default: as many as --concurrency, at most "
+        f"{MAX_PROCESSES}); async def and http runs need none",
+    )
+    p.add_argument(
+        "--async-per-child",
+        type=_bounded(1, MAX_CONCURRENCY),
+        default=opt("ASYNC_PER_CHILD", "500"),
+        help="async def runs one pool child's event loop hosts at once (default 500)",
+    )
+    p.add_argument(
+        "--stall-after",
+        type=_positive_seconds,
+        default=opt("STALL_AFTER", "1"),
+        help="seconds an async child's event loop may be blocked before the run blocking it is "
+        "reported in its output and the worker's log (default 1)",
+    )
     p.add_argument(
         "--prefetch",
         type=_count,
@@ -202,6 +241,23 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError(f"{value} is not between 1 and 1000")
+    return value
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not more than 0")
     return value
 
 

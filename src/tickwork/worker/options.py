@@ -17,6 +17,15 @@ class WorkerOptions:
     server: str = DEFAULT_SERVER
     tags: tuple[str, ...] = ("default",)
     concurrency: int = 4
+    """Runs in flight at most (sync, async and http alike)."""
+    processes: int | None = None
+    """Process slots: sync python functions and shell commands running at once; None: as many
+    as ``concurrency`` (at most ``runtime.MAX_PROCESSES``)."""
+    async_per_child: int = 500
+    """``async def`` runs one async child's event loop hosts at once."""
+    stall_after: float = 1.0
+    """Seconds an async child's event loop may be blocked before the run blocking it is
+    reported."""
     prefetch: int | None = None
     """Runs claimed ahead of free slots; None: ``runtime.default_prefetch(concurrency)``."""
     token: str | None = None

@@ -15,7 +15,7 @@ from tickwork.domain import secrets
 from tickwork.domain.masking import MIN_MASKED_LENGTH, Mask, StreamMask
 from tickwork.schemas.workers import AssignmentOut, CompletionIn, RunFence
 from tickwork.worker.executors import ExecutionRequest, ExecutionResult, Executors
-from tickwork.worker.executors.base import Stream
+from tickwork.worker.executors.base import Slot, Stream
 from tickwork.worker.reporter import Reporter
 
 __all__ = ["HeldRun", "KillReason", "RunBook", "completion_for", "execution_request"]
@@ -63,6 +63,8 @@ class HeldRun:
     assignment: AssignmentOut
     claimed: float = 0.0
     """When (monotonic) the claim that gave it was sent."""
+    slot: Slot | None = None
+    """What it occupies while it executes (None: not known yet, see ``Executors.slot``)."""
     kill_reason: KillReason | None = None
     started: asyncio.Future[bool] | None = None
     """Set when its start is queued: whether the coordinator confirmed the start."""

@@ -2,10 +2,16 @@
 
 The hot path per claim: take the claimed runs' locks ``run:{id}:{fence}`` (one round trip) →
 each run executes as soon as a slot is free, outside this process, streaming output, its start
-queued for the next report → its completion queued → its lock released (batched). The claims
-loop keeps up to ``prefetch`` runs claimed beyond the free slots, so a slot that frees does not
-wait a claim round trip; the ack watch (``acks``) hands back a prefetched run that waited too
-long and stops a run whose start the coordinator did not confirm in time. Background loops:
+queued for the next report → its completion queued → its lock released (batched).
+
+Two limits: ``concurrency`` runs in flight at most, of which at most ``processes`` hold a
+process (sync python functions, shell commands); ``async def`` runs share async children's
+event loops and http runs the worker's own loop, so ``concurrency`` may be far above
+``processes``. The claims loop keeps up to ``prefetch`` runs claimed beyond the free slots, so a
+slot that frees does not wait a claim round trip, and claims nothing more while runs wait for a
+process beyond that (they would only be handed back). The ack watch (``acks``) hands back a
+prefetched run that waited too long and stops a run whose start the coordinator did not confirm
+in time. Background loops:
 claims (long-poll), the reporter (batched reports), lock releases, heartbeats, the lease
 watchdog and the ack watch.
 """
@@ -20,7 +26,6 @@ import socket
 import sys
 import time
 import uuid
-from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import Any, TextIO
 
@@ -40,14 +45,23 @@ from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerReg
 from tickwork.worker.acks import AckWatch
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.executors import ExecutionResult, Executors, OutputSink
-from tickwork.worker.executors.base import Stream
+from tickwork.worker.executors.base import Slot, Stream
+from tickwork.worker.executors.python import AsyncSettings
 from tickwork.worker.heartbeat import Heartbeat
 from tickwork.worker.locking import RunLocks
 from tickwork.worker.reporter import Reporter
 from tickwork.worker.runs import HeldRun, RunBook, completion_for, execution_request
 from tickwork.worker.waiting import set_within
+from tickwork.worker.waiting_runs import WaitingRuns
 
-__all__ = ["Worker", "default_prefetch", "heartbeat_timing"]
+__all__ = [
+    "MAX_CONCURRENCY",
+    "MAX_PROCESSES",
+    "Worker",
+    "WorkerSettingsError",
+    "default_prefetch",
+    "heartbeat_timing",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +79,12 @@ RETRY = frozenset({404, 408, 429})
 
 KILL_SLACK = 5.0
 """After the kill grace period, how long shutdown still waits for killed runs to end."""
+
+MAX_CONCURRENCY = 10_000
+"""The most runs one worker holds in flight (each costs the worker a few KiB and a lease)."""
+
+MAX_PROCESSES = 1000
+"""The most process slots (pre-forked children) one worker keeps."""
 
 MAX_PREFETCH = 16
 """The most runs a worker claims beyond its free slots (by default)."""
@@ -84,6 +104,28 @@ def default_prefetch(concurrency: int) -> int:
     return min(MAX_PREFETCH, concurrency // 4)
 
 
+class WorkerSettingsError(ValueError):
+    """A worker setting out of range (the message names the flag and the allowed range)."""
+
+
+def _check_settings(concurrency: int, processes: int, async_per_child: int, stall: float) -> None:
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise WorkerSettingsError(
+            f"--concurrency {concurrency}: must be between 1 and {MAX_CONCURRENCY}"
+        )
+    if not 1 <= processes <= min(concurrency, MAX_PROCESSES):
+        raise WorkerSettingsError(
+            f"--processes {processes}: must be between 1 and {min(concurrency, MAX_PROCESSES)} "
+            f"(at most --concurrency, at most {MAX_PROCESSES})"
+        )
+    if not 1 <= async_per_child <= MAX_CONCURRENCY:
+        raise WorkerSettingsError(
+            f"--async-per-child {async_per_child}: must be between 1 and {MAX_CONCURRENCY}"
+        )
+    if not stall > 0:
+        raise WorkerSettingsError(f"--stall-after {stall:g}: must be more than 0 seconds")
+
+
 class Worker:
     """One worker: ``await worker.run()`` until ``worker.request_stop()``."""
 
@@ -93,6 +135,9 @@ class Worker:
         tags: Sequence[str] = ("default",),
         concurrency: int = 4,
         *,
+        processes: int | None = None,
+        async_per_child: int = 500,
+        stall_after: float = 1.0,
         prefetch: int | None = None,
         token: str | None = None,
         import_paths: Sequence[str] = (),
@@ -110,9 +155,20 @@ class Worker:
         stdout: TextIO | None = None,
     ) -> None:
         host = hostname or socket.gethostname()
+        processes = min(concurrency, MAX_PROCESSES) if processes is None else processes
+        _check_settings(concurrency, processes, async_per_child, stall_after)
         self.server = server
         self.concurrency = concurrency
+        self.processes = processes
+        """Process slots: runs that hold a process (sync python, shell) at once."""
         self.prefetch = default_prefetch(concurrency) if prefetch is None else max(0, prefetch)
+        self._process_ahead = (
+            self.prefetch
+            if processes >= concurrency
+            else min(self.prefetch, default_prefetch(processes))
+        )
+        """Runs that may wait for a process before claims pause (all of the prefetch when
+        every slot is a process slot, as before ``--processes``)."""
         self._refill = max(1, self.prefetch // 2)
         self.grace_period = grace_period
         self.shutdown_grace = shutdown_grace
@@ -127,7 +183,12 @@ class Worker:
         )
         self.client = client or WorkerProtocolClient(server, token=token)
         self.executors = Executors(
-            pool_size=concurrency,
+            pool_size=processes,
+            asynchronous=AsyncSettings(
+                per_child=async_per_child,
+                max_children=-(-concurrency // async_per_child),
+                stall_after=stall_after,
+            ),
             max_runs_per_child=max_runs_per_child,
             grace_period=grace_period,
             import_paths=import_paths,
@@ -155,7 +216,9 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._register_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._ready: deque[HeldRun] = deque()
+        self._process_tasks: set[asyncio.Task[None]] = set()
+        """The runs in ``_tasks`` that hold a process slot."""
+        self._ready = WaitingRuns()
         """Claimed runs waiting for a slot (the prefetch)."""
         self._prefetching = True
         """False from a prefetched run handed back for waiting too long until a slot frees."""
@@ -259,8 +322,9 @@ class Worker:
     async def _shutdown(self) -> None:
         if self._claims is not None:
             await _cancel(self._claims)  # no new runs
-        while self._ready:  # prefetched runs not started go back to the queue
-            self._hand_back(self._ready.popleft())
+        for held in list(self._ready):  # prefetched runs not started go back to the queue
+            self._ready.remove(held)
+            self._hand_back(held)
         log.info("stopping: waiting up to %gs for %d runs", self.shutdown_grace, len(self._tasks))
         if not await self._drain(self.shutdown_grace):
             await self._kill_remaining()
@@ -325,7 +389,7 @@ class Worker:
         """How many runs to claim: the free slots plus the prefetch, less what is waiting.
         While prefetched runs wait, the next claim waits for room for half the prefetch, so
         that claims (and their lock round trips) come in batches, not one per freed slot."""
-        while (free := self._room()) < (self._refill if self._ready else 1):
+        while (free := self._room()) < (self._refill if self._ready else 1) or self._backlog():
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return min(free, 1000)
@@ -333,6 +397,12 @@ class Worker:
     def _room(self) -> int:
         ahead = self.prefetch if self._prefetching else 0
         return self.concurrency + ahead - len(self._tasks) - len(self._ready)
+
+    def _backlog(self) -> bool:
+        """Runs wait for a process beyond the process prefetch: claim nothing until one
+        starts or is handed back (the next claim could bring more of them)."""
+        free = max(0, self.processes - len(self._process_tasks))
+        return self._ready.waiting_for("process") > free + self._process_ahead
 
     async def _claim(self, limit: int) -> list[AssignmentOut]:
         worker_id = self.worker_id
@@ -354,22 +424,39 @@ class Worker:
             # the coordinator claimed it no earlier than the send plus the time it held the
             # request (a long-poll): the ack window counts from then
             claimed = asked + max(0.0, assignment.claim_held)
-            held = HeldRun(assignment, claimed=claimed)
+            held = HeldRun(assignment, claimed=claimed, slot=self._known_slot(assignment))
             self.book.add(held)
             self.acks.expect(held.run_id, held.fence, claimed)
             self._ready.append(held)
+            if held.slot is None:
+                self._side_task(self._place(held))
         self._dispatch()
+
+    def _known_slot(self, a: AssignmentOut) -> Slot | None:
+        return self.executors.known_slot(a.type, a.function, a.isolation)
+
+    async def _place(self, held: HeldRun) -> None:
+        """Find out which slot a python run needs (is its function an ``async def``?)."""
+        a = held.assignment
+        slot = await self.executors.slot(a.type, a.function, a.isolation)
+        if self._ready.place(held, slot):
+            self._dispatch()
 
     def _dispatch(self) -> None:
         """Start waiting runs while slots are free."""
-        while self._ready and len(self._tasks) < self.concurrency:
-            held = self._ready.popleft()
+        while len(self._tasks) < self.concurrency:
+            held = self._ready.next(process_free=len(self._process_tasks) < self.processes)
+            if held is None:
+                return
             task = asyncio.create_task(self._serve_run(held), name=f"run {held.run_id}")
             self._tasks.add(task)
+            if held.slot == "process":
+                self._process_tasks.add(task)
             task.add_done_callback(self._run_ended)
 
     def _run_ended(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._process_tasks.discard(task)
         self._prefetching = True
         self._dispatch()
         self._slot_freed.set()

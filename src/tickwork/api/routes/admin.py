@@ -55,7 +55,8 @@ async def list_tokens(c: ContainerDep) -> list[TokenOut]:
 
 @router.delete("/api/tokens/{token_id}", status_code=204, tags=["tokens"], name="revoke")
 async def revoke_token(token_id: str, c: ContainerDep) -> Response:
-    """Revoke a token at once."""
+    """Revoke a token: it stops working at once on this coordinator and on every other
+    that shares its Redis."""
     await c.tokens.revoke(token_id)
     return Response(status_code=204)
 

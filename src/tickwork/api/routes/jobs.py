@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from tickwork.api.auth import audit_note
 from tickwork.api.deps import (
     ContainerDep,
     LimitDep,
@@ -138,6 +139,7 @@ async def delete_job(
 @router.post("/api/jobs/{ref}/trigger", status_code=202, response_model=TriggerOut, name="trigger")
 async def trigger_job(
     ref: str,
+    request: Request,
     c: ContainerDep,
     namespace: NamespaceDep,
     who: PrincipalDep,
@@ -153,6 +155,7 @@ async def trigger_job(
         idempotency_key=idempotency_key or body.idempotency_key,
         namespace=namespace,
         who=who,
+        audit=audit_note(request, "jobs-trigger", status=202),
     )
     return TriggerOut(run_id=run_id, status=status, created=created)
 

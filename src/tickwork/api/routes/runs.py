@@ -33,11 +33,12 @@ from tickwork.schemas.runs import (
     RunList,
     RunOut,
 )
+from tickwork.service.container import Container
 
 router = APIRouter(tags=["runs"], generate_unique_id_function=operation_id)
 
 
-def _marker(c: ContainerDep) -> str:
+def _marker(c: Container) -> str:
     return f"[… output truncated: kept the last {c.settings.max_output_bytes} characters …]\n"
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "OutputSink",
     "RunContext",
     "RunControl",
+    "Slot",
     "Stream",
     "StreamDecoder",
     "job_environment",
@@ -34,6 +35,10 @@ JobType = Literal["python", "shell", "http"]
 Isolation = Literal["pool", "process"]
 Status = Literal["completed", "failed", "timed_out", "cancelled"]
 Outcome = Literal["done", "timed_out", "cancelled"]
+Slot = Literal["process", "async", "loop"]
+"""What a run occupies while it executes: a process of its own (a sync python function on a
+pool child, a shell command, ``isolation="process"``), a place on an async child's event loop
+(an ``async def``), or nothing but the worker's own loop (an http request)."""
 
 
 def job_environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -25,15 +25,27 @@ from typing import Any, NoReturn
 from tickwork.worker.executors.base import RunContext
 from tickwork.worker.executors.wire import encode_frame, recv_frame, send_frame
 
-__all__ = ["main", "resolve", "run_job"]
+__all__ = [
+    "arguments",
+    "describe",
+    "flush_std",
+    "main",
+    "maxrss_kb",
+    "resolve",
+    "run_job",
+    "setup",
+]
 
 _CRASH_EXIT = 70
+
+OWN_FILES = {__file__}
+"""Modules whose frames a job's traceback leaves out (they say nothing about the job)."""
 
 
 def main(ctl_fd: int, stdout_fd: int, stderr_fd: int) -> NoReturn:
     code = 0
     try:
-        ctl = _setup(ctl_fd, stdout_fd, stderr_fd)
+        ctl = setup(ctl_fd, stdout_fd, stderr_fd)
         while (message := recv_frame(ctl)) is not None:
             send_frame(ctl, run_job(message))
     except BaseException:
@@ -41,11 +53,11 @@ def main(ctl_fd: int, stdout_fd: int, stderr_fd: int) -> NoReturn:
         with contextlib.suppress(BaseException):
             traceback.print_exc()
     finally:
-        _flush_std()
+        flush_std()
         os._exit(code)
 
 
-def _setup(ctl_fd: int, stdout_fd: int, stderr_fd: int) -> socket.socket:
+def setup(ctl_fd: int, stdout_fd: int, stderr_fd: int) -> socket.socket:
     """Own session, default signals, stdio on the worker's pipes, then say ready."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -87,15 +99,15 @@ def run_job(message: Mapping[str, Any]) -> bytes:
     try:
         func = resolve(name)
     except BaseException as exc:
-        return _failure(f"cannot import {name!r}: {_describe(exc)}")
+        return _failure(f"cannot import {name!r}: {describe(exc)}")
     try:
-        value = _invoke(func, _arguments(func, message))
+        value = _invoke(func, arguments(func, message))
     except BaseException as exc:
-        return _failure(_describe(exc))
+        return _failure(describe(exc))
     finally:
-        _flush_std()
+        flush_std()
     try:
-        return encode_frame({"ok": True, "result": value, "maxrss_kb": _maxrss_kb()})
+        return encode_frame({"ok": True, "result": value, "maxrss_kb": maxrss_kb()})
     except (TypeError, ValueError) as exc:
         return _failure(f"the return value of {name} is not JSON-serialisable: {exc}")
 
@@ -115,7 +127,7 @@ def resolve(name: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def _arguments(func: Callable[..., Any], message: Mapping[str, Any]) -> dict[str, Any]:
+def arguments(func: Callable[..., Any], message: Mapping[str, Any]) -> dict[str, Any]:
     kwargs = dict(message.get("parameters") or {})
     if _accepts_ctx(func):
         ctx = message["ctx"]
@@ -149,23 +161,23 @@ def _invoke(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _failure(error: str) -> bytes:
-    return encode_frame({"ok": False, "error": error, "maxrss_kb": _maxrss_kb()})
+    return encode_frame({"ok": False, "error": error, "maxrss_kb": maxrss_kb()})
 
 
-def _maxrss_kb() -> int:
+def maxrss_kb() -> int:
     """The child's peak resident set size, so the pool can recycle a child that grew too big."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     """The traceback, without the frames of this module (they say nothing about the job)."""
     tb: TracebackType | None = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and tb.tb_frame.f_code.co_filename in OWN_FILES:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
 
 
-def _flush_std() -> None:
+def flush_std() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -11,9 +11,10 @@ from tickwork.worker.executors.base import (
     ExecutionResult,
     OutputSink,
     RunControl,
+    Slot,
 )
 from tickwork.worker.executors.http import HttpExecutor
-from tickwork.worker.executors.python import PythonExecutor
+from tickwork.worker.executors.python import AsyncSettings, PythonExecutor
 from tickwork.worker.executors.shell import ShellExecutor
 from tickwork.worker.waiting import set_within
 
@@ -39,6 +40,7 @@ class Executors:
         import_paths: Sequence[str] = (),
         preload: Sequence[str] = (),
         max_memory_per_child: int | None = None,
+        asynchronous: AsyncSettings | None = None,
     ) -> None:
         """``max_memory_per_child`` is in KiB of peak RSS (as Celery's setting of that name): a
         child that grew past it is replaced after its run."""
@@ -49,6 +51,7 @@ class Executors:
             max_memory_per_child=max_memory_per_child,
             import_paths=import_paths,
             preload=preload,
+            asynchronous=asynchronous,
         )
         self.shell = ShellExecutor(self.python.zygote)  # so that no shell outlives the worker
         self.http = HttpExecutor()
@@ -75,6 +78,25 @@ class Executors:
             log.warning("runs still reporting after stop: %s", ", ".join(self._active))
         await self.python.stop()
         await self.http.stop()
+
+    def known_slot(self, job_type: str, function: str | None, isolation: str) -> Slot | None:
+        """The slot a run needs, if known without asking a child (see ``slot``)."""
+        if job_type == "shell" or (job_type == "python" and isolation == "process"):
+            return "process"
+        if job_type != "python" or not function:
+            return "loop"  # http, or a run that fails at once
+        kind = self.python.known_kind(function)
+        if kind is None:
+            return None
+        return "async" if kind == "async" else "process"
+
+    async def slot(self, job_type: str, function: str | None, isolation: str) -> Slot:
+        """The slot a run needs; for a python function not seen before, an async child is
+        asked whether it is an ``async def``."""
+        known = self.known_slot(job_type, function, isolation)
+        if known is not None or function is None:
+            return known or "loop"
+        return "async" if await self.python.kind(function) == "async" else "process"
 
     async def execute(self, req: ExecutionRequest, on_output: OutputSink) -> ExecutionResult:
         if self._stopped:

@@ -19,9 +19,19 @@ from tickwork.worker.executors.process import describe_exit, kill_group, termina
 from tickwork.worker.executors.wire import read_frame
 from tickwork.worker.executors.zygote import Zygote
 
-__all__ = ["Child", "ChildDiedError", "ChildPool", "PoolUnavailableError"]
+__all__ = [
+    "Child",
+    "ChildDiedError",
+    "ChildPool",
+    "PoolUnavailableError",
+    "Streams",
+    "fork",
+    "known_code",
+]
 
 log = logging.getLogger(__name__)
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 _EXIT_STATUS_WAIT = 2.0
 """After the control socket closes, how long to wait for the zygote to report the exit status."""
@@ -50,7 +60,7 @@ class Child:
         self,
         pid: int,
         exited: asyncio.Future[int],
-        streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        streams: Streams,
         output: OutputPair,
     ) -> None:
         self.pid = pid
@@ -67,22 +77,8 @@ class Child:
     @classmethod
     async def spawn(cls, zygote: Zygote) -> Child:
         """Fork a child from the zygote and wait until it says it is ready."""
-        ours, theirs = socket.socketpair()
-        output = OutputPair()
-        pid: int | None = None
-        try:
-            try:
-                pid, exited = await zygote.spawn([theirs.fileno(), *output.write_fds])
-            finally:
-                theirs.close()
-                output.close_write_ends()
-            child = cls(pid, exited, await asyncio.open_unix_connection(sock=ours), output)
-        except BaseException:
-            if pid is not None:
-                kill_group(pid)
-            ours.close()
-            output.close()
-            raise
+        pid, exited, streams, output = await fork(zygote)
+        child = cls(pid, exited, streams, output)
         output.start()
         try:
             await child._reply  # the child's "ready"
@@ -125,7 +121,7 @@ class Child:
         self.exited.remove_done_callback(self._on_exit)
         if self._reading is not asyncio.current_task():
             self._reading.cancel()
-        self._fail(ChildDiedError(_known_code(self.exited)))
+        self._fail(ChildDiedError(known_code(self.exited)))
         self._writer.close()
         self._output.close()
 
@@ -141,7 +137,7 @@ class Child:
 
     def _on_exit(self, exited: asyncio.Future[int]) -> None:
         self._broken = True
-        self._fail(ChildDiedError(_known_code(exited)))
+        self._fail(ChildDiedError(known_code(exited)))
 
     def _fail(self, error: ChildDiedError) -> None:
         if not self._reply.done():
@@ -155,7 +151,32 @@ class Child:
             return None
 
 
-def _known_code(exited: asyncio.Future[int]) -> int | None:
+async def fork(
+    zygote: Zygote, *, stall_after: float | None = None
+) -> tuple[int, asyncio.Future[int], Streams, OutputPair]:
+    """Fork a python child (an async one given ``stall_after``): its pid, the future of its
+    exit code, its control stream and its output pipes (not watched yet)."""
+    ours, theirs = socket.socketpair()
+    output = OutputPair()
+    pid: int | None = None
+    try:
+        try:
+            pid, exited = await zygote.spawn(
+                [theirs.fileno(), *output.write_fds], stall_after=stall_after
+            )
+        finally:
+            theirs.close()
+            output.close_write_ends()
+        return pid, exited, await asyncio.open_unix_connection(sock=ours), output
+    except BaseException:
+        if pid is not None:
+            kill_group(pid)
+        ours.close()
+        output.close()
+        raise
+
+
+def known_code(exited: asyncio.Future[int]) -> int | None:
     return exited.result() if exited.done() and not exited.cancelled() else None
 
 

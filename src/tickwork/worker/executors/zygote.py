@@ -18,7 +18,8 @@ protocol is a handful of messages, and the zygote also reports each child's exit
 Protocol on a SOCK_SEQPACKET pair, one JSON object per message, answered in order:
   zygote → worker  {"op": "ready", "pid"} once preloaded, or {"op": "error", "error"}
   worker → zygote  {"op": "spawn"} with a python child's control socket, stdout and stderr
-                   (SCM_RIGHTS); or {"op": "shell"} with stdout, stderr and a memfd holding
+                   (SCM_RIGHTS), with "stall_after" for an async child (``child_async``);
+                   or {"op": "shell"} with stdout, stderr and a memfd holding
                    {"argv", "env"} (an environment can outgrow a datagram)
   zygote → worker  {"op": "spawned", "pid"} or {"op": "failed", "type", "args"} (an exception)
   zygote → worker  {"op": "exited", "pid", "code"} (negative = signal), for every child
@@ -93,13 +94,17 @@ class Zygote:
             if not self.running:
                 await self._start()
 
-    async def spawn(self, fds: Sequence[int]) -> Spawned:
-        """Fork a python child that gets ``fds`` (control socket, stdout, stderr).
+    async def spawn(self, fds: Sequence[int], *, stall_after: float | None = None) -> Spawned:
+        """Fork a python child that gets ``fds`` (control socket, stdout, stderr); an async
+        child (many runs on one event loop) if ``stall_after`` is given.
 
         If the zygote is lost the child keeps running and its exit future never resolves: the
         child's own socket tells when it is gone.
         """
-        return await self._request({"op": "spawn"}, fds, shell=False)
+        message: dict[str, Any] = {"op": "spawn"}
+        if stall_after is not None:
+            message["stall_after"] = stall_after
+        return await self._request(message, fds, shell=False)
 
     async def spawn_shell(
         self, argv: Sequence[str], env: Mapping[str, str], stdout: int, stderr: int

@@ -25,7 +25,7 @@ import sys
 import traceback
 from typing import Any
 
-from tickwork.worker.executors import child
+from tickwork.worker.executors import child, child_async
 from tickwork.worker.executors.process import kill_group
 
 __all__ = ["main"]
@@ -54,7 +54,7 @@ def main(config: dict[str, Any]) -> None:
 def _preload(import_paths: list[str], modules: list[str]) -> str | None:
     sys.path[:0] = [path for path in import_paths if path not in sys.path]
     try:
-        for name in ("tickwork", "tickwork.worker.executors.child", *modules):
+        for name in ("tickwork", "tickwork.worker.executors.child_async", *modules):
             importlib.import_module(name)
     except BaseException:
         return traceback.format_exc()
@@ -117,27 +117,33 @@ class _Server:
             self._groups.discard(message["pid"])
             return
         try:
-            pid = self._start(message["op"], fds)
+            pid = self._start(message, fds)
         except Exception as exc:  # a bad request must not take the zygote (and the pool) down
             self._send(_failure(exc))
         else:
             self._send({"op": "spawned", "pid": pid})
 
-    def _start(self, op: str, fds: list[int]) -> int:
+    def _start(self, message: dict[str, Any], fds: list[int]) -> int:
+        op = message["op"]
         if len(fds) != _MAX_FDS:
             raise OSError(errno.EINVAL, f"expected {_MAX_FDS} descriptors, got {len(fds)}")
         if op == "spawn":
-            return self._fork(fds)
+            return self._fork(fds, message.get("stall_after"))
         if op == "shell":
             return self._spawn_shell(*fds)
         raise ValueError(f"unknown request {op!r}")
 
-    def _fork(self, fds: list[int]) -> int:
+    def _fork(self, fds: list[int], stall_after: float | None) -> int:
+        """A python pool child; an async one (an event loop for many runs) given
+        ``stall_after``, the seconds after which a blocked loop is reported."""
         pid = os.fork()
         if pid == 0:
             try:
                 self._become_child()
-                child.main(*fds)
+                if stall_after is None:
+                    child.main(*fds)
+                else:
+                    child_async.main(fds[0], fds[1], fds[2], float(stall_after))
             finally:
                 os._exit(70)
         self._children.add(pid)
