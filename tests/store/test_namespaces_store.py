@@ -15,6 +15,7 @@ from tickwork.domain.runs import Completion
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import migrate
 from tickwork.store import tables as t
+from tickwork.store.claims_pg import PICK_IN_NAMESPACES
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
@@ -129,23 +130,21 @@ async def test_a_worker_limited_to_a_namespace_claims_only_its_runs(
 
 
 async def test_the_limited_claim_reads_its_own_index(store: SqlStore, clock: FakeClock) -> None:
-    """The claim of a limited worker is one indexed predicate more: on PostgreSQL its plan
-    reads ``ix_runs_claimable_namespace`` (SQLite's planner is not asked)."""
+    """The claim of a limited worker is one indexed predicate more: on PostgreSQL the plan
+    of its pick reads ``ix_runs_claimable_namespace`` (SQLite's planner is not asked)."""
     if store.dialect != "postgresql":
         return
+    pay = await add_job(store, clock, "pay", namespace="payments", on_overlap="allow")
+    other = await add_job(store, clock, "other", on_overlap="allow")
+    await store.runs.bulk(
+        [NewRun(job_id=pay.id, trigger="manual")] * 10
+        + [NewRun(job_id=other.id, trigger="manual")] * 500,
+        now=clock.now(),
+    )
+    params = {"routes": ["default"], "namespaces": ["payments"], "now": clock.now(), "limit": 40}
     async with store.writer.connect() as conn:
-        await conn.execute(sa.text("SET enable_seqscan = off"))
-        plan = (
-            await conn.execute(
-                sa.text(
-                    "EXPLAIN SELECT id FROM runs WHERE status = 'queued' "
-                    "AND route = ANY(CAST(:r AS varchar[])) "
-                    "AND namespace = ANY(CAST(:n AS varchar[])) "
-                    "ORDER BY priority DESC, queued_at, id LIMIT 40"
-                ),
-                {"r": ["default"], "n": ["payments"]},
-            )
-        ).scalars()
+        await conn.execute(sa.text("ANALYZE runs"))
+        plan = (await conn.exec_driver_sql("EXPLAIN " + PICK_IN_NAMESPACES, params)).scalars()
         text = "\n".join(plan)
     assert "ix_runs_claimable_namespace" in text, text
 

@@ -30,6 +30,12 @@ LIMIT %(limit)s
 FOR NO KEY UPDATE SKIP LOCKED
 """
 
+PICK_IN_NAMESPACES = PICK.replace(
+    "AND route = ANY(%(routes)s)",
+    "AND route = ANY(%(routes)s) AND namespace = ANY(%(namespaces)s)",
+)
+"""The same for a worker limited to some namespaces (``ix_runs_claimable_namespace``)."""
+
 CLAIM = """
 UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = fence + 1,
   claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
@@ -53,14 +59,19 @@ async def claim_bypassing(
     now: datetime,
     expires: datetime,
     ack: datetime,
+    namespaces: Sequence[str] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]] | None:
     """(picked ids in order, claimed rows, jobs by id), or None if a candidate's job counts
-    its running runs (nothing was changed; the caller's transaction only read)."""
+    its running runs (nothing was changed; the caller's transaction only read). A worker
+    limited to ``namespaces`` picks only their runs."""
     raw = await conn.get_raw_connection()
     pg: Any = raw.driver_connection
+    args: dict[str, Any] = {"routes": list(routes), "now": now, "limit": limit}
+    if namespaces is not None:
+        args["namespaces"] = list(namespaces)
     async with pg.pipeline():
         pick = pg.cursor()
-        await pick.execute(PICK, {"routes": list(routes), "now": now, "limit": limit})
+        await pick.execute(PICK if namespaces is None else PICK_IN_NAMESPACES, args)
         rows = await pick.fetchall()
     if not all(bypass for _, bypass in rows):
         return None

@@ -91,6 +91,7 @@ class ClaimRows:
                     now=now,
                     expires=expires,
                     ack=ack,
+                    namespaces=namespaces,
                 )
             if fast is not None:
                 picked, rows, found = fast
