@@ -23,13 +23,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 _READY = """
 FROM runs
-WHERE status = 'queued' AND route = ANY(%(routes)s)
+WHERE status = 'queued' AND route = ANY(%(routes)s){namespaces}
   AND (not_before IS NULL OR not_before <= %(now)s)
 ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
 """
-PICK = "SELECT id, job_id, bypass_concurrency" + _READY + "FOR NO KEY UPDATE SKIP LOCKED"
-LOOK = "SELECT id, job_id, bypass_concurrency" + _READY
+_IN_NAMESPACES = " AND namespace = ANY(%(namespaces)s)"
+_LOCKING = " FOR NO KEY UPDATE SKIP LOCKED"
+
+
+def _ready(*, locking: bool, namespaces: bool) -> str:
+    text = "SELECT id, job_id, bypass_concurrency" + _READY.format(
+        namespaces=_IN_NAMESPACES if namespaces else ""
+    )
+    return text + (_LOCKING if locking else "")
+
+
+PICK = {ns: _ready(locking=True, namespaces=ns) for ns in (False, True)}
+"""The candidates, locked; for a worker limited to some namespaces, only theirs (through
+``ix_runs_claimable_namespace``): a fixed text each, so each is prepared once."""
+LOOK = {ns: _ready(locking=False, namespaces=ns) for ns in (False, True)}
 
 LOCK_JOBS = """
 SELECT id, concurrency FROM jobs WHERE id = ANY(%(jobs)s) ORDER BY id FOR NO KEY UPDATE
@@ -63,6 +76,18 @@ class Terms:
     now: datetime
     expires: datetime
     ack: datetime
+    namespaces: Sequence[str] | None = None
+    """A worker limited to some namespaces (its token's scopes) claims only their runs."""
+
+    def ready(self, limit: int) -> dict[str, Any]:
+        found: dict[str, Any] = {"routes": list(self.routes), "now": self.now, "limit": limit}
+        if self.namespaces is not None:
+            found["namespaces"] = list(self.namespaces)
+        return found
+
+    @property
+    def limited(self) -> bool:
+        return self.namespaces is not None
 
 
 Claimed = tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]
@@ -95,8 +120,7 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
     pg = await _driver(conn)
     async with pg.pipeline():
         pick = pg.cursor()
-        ready = {"routes": list(terms.routes), "now": terms.now, "limit": terms.limit}
-        await pick.execute(PICK, ready)
+        await pick.execute(PICK[terms.limited], terms.ready(terms.limit))
         rows = await pick.fetchall()
     if not all(bypass for _, _, bypass in rows):
         await pg.rollback()  # the candidates' locks go: jobs are locked before runs
@@ -108,10 +132,10 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
     """The claim when candidates may count their job's running runs: jobs locked before
     runs, each job's room counted under its lock."""
     pg = await _driver(conn)
-    ready = {"routes": list(terms.routes), "now": terms.now, "limit": terms.limit * 4}
+    ready = terms.ready(terms.limit * 4)
     async with pg.pipeline():
         look = pg.cursor()
-        await look.execute(LOOK, ready)
+        await look.execute(LOOK[terms.limited], ready)
         seen = await look.fetchall()
     if not seen:
         await pg.commit()
@@ -122,7 +146,7 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
         if limited:
             await jobs.execute(LOCK_JOBS, {"jobs": limited})
             await running.execute(RUNNING, {"jobs": limited})
-        await pick.execute(PICK, ready)
+        await pick.execute(PICK[terms.limited], ready)
         locked = await jobs.fetchall() if limited else []
         counts = dict(await running.fetchall()) if limited else {}
         rows = await pick.fetchall()

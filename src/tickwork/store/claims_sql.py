@@ -62,7 +62,7 @@ class _Job(NamedTuple):
 class ClaimRows:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._limited_until: dict[tuple[str, ...], float] = {}
+        self._limited_until: dict[tuple[tuple[str, ...], tuple[str, ...] | None], float] = {}
 
     async def claim(
         self,
@@ -73,16 +73,19 @@ class ClaimRows:
         lease: float,
         ack_timeout: float,
         now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[Assignment]:
-        """Claim up to ``limit`` runs for a worker (in the order they should start)."""
+        """Claim up to ``limit`` runs for a worker (in the order they should start); a worker
+        limited to ``namespaces`` only runs of those (``ix_runs_claimable_namespace``)."""
         if limit <= 0 or not routes:
             return []
         expires = now + timedelta(seconds=lease)
         ack = now + timedelta(seconds=ack_timeout)
         if self.db.is_postgres:
-            return await self._claim_pg(worker_id, routes, limit, now, expires, ack)
+            terms = Terms(worker_id, routes, limit, now, expires, ack, namespaces)
+            return await self._claim_pg(terms)
         async with self.db.write(now) as (conn, _events):
-            picked = await self._pick(conn, routes, limit, now)
+            picked = await self._pick(conn, routes, limit, now, namespaces)
             if not picked:
                 return []
             claimed = (
@@ -116,18 +119,9 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
-    async def _claim_pg(
-        self,
-        worker_id: str,
-        routes: Sequence[str],
-        limit: int,
-        now: datetime,
-        expires: datetime,
-        ack: datetime,
-    ) -> list[Assignment]:
-        key = tuple(routes)
-        terms = Terms(worker_id, routes, limit, now, expires, ack)
-        async with self.db.write(now) as (conn, _events):
+    async def _claim_pg(self, terms: Terms) -> list[Assignment]:
+        key = (tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces))
+        async with self.db.write(terms.now) as (conn, _events):
             got = None
             if time.monotonic() >= self._limited_until.get(key, 0.0):
                 got = await claim_bypassing(conn, terms)
@@ -140,12 +134,17 @@ class ClaimRows:
         picked, rows, found = got
         order = {rid: i for i, rid in enumerate(picked)}
         return [
-            _assignment(_Claimed(*r), _Job(*found[r[1]]), worker_id, expires, ack)
+            _assignment(_Claimed(*r), _Job(*found[r[1]]), terms.worker_id, terms.expires, terms.ack)
             for r in sorted(rows, key=lambda r: order[r[0]])
         ]
 
     async def _pick(
-        self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
+        self,
+        conn: AsyncConnection,
+        routes: Sequence[str],
+        limit: int,
+        now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[str]:
         """Choose claimable runs: highest priority, oldest first, within each job's concurrency.
 
@@ -153,11 +152,13 @@ class ClaimRows:
         (waiting) before any run, then the runs with SKIP LOCKED, so a claim never waits while
         holding a run.
         """
-        ready = (
+        ready: tuple[sa.ColumnElement[bool], ...] = (
             R.status == "queued",
             one_of(R.route, routes, self.db.dialect),
             sa.or_(R.not_before.is_(None), R.not_before <= now),
         )
+        if namespaces is not None:
+            ready = (*ready, one_of(R.namespace, namespaces, self.db.dialect))
         cand = (
             sa.select(R.id, R.job_id, R.bypass_concurrency)
             .where(*ready)
