@@ -16,12 +16,15 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from tickwork.api.app import create_app
-from tickwork.api.auth import OPEN, PERMISSIONS
+from tickwork.api.auth import GLOBAL, OPEN, PERMISSIONS
 from tickwork.config import Settings
 from tickwork.domain.auth import GRANTS
 from tickwork.domain.clock import FakeClock
+from tickwork.domain.queries import RunFilter
 from tickwork.service.container import Container
 from tickwork.testing import job_payload
+
+from .tenancy import failed_run
 
 ROLES = ["viewer", "operator", "admin", "worker"]
 
@@ -243,7 +246,12 @@ async def test_health_is_open_and_whoami_needs_a_token(
     me = await api.get(
         "/api/auth/whoami", headers={"Authorization": f"Bearer {tokens['operator']}"}
     )
-    assert me.json() == {"name": "operator-token", "role": "operator", "auth": True}
+    assert me.json() == {
+        "name": "operator-token",
+        "role": "operator",
+        "auth": True,
+        "scopes": {"*": "operator"},
+    }
 
 
 @pytest.fixture
@@ -260,3 +268,96 @@ async def test_auth_off_lets_everyone_in(open_api: httpx.AsyncClient) -> None:
     assert (await open_api.post("/api/jobs", json=job_payload("open"))).status_code == 201
     me = (await open_api.get("/api/auth/whoami")).json()
     assert me["auth"] is False
+
+
+# --- namespace by role: every route, with a token of another namespace ------------------------
+
+NAMESPACED = {"ref", "run_id", "dl_id", "namespace"}
+"""Path parameters that name something of a namespace (or the namespace itself)."""
+
+
+def _bodies(job_id: str, run_id: str, dl_id: str) -> dict[str, Any]:
+    """What each write sends, aimed at the other namespace's objects."""
+    return {
+        "jobs-create": job_payload("intruder", namespace="other"),
+        "jobs-replace": job_payload("theirs", namespace="other", command="false"),
+        "runs-bulk": {"runs": [{"job": job_id}]},
+        "runs-bulk-cancel": {"ids": [run_id]},
+        "runs-bulk-retry": {"ids": [run_id]},
+        "dead-letters-bulk": {"action": "replay", "ids": [dl_id]},
+        "tokens-create": {"name": "x", "role": "admin"},
+    }
+
+
+NS_MATRIX = [(op, method, path, role) for op, method, path in api_operations() for role in ROLES]
+
+
+@pytest.mark.parametrize(
+    ("op", "method", "path", "role"), NS_MATRIX, ids=[f"{m[0]}-{m[3]}" for m in NS_MATRIX]
+)
+async def test_namespace_role_matrix(
+    api: httpx.AsyncClient,
+    container: Container,
+    op: str,
+    method: str,
+    path: str,
+    role: str,
+) -> None:
+    """A token with ``role`` in namespace payments only, on every route, aimed at a job, run
+    and dead letter of namespace other: a route naming one of them answers 403 (naming the
+    namespace) or, without the permission at all, 403; a list never shows them; nothing of
+    the other namespace changes. Aimed at its own namespace's, the same call is allowed."""
+    theirs = await failed_run(container, "other", "theirs")
+    ours = await failed_run(container, "payments", "ours")
+    _, secret = await container.tokens.create(name="scoped", scopes={"payments": role})
+    headers = {"Authorization": f"Bearer {secret}"}
+    permission = PERMISSIONS[op]
+    if permission == OPEN:
+        return
+    params = set(re.findall(r"\{([^}]+)\}", path))
+    r = await _call(api, method, path, op, theirs, "other", headers)
+    if op in GLOBAL or permission not in GRANTS[role]:
+        assert r.status_code == 403, r.text
+    elif permission == "work":
+        # the worker protocol's reports name a run and prove ownership by its fence, which
+        # only the claim hands out, and a worker limited to payments never claims other's
+        assert r.status_code not in (401, 403), r.text
+    elif params & NAMESPACED or op in ("jobs-create", "runs-bulk"):
+        assert r.status_code == 403, r.text
+        assert "'other'" in r.json()["error"]["message"], r.text
+        mine = await _call(api, method, path, op, ours, "payments", headers)
+        assert mine.status_code not in (401, 403), mine.text
+    for ref in theirs:
+        assert ref not in r.text, (op, r.text)
+    await _unchanged(container, theirs)
+
+
+async def _call(
+    api: httpx.AsyncClient,
+    method: str,
+    path: str,
+    op: str,
+    target: tuple[str, str, str],
+    namespace: str,
+    headers: dict[str, str],
+) -> httpx.Response:
+    job_id, run_id, dl_id = target
+    values = {"ref": job_id, "run_id": run_id, "dl_id": dl_id, "namespace": namespace}
+    url = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "x-unknown"), path)
+    body = _bodies(job_id, run_id, dl_id).get(op, {}) if method in ("POST", "PUT") else None
+    if op in ("jobs-create", "jobs-replace") and body is not None:
+        body = {**body, "namespace": namespace}
+        if op == "jobs-replace":
+            body["name"] = "theirs" if namespace == "other" else "ours"
+    return await api.request(method, url, headers=headers, json=body)
+
+
+async def _unchanged(c: Container, target: tuple[str, str, str]) -> None:
+    job_id, run_id, dl_id = target
+    job = await c.jobs.get(job_id)
+    assert (job.spec.command, job.spec.enabled) == ("true", True)
+    assert (await c.runs.get(run_id)).status == "failed"
+    assert (await c.runs.dead_letter(dl_id)).resolved_at is None
+    runs, _, _ = await c.runs.list_runs(RunFilter(job_id=job_id), limit=10, cursor=None)
+    assert [r.id for r in runs] == [run_id]
+    assert await c.store.jobs.get("intruder", namespace="other") is None

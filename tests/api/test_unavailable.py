@@ -19,9 +19,7 @@ from tickwork.testing import job_payload
 
 @pytest.fixture
 def settings(pg_database: str) -> Settings:
-    return Settings(
-        database_url=pg_database, auth=True, dashboard=False, token_cache_seconds=60
-    )
+    return Settings(database_url=pg_database, auth=True, dashboard=False, token_cache_seconds=60)
 
 
 @pytest.fixture

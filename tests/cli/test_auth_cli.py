@@ -96,3 +96,28 @@ def test_tokens_made_on_the_database_work_over_the_api(
         what="the revoked token to be refused",
     )
     assert time.monotonic() - revoked_at < server.settings.token_cache_seconds + 2
+
+
+def test_a_scoped_token_from_the_command_line(secured: tuple[Served, dict[str, str]]) -> None:
+    server, tokens = secured
+    tw = invoker(server.url)
+    db = ["--database-url", server.settings.database_url]
+    scoped = ["--scope", "payments=operator", "--scope", "*=viewer", "--name", "pay"]
+    made = as_json(tw("tokens", "create", *scoped, *db, "--json"))
+    assert made["scopes"] == {"payments": "operator", "*": "viewer"}
+    assert made["role"] == "viewer"
+    listed = {t["name"]: t["scopes"] for t in as_json(tw("tokens", "list", *db, "--json"))}
+    assert listed["pay"] == {"payments": "operator", "*": "viewer"} and listed["admin"] is None
+    admin = tokens["admin"]
+    for ns in ("default", "payments"):
+        job = ["--namespace", ns, "jobs", "create", "-f", "-", "--token", admin]
+        created = tw(*job, input="name: nightly\ntype: shell\ncommand: 'true'\n")
+        assert created.exit_code == 0, created.output
+    mine = tw("--namespace", "payments", "jobs", "trigger", "nightly", "--token", made["token"])
+    assert mine.exit_code == 0, mine.output
+    theirs = tw("jobs", "trigger", "nightly", "--token", made["token"])
+    assert theirs.exit_code == 1 and "403" in theirs.stderr and "'default'" in theirs.stderr
+    bad = tw("tokens", "create", "--scope", "payments", *db)
+    assert bad.exit_code == 2 and "NAMESPACE=ROLE" in bad.stderr
+    wrong = tw("tokens", "create", "--scope", "Payments=viewer", *db)
+    assert wrong.exit_code == 2 and "lowercase" in wrong.stderr

@@ -67,7 +67,10 @@ def test_create_from_stdin_and_server_side_conflict(tw: Invoke) -> None:
     assert tw("jobs", "create", "-f", "-", input=body).exit_code == 0
     again = tw("jobs", "create", "-f", "-", input=body)
     assert again.exit_code == 1
-    assert again.stderr.strip() == "error: 409 conflict: a job named 'once' already exists"
+    assert (
+        again.stderr.strip()
+        == "error: 409 conflict: a job named 'once' already exists in namespace 'default'"
+    )
 
 
 def test_trigger_with_parameters_and_idempotency(tw: Invoke, client: Client) -> None:

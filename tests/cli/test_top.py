@@ -356,6 +356,7 @@ def test_tail_merges_stored_output_with_live_chunks() -> None:
 def _run_fields(now: datetime) -> dict[str, Any]:
     return {
         "id": "r",
+        "namespace": "default",
         "job_id": "j",
         "job_name": "job",
         "trigger": "manual",

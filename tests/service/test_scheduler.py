@@ -17,6 +17,7 @@ from tickwork.domain.queries import RunFilter
 from tickwork.domain.scheduling import jitter_offset
 from tickwork.service.container import Container
 from tickwork.service.scheduler import Scheduler
+from tickwork.store import schedule_sql
 from tickwork.testing import job_spec
 
 
@@ -324,3 +325,75 @@ async def test_two_schedulers_racing_with_jitter_make_one_run_per_tick(
         ticks = [s for s, _ in await created_runs(app, f"jrace-{i}")]
         expected = [start + timedelta(seconds=5 * k) for k in range(1, 7)]
         assert ticks == [t for t in expected if t + offset <= clock.now()]
+
+
+# --- the top of the minute: one tick of many jobs, over several passes ------------------------
+
+
+async def test_a_tick_over_several_passes_makes_each_run_once_across_a_failed_pass(
+    db_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """30 jobs due at one tick, 7 per pass (each pass one transaction): a pass that fails
+    after writing its runs leaves nothing behind, and the leader that takes over (or the same
+    one, passing again) makes every job's run of that tick exactly once."""
+    c = Container(Settings(database_url=db_url, scheduler_batch=7), clock=clock)
+    await c.start(background=False)
+    try:
+        for i in range(30):
+            await c.jobs.create(job_spec(f"minutely-{i}", schedule="* * * * *", on_overlap="skip"))
+        tick = (await c.jobs.get("minutely-0")).next_run
+        assert tick is not None
+        lease = LocalLeaderLease()
+        one = Scheduler(c.store, lease, clock, c.notifier, c.settings, holder="one")
+        two = Scheduler(c.store, lease, clock, c.notifier, c.settings, holder="two")
+        clock.advance(60.5)
+        assert await one.run_once()  # 7 jobs fired and committed
+        assert one.last is not None and one.last.created == 7
+
+        real = schedule_sql.update_many
+
+        async def cut_off(*args: object, **kwargs: object) -> None:
+            raise ConnectionError("the leader lost its database mid-pass")
+
+        monkeypatch.setattr(schedule_sql, "update_many", cut_off)
+        with pytest.raises(ConnectionError):
+            await one.run_once()  # its 7 runs were inserted, then the pass failed
+        monkeypatch.setattr(schedule_sql, "update_many", real)
+        await one.on_stop()  # the failed leader goes; the other takes over
+        while await two.run_once():
+            pass
+        await one.run_once()  # a follower now: makes nothing
+        assert not one.is_leader
+        for i in range(30):
+            assert await runs_of(c, f"minutely-{i}") == [tick.isoformat()], f"minutely-{i}"
+            job = await c.jobs.get(f"minutely-{i}")
+            assert job.next_run == tick + timedelta(minutes=1)
+    finally:
+        await c.stop()
+
+
+async def test_jobs_alike_share_a_plan_but_keep_their_own_catchup(
+    app: Container, clock: FakeClock
+) -> None:
+    """One plan serves every job with the same schedule, timezone, due time, catch-up and
+    jitter; a job that differs in any of them is planned on its own."""
+    for i in range(20):
+        await app.jobs.create(job_spec(f"latest-{i}", schedule="* * * * *", on_overlap="allow"))
+    await app.jobs.create(
+        job_spec("replays", schedule="* * * * *", on_overlap="allow", catchup="all")
+    )
+    await app.jobs.create(
+        job_spec("elsewhere", schedule="* * * * *", timezone="Asia/Kolkata", on_overlap="allow")
+    )
+    first = (await app.jobs.get("latest-0")).next_run
+    assert first is not None
+    clock.advance(5 * 60 + 1)  # five ticks, four of them misfires (grace 60 s)
+    while await app.scheduler.run_once():
+        pass
+    newest = (first + timedelta(minutes=4)).isoformat()
+    for i in range(20):
+        assert await runs_of(app, f"latest-{i}") == [newest]
+    assert await runs_of(app, "replays") == [
+        (first + timedelta(minutes=m)).isoformat() for m in range(5)
+    ]
+    assert await runs_of(app, "elsewhere") == [newest]

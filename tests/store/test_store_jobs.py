@@ -57,8 +57,8 @@ async def test_dependencies_come_from_the_graph(store: SqlStore, clock: FakeCloc
     await store.jobs.replace(renamed, dep_ids=[], now=clock.now())
     got = await store.jobs.get("down")
     assert got is not None and got.spec.depends_on == ("upstream",)
-    nodes, edges = await store.jobs.dag()
-    assert edges == [("upstream", "down")]
+    nodes, edges = await store.jobs.dag("default")
+    assert edges == [(up.id, down.id)]
     assert {n.name for n in nodes} == {"upstream", "down"}
 
 
@@ -67,7 +67,7 @@ async def test_upstream_graph_follows_chains(store: SqlStore, clock: FakeClock) 
     await store.jobs.insert(a, dep_ids=[], now=clock.now())
     await store.jobs.insert(b, dep_ids=[a.id], now=clock.now())
     await store.jobs.insert(c, dep_ids=[b.id], now=clock.now())
-    assert await store.jobs.upstream_graph([c.id]) == {"c": ["b"], "b": ["a"]}
+    assert await store.jobs.upstream_graph([c.id]) == {c.id: [b.id], b.id: [a.id]}
 
 
 async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) -> None:

@@ -22,7 +22,9 @@ export interface paths {
   "/api/dag": {
     /**
      * Get
-     * @description Every job that has or is a dependency, and the edges upstream → dependent.
+     * @description Every job of the namespace that has or is a dependency, and the edges upstream →
+     * dependent by name; a job of another namespace at the far end of an edge is named
+     * ``namespace/name`` (and left out when the token may not read it).
      */
     get: operations["dag-get"];
   };
@@ -38,7 +40,8 @@ export interface paths {
      * Bulk
      * @description Replay (queue the runs again) or resolve open dead letters, with an optional note;
      * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary; ``{}``: every
-     * open dead letter, what the list's "all matching" sends when it shows them all).
+     * open dead letter, what the list's "all matching" sends when it shows them all). Only
+     * entries of namespaces the token may operate in are touched.
      */
     post: operations["dead-letters-bulk"];
   };
@@ -67,7 +70,9 @@ export interface paths {
     /**
      * List
      * @description Events newest first, kept for the retention period: every skipped or missed tick
-     * (``run.skipped``, ``run.missed``) with its reason, run and job changes, workers.
+     * (``run.skipped``, ``run.missed``) with its reason, run and job changes, workers. Only
+     * events of namespaces the token may read (and those of no job, such as workers'); a page
+     * may hold fewer than ``limit`` events when others were left out.
      */
     get: operations["events-list"];
   };
@@ -81,24 +86,29 @@ export interface paths {
   "/api/jobs": {
     /**
      * List
-     * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back).
+     * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
+     * those of namespaces the token may read.
      */
     get: operations["jobs-list"];
     /**
      * Create
-     * @description Create a job. 422 names the field at fault; 409 if the name is taken or deps cycle.
+     * @description Create a job in its namespace (the body's, else ``?namespace=``, else ``default``;
+     * needs admin there). 422 names the field at fault; 409 if the name is taken in the
+     * namespace or the dependencies cycle.
      */
     post: operations["jobs-create"];
   };
   "/api/jobs/{ref}": {
     /**
      * Get
-     * @description A job by id or name, with stats, its last 20 runs and the jobs that depend on it.
+     * @description A job by id or name (in ``?namespace=``), with stats, its last 20 runs and the jobs
+     * that depend on it.
      */
     get: operations["jobs-get"];
     /**
      * Replace
-     * @description Replace a job's definition; the schedule and the DAG are checked again.
+     * @description Replace a job's definition; the schedule and the DAG are checked again. The namespace
+     * cannot change (422).
      */
     put: operations["jobs-replace"];
     /**
@@ -136,6 +146,22 @@ export interface paths {
      */
     post: operations["jobs-trigger"];
   };
+  "/api/namespaces": {
+    /**
+     * List
+     * @description The namespaces the token may read that hold jobs (and those it names, and
+     * ``default`` when it may read it), each with its job count and the token's role there.
+     */
+    get: operations["namespaces-list"];
+  };
+  "/api/namespaces/{namespace}": {
+    /**
+     * Get
+     * @description One namespace: its job count and the token's role there (403 when it may not read
+     * it; a namespace with no jobs yet answers with 0).
+     */
+    get: operations["namespaces-get"];
+  };
   "/api/prune": {
     /**
      * Prune
@@ -148,7 +174,8 @@ export interface paths {
   "/api/runs": {
     /**
      * List
-     * @description Runs, newest first by default, with filters, a sort and keyset pagination.
+     * @description Runs, newest first by default, with filters, a sort and keyset pagination; only those
+     * of namespaces the token may read.
      */
     get: operations["runs-list"];
   };
@@ -156,7 +183,8 @@ export interface paths {
     /**
      * Bulk
      * @description Queue up to 10,000 runs in one transaction; a repeated idempotency key is not
-     * queued twice. Bulk runs always queue (on_overlap=skip does not fold them).
+     * queued twice. Bulk runs always queue (on_overlap=skip does not fold them). Jobs by id,
+     * or by name in ``?namespace=``; operate is needed in every job's namespace.
      */
     post: operations["runs-bulk"];
   };
@@ -164,7 +192,9 @@ export interface paths {
     /**
      * Bulk-Cancel
      * @description Cancel queued runs and ask the workers of running ones to stop them, as the single
-     * cancel does; ``ids`` (up to 1000) or a ``filter`` (job, status: queued/running).
+     * cancel does; ``ids`` (up to 1000) or a ``filter`` (job, status: queued/running). Only
+     * runs of namespaces the token may operate in are touched and counted; a job named in
+     * the filter is looked up in ``?namespace=``.
      */
     post: operations["runs-bulk-cancel"];
   };
@@ -173,6 +203,7 @@ export interface paths {
      * Bulk-Retry
      * @description Queue failed runs again, each a new attempt series (other runs named are left as
      * they are and not counted); ``ids`` (up to 1000) or a ``filter`` (job, status: failed).
+     * Only runs of namespaces the token may operate in are touched.
      */
     post: operations["runs-bulk-retry"];
   };
@@ -246,7 +277,8 @@ export interface paths {
     get: operations["tokens-list"];
     /**
      * Create
-     * @description Create an API token (admin). The secret is in this answer only.
+     * @description Create an API token (admin of every namespace): one ``role``, or ``scopes`` (a role
+     * per namespace). The secret is in this answer only.
      */
     post: operations["tokens-create"];
   };
@@ -266,7 +298,8 @@ export interface paths {
     get: operations["workers-list"];
     /**
      * Register
-     * @description A worker announces itself; the answer carries the timing it must keep.
+     * @description A worker announces itself; the answer carries the timing it must keep. A token held
+     * to some worker tags may register only with those (403 otherwise).
      */
     post: operations["workers-register"];
   };
@@ -280,7 +313,8 @@ export interface paths {
   "/api/workers/{worker_id}/claim": {
     /**
      * Claim
-     * @description Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s).
+     * @description Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s). A token
+     * that may work only in some namespaces (or with some tags) claims only their runs.
      */
     post: operations["workers-claim"];
   };
@@ -431,6 +465,11 @@ export interface components {
       };
       /** Id */
       id: number;
+      /**
+       * Namespace
+       * @description The namespace of the job created, or the one a job name was looked up in.
+       */
+      namespace: string | null;
       /** Role */
       role: string | null;
       /** Target */
@@ -563,6 +602,8 @@ export interface components {
       id: string;
       /** Name */
       name: string;
+      /** Namespace */
+      namespace: string;
       /** Status */
       status: string;
     };
@@ -631,6 +672,11 @@ export interface components {
       /** Job Name */
       job_name: string;
       /**
+       * Namespace
+       * @description The job's namespace.
+       */
+      namespace: string;
+      /**
        * Note
        * @description The note it was resolved or replayed with, if any.
        */
@@ -691,6 +737,11 @@ export interface components {
       id: number;
       /** Job Id */
       job_id: string | null;
+      /**
+       * Namespace
+       * @description The job's namespace (none for worker events).
+       */
+      namespace?: string | null;
       /** Run Id */
       run_id: string | null;
       /**
@@ -803,6 +854,8 @@ export interface components {
       max_retry_delay: number;
       /** Name */
       name: string;
+      /** Namespace */
+      namespace: string;
       /** Next Run */
       next_run: string | null;
       /** On Overlap */
@@ -884,7 +937,7 @@ export interface components {
       concurrency?: number;
       /**
        * Depends On
-       * @description Job names or ids that must succeed first.
+       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
        */
       depends_on?: string[];
       /**
@@ -920,6 +973,11 @@ export interface components {
       max_retry_delay?: number;
       /** Name */
       name: string;
+      /**
+       * Namespace
+       * @description The job's namespace (lowercase letters, digits, '-'; 1 to 63). Unset: the request's ?namespace=, else 'default'. Fixed once the job exists.
+       */
+      namespace?: string | null;
       /**
        * On Overlap
        * @default skip
@@ -1043,6 +1101,8 @@ export interface components {
       max_retry_delay: number;
       /** Name */
       name: string;
+      /** Namespace */
+      namespace: string;
       /** Next Run */
       next_run: string | null;
       /** On Overlap */
@@ -1150,6 +1210,26 @@ export interface components {
       stderr: string;
       /** Stdout */
       stdout: string;
+    };
+    /** NamespaceList */
+    NamespaceList: {
+      /** Namespaces */
+      namespaces: components["schemas"]["NamespaceOut"][];
+    };
+    /** NamespaceOut */
+    NamespaceOut: {
+      /**
+       * Jobs
+       * @description Jobs in the namespace.
+       */
+      jobs: number;
+      /** Name */
+      name: string;
+      /**
+       * Role
+       * @description The calling token's role in the namespace.
+       */
+      role: string | null;
     };
     /** PreviewOut */
     PreviewOut: {
@@ -1301,6 +1381,11 @@ export interface components {
       job_name: string;
       /** Max Attempts */
       max_attempts: number;
+      /**
+       * Namespace
+       * @description The job's namespace.
+       */
+      namespace: string;
       /** Not Before */
       not_before: string | null;
       /**
@@ -1406,6 +1491,11 @@ export interface components {
       job_name: string;
       /** Max Attempts */
       max_attempts: number;
+      /**
+       * Namespace
+       * @description The job's namespace.
+       */
+      namespace: string;
       /** Not Before */
       not_before: string | null;
       /**
@@ -1507,13 +1597,25 @@ export interface components {
       name: string;
       /** Revoked At */
       revoked_at: string | null;
-      /** Role */
+      /**
+       * Role
+       * @description The '*' role, or the highest role the token holds.
+       */
       role: string;
+      /**
+       * Scopes
+       * @description Roles per namespace (null: role in all).
+       */
+      scopes: {
+        [key: string]: string;
+      } | null;
       /**
        * Token
        * @description The secret: shown once, stored only as a hash.
        */
       token: string;
+      /** Worker Tags */
+      worker_tags: string[] | null;
     };
     /** TokenIn */
     TokenIn: {
@@ -1523,9 +1625,21 @@ export interface components {
       name: string;
       /**
        * Role
-       * @enum {string}
+       * @description One role in every namespace (or give scopes).
        */
-      role: "viewer" | "operator" | "admin" | "worker";
+      role?: ("viewer" | "operator" | "admin" | "worker") | null;
+      /**
+       * Scopes
+       * @description A role per namespace, "*" for every other: {"payments": "operator", "*": "viewer"}. A token naming no "*" sees only its namespaces.
+       */
+      scopes?: {
+        [key: string]: string;
+      } | null;
+      /**
+       * Worker Tags
+       * @description A worker using this token may register only with these tags.
+       */
+      worker_tags?: string[] | null;
     };
     /** TokenOut */
     TokenOut: {
@@ -1544,8 +1658,20 @@ export interface components {
       name: string;
       /** Revoked At */
       revoked_at: string | null;
-      /** Role */
+      /**
+       * Role
+       * @description The '*' role, or the highest role the token holds.
+       */
       role: string;
+      /**
+       * Scopes
+       * @description Roles per namespace (null: role in all).
+       */
+      scopes: {
+        [key: string]: string;
+      } | null;
+      /** Worker Tags */
+      worker_tags: string[] | null;
     };
     /** TriggerIn */
     TriggerIn: {
@@ -1579,6 +1705,13 @@ export interface components {
       name: string;
       /** Role */
       role: string;
+      /**
+       * Scopes
+       * @description The token's role per namespace ('*': the rest).
+       */
+      scopes?: {
+        [key: string]: string;
+      };
     };
     /** WorkerOut */
     WorkerOut: {
@@ -1679,6 +1812,7 @@ export interface operations {
         before?: number | null;
         actor?: string | null;
         action?: string | null;
+        namespace?: string | null;
       };
     };
     responses: {
@@ -1768,9 +1902,17 @@ export interface operations {
   };
   /**
    * Get
-   * @description Every job that has or is a dependency, and the edges upstream → dependent.
+   * @description Every job of the namespace that has or is a dependency, and the edges upstream →
+   * dependent by name; a job of another namespace at the far end of an edge is named
+   * ``namespace/name`` (and left out when the token may not read it).
    */
   "dag-get": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+    };
     responses: {
       /** @description Successful Response */
       200: {
@@ -1827,6 +1969,8 @@ export interface operations {
         offset?: number;
         /** @description Page size. */
         limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
       };
     };
     responses: {
@@ -1876,9 +2020,16 @@ export interface operations {
    * Bulk
    * @description Replay (queue the runs again) or resolve open dead letters, with an optional note;
    * ``ids`` (up to 1000) or a ``filter`` (job, error: an exact error summary; ``{}``: every
-   * open dead letter, what the list's "all matching" sends when it shows them all).
+   * open dead letter, what the list's "all matching" sends when it shows them all). Only
+   * entries of namespaces the token may operate in are touched.
    */
   "dead-letters-bulk": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["DeadLettersBulkIn"];
@@ -1948,6 +2099,8 @@ export interface operations {
       query?: {
         /** @description Most groups. */
         limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
       };
     };
     responses: {
@@ -2138,12 +2291,14 @@ export interface operations {
   /**
    * List
    * @description Events newest first, kept for the retention period: every skipped or missed tick
-   * (``run.skipped``, ``run.missed``) with its reason, run and job changes, workers.
+   * (``run.skipped``, ``run.missed``) with its reason, run and job changes, workers. Only
+   * events of namespaces the token may read (and those of no job, such as workers'); a page
+   * may hold fewer than ``limit`` events when others were left out.
    */
   "events-list": {
     parameters: {
       query?: {
-        /** @description Job id or name. */
+        /** @description Job id, or name (in ?namespace=, else default). */
         job?: string | null;
         run?: string | null;
         /** @description Event types, e.g. run.skipped (repeatable). */
@@ -2151,6 +2306,8 @@ export interface operations {
         /** @description Entries older than this id. */
         before?: number | null;
         limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
       };
     };
     responses: {
@@ -2236,7 +2393,8 @@ export interface operations {
   };
   /**
    * List
-   * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back).
+   * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
+   * those of namespaces the token may read.
    */
   "jobs-list": {
     parameters: {
@@ -2250,6 +2408,8 @@ export interface operations {
         cursor?: string | null;
         /** @description Page size. */
         limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
       };
     };
     responses: {
@@ -2297,9 +2457,17 @@ export interface operations {
   };
   /**
    * Create
-   * @description Create a job. 422 names the field at fault; 409 if the name is taken or deps cycle.
+   * @description Create a job in its namespace (the body's, else ``?namespace=``, else ``default``;
+   * needs admin there). 422 names the field at fault; 409 if the name is taken in the
+   * namespace or the dependencies cycle.
    */
   "jobs-create": {
+    parameters: {
+      query?: {
+        /** @description The namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["JobIn"];
@@ -2368,10 +2536,15 @@ export interface operations {
   };
   /**
    * Get
-   * @description A job by id or name, with stats, its last 20 runs and the jobs that depend on it.
+   * @description A job by id or name (in ``?namespace=``), with stats, its last 20 runs and the jobs
+   * that depend on it.
    */
   "jobs-get": {
     parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
       path: {
         ref: string;
       };
@@ -2427,10 +2600,15 @@ export interface operations {
   };
   /**
    * Replace
-   * @description Replace a job's definition; the schedule and the DAG are checked again.
+   * @description Replace a job's definition; the schedule and the DAG are checked again. The namespace
+   * cannot change (422).
    */
   "jobs-replace": {
     parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names it. */
+        namespace?: string | null;
+      };
       path: {
         ref: string;
       };
@@ -2515,6 +2693,8 @@ export interface operations {
     parameters: {
       query?: {
         force?: boolean;
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
       };
       path: {
         ref: string;
@@ -2585,6 +2765,10 @@ export interface operations {
    */
   "jobs-pause": {
     parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
       path: {
         ref: string;
       };
@@ -2650,6 +2834,10 @@ export interface operations {
    */
   "jobs-resume": {
     parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
       path: {
         ref: string;
       };
@@ -2719,6 +2907,8 @@ export interface operations {
         cursor?: string | null;
         /** @description Page size. */
         limit?: number;
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
       };
       path: {
         ref: string;
@@ -2780,6 +2970,10 @@ export interface operations {
    */
   "jobs-trigger": {
     parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
       header?: {
         "idempotency-key"?: string | null;
       };
@@ -2831,6 +3025,115 @@ export interface operations {
       };
       /** @description A write whose Content-Type is not application/json. */
       415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List
+   * @description The namespaces the token may read that hold jobs (and those it names, and
+   * ``default`` when it may read it), each with its job count and the token's role there.
+   */
+  "namespaces-list": {
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NamespaceList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description One namespace: its job count and the token's role there (403 when it may not read
+   * it; a namespace with no jobs yet answers with 0).
+   */
+  "namespaces-get": {
+    parameters: {
+      path: {
+        namespace: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NamespaceOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2922,14 +3225,15 @@ export interface operations {
   };
   /**
    * List
-   * @description Runs, newest first by default, with filters, a sort and keyset pagination.
+   * @description Runs, newest first by default, with filters, a sort and keyset pagination; only those
+   * of namespaces the token may read.
    */
   "runs-list": {
     parameters: {
       query?: {
         /** @description queued, running, completed, … */
         status?: string | null;
-        /** @description Job id or name. */
+        /** @description Job id, or name (in ?namespace=, else default). */
         job?: string | null;
         /** @description Queued at or after: ISO 8601 with an offset, or relative to now (-90s, -30m, -24h, -7d, -2w). */
         since?: string | null;
@@ -2941,6 +3245,8 @@ export interface operations {
         cursor?: string | null;
         /** @description Page size. */
         limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
       };
     };
     responses: {
@@ -2995,9 +3301,16 @@ export interface operations {
   /**
    * Bulk
    * @description Queue up to 10,000 runs in one transaction; a repeated idempotency key is not
-   * queued twice. Bulk runs always queue (on_overlap=skip does not fold them).
+   * queued twice. Bulk runs always queue (on_overlap=skip does not fold them). Jobs by id,
+   * or by name in ``?namespace=``; operate is needed in every job's namespace.
    */
   "runs-bulk": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["BulkIn"];
@@ -3067,9 +3380,17 @@ export interface operations {
   /**
    * Bulk-Cancel
    * @description Cancel queued runs and ask the workers of running ones to stop them, as the single
-   * cancel does; ``ids`` (up to 1000) or a ``filter`` (job, status: queued/running).
+   * cancel does; ``ids`` (up to 1000) or a ``filter`` (job, status: queued/running). Only
+   * runs of namespaces the token may operate in are touched and counted; a job named in
+   * the filter is looked up in ``?namespace=``.
    */
   "runs-bulk-cancel": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["BulkRunsIn"];
@@ -3134,8 +3455,15 @@ export interface operations {
    * Bulk-Retry
    * @description Queue failed runs again, each a new attempt series (other runs named are left as
    * they are and not counted); ``ids`` (up to 1000) or a ``filter`` (job, status: failed).
+   * Only runs of namespaces the token may operate in are touched.
    */
   "runs-bulk-retry": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["BulkRunsIn"];
@@ -3859,7 +4187,8 @@ export interface operations {
   };
   /**
    * Create
-   * @description Create an API token (admin). The secret is in this answer only.
+   * @description Create an API token (admin of every namespace): one ``role``, or ``scopes`` (a role
+   * per namespace). The secret is in this answer only.
    */
   "tokens-create": {
     requestBody: {
@@ -4036,7 +4365,8 @@ export interface operations {
   };
   /**
    * Register
-   * @description A worker announces itself; the answer carries the timing it must keep.
+   * @description A worker announces itself; the answer carries the timing it must keep. A token held
+   * to some worker tags may register only with those (403 otherwise).
    */
   "workers-register": {
     requestBody: {
@@ -4164,7 +4494,8 @@ export interface operations {
   };
   /**
    * Claim
-   * @description Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s).
+   * @description Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s). A token
+   * that may work only in some namespaces (or with some tags) claims only their runs.
    */
   "workers-claim": {
     parameters: {

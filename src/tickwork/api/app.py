@@ -17,7 +17,18 @@ from tickwork.api.compression import JsonCompression
 from tickwork.api.deps import operation_id, plain_parameters
 from tickwork.api.guards import HostPolicy, RequestGuard, SiteGuard
 from tickwork.api.responses import TickworkApp
-from tickwork.api.routes import admin, bulk, events, jobs, metrics, runs, system, workers, ws
+from tickwork.api.routes import (
+    admin,
+    bulk,
+    events,
+    jobs,
+    metrics,
+    namespaces,
+    runs,
+    system,
+    workers,
+    ws,
+)
 from tickwork.api.static import IMMUTABLE, REVALIDATE, AssetCache, asset_response, file_under
 from tickwork.service.container import Container
 
@@ -47,7 +58,7 @@ def create_app(
     )
     app.state.container = container
     errors.install(app)
-    for module in (jobs, bulk, runs, workers, system, ws, events, admin, metrics):
+    for module in (jobs, bulk, runs, workers, system, ws, events, admin, metrics, namespaces):
         app.include_router(module.router)
     if container.settings.dashboard:
         _mount_dashboard(app)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tickwork.api.guards import WS_SUBPROTOCOL
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.errors import Forbidden, Unauthorized
+from tickwork.domain.namespaces import ANY_NAMESPACE
 from tickwork.domain.records import AuditNote
 from tickwork.service.container import Container
 
@@ -45,6 +46,8 @@ PERMISSIONS: dict[str, str] = {
     "system-stats": "read",
     "system-metrics": "read",
     "events-list": "read",
+    "namespaces-list": "read",
+    "namespaces-get": "read",
     "jobs-trigger": "operate",
     "jobs-pause": "operate",
     "jobs-resume": "operate",
@@ -73,6 +76,10 @@ PERMISSIONS: dict[str, str] = {
     "runs-append-logs": "work",
     "runs-complete": "work",
 }
+GLOBAL = frozenset(
+    {"tokens-create", "tokens-list", "tokens-revoke", "audit-list", "retention-prune"}
+)
+"""Operations on no namespace: they need their permission from the token's ``*`` role."""
 AUDITED = frozenset(
     op
     for op, perm in PERMISSIONS.items()
@@ -125,10 +132,15 @@ async def authorize(request: HTTPConnection) -> None:
         request.state.principal = await _optional(c, request)
         return
     principal = await principal_for(c, bearer_token(request.headers))
-    if not principal.may(permission):
+    if not principal.may(permission):  # in no namespace at all
         raise Forbidden(
             f"a {principal.role} token may not call {op} (needs {permission})",
             details={"role": principal.role, "needs": permission},
+        )
+    if op in GLOBAL and not principal.may(permission, ANY_NAMESPACE):
+        raise Forbidden(
+            f"{op} needs {permission} in every namespace (a '*' role of admin)",
+            details={"namespace": ANY_NAMESPACE, "role": principal.role, "needs": permission},
         )
     request.state.principal = principal
 
@@ -145,17 +157,18 @@ async def _optional(c: Container, request: HTTPConnection) -> Principal | None:
         return None
 
 
-async def accept_websocket(ws: WebSocket) -> bool:
+async def accept_websocket(ws: WebSocket) -> Principal | None:
     """Accept a WebSocket, then authenticate it: a refusal closes it with a code a browser can
     read (4400 a token in the URL, 4401 no or bad token, 4403 not allowed to read). The
-    ``tickwork`` subprotocol is echoed when offered; the one carrying the token never is."""
+    ``tickwork`` subprotocol is echoed when offered; the one carrying the token never is.
+    The caller, or None when refused."""
     c: Container = ws.app.state.container
     offered = ws.scope.get("subprotocols", ())
     await ws.accept(subprotocol=WS_SUBPROTOCOL if WS_SUBPROTOCOL in offered else None)
     if "token" in ws.query_params:
         log.warning("refused websocket from %s: a token in its URL", ws.client)
         await ws.close(code=4400, reason=URL_TOKEN_REFUSED)
-        return False
+        return None
     try:
         principal = await principal_for(c, websocket_token(ws))
         if not principal.may("read"):
@@ -163,8 +176,8 @@ async def accept_websocket(ws: WebSocket) -> bool:
     except (Unauthorized, Forbidden) as exc:
         log.warning("refused websocket from %s: %s", ws.client, exc.message)
         await ws.close(code=4000 + exc.status, reason=exc.message[:120])
-        return False
-    return True
+        return None
+    return principal
 
 
 class AuditTrail:
@@ -207,6 +220,7 @@ def audit_note(request: HTTPConnection, action: str, **details: Any) -> AuditNot
         action=action,
         target=next(iter(params.values()), None),
         details={**details, **params},
+        namespace=getattr(request.state, "namespace", None),
     )
 
 
@@ -220,8 +234,12 @@ async def _record(scope: Scope, op: str, status: int) -> None:
     params = dict(scope.get("path_params", {}))
     extra = state.get("audit", {})
     target = extra.pop("target", None) or next(iter(params.values()), None)
+    # the namespace a job was created in, else the one a name was looked up in
+    namespace = extra.pop("namespace", None) or state.get("namespace")
     c: Container = scope["app"].state.container
     try:
-        await c.tokens.audit(principal, op, target, {"status": status, **params, **extra})
+        await c.tokens.audit(
+            principal, op, target, {"status": status, **params, **extra}, namespace=namespace
+        )
     except Exception:  # the change happened; a lost audit row must be loud, not fatal
         log.exception("could not write the audit entry for %s %s", op, target)

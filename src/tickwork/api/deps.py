@@ -5,13 +5,16 @@ pool, a thread hop per request per dependency (``tests/api/test_deps.py`` holds 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection
 
+from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.errors import ValidationError
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter, check_namespace
 from tickwork.schemas.fields import INT32_MAX, INT64_MAX, text_problem
 from tickwork.service.container import Container
 
@@ -49,6 +52,78 @@ async def actor(request: Request) -> str:
 
 
 ActorDep = Annotated[str, Depends(actor)]
+
+
+def principal_of(request: Request) -> Principal:
+    """Who is calling, as authenticated by ``authorize`` (with auth off, everyone may do
+    everything)."""
+    found = getattr(request.state, "principal", None)
+    return found if isinstance(found, Principal) else ANONYMOUS_OPEN
+
+
+async def principal(request: Request) -> Principal:
+    """``principal_of`` as a dependency (async: no thread hop)."""
+    return principal_of(request)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+async def namespace_param(
+    request: Request,
+    namespace: Annotated[
+        str | None,
+        Query(
+            max_length=63,
+            description="The namespace a job name is looked up in (default: 'default'); "
+            "a job id needs none.",
+        ),
+    ] = None,
+) -> str:
+    """The ``?namespace=`` of a route that finds a job by name (``default`` unless given);
+    kept for the audit entry when a name (not an id) is looked up in it."""
+    ns = check_namespace(namespace) if namespace is not None else DEFAULT_NAMESPACE
+    ref = str(request.path_params.get("ref", ""))
+    if ref and not ref.startswith("job-"):
+        request.state.namespace = ns
+    return ns
+
+
+NamespaceDep = Annotated[str, Depends(namespace_param)]
+
+
+@dataclass(frozen=True, slots=True)
+class ListScope:
+    """A list's namespaces (``filter``) and the ``?namespace=`` asked for, if any: a job
+    named in the list's own filters is looked up there (else in ``default``)."""
+
+    filter: NamespaceFilter
+    asked: str | None
+
+    @property
+    def lookup(self) -> str:
+        return self.asked or DEFAULT_NAMESPACE
+
+
+async def namespace_filter(
+    request: Request,
+    namespace: Annotated[
+        str | None,
+        Query(
+            max_length=63,
+            description="Only this namespace (default: every namespace the token may read).",
+        ),
+    ] = None,
+) -> ListScope:
+    """What a list shows: the namespaces the token may read, narrowed to ``?namespace=``
+    (Forbidden when the token may not read that one)."""
+    who = principal_of(request)
+    if namespace is not None:
+        who.require("read", check_namespace(namespace))
+    return ListScope(who.namespaces("read").narrowed(namespace), namespace)
+
+
+NamespacesDep = Annotated[ListScope, Depends(namespace_filter)]
 
 BeforeId = Annotated[
     int | None, Query(ge=1, le=INT64_MAX, description="Entries older than this id.")

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from tickwork.cli.common import (
     EXIT_BAD_INPUT,
+    Chosen,
     JsonOpt,
     ServerOpt,
     TokenOpt,
@@ -30,7 +31,7 @@ from tickwork.cli.common import (
     print_json,
     session,
 )
-from tickwork.cli.jobfile import JobFileError, read_job_file, validate_jobs
+from tickwork.cli.jobfile import JobFileError, file_namespace, read_job_file, validate_jobs
 from tickwork.cli.plan import Plan, PlanError, PruneScope, Step, fetch_state, make_plan
 from tickwork.client import Client
 from tickwork.decorators import registered_jobs
@@ -70,9 +71,20 @@ def apply(
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make the server's jobs match a file or a module: print the diff, then apply it."""
+    """Make the server's jobs match a file or a module: print the diff, then apply it.
+
+    A file's ``namespace:`` (beside ``jobs:``, or on its jobs: one per file) is where it
+    applies; else ``tickwork --namespace``, else ``default``. Giving both, differently, is
+    refused."""
     jobs, scope = _declared(file, module, path or [])
-    with session(server, token) as client:
+    namespace = file_namespace(jobs)
+    if namespace and Chosen.namespace and namespace != Chosen.namespace:
+        fail(
+            f"the jobs are in namespace {namespace!r} but --namespace/TICKWORK_NAMESPACE "
+            f"says {Chosen.namespace!r}",
+            EXIT_BAD_INPUT,
+        )
+    with session(server, token, namespace=namespace) as client:
         state = fetch_state(client, jobs, prune=prune)
         try:
             plan = make_plan(jobs, state, prune=prune, scope=scope)

@@ -23,6 +23,7 @@ from tickwork.client import (
     ValidationError,
 )
 from tickwork.client.core import default_server
+from tickwork.domain.namespaces import NAMESPACE_RE, NAMESPACE_RULE
 
 __all__ = [
     "JsonOpt",
@@ -89,12 +90,29 @@ def _plain(data: Any) -> Any:
     return data
 
 
+class Chosen:
+    """The namespace ``tickwork --namespace`` (or TICKWORK_NAMESPACE) chose for this command;
+    None: ``default``."""
+
+    namespace: str | None = None
+
+
+def choose_namespace(namespace: str | None) -> None:
+    """Set this command's namespace, checked (exit 2 naming it when it is no namespace)."""
+    if namespace is not None and not NAMESPACE_RE.match(namespace):
+        fail(f"--namespace {namespace!r}: {NAMESPACE_RULE}", EXIT_BAD_INPUT)
+    Chosen.namespace = namespace
+
+
 @contextmanager
-def session(server: str | None, token: str | None) -> Iterator[Client]:
-    """A client for one command; API and connection errors become one-line messages."""
+def session(
+    server: str | None, token: str | None, *, namespace: str | None = None
+) -> Iterator[Client]:
+    """A client for one command, in ``namespace`` (else the one chosen with --namespace);
+    API and connection errors become one-line messages."""
     url = server or default_server()
     try:
-        with Client(url, token) as client:
+        with Client(url, token, namespace=namespace or Chosen.namespace) as client:
             yield client
     except ClientError as exc:
         fail(describe(exc, url))

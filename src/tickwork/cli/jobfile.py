@@ -20,6 +20,7 @@ import yaml
 from tickwork.domain.errors import TickworkError
 from tickwork.domain.errors import ValidationError as DomainValidationError
 from tickwork.domain.jobs import validate_spec
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.jobs import JobIn
 
 __all__ = ["JobFileError", "job_documents", "read_job_file", "validate_jobs"]
@@ -50,12 +51,18 @@ def _load(path: str) -> Any:
 
 
 def job_documents(data: Any, source: str) -> list[Any]:
-    """The job mappings of a loaded file: ``{"jobs": [...]}``, ``[...]`` or one job."""
+    """The job mappings of a loaded file: ``{"jobs": [...]}`` (with ``namespace:`` beside it,
+    the namespace of every job that names none), ``[...]`` or one job."""
     if isinstance(data, dict) and "jobs" in data:
-        extra = sorted(set(data) - {"jobs"})
+        extra = sorted(set(data) - {"jobs", "namespace"})
         if extra:
             raise JobFileError([f"{source}: unknown top-level key(s): {', '.join(extra)}"])
+        namespace = data.get("namespace")
         data = data["jobs"]
+        if namespace is not None and isinstance(data, list):
+            data = [
+                {"namespace": namespace, **doc} if isinstance(doc, dict) else doc for doc in data
+            ]
     elif isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -78,9 +85,17 @@ def validate_jobs(documents: Iterable[Any]) -> list[JobIn]:
             problems.append(f"{label}: name: {job.name!r} is already used by {seen[job.name]}")
         seen.setdefault(job.name, label)
         jobs.append(job)
+    spaces = sorted({j.namespace or DEFAULT_NAMESPACE for j in jobs})
+    if len(spaces) > 1:
+        problems.append(f"namespace: one namespace per file, not {', '.join(spaces)}")
     if problems:
         raise JobFileError(problems)
     return jobs
+
+
+def file_namespace(jobs: Iterable[JobIn]) -> str | None:
+    """The namespace the jobs name (a file holds one), or None when none names one."""
+    return next((j.namespace for j in jobs if j.namespace), None)
 
 
 def _label(index: int, doc: Any) -> str:

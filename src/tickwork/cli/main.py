@@ -1,10 +1,13 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, apply, runs, workers, dlq, status, top, bench).
+it over the API (jobs, apply, export, runs, workers, dlq, status, top, bench).
 
-Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json.
+Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json;
+``tickwork --namespace NS …`` (also TICKWORK_NAMESPACE) picks the namespace they work in.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -12,6 +15,7 @@ from tickwork.cli import (
     apply,
     bench,
     dlq,
+    export,
     jobs,
     prune,
     runs,
@@ -22,6 +26,7 @@ from tickwork.cli import (
     worker,
     workers,
 )
+from tickwork.cli.common import choose_namespace
 
 app = typer.Typer(
     name="tickwork",
@@ -29,11 +34,32 @@ app = typer.Typer(
     add_completion=False,
     help="tickwork: a distributed job scheduler.",
 )
+
+
+@app.callback()
+def root(
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            envvar="TICKWORK_NAMESPACE",
+            show_default=False,
+            help="The namespace API commands work in: jobs are found by name and created "
+            "there, lists keep to it \\[default: default].",
+        ),
+    ] = None,
+) -> None:
+    """tickwork: a distributed job scheduler."""
+    choose_namespace(namespace)
+
+
 RUN = "Run tickwork"
 OPERATE = "Operate it over the API (--server, --token, --json)"
 
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("apply", rich_help_panel=OPERATE)(apply.apply)
+app.command("export", rich_help_panel=OPERATE)(export.export)
 app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)

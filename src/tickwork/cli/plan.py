@@ -1,6 +1,7 @@
 """``tickwork apply``'s plan: what to create, update, leave alone and delete, and in what order.
 
-- **Compared**: every field of ``JobIn`` except ``name`` (the identity), with the defaults the
+- **Compared**: every field of ``JobIn`` except ``name`` and ``namespace`` (the identity: a
+  plan is made within one namespace), with the defaults the
   file leaves out filled in, so a job the file created compares equal when read back. Tags,
   worker tags and dependencies compare as sets (dependencies by name, ids resolved). ``enabled``
   compares only when the file sets it: pausing is an operator's act that apply leaves alone.
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 Action = Literal["create", "update", "unchanged", "delete"]
-COMPARED: tuple[str, ...] = tuple(f for f in JobIn.model_fields if f != "name")
+COMPARED: tuple[str, ...] = tuple(f for f in JobIn.model_fields if f not in ("name", "namespace"))
 _SETS = ("depends_on", "tags", "worker_tags")
 
 

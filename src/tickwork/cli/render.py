@@ -98,6 +98,7 @@ def job_detail(job: JobDetailOut) -> Table:
     rate = "-" if st.success_rate is None else f"{st.success_rate:.0%}"
     rows: list[tuple[str, Any]] = [
         ("name", f"{job.name}  [dim]{job.id}[/]"),
+        ("namespace", job.namespace),
         ("status", status(job.status)),
         ("type", job.type),
         ("target", target(job)),

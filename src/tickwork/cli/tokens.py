@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tickwork.config import Settings
+from tickwork.domain.errors import TickworkError
 
 if TYPE_CHECKING:
     from tickwork.service.container import Container
@@ -48,7 +49,20 @@ def _with_container(url: str, fn: Callable[[Container], Awaitable[T]]) -> T:
 
 @app.command("create")
 def create(
-    role: Annotated[str, typer.Option(help="viewer, operator, admin or worker")],
+    role: Annotated[
+        str | None, typer.Option(help="viewer, operator, admin or worker, in every namespace")
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAMESPACE=ROLE (repeatable; '*=ROLE' for every other namespace), instead "
+            "of --role: --scope payments=operator --scope '*=viewer'"
+        ),
+    ] = None,
+    worker_tag: Annotated[
+        list[str] | None,
+        typer.Option(help="A worker using the token may register only with these tags."),
+    ] = None,
     name: Annotated[str, typer.Option(help="Who or what holds it.")] = "",
     expires_in_days: Annotated[float | None, typer.Option(help="Lifetime in days.")] = None,
     database_url: DbOption = "sqlite:///./tickwork.db",
@@ -56,26 +70,49 @@ def create(
 ) -> None:
     """Create a token and print its secret once (only a hash is stored)."""
     expires = timedelta(days=expires_in_days) if expires_in_days else None
-    record, secret = _with_container(
-        database_url,
-        lambda c: c.tokens.create(name=name or f"{role} token", role=role, expires_in=expires),
-    )
+    scopes = _scopes(scope) if scope else None
+    label = name or f"{role or ','.join(scope or [])} token"
+    try:
+        record, secret = _with_container(
+            database_url,
+            lambda c: c.tokens.create(
+                name=label,
+                role=role,
+                scopes=scopes,
+                worker_tags=worker_tag,
+                expires_in=expires,
+            ),
+        )
+    except TickworkError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(2) from exc
     if as_json:
         out.print_json(
             json.dumps(
                 {
                     "id": record.id,
                     "role": record.role,
+                    "scopes": dict(record.scopes) if record.scopes else None,
                     "token": secret,
                     "expires_at": record.expires_at.isoformat() if record.expires_at else None,
                 }
             )
         )
         return
-    out.print(
-        f"[green]created[/] {record.id} ({record.role}), expires {record.expires_at or 'never'}"
-    )
+    held = ", ".join(f"{k}={v}" for k, v in (record.scopes or {}).items()) or record.role
+    out.print(f"[green]created[/] {record.id} ({held}), expires {record.expires_at or 'never'}")
     out.print(secret, highlight=False, soft_wrap=True)
+
+
+def _scopes(pairs: list[str]) -> dict[str, str]:
+    scopes: dict[str, str] = {}
+    for pair in pairs:
+        ns, sep, role = pair.partition("=")
+        if not sep or not ns or not role:
+            Console(stderr=True).print(f"[bold red]error:[/] --scope {pair!r}: use NAMESPACE=ROLE")
+            raise typer.Exit(2)
+        scopes[ns] = role
+    return scopes
 
 
 @app.command("list")
@@ -91,6 +128,7 @@ def list_(
                 "id": r.id,
                 "name": r.name,
                 "role": r.role,
+                "scopes": dict(r.scopes) if r.scopes else None,
                 **{
                     k: v.isoformat() if v else None
                     for k, v in (
@@ -110,7 +148,7 @@ def list_(
         table.add_row(
             r.id,
             r.name,
-            r.role,
+            ", ".join(f"{k}={v}" for k, v in r.scopes.items()) if r.scopes else r.role,
             f"{r.created_at:%Y-%m-%d %H:%M}",
             str(r.expires_at or "never"),
             str(r.revoked_at or ""),

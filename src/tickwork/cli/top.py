@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tickwork.cli.common import ServerOpt, TokenOpt
+from tickwork.cli.common import Chosen, ServerOpt, TokenOpt
 from tickwork.client.core import default_server
 
 
@@ -20,9 +20,10 @@ def top(
         ),
     ] = 2.0,
 ) -> None:
-    """Live view: queue depth, running runs (elapsed against timeout), recent failures,
-    workers with busy slots and scheduler lag, following the event stream. Keys: t trigger,
-    c cancel, r retry, l log tail, Tab next panel, q quit."""
+    """Live view of one namespace (tickwork --namespace): queue depth, running runs (elapsed
+    against timeout), recent failures, workers with busy slots and scheduler lag, following
+    the event stream. Keys: t trigger, c cancel, r retry, l log tail, Tab next panel, q quit."""
     from tickwork.tui import TopApp  # Textual loads only for this command
 
-    TopApp(server or default_server(), token, interval=interval).run()
+    url = server or default_server()
+    TopApp(url, token, interval=interval, namespace=Chosen.namespace).run()

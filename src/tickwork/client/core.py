@@ -49,9 +49,17 @@ from tickwork.schemas.runs import (
 from tickwork.schemas.system import HealthOut, StatsOut, WhoAmI
 from tickwork.schemas.workers import WorkerOut
 
-__all__ = ["DEFAULT_SERVER", "AsyncClient", "default_server", "default_token"]
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_SERVER",
+    "AsyncClient",
+    "default_namespace",
+    "default_server",
+    "default_token",
+]
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
+DEFAULT_NAMESPACE = "default"
 
 M = TypeVar("M", bound=BaseModel)
 JobLike = JobIn | Mapping[str, Any]
@@ -72,11 +80,18 @@ def default_token() -> str | None:
     return os.environ.get("TICKWORK_TOKEN") or None
 
 
+def default_namespace() -> str:
+    """``TICKWORK_NAMESPACE``, else ``default``."""
+    return os.environ.get("TICKWORK_NAMESPACE") or DEFAULT_NAMESPACE
+
+
 class AsyncClient(TransportOwner):
     """The tickwork API over HTTP (and the WebSocket for ``follow_run``).
 
     ``url`` defaults to ``TICKWORK_SERVER`` (else http://127.0.0.1:8000) and ``token`` to
-    ``TICKWORK_TOKEN``; pass ``token=""`` to send none. Use it as ``async with`` or call
+    ``TICKWORK_TOKEN``; pass ``token=""`` to send none. ``namespace`` (default
+    ``TICKWORK_NAMESPACE``, else ``default``) is where jobs are looked up by name and created,
+    and what lists show (a job body naming its own namespace wins). Use it as ``async with`` or call
     ``aclose()``. Reads are retried on transport errors; writes only when the request never
     left (see ``ApiTransport``).
     """
@@ -89,8 +104,10 @@ class AsyncClient(TransportOwner):
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.url = (url or default_server()).rstrip("/")
+        self.namespace = namespace or default_namespace()
         self.token = default_token() if token is None else (token or None)
         self._http = ApiTransport(
             self.url,
@@ -104,7 +121,10 @@ class AsyncClient(TransportOwner):
     # --- jobs -----------------------------------------------------------------------
     async def create_job(self, job: JobLike) -> JobOut:
         """Create a job from a ``JobIn`` or a dict of its fields (checked by the server)."""
-        return await self._call(JobOut, "POST", "/api/jobs", json=_job_json(job))
+        body = _job_json(job)
+        return await self._call(
+            JobOut, "POST", "/api/jobs", json=body, namespace=body.get("namespace")
+        )
 
     async def get_job(self, ref: str) -> JobDetailOut:
         """A job by name or id, with stats, its last 20 runs and its dependents."""
@@ -154,11 +174,15 @@ class AsyncClient(TransportOwner):
 
     async def replace_job(self, ref: str, job: JobLike) -> JobOut:
         """Replace a job's whole definition (fields left out take their defaults)."""
-        return await self._call(JobOut, "PUT", _path("jobs", ref), json=_job_json(job))
+        body = _job_json(job)
+        return await self._call(
+            JobOut, "PUT", _path("jobs", ref), json=body, namespace=body.get("namespace")
+        )
 
     async def delete_job(self, ref: str, *, force: bool = False) -> None:
         """Delete a job and its runs; ``force`` also removes it from its dependents."""
-        await self._http.request("DELETE", _path("jobs", ref), params={"force": force or None})
+        params: Params = {"force": force or None, "namespace": self.namespace}
+        await self._http.request("DELETE", _path("jobs", ref), params=params)
 
     async def trigger(
         self,
@@ -186,7 +210,8 @@ class AsyncClient(TransportOwner):
         return await self._call(RunList, "GET", _path("jobs", ref, "runs"), params=params)
 
     async def dag(self) -> DagOut:
-        """Every job that has or is a dependency, and the edges upstream → dependent."""
+        """The jobs of the client's namespace that have or are a dependency, and the edges
+        upstream → dependent."""
         return await self._call(DagOut, "GET", "/api/dag")
 
     async def preview_schedule(
@@ -267,6 +292,7 @@ class AsyncClient(TransportOwner):
         """Stored events, newest first: skipped and missed ticks with their reasons, run and
         job changes (``types`` e.g. ``["run.skipped"]``; ``before`` an event id)."""
         params: Params = {"job": job, "run": run, "type": types, "before": before, "limit": limit}
+        params = {**params, "namespace": self.namespace}
         response = await self._http.request("GET", "/api/events", params=params, idempotent=True)
         return _EVENTS.validate_json(response.content)
 
@@ -317,10 +343,23 @@ class AsyncClient(TransportOwner):
 
     # --- tokens and audit (admin) -----------------------------------------------------
     async def create_token(
-        self, name: str, role: str, *, expires_in_days: float | None = None
+        self,
+        name: str,
+        role: str | None = None,
+        *,
+        scopes: Mapping[str, str] | None = None,
+        worker_tags: Sequence[str] | None = None,
+        expires_in_days: float | None = None,
     ) -> TokenCreated:
-        """A new API token; its secret is in this answer only."""
-        body = {"name": name, "role": role, "expires_in_days": expires_in_days}
+        """A new API token with one ``role``, or ``scopes`` (a role per namespace, ``*``
+        for the rest); its secret is in this answer only."""
+        body = {
+            "name": name,
+            "role": role,
+            "scopes": dict(scopes) if scopes is not None else None,
+            "worker_tags": list(worker_tags) if worker_tags is not None else None,
+            "expires_in_days": expires_in_days,
+        }
         return await self._call(TokenCreated, "POST", "/api/tokens", json=body)
 
     async def list_tokens(self) -> list[TokenOut]:
@@ -356,9 +395,13 @@ class AsyncClient(TransportOwner):
         *,
         json: Any = None,
         params: Params | None = None,
+        namespace: str | None = None,
     ) -> M:
+        """One call, in the client's namespace (or ``namespace``): routes that find a job by
+        name look it up there, lists keep to it, and others ignore it."""
+        query: Params = {**(params or {}), "namespace": namespace or self.namespace}
         response = await self._http.request(
-            method, path, json=json, params=params, idempotent=method in ("GET", "PUT")
+            method, path, json=json, params=query, idempotent=method in ("GET", "PUT")
         )
         return model.model_validate_json(response.content)
 

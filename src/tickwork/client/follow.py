@@ -62,11 +62,13 @@ async def follow_events(
 async def watch_events(
     client: AsyncClient, *, opened: Callable[[], object] | None = None
 ) -> AsyncIterator[EventOut]:
-    """Every event from now on (run.*, job.*, worker.*; output chunks left out), for as long
+    """Every event of the client's namespace from now on (run.*, job.*, worker.*; output chunks
+    left out), for as long
     as the connection lives: a closed one raises ``UnreachableError``, a refused one
     ``AuthError``. ``opened`` is called once the connection is up, before any event (a quiet
     stream may say nothing for a long time)."""
-    async with _Connection(websocket_url(client.url), _headers(client)) as ws:
+    url = websocket_url(client.url, namespace=client.namespace)
+    async with _Connection(url, _headers(client)) as ws:
         if opened is not None:
             opened()
         while True:

@@ -155,15 +155,19 @@ class Client:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        namespace: str | None = None,
     ) -> None:
         self._loop = _Loop()
 
         async def make() -> AsyncClient:
-            return AsyncClient(url, token, timeout=timeout, retry=retry, transport=transport)
+            return AsyncClient(
+                url, token, timeout=timeout, retry=retry, transport=transport, namespace=namespace
+            )
 
         self.aio = self._loop.run(make())
         """The ``AsyncClient`` underneath (it lives on the private loop: use it only there)."""
         self.url = self.aio.url
+        self.namespace = self.aio.namespace
         self._finalizer = weakref.finalize(self, _shutdown, self._loop, self.aio)
 
     def close(self) -> None:

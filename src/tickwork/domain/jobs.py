@@ -10,6 +10,12 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from tickwork.domain.errors import ValidationError
+from tickwork.domain.namespaces import (
+    DEFAULT_NAMESPACE,
+    NAMESPACE_RE,
+    check_namespace,
+    split_ref,
+)
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
 from tickwork.domain.scheduling import jitter_offset
@@ -75,6 +81,8 @@ class JobSpec:
     """Keep finished runs this many days (else the server's limit); domain/retention.py."""
     retention_runs: int | None = None
     """Keep at most this many newest runs (older finished ones go sooner than their age)."""
+    namespace: str = DEFAULT_NAMESPACE
+    """The namespace the job (its runs, dead letters and events) belongs to; fixed at creation."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -133,6 +141,7 @@ def routes_for(worker_tags: list[str] | tuple[str, ...]) -> list[str]:
 def validate_spec(spec: JobSpec, *, now: datetime) -> JobSpec:
     """Check the rules no type system can express; return the normalised spec."""
     _check_name(spec.name)
+    check_namespace(spec.namespace)
     _check_target(spec)
     _check_tags("tags", spec.tags)
     _check_tags("worker_tags", spec.worker_tags)
@@ -145,8 +154,11 @@ def validate_spec(spec: JobSpec, *, now: datetime) -> JobSpec:
     if spec.schedule is not None:
         _check_schedule(spec, now)
     for dep in spec.depends_on:
-        if not NAME_RE.match(dep):
-            raise ValidationError("depends_on", f"'{dep}' is not a job name or id")
+        ns, name = split_ref(dep, spec.namespace)
+        if not NAME_RE.match(name) or (ns != spec.namespace and not NAMESPACE_RE.match(ns)):
+            raise ValidationError(
+                "depends_on", f"'{dep}' is not a job name or id (or 'namespace/name')"
+            )
     if len(set(spec.depends_on)) != len(spec.depends_on):
         raise ValidationError("depends_on", "lists the same job twice")
     return spec

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.domain.overlap import runs_alongside
 from tickwork.domain.queries import NewRun
 
@@ -24,6 +25,7 @@ class JobRef:
     timeout: float
     on_overlap: str
     start_deadline: float | None
+    namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def of(
@@ -40,6 +42,7 @@ class JobRef:
             timeout=float(spec.get("timeout", 3600.0)),
             on_overlap=str(spec.get("on_overlap", "skip")),
             start_deadline=spec.get("start_deadline"),
+            namespace=str(spec.get("namespace") or DEFAULT_NAMESPACE),
         )
 
 
@@ -61,6 +64,7 @@ class QueuedRun:
     queued_at: datetime
     deadline_at: datetime | None
     upstream_run_ids: tuple[str, ...]
+    namespace: str = DEFAULT_NAMESPACE
 
 
 def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> QueuedRun:
@@ -86,4 +90,5 @@ def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> Queue
         queued_at=now,
         deadline_at=deadline,
         upstream_run_ids=tuple(new.upstream_run_ids),
+        namespace=job.namespace,
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickwork.domain.auth import Principal
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, EVERY_NAMESPACE, NamespaceFilter
 from tickwork.domain.records import AuditNote
 
 
@@ -17,6 +19,7 @@ class JobFilter:
     tag: str | None = None
     schedule_type: str | None = None
     q: str | None = None
+    namespaces: NamespaceFilter = EVERY_NAMESPACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ class TriggerRequest:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     audit: AuditNote | None = None
+    namespace: str = DEFAULT_NAMESPACE  # where a name is looked up
+    who: Principal | None = None  # None: no permission to check (the caller's own use)
 
 
 RUN_SORTS: tuple[str, ...] = ("queued_at", "started_at", "duration")
@@ -76,6 +81,7 @@ _RELATIVE = re.compile(r"^-(\d{1,6})([smhdw])$")
 class RunFilter:
     status: str | None = None
     job_id: str | None = None
+    namespaces: NamespaceFilter = EVERY_NAMESPACE
     since: datetime | None = None
     until: datetime | None = None
     sort: str = "queued_at"
@@ -104,6 +110,7 @@ class RunSelection:
     ids: tuple[str, ...] = ()
     job_id: str | None = None
     statuses: tuple[str, ...] = ()
+    namespaces: NamespaceFilter = EVERY_NAMESPACE  # runs of other namespaces are left alone
 
     @property
     def by_ids(self) -> bool:
@@ -119,6 +126,7 @@ class DeadLetterSelection:
     job_id: str | None = None
     error_summary: str | None = None
     without_summary: bool = False  # those with no summary (failed before summaries existed)
+    namespaces: NamespaceFilter = EVERY_NAMESPACE  # entries of other namespaces are left alone
 
     @property
     def by_ids(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,8 @@ class TokenRecord:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    scopes: Mapping[str, str] | None = None  # namespace (or '*') → role; None: {'*': role}
+    worker_tags: tuple[str, ...] | None = None  # the only tags a worker may register with
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class AuditEntry:
     action: str
     target: str | None
     details: dict[str, Any]
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,7 @@ class AuditNote:
     action: str
     target: str | None
     details: dict[str, Any]
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

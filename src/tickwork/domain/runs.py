@@ -100,6 +100,7 @@ class Run:
     cancel_requested: bool = False
     cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
+    namespace: str = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class DeadLetter:
     resolution: str | None = None
     error_summary: str | None = None
     note: str | None = None
+    namespace: str = "default"
 
 
 @dataclass(frozen=True, slots=True)

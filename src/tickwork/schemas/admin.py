@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.records import TokenRecord
-from tickwork.schemas.fields import Text
+from tickwork.schemas.fields import Tag, Text
 
 
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text = Field(min_length=1, max_length=200)
-    role: Literal["viewer", "operator", "admin", "worker"]
+    role: Literal["viewer", "operator", "admin", "worker"] | None = Field(
+        default=None, description="One role in every namespace (or give scopes)."
+    )
+    scopes: dict[Annotated[Text, Field(max_length=63)], Text] | None = Field(
+        default=None,
+        max_length=100,
+        description='A role per namespace, "*" for every other: {"payments": "operator", '
+        '"*": "viewer"}. A token naming no "*" sees only its namespaces.',
+        examples=[{"payments": "operator", "*": "viewer"}],
+    )
+    worker_tags: list[Tag] | None = Field(
+        default=None,
+        max_length=10,
+        description="A worker using this token may register only with these tags.",
+    )
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
 
 
@@ -24,7 +38,9 @@ class TokenOut(BaseModel):
 
     id: str
     name: str
-    role: str
+    role: str = Field(description="The '*' role, or the highest role the token holds.")
+    scopes: dict[str, str] | None = Field(description="Roles per namespace (null: role in all).")
+    worker_tags: list[str] | None
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
@@ -46,6 +62,9 @@ class AuditOut(BaseModel):
     role: str | None
     action: str
     target: str | None
+    namespace: str | None = Field(
+        description="The namespace of the job created, or the one a job name was looked up in."
+    )
     details: dict[str, object]
 
 

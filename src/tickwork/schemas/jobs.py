@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text
 from tickwork.schemas.runs import RunOut
 
@@ -45,6 +47,12 @@ class JobIn(BaseModel):
     )
 
     name: Text = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    namespace: Text | None = Field(
+        default=None,
+        max_length=63,
+        description="The job's namespace (lowercase letters, digits, '-'; 1 to 63). Unset: "
+        "the request's ?namespace=, else 'default'. Fixed once the job exists.",
+    )
     type: Literal["python", "shell", "http"]
     function: Text | None = Field(
         default=None, max_length=500, description="python jobs: 'package.module.function'."
@@ -68,7 +76,9 @@ class JobIn(BaseModel):
     depends_on: list[Annotated[Text, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=100,
-        description="Job names or ids that must succeed first.",
+        description="Job names or ids that must succeed first, of the job's own namespace; "
+        "'other-ns/name' names a job of another namespace, which only an admin of both "
+        "namespaces may add.",
     )
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     worker_tags: list[Tag] = Field(default_factory=lambda: ["default"], max_length=10)
@@ -102,12 +112,20 @@ class JobIn(BaseModel):
         "even when younger than retention_days (whichever removes more applies).",
     )
 
-    def to_spec(self) -> JobSpec:
+    def to_spec(self, namespace: str | None = None) -> JobSpec:
+        """The spec, in the body's namespace, else ``namespace`` (the request's), else
+        'default'; 422 when the two disagree."""
         data = self.model_dump()
         req = data.pop("request")
+        body_ns = data.pop("namespace")
+        if body_ns is not None and namespace is not None and body_ns != namespace:
+            raise ValidationError(
+                "namespace", f"the body says '{body_ns}' but the request '{namespace}'"
+            )
         return JobSpec(
             **{
                 **data,
+                "namespace": body_ns or namespace or DEFAULT_NAMESPACE,
                 "depends_on": tuple(self.depends_on),
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
@@ -126,6 +144,7 @@ class JobIn(BaseModel):
 class JobOut(BaseModel):
     id: str
     name: str
+    namespace: str
     type: str
     function: str | None
     command: str | None
@@ -166,6 +185,7 @@ class JobOut(BaseModel):
         return cls(
             id=job.id,
             name=s.name,
+            namespace=s.namespace,
             type=s.type,
             function=s.function,
             command=s.command,
@@ -237,6 +257,7 @@ class TriggerOut(BaseModel):
 class DagNode(BaseModel):
     id: str
     name: str
+    namespace: str
     status: str
     enabled: bool
 

@@ -18,6 +18,7 @@ class RunOut(BaseModel):
     id: str
     job_id: str
     job_name: str
+    namespace: str = Field(description="The job's namespace.")
     trigger: str
     scheduled_for: datetime | None
     idempotency_key: str
@@ -153,6 +154,7 @@ class DeadLetterOut(BaseModel):
     run_id: str
     job_id: str
     job_name: str
+    namespace: str = Field(description="The job's namespace.")
     error: str | None
     error_summary: str | None
     attempts: int
@@ -177,4 +179,7 @@ class EventOut(BaseModel):
     ts: datetime
     job_id: str | None
     run_id: str | None
+    namespace: str | None = Field(
+        default=None, description="The job's namespace (none for worker events)."
+    )
     data: dict[str, Any]

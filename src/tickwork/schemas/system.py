@@ -49,3 +49,16 @@ class WhoAmI(BaseModel):
     name: str
     role: str
     auth: bool
+    scopes: dict[str, str] = Field(
+        default_factory=dict, description="The token's role per namespace ('*': the rest)."
+    )
+
+
+class NamespaceOut(BaseModel):
+    name: str
+    jobs: int = Field(description="Jobs in the namespace.")
+    role: str | None = Field(description="The calling token's role in the namespace.")
+
+
+class NamespaceList(BaseModel):
+    namespaces: list[NamespaceOut]

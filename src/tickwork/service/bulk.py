@@ -9,6 +9,7 @@ from typing import Literal
 
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import ValidationError
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, EVERY_NAMESPACE, NamespaceFilter
 from tickwork.domain.queries import DeadLetterGroup, DeadLetterSelection, RunSelection
 from tickwork.domain.records import BulkResult
 from tickwork.domain.runs import ACTIVE
@@ -27,18 +28,26 @@ class BulkService:
         self.notifier = notifier
 
     async def cancel_runs(
-        self, sel: RunSelection, *, job: str | None = None, by: str
+        self,
+        sel: RunSelection,
+        *,
+        job: str | None = None,
+        by: str,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> BulkResult:
-        """Cancel queued runs, ask running ones to stop (their workers are told at once)."""
-        sel = await self._runs(sel, job, CANCELLABLE)
+        """Cancel queued runs, ask running ones to stop (their workers are told at once).
+        Runs of namespaces the selection's filter leaves out are not touched nor counted."""
+        sel = await self._runs(sel, job, CANCELLABLE, namespace)
         done = await self.store.bulk.runs_cancel(sel, by=by, now=self.clock.now())
         if done.count:
             await self.notifier.cancel_many(done.stopping)
         return done
 
-    async def retry_runs(self, sel: RunSelection, *, job: str | None = None) -> BulkResult:
+    async def retry_runs(
+        self, sel: RunSelection, *, job: str | None = None, namespace: str = DEFAULT_NAMESPACE
+    ) -> BulkResult:
         """Queue failed runs again, each a new attempt series."""
-        sel = await self._runs(sel, job, RETRYABLE)
+        sel = await self._runs(sel, job, RETRYABLE, namespace)
         done = await self.store.bulk.runs_retry(sel, now=self.clock.now())
         if done.count:
             await self.notifier.runs_ready()
@@ -51,10 +60,11 @@ class BulkService:
         *,
         job: str | None = None,
         note: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> BulkResult:
         """Replay (queue their runs again) or resolve open dead letters, with a note."""
         if job is not None:
-            sel = replace(sel, job_id=await self._job_id(job, "filter.job"))
+            sel = replace(sel, job_id=await self._job_id(job, "filter.job", namespace))
         now = self.clock.now()
         if action == "replay":
             done = await self.store.bulk.dead_letters_replay(sel, note=note, now=now)
@@ -66,11 +76,13 @@ class BulkService:
                 await self.notifier.changed()
         return done
 
-    async def dead_letter_groups(self, *, limit: int) -> list[DeadLetterGroup]:
-        return await self.store.dead_letters.groups(limit=limit)
+    async def dead_letter_groups(
+        self, *, limit: int, namespaces: NamespaceFilter = EVERY_NAMESPACE
+    ) -> list[DeadLetterGroup]:
+        return await self.store.dead_letters.groups(limit=limit, namespaces=namespaces)
 
     async def _runs(
-        self, sel: RunSelection, job: str | None, allowed: Sequence[str]
+        self, sel: RunSelection, job: str | None, allowed: Sequence[str], namespace: str
     ) -> RunSelection:
         """The selection with its job resolved; a filter's statuses must be ``allowed``."""
         wrong = [s for s in sel.statuses if s not in allowed]
@@ -79,11 +91,13 @@ class BulkService:
                 "filter.status", f"'{wrong[0]}' is not allowed here: use {', '.join(allowed)}"
             )
         if job is not None:
-            sel = replace(sel, job_id=await self._job_id(job, "filter.job"))
+            sel = replace(sel, job_id=await self._job_id(job, "filter.job", namespace))
         return sel
 
-    async def _job_id(self, ref: str, field: str) -> str:
-        found = await self.store.jobs.resolve([ref])
+    async def _job_id(self, ref: str, field: str, namespace: str) -> str:
+        found = await self.store.jobs.resolve([ref], namespace=namespace)
         if ref not in found:
-            raise ValidationError(field, f"no job with id or name '{ref}'")
+            raise ValidationError(
+                field, f"no job with id or name '{ref}' in namespace '{namespace}'"
+            )
         return found[ref][0]

@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from tickwork.coord.base import Bus
+from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.runs import Event
 from tickwork.store.base import Store
 
 from .background import BackgroundService
 from .notify import EVENTS
 
+NAMESPACE_CACHE = 100_000
+"""Jobs whose namespace the relay remembers before it starts again."""
 GAP_PATIENCE = 2.0  # seconds to wait for an id left behind by a transaction still committing
 
 
@@ -67,6 +70,7 @@ class EventRelay(BackgroundService):
         self._listeners: set[asyncio.Queue[Event]] = set()
         self._cursor: RowCursor | None = None
         self._waker: asyncio.Task[None] | None = None
+        self._namespaces: dict[str, str] = {}  # job id → namespace (a job never moves)
 
     def start(self) -> None:
         super().start()
@@ -123,6 +127,41 @@ class EventRelay(BackgroundService):
 
     async def last_id(self) -> int:
         return await asyncio.shield(self.store.events.last_id())
+
+    async def namespaces_of(self, events: list[Event]) -> dict[str, str]:
+        """The namespace of each event's job (cached: a job's namespace never changes; a
+        deleted job's events name theirs in their data, or stay unknown)."""
+        wanted = {e.job_id for e in events if e.job_id and e.job_id not in self._namespaces}
+        if wanted:
+            if len(self._namespaces) > NAMESPACE_CACHE:
+                self._namespaces.clear()
+            found = await asyncio.shield(self.store.jobs.namespaces_of(sorted(wanted)))
+            self._namespaces.update(found)
+        out = {}
+        for e in events:
+            ns = e.data.get("namespace") if e.type.startswith("job.") else None
+            ns = ns if isinstance(ns, str) else self._namespaces.get(e.job_id or "")
+            if ns is not None and e.job_id:
+                out[e.job_id] = ns
+        return out
+
+    async def visible(
+        self, events: list[Event], namespaces: NamespaceFilter
+    ) -> list[tuple[Event, str | None]]:
+        """The events a reader of ``namespaces`` may see, each with its namespace: those of
+        jobs in them, and those of no job (workers); an event whose job is gone and whose
+        namespace is unknown only to a reader of every namespace."""
+        known = await self.namespaces_of(events)
+        out: list[tuple[Event, str | None]] = []
+        for e in events:
+            ns = known.get(e.job_id or "")
+            if (
+                e.job_id is None
+                or (ns is not None and namespaces.allows(ns))
+                or namespaces.everything
+            ):
+                out.append((e, ns))
+        return out
 
     async def run_once(self) -> bool:
         if not self._listeners or self._cursor is None:

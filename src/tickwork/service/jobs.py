@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from tickwork.domain import ids
+from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.clock import Clock
 from tickwork.domain.dag import find_cycle
 from tickwork.domain.errors import Conflict, CycleError, NotFound, TickworkError, ValidationError
@@ -18,6 +19,7 @@ from tickwork.domain.jobs import (
     first_run,
     validate_spec,
 )
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, split_ref
 from tickwork.domain.queries import JobFilter, JobStats, NewRun, Total, TriggerRequest
 from tickwork.domain.records import AuditNote, Triggered
 from tickwork.domain.schedules import Schedule, parse_schedule
@@ -41,23 +43,40 @@ class JobService:
         self.notifier = notifier
         self.triggers = TriggerGroups(store, clock, self._announce)
 
-    async def get(self, ref: str) -> Job:
-        job = await self.store.jobs.get(ref)
+    async def get(
+        self,
+        ref: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        who: Principal = ANONYMOUS_OPEN,
+        needs: str = "read",
+        deps: bool = True,
+    ) -> Job:
+        """A job by id, or by name in ``namespace``; Forbidden unless ``who`` holds ``needs``
+        in the job's namespace (asked by name: in ``namespace``, before it is looked up)."""
+        if not ref.startswith("job-"):
+            who.require(needs, namespace)
+        job = await self.store.jobs.get(ref, namespace=namespace, deps=deps)
         if job is None:
-            raise NotFound(f"no job with id or name '{ref}'")
+            where = "" if ref.startswith("job-") else f" in namespace '{namespace}'"
+            raise NotFound(f"no job with id or name '{ref}'{where}")
+        who.require(needs, job.spec.namespace)
         return job
 
-    async def detail(self, ref: str) -> JobDetail:
-        job = await self.get(ref)
+    async def detail(
+        self, ref: str, namespace: str = DEFAULT_NAMESPACE, *, who: Principal = ANONYMOUS_OPEN
+    ) -> JobDetail:
+        job = await self.get(ref, namespace, who=who)
         stats = await self.store.stats.job_totals(job.id)
         return JobDetail(job, stats, await self.store.jobs.dependents(job.id))
 
-    async def create(self, spec: JobSpec) -> Job:
+    async def create(self, spec: JobSpec, *, who: Principal = ANONYMOUS_OPEN) -> Job:
         now = self.clock.now()
         spec = validate_spec(spec, now=now)
+        who.require("admin", spec.namespace)
         if spec.name in spec.depends_on:
             raise CycleError([spec.name, spec.name])
-        dep_ids = await self._resolve_deps(spec)
+        dep_ids = await self._resolve_deps(spec, who)
         job_id = ids.job_id()
         job = Job(
             id=job_id,
@@ -70,11 +89,19 @@ class JobService:
         await self.notifier.changed()
         return await self.get(job.id)
 
-    async def replace(self, ref: str, spec: JobSpec) -> Job:
+    async def replace(self, ref: str, spec: JobSpec, *, who: Principal = ANONYMOUS_OPEN) -> Job:
+        """Replace a job's definition; its namespace is fixed (a spec naming another is
+        refused, 422 ``namespace``)."""
         now = self.clock.now()
-        current = await self.get(ref)
+        current = await self.get(ref, spec.namespace, who=who, needs="admin")
+        if spec.namespace != current.spec.namespace:
+            raise ValidationError(
+                "namespace",
+                f"job '{current.name}' is in namespace '{current.spec.namespace}'; a job "
+                "cannot move (create it in the other namespace and delete this one)",
+            )
         spec = validate_spec(spec, now=now)
-        dep_ids = await self._resolve_deps(spec)
+        dep_ids = await self._resolve_deps(spec, who)
         await self._check_no_cycle(current, spec, dep_ids)
         next_run = current.next_run
         if _timing_changed(current.spec, spec) or next_run is None:
@@ -84,8 +111,15 @@ class JobService:
         await self.notifier.changed()
         return await self.get(current.id)
 
-    async def delete(self, ref: str, *, force: bool = False) -> None:
-        job = await self.get(ref)
+    async def delete(
+        self,
+        ref: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        force: bool = False,
+        who: Principal = ANONYMOUS_OPEN,
+    ) -> Job:
+        job = await self.get(ref, namespace, who=who, needs="admin")
         dependents = await self.store.jobs.dependents(job.id)
         if dependents and not force:
             raise Conflict(
@@ -95,9 +129,17 @@ class JobService:
             )
         await self.store.jobs.delete(job.id, now=self.clock.now())
         await self.notifier.changed()
+        return job
 
-    async def set_enabled(self, ref: str, enabled: bool) -> Job:
-        job = await self.get(ref)
+    async def set_enabled(
+        self,
+        ref: str,
+        enabled: bool,
+        namespace: str = DEFAULT_NAMESPACE,
+        *,
+        who: Principal = ANONYMOUS_OPEN,
+    ) -> Job:
+        job = await self.get(ref, namespace, who=who, needs="operate")
         now = self.clock.now()
         resumed = replace(job.spec, enabled=True)
         next_run = first_run(resumed, job_id=job.id, now=now) if enabled else None
@@ -112,11 +154,18 @@ class JobService:
         parameters: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         audit: AuditNote | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        who: Principal = ANONYMOUS_OPEN,
     ) -> tuple[str, str, bool]:
-        """Queue a run of the job now; the audit entry, if given, is written with it.
+        """Queue a run of the job (by id, or by name in ``namespace``) now; the audit entry,
+        if given, is written with it. ``who`` needs operate in the job's namespace.
         Concurrent triggers share a transaction (``TriggerGroups``), except those of jobs
         whose on_overlap reads their active runs, which go one at a time."""
-        request = TriggerRequest(ref, parameters or {}, idempotency_key, audit)
+        if not ref.startswith("job-"):
+            who.require("operate", namespace)
+        request = TriggerRequest(
+            ref, parameters or {}, idempotency_key, audit, namespace=namespace, who=who
+        )
         done = await self.triggers.submit(request)
         if isinstance(done, TickworkError):
             raise done
@@ -125,9 +174,13 @@ class JobService:
         return done.run_id, done.status, done.created
 
     async def _trigger_alone(self, request: TriggerRequest) -> Triggered:
-        job = await self.store.jobs.get(request.ref, deps=False)
-        if job is None:
-            raise NotFound(f"no job with id or name '{request.ref}'")
+        job = await self.get(
+            request.ref,
+            request.namespace,
+            who=request.who or ANONYMOUS_OPEN,
+            needs="operate",
+            deps=False,
+        )
         check_trigger_parameters(job.spec, request.parameters, field="parameters")
         done = await self.store.runs.trigger(
             NewRun(
@@ -164,35 +217,64 @@ class JobService:
         except ValueError as exc:
             raise ValidationError("cursor", str(exc)) from exc
 
-    async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]:
-        return await self.store.jobs.dag()
+    async def dag(
+        self, namespace: str = DEFAULT_NAMESPACE, *, who: Principal = ANONYMOUS_OPEN
+    ) -> tuple[list[Job], list[tuple[str, str]]]:
+        """The dependency graph of a namespace (ids on the edges), without the jobs of
+        other namespaces ``who`` may not read."""
+        who.require("read", namespace)
+        jobs, edges = await self.store.jobs.dag(namespace)
+        shown = {j.id for j in jobs if who.may("read", j.spec.namespace)}
+        return (
+            [j for j in jobs if j.id in shown],
+            [(a, b) for a, b in edges if a in shown and b in shown],
+        )
+
+    async def namespaces(self, who: Principal = ANONYMOUS_OPEN) -> dict[str, int]:
+        """The namespaces ``who`` may read that hold jobs, with their job counts (and
+        ``default`` always)."""
+        readable = who.namespaces("read")
+        counts = await self.store.jobs.namespace_counts(readable)
+        named = set(readable.only or ())
+        if readable.allows(DEFAULT_NAMESPACE):
+            named.add(DEFAULT_NAMESPACE)
+        return dict(sorted({**dict.fromkeys(named, 0), **counts}.items()))
 
     def preview(self, expression: str, timezone: str, n: int) -> tuple[Schedule, list[datetime]]:
         schedule = parse_schedule(expression, timezone)
         return schedule, schedule.fire_times(self.clock.now(), n)
 
-    async def _resolve_deps(self, spec: JobSpec) -> list[str]:
-        found = await self.store.jobs.resolve(list(spec.depends_on))
+    async def _resolve_deps(self, spec: JobSpec, who: Principal) -> list[str]:
+        """The ids of the jobs ``spec`` depends on: of its own namespace, or named
+        ``other-ns/name`` when ``who`` is an admin there too (else Forbidden)."""
+        for ref in spec.depends_on:
+            ns, _ = split_ref(ref, spec.namespace)
+            if ns != spec.namespace:
+                who.require("admin", ns)
+        found = await self.store.jobs.resolve(list(spec.depends_on), namespace=spec.namespace)
         missing = [d for d in spec.depends_on if d not in found]
         if missing:
-            raise ValidationError("depends_on", f"unknown job(s): {', '.join(missing)}")
-        return sorted({found[d][0] for d in spec.depends_on})
+            raise ValidationError(
+                "depends_on",
+                f"unknown job(s) in namespace '{spec.namespace}': {', '.join(missing)}",
+            )
+        ids_ = sorted({found[d][0] for d in spec.depends_on})
+        others = await self.store.jobs.namespaces_of(ids_)
+        for ns in others.values():  # a dependency given by id, of another namespace
+            if ns != spec.namespace:
+                who.require("admin", ns)
+        return ids_
 
     async def _check_no_cycle(self, current: Job, spec: JobSpec, dep_ids: list[str]) -> None:
         if current.id in dep_ids:
             raise CycleError([spec.name, spec.name])
-        edges = await self.store.jobs.upstream_graph(dep_ids)
-        edges = {
-            (spec.name if k == current.name else k): [
-                spec.name if d == current.name else d for d in v
-            ]
-            for k, v in edges.items()
-        }
-        names = await self.store.jobs.resolve(dep_ids)
-        edges[spec.name] = [names[d][1] for d in dep_ids]
+        edges = await self.store.jobs.upstream_graph(dep_ids)  # by id: names repeat
+        edges[current.id] = list(dep_ids)
         cycle = find_cycle(edges)
         if cycle:
-            raise CycleError(_rotate(cycle, spec.name))
+            names = await self.store.jobs.resolve(sorted(set(cycle)), namespace=spec.namespace)
+            shown = [spec.name if i == current.id else names[i][1] for i in cycle]
+            raise CycleError(_rotate(shown, spec.name))
 
 
 def _timing_changed(old: JobSpec, new: JobSpec) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,12 +15,16 @@ from tickwork.domain import ids
 from tickwork.domain.auth import (
     ROLES,
     Principal,
+    headline_role,
     new_token,
+    parse_scopes,
     token_digest,
     token_usable,
 )
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import Unauthorized, ValidationError
+from tickwork.domain.jobs import MAX_WORKER_TAGS
+from tickwork.domain.namespaces import ANY_NAMESPACE
 from tickwork.domain.records import AuditEntry, TokenRecord
 from tickwork.store.base import Store
 
@@ -50,11 +55,20 @@ class TokenService:
         self._listener: asyncio.Task[None] | None = None
 
     async def create(
-        self, *, name: str, role: str, expires_in: timedelta | None = None
+        self,
+        *,
+        name: str,
+        role: str | None = None,
+        expires_in: timedelta | None = None,
+        scopes: Mapping[str, str] | None = None,
+        worker_tags: list[str] | None = None,
     ) -> tuple[TokenRecord, str]:
-        """Make a token; the secret is returned once and only its digest is stored."""
-        if role not in ROLES:
-            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
+        """Make a token with one ``role`` (in every namespace) or ``scopes`` (a role per
+        namespace, ``*`` for the rest); a worker token may be held to ``worker_tags``. The
+        secret is returned once and only its digest is stored."""
+        scoped = _scopes(role, scopes)
+        role = headline_role(scoped)
+        tags = _worker_tags(worker_tags)
         if not name.strip() or len(name) > 200:
             raise ValidationError("name", "must be 1 to 200 characters")
         if expires_in is not None and expires_in <= timedelta(0):
@@ -69,6 +83,8 @@ class TokenService:
             expires_at=now + expires_in if expires_in else None,
             revoked_at=None,
             last_used_at=None,
+            scopes=scoped if scopes is not None else None,
+            worker_tags=tags,
         )
         await self.store.tokens.insert(record, digest=token_digest(secret), now=now)
         return record, secret
@@ -85,7 +101,13 @@ class TokenService:
         if last is None or now - last > timedelta(minutes=1):  # one write a minute at most
             self._last_used[record.id] = now
             await self.store.tokens.used(record.id, now=now)
-        return Principal(token_id=record.id, name=record.name, role=record.role)
+        return Principal(
+            token_id=record.id,
+            name=record.name,
+            role=record.role,
+            scopes=dict(record.scopes or {ANY_NAMESPACE: record.role}),
+            worker_tags=record.worker_tags,
+        )
 
     async def _lookup(self, digest: str) -> TokenRecord | None:
         if self.cache_seconds > 0:
@@ -143,7 +165,12 @@ class TokenService:
         return await self.store.tokens.all()
 
     async def audit(
-        self, principal: Principal, action: str, target: str | None, details: dict[str, Any]
+        self,
+        principal: Principal,
+        action: str,
+        target: str | None,
+        details: dict[str, Any],
+        namespace: str | None = None,
     ) -> None:
         await self.store.audit.add(
             actor=principal.name,
@@ -152,9 +179,37 @@ class TokenService:
             target=target,
             details=details,
             now=self.clock.now(),
+            namespace=namespace,
         )
 
     async def audit_log(
-        self, *, limit: int, before: int | None, actor: str | None, action: str | None
+        self,
+        *,
+        limit: int,
+        before: int | None,
+        actor: str | None,
+        action: str | None,
+        namespace: str | None = None,
     ) -> list[AuditEntry]:
-        return await self.store.audit.recent(limit=limit, before=before, actor=actor, action=action)
+        return await self.store.audit.recent(
+            limit=limit, before=before, actor=actor, action=action, namespace=namespace
+        )
+
+
+def _scopes(role: str | None, scopes: Mapping[str, str] | None) -> dict[str, str]:
+    """A token's roles by namespace: ``scopes``, or ``role`` in every namespace."""
+    if (role is None) == (scopes is None):
+        raise ValidationError("role", "give exactly one of role and scopes")
+    if role is not None:
+        if role not in ROLES:
+            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
+        return {ANY_NAMESPACE: role}
+    return parse_scopes(scopes or {})
+
+
+def _worker_tags(tags: list[str] | None) -> tuple[str, ...] | None:
+    if tags is None:
+        return None
+    if not tags or len(tags) > MAX_WORKER_TAGS:
+        raise ValidationError("worker_tags", f"must list 1 to {MAX_WORKER_TAGS} tags")
+    return tuple(sorted(set(tags)))

@@ -88,8 +88,21 @@ class WorkerService:
                 cancels = await self.store.workers.cancels(worker_id)
         return HeartbeatResult(cancel=cancels, stale=[])
 
-    async def claim(self, worker_id: str, *, limit: int, wait: float) -> list[Assignment]:
+    async def claim(
+        self,
+        worker_id: str,
+        *,
+        limit: int,
+        wait: float,
+        namespaces: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> list[Assignment]:
+        """Claim runs for a worker (long-poll); a worker token limited to ``namespaces`` or
+        ``tags`` gets only runs of those namespaces, routed to those tags."""
         routes = await self._routes_of(worker_id)
+        if tags is not None:
+            allowed = set(tags)
+            routes = [r for r in routes if set(r.split(",")) <= allowed]
         arrived = time.monotonic()
         deadline = arrived + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
@@ -102,6 +115,7 @@ class WorkerService:
                     lease=self.settings.lease_seconds,
                     ack_timeout=self.settings.ack_timeout,
                     now=self.clock.now(),
+                    namespaces=namespaces,
                 )
                 left = deadline - time.monotonic()
                 if got or left <= 0 or limit <= 0 or self.draining.is_set():

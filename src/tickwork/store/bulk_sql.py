@@ -16,6 +16,7 @@ from tickwork.domain.runs import ACTIVE
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
+from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import lock_jobs_of, lock_runs
 from tickwork.store.run_writes import CANCELLED, STOPPED_RUN, requeue_runs, stop_runs
 
@@ -102,6 +103,7 @@ class BulkRows:
             where.append(one_of(R.id, sorted(set(sel.ids)), self.db.dialect))
         if sel.job_id is not None:
             where.append(R.job_id == sel.job_id)
+        where += namespace_where(R.namespace, sel.namespaces)
         return sa.and_(*where)
 
     def _letters(self, sel: DeadLetterSelection) -> list[sa.ColumnElement[bool]]:
@@ -115,4 +117,9 @@ class BulkRows:
             where.append(D.error_summary == sel.error_summary)
         if sel.without_summary:
             where.append(D.error_summary.is_(None))
+        if not sel.namespaces.everything:
+            shown = sa.select(t.jobs.c.id).where(
+                *namespace_where(t.jobs.c.namespace, sel.namespaces)
+            )
+            where.append(D.job_id.in_(shown))
         return where

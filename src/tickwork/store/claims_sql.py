@@ -2,20 +2,23 @@
 
 One transaction per claim: choose (highest priority, oldest first, within each job's
 concurrency), then one UPDATE that sets them running for the worker and returns what the
-worker needs, then the jobs' targets in one read.
+worker needs, then the jobs' targets in one read. On PostgreSQL the same steps go in raw,
+pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLite.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
+from tickwork.store.claims_pg import Terms, choose, claim_bypassing, claim_limited
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
@@ -35,9 +38,31 @@ def _target(spec: dict[str, Any]) -> dict[str, Any]:
     return {"request": spec["request"]}
 
 
+LIMITED_FOR = 1.0
+"""Seconds the claims of a set of routes go the general way after finding a run there whose
+job counts its running runs."""
+
+
+class _Claimed(NamedTuple):
+    id: str
+    job_id: str
+    fence: int
+    attempt: int
+    idempotency_key: str
+    parameters: Any
+    timeout: float
+
+
+class _Job(NamedTuple):
+    id: str
+    name: str
+    spec: Any
+
+
 class ClaimRows:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._limited_until: dict[tuple[tuple[str, ...], tuple[str, ...] | None], float] = {}
 
     async def claim(
         self,
@@ -48,14 +73,19 @@ class ClaimRows:
         lease: float,
         ack_timeout: float,
         now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[Assignment]:
-        """Claim up to ``limit`` runs for a worker (in the order they should start)."""
+        """Claim up to ``limit`` runs for a worker (in the order they should start); a worker
+        limited to ``namespaces`` only runs of those (``ix_runs_claimable_namespace``)."""
         if limit <= 0 or not routes:
             return []
         expires = now + timedelta(seconds=lease)
         ack = now + timedelta(seconds=ack_timeout)
+        if self.db.is_postgres:
+            terms = Terms(worker_id, routes, limit, now, expires, ack, namespaces)
+            return await self._claim_pg(terms)
         async with self.db.write(now) as (conn, _events):
-            picked = await self._pick(conn, routes, limit, now)
+            picked = await self._pick(conn, routes, limit, now, namespaces)
             if not picked:
                 return []
             claimed = (
@@ -89,8 +119,32 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
+    async def _claim_pg(self, terms: Terms) -> list[Assignment]:
+        key = (tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces))
+        async with self.db.write(terms.now) as (conn, _events):
+            got = None
+            if time.monotonic() >= self._limited_until.get(key, 0.0):
+                got = await claim_bypassing(conn, terms)
+                if got is None:
+                    # these routes hold runs of jobs that count their running runs: the
+                    # limited claim for a while, rather than a wasted look before each
+                    self._limited_until[key] = time.monotonic() + LIMITED_FOR
+            if got is None:
+                got = await claim_limited(conn, terms)
+        picked, rows, found = got
+        order = {rid: i for i, rid in enumerate(picked)}
+        return [
+            _assignment(_Claimed(*r), _Job(*found[r[1]]), terms.worker_id, terms.expires, terms.ack)
+            for r in sorted(rows, key=lambda r: order[r[0]])
+        ]
+
     async def _pick(
-        self, conn: AsyncConnection, routes: Sequence[str], limit: int, now: datetime
+        self,
+        conn: AsyncConnection,
+        routes: Sequence[str],
+        limit: int,
+        now: datetime,
+        namespaces: Sequence[str] | None = None,
     ) -> list[str]:
         """Choose claimable runs: highest priority, oldest first, within each job's concurrency.
 
@@ -98,11 +152,13 @@ class ClaimRows:
         (waiting) before any run, then the runs with SKIP LOCKED, so a claim never waits while
         holding a run.
         """
-        ready = (
+        ready: tuple[sa.ColumnElement[bool], ...] = (
             R.status == "queued",
             one_of(R.route, routes, self.db.dialect),
             sa.or_(R.not_before.is_(None), R.not_before <= now),
         )
+        if namespaces is not None:
+            ready = (*ready, one_of(R.namespace, namespaces, self.db.dialect))
         cand = (
             sa.select(R.id, R.job_id, R.bypass_concurrency)
             .where(*ready)
@@ -115,16 +171,7 @@ class ClaimRows:
         limited = sorted({r.job_id for r in seen if not r.bypass_concurrency})
         room = await self._room(conn, limited)
         rows = (await conn.execute(no_key_update(cand, self.db.dialect, skip_locked=True))).all()
-        picked: list[str] = []
-        for r in rows:
-            if len(picked) >= limit:
-                break
-            if r.bypass_concurrency:
-                picked.append(r.id)
-            elif room.get(r.job_id, 0) > 0:  # a job not locked above has no room counted
-                room[r.job_id] -= 1
-                picked.append(r.id)
-        return picked
+        return choose(rows, room, limit)
 
     async def _room(self, conn: AsyncConnection, job_ids: list[str]) -> dict[str, int]:
         """Lock these jobs and count how many more runs of each may start."""

@@ -7,10 +7,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from tickwork.domain.errors import Conflict
+from tickwork.domain.namespaces import EVERY_NAMESPACE, NamespaceFilter
 from tickwork.domain.queries import DeadLetterGroup
 from tickwork.domain.runs import DeadLetter
 from tickwork.store import tables as t
 from tickwork.store.database import Database
+from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.rows import dead_letter_from_row
 
 D = t.dead_letters
@@ -21,33 +23,41 @@ class DeadLetterRows:
         self.db = db
 
     async def page(
-        self, *, resolved: bool | None, limit: int, offset: int
+        self,
+        *,
+        resolved: bool | None,
+        limit: int,
+        offset: int,
+        namespaces: NamespaceFilter = EVERY_NAMESPACE,
     ) -> tuple[list[DeadLetter], int]:
-        where = []
+        where = namespace_where(t.jobs.c.namespace, namespaces)
         if resolved is not None:
             where.append(D.c.resolved_at.isnot(None) if resolved else D.c.resolved_at.is_(None))
         stmt = (
-            sa.select(*D.c, t.jobs.c.name.label("job_name"))
+            sa.select(*D.c, t.jobs.c.name.label("job_name"), t.jobs.c.namespace)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(*where)
             .order_by(D.c.created_at.desc())
             .limit(limit)
             .offset(offset)
         )
-        count = sa.select(sa.func.count()).select_from(D).where(*where)
+        counted = D if namespaces.everything else D.join(t.jobs, t.jobs.c.id == D.c.job_id)
+        count = sa.select(sa.func.count()).select_from(counted).where(*where)
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
             total = (await conn.execute(count)).scalar_one()
         return [dead_letter_from_row(x) for x in rows], total
 
-    async def groups(self, *, limit: int) -> list[DeadLetterGroup]:
+    async def groups(
+        self, *, limit: int, namespaces: NamespaceFilter = EVERY_NAMESPACE
+    ) -> list[DeadLetterGroup]:
         """Open dead letters counted by job and error summary, the largest groups first."""
         count = sa.func.count().label("count")
         latest = sa.func.max(D.c.created_at).label("latest_at")
         stmt = (
             sa.select(D.c.job_id, t.jobs.c.name, D.c.error_summary, count, latest)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
-            .where(D.c.resolved_at.is_(None))
+            .where(D.c.resolved_at.is_(None), *namespace_where(t.jobs.c.namespace, namespaces))
             .group_by(D.c.job_id, t.jobs.c.name, D.c.error_summary)
             .order_by(count.desc(), latest.desc(), D.c.job_id, D.c.error_summary)
             .limit(limit)
@@ -67,7 +77,7 @@ class DeadLetterRows:
 
     async def get(self, dl_id: str) -> DeadLetter | None:
         stmt = (
-            sa.select(*D.c, t.jobs.c.name.label("job_name"))
+            sa.select(*D.c, t.jobs.c.name.label("job_name"), t.jobs.c.namespace)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(D.c.id == dl_id)
         )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.jobs import Job
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter, split_ref
 from tickwork.domain.queries import JobFilter, Total
 from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
@@ -41,6 +42,7 @@ def _job_values(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "name": spec.name,
+        "namespace": spec.namespace,
         "type": spec.type,
         "spec": spec_to_json(spec),
         "schedule_type": schedule.kind if schedule else None,
@@ -65,10 +67,11 @@ class JobRows:
             async with self.db.write(now) as (conn, events):
                 await conn.execute(sa.insert(t.jobs).values(**_job_values(job)))
                 await self._job_links(conn, job, dep_ids)
-                events.add("job.created", job_id=job.id, data={"name": job.name})
+                events.add("job.created", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
             raise Conflict(
-                f"a job named '{job.name}' already exists", details={"field": "name"}
+                f"a job named '{job.name}' already exists in namespace '{job.spec.namespace}'",
+                details={"field": "name"},
             ) from exc
 
     async def replace(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
@@ -84,10 +87,11 @@ class JobRows:
                 await conn.execute(sa.delete(t.job_tags).where(t.job_tags.c.job_id == job.id))
                 await conn.execute(sa.delete(t.job_deps).where(t.job_deps.c.job_id == job.id))
                 await self._job_links(conn, job, dep_ids)
-                events.add("job.updated", job_id=job.id, data={"name": job.name})
+                events.add("job.updated", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
             raise Conflict(
-                f"a job named '{job.name}' already exists", details={"field": "name"}
+                f"a job named '{job.name}' already exists in namespace '{job.spec.namespace}'",
+                details={"field": "name"},
             ) from exc
 
     async def _job_links(self, conn: AsyncConnection, job: Job, dep_ids: list[str]) -> None:
@@ -106,22 +110,32 @@ class JobRows:
             # the lock order: the job, then its runs by id (the delete cascades to them)
             await lock_jobs(conn, self.db.dialect, [job_id], columns=(t.jobs.c.id,))
             await lock_runs(conn, self.db.dialect, t.runs.c.job_id == job_id)
-            name = (
+            gone = (
                 await conn.execute(
-                    sa.delete(t.jobs).where(t.jobs.c.id == job_id).returning(t.jobs.c.name)
+                    sa.delete(t.jobs)
+                    .where(t.jobs.c.id == job_id)
+                    .returning(t.jobs.c.name, t.jobs.c.namespace)
                 )
-            ).scalar_one_or_none()
-            if name is None:
+            ).first()
+            if gone is None:
                 raise NotFound(f"no job '{job_id}'")
             await conn.execute(sa.delete(t.job_totals).where(t.job_totals.c.job_id == job_id))
-            events.add("job.deleted", job_id=job_id, data={"name": name})
+            events.add(
+                "job.deleted", job_id=job_id, data={"name": gone.name, "namespace": gone.namespace}
+            )
 
-    async def get(self, ref: str, *, deps: bool = True) -> Job | None:
-        """A job by id or name; ``deps=False`` leaves its dependencies unread (a trigger
-        needs the spec, not the graph)."""
-        col = t.jobs.c.id if ref.startswith("job-") else t.jobs.c.name
+    async def get(
+        self, ref: str, *, namespace: str = DEFAULT_NAMESPACE, deps: bool = True
+    ) -> Job | None:
+        """A job by id, or by name in ``namespace``; ``deps=False`` leaves its dependencies
+        unread (a trigger needs the spec, not the graph)."""
+        where = (
+            t.jobs.c.id == ref
+            if ref.startswith("job-")
+            else sa.and_(t.jobs.c.namespace == namespace, t.jobs.c.name == ref)
+        )
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(t.jobs).where(col == ref))).first()
+            row = (await conn.execute(sa.select(t.jobs).where(where))).first()
             if row is None:
                 return None
             if not deps:
@@ -129,27 +143,56 @@ class JobRows:
             found = await _deps_of(conn, [row.id])
         return job_from_row(row, found.get(row.id, []))
 
-    async def resolve(self, refs: list[str]) -> dict[str, tuple[str, str]]:
-        """Map each ref (id or name) that exists to (id, name)."""
+    async def resolve(
+        self, refs: list[str], *, namespace: str = DEFAULT_NAMESPACE
+    ) -> dict[str, tuple[str, str]]:
+        """Map each ref that exists to (id, name): an id, a name in ``namespace``, or
+        ``other-ns/name``; the name given is the job's name as its dependents show it (its
+        namespace before it when that is not ``namespace``)."""
         if not refs:
             return {}
+        wanted = {ref: split_ref(ref, namespace) for ref in refs}
+        by_name = sa.tuple_(t.jobs.c.namespace, t.jobs.c.name).in_(
+            sorted({pair for pair in wanted.values() if not pair[1].startswith("job-")})
+        )
+        jc = t.jobs.c
         async with self.db.read() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(t.jobs.c.id, t.jobs.c.name).where(
-                        sa.or_(t.jobs.c.id.in_(refs), t.jobs.c.name.in_(refs))
-                    )
+                    sa.select(jc.id, jc.name, jc.namespace).where(sa.or_(jc.id.in_(refs), by_name))
                 )
             ).all()
         out: dict[str, tuple[str, str]] = {}
         for row in rows:
-            for ref in (row.id, row.name):
-                if ref in refs:
-                    out[ref] = (row.id, row.name)
+            shown = row.name if row.namespace == namespace else f"{row.namespace}/{row.name}"
+            for ref, (ns, name) in wanted.items():
+                if ref == row.id or (ns, name) == (row.namespace, row.name):
+                    out[ref] = (row.id, shown)
         return out
 
+    async def namespaces_of(self, job_ids: list[str]) -> dict[str, str]:
+        """Each existing job's namespace."""
+        if not job_ids:
+            return {}
+        stmt = sa.select(t.jobs.c.id, t.jobs.c.namespace).where(
+            one_of(t.jobs.c.id, sorted(set(job_ids)), self.db.dialect)
+        )
+        async with self.db.read() as conn:
+            return {r.id: r.namespace for r in (await conn.execute(stmt)).all()}
+
+    async def namespace_counts(self, namespaces: NamespaceFilter) -> dict[str, int]:
+        """Jobs per namespace, of the namespaces the filter allows that hold any."""
+        stmt = (
+            sa.select(t.jobs.c.namespace, sa.func.count())
+            .where(*namespace_where(t.jobs.c.namespace, namespaces))
+            .group_by(t.jobs.c.namespace)
+            .order_by(t.jobs.c.namespace)
+        )
+        async with self.db.read() as conn:
+            return {ns: int(n) for ns, n in (await conn.execute(stmt)).all()}
+
     async def upstream_graph(self, start_ids: list[str]) -> dict[str, list[str]]:
-        """Edges (name → dependency names) of everything reachable upstream of start_ids."""
+        """Edges (job id → dependency ids) of everything reachable upstream of start_ids."""
         if not start_ids:
             return {}
         reach = (
@@ -162,28 +205,27 @@ class JobRows:
                 reach, t.job_deps.c.job_id == reach.c.depends_on_id
             )
         )
-        child, parent = t.jobs.alias("child"), t.jobs.alias("parent")
-        stmt = sa.select(child.c.name.label("job"), parent.c.name.label("dep")).select_from(
-            reach.join(child, child.c.id == reach.c.job_id).join(
-                parent, parent.c.id == reach.c.depends_on_id
-            )
-        )
+        stmt = sa.select(reach.c.job_id, reach.c.depends_on_id)
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         edges: dict[str, list[str]] = {}
-        for row in rows:
-            edges.setdefault(row.job, []).append(row.dep)
+        for job_id, dep_id in rows:
+            edges.setdefault(job_id, []).append(dep_id)
         return edges
 
     async def dependents(self, job_id: str) -> list[str]:
+        """The names of the jobs that depend on this one (``namespace/name`` for one of
+        another namespace)."""
+        own = sa.select(t.jobs.c.namespace).where(t.jobs.c.id == job_id).scalar_subquery()
         stmt = (
-            sa.select(t.jobs.c.name)
+            sa.select(t.jobs.c.name, t.jobs.c.namespace, own.label("own"))
             .join(t.job_deps, t.job_deps.c.job_id == t.jobs.c.id)
             .where(t.job_deps.c.depends_on_id == job_id)
-            .order_by(t.jobs.c.name)
+            .order_by(t.jobs.c.namespace, t.jobs.c.name)
         )
         async with self.db.read() as conn:
-            return list((await conn.execute(stmt)).scalars())
+            rows = (await conn.execute(stmt)).all()
+        return [r.name if r.namespace == r.own else f"{r.namespace}/{r.name}" for r in rows]
 
     async def dependencies(self, job_id: str) -> list[str]:
         stmt = (
@@ -218,7 +260,7 @@ class JobRows:
     async def page(
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], Total, str | None]:
-        where = _job_filters(flt)
+        where = [*namespace_where(t.jobs.c.namespace, flt.namespaces), *_job_filters(flt)]
         page = sa.select(t.jobs).where(*where).order_by(t.jobs.c.name).limit(limit + 1)
         if cursor:
             page = page.where(t.jobs.c.name > decode_cursor(cursor, 1)[0])
@@ -275,42 +317,68 @@ class JobRows:
         async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
 
-    async def dag(self) -> tuple[list[Job], list[tuple[str, str]]]:
-        """Every job that has or is a dependency, and the edges (upstream, dependent)."""
+    async def dag(self, namespace: str) -> tuple[list[Job], list[tuple[str, str]]]:
+        """The jobs of ``namespace`` that have or are a dependency, with the jobs of other
+        namespaces at the far end of an edge, and the edges (upstream id, dependent id)."""
         child, parent = t.jobs.alias("child"), t.jobs.alias("parent")
-        edge_stmt = sa.select(parent.c.name, child.c.name).select_from(
-            t.job_deps.join(child, child.c.id == t.job_deps.c.job_id).join(
-                parent, parent.c.id == t.job_deps.c.depends_on_id
+        edge_stmt = (
+            sa.select(parent.c.id, child.c.id)
+            .select_from(
+                t.job_deps.join(child, child.c.id == t.job_deps.c.job_id).join(
+                    parent, parent.c.id == t.job_deps.c.depends_on_id
+                )
             )
+            .where(sa.or_(child.c.namespace == namespace, parent.c.namespace == namespace))
         )
         async with self.db.read() as conn:
             edges = [(a, b) for a, b in (await conn.execute(edge_stmt)).all()]
-            names = {n for e in edges for n in e}
+            ids = sorted({n for e in edges for n in e})
             rows = (
                 (
                     await conn.execute(
-                        sa.select(t.jobs).where(t.jobs.c.name.in_(names)).order_by(t.jobs.c.name)
+                        sa.select(t.jobs)
+                        .where(one_of(t.jobs.c.id, ids, self.db.dialect))
+                        .order_by(t.jobs.c.namespace, t.jobs.c.name)
                     )
                 ).all()
-                if names
+                if ids
                 else []
             )
         return [job_from_row(r) for r in rows], edges
 
 
+def _named(job: Job) -> dict[str, str]:
+    return {"name": job.name, "namespace": job.spec.namespace}
+
+
+def namespace_where(
+    column: sa.ColumnElement[str], namespaces: NamespaceFilter
+) -> list[sa.ColumnElement[bool]]:
+    """The predicates that keep a list to the namespaces a filter allows."""
+    where: list[sa.ColumnElement[bool]] = []
+    if namespaces.only is not None:
+        where.append(column.in_(sorted(namespaces.only)))
+    if namespaces.but:
+        where.append(column.not_in(sorted(namespaces.but)))
+    return where
+
+
 async def _deps_of(conn: AsyncConnection, job_ids: list[str]) -> dict[str, list[str]]:
-    """The dependency names of each job (the graph, not the spec copy, is the truth)."""
+    """The dependency names of each job (the graph, not the spec copy, is the truth): a
+    dependency of another namespace is named ``namespace/name``."""
     if not job_ids:
         return {}
+    child, parent = t.jobs.alias("child"), t.jobs.alias("parent")
     stmt = (
-        sa.select(t.job_deps.c.job_id, t.jobs.c.name)
-        .join(t.jobs, t.jobs.c.id == t.job_deps.c.depends_on_id)
+        sa.select(t.job_deps.c.job_id, parent.c.name, parent.c.namespace, child.c.namespace)
+        .join(parent, parent.c.id == t.job_deps.c.depends_on_id)
+        .join(child, child.c.id == t.job_deps.c.job_id)
         .where(t.job_deps.c.job_id.in_(job_ids))
-        .order_by(t.jobs.c.name)
+        .order_by(parent.c.namespace, parent.c.name)
     )
     out: dict[str, list[str]] = {}
-    for row in (await conn.execute(stmt)).all():
-        out.setdefault(row.job_id, []).append(row.name)
+    for job_id, name, dep_ns, own_ns in (await conn.execute(stmt)).all():
+        out.setdefault(job_id, []).append(name if dep_ns == own_ns else f"{dep_ns}/{name}")
     return out
 
 

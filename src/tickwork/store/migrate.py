@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,10 +20,38 @@ def alembic_config(connection: Any) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    await _migrate(engine, lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+    await _migrate(engine, lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+async def _migrate(engine: AsyncEngine, step: Any) -> None:
+    """Run ``step`` in one transaction. On SQLite, foreign keys are off meanwhile: a change
+    SQLite cannot make in place rebuilds the table (copy, drop, rename), and dropping a
+    table that others reference ON DELETE CASCADE would delete their rows (every run of
+    every job); they are checked before the transaction commits."""
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # outside a transaction, or SQLite ignores it
+            await _pragma(conn, "PRAGMA foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                await conn.run_sync(step)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                await _pragma(conn, "PRAGMA foreign_keys=ON")
+
+
+async def _pragma(conn: AsyncConnection, sql: str) -> None:
+    def run(sync: Any) -> None:
+        cur = sync.connection.cursor()
+        cur.execute(sql)
+        cur.close()
+
+    await conn.run_sync(run)

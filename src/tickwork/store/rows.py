@@ -13,6 +13,9 @@ from tickwork.domain.runs import Attempt, DeadLetter, Event, Run, Worker
 
 
 def spec_to_json(spec: JobSpec) -> dict[str, Any]:
+    """The spec as stored (its namespace too: what reads a spec alone, such as a new run,
+    knows the job's namespace without another column; a spec stored before namespaces
+    had none and is in ``default``)."""
     data = asdict(spec)
     data["request"] = spec.request.as_dict() if spec.request else None
     data["parameters"] = dict(spec.parameters)
@@ -50,6 +53,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         id=row.id,
         job_id=row.job_id,
         job_name=job_name if job_name is not None else row.job_name,
+        namespace=row.namespace,
         trigger=row.trigger,
         idempotency_key=row.idempotency_key,
         parameters=row.parameters,
@@ -120,6 +124,7 @@ def dead_letter_from_row(row: Any) -> DeadLetter:
         run_id=row.run_id,
         job_id=row.job_id,
         job_name=row.job_name,
+        namespace=row.namespace,
         error=row.error,
         attempts=row.attempts,
         created_at=row.created_at,
@@ -142,7 +147,8 @@ def event_from_row(row: Any) -> Event:
 
 
 def job_ref(row: Any) -> JobRef:
-    """A jobs row (id, name, route, priority, spec) as what new runs are made from."""
+    """A jobs row (id, name, route, priority, spec) as what new runs are made from (the
+    namespace read from the spec, where a job's is stored too)."""
     return JobRef.of(
         job_id=row.id, name=row.name, route=row.route, priority=row.priority, spec=row.spec
     )
@@ -152,6 +158,7 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
     return {
         "id": run.id,
         "job_id": run.job_id,
+        "namespace": run.namespace,
         "trigger": run.trigger,
         "scheduled_for": run.scheduled_for,
         "idempotency_key": run.idempotency_key,

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.auth import forbidden
 from tickwork.domain.errors import Conflict, NotFound, TickworkError, ValidationError
 from tickwork.domain.jobs import check_stored_trigger_parameters
 from tickwork.domain.newruns import JobRef, QueuedRun
@@ -20,7 +21,7 @@ from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
 from tickwork.store.dialect import one_of
-from tickwork.store.jobs_sql import decode_cursor, encode_cursor
+from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
@@ -100,15 +101,22 @@ class RunRows:
         out: list[Triggered | TickworkError | None] = [None] * len(requests)
         dialect = self.db.dialect
         async with self.db.write(now) as (conn, events):
-            found = await _jobs_by_ref(conn, dialect, {r.ref for r in requests})
+            by_id, by_name = await _jobs_by_ref(
+                conn, dialect, {(r.namespace, r.ref) for r in requests}
+            )
             jobs: dict[str, JobRef] = {}
             todo: list[tuple[int, QueuedRun]] = []
             for i, req in enumerate(requests):
-                row = found.get(req.ref)
+                by_ref = req.ref.startswith("job-")
+                row = by_id.get(req.ref) if by_ref else by_name.get((req.namespace, req.ref))
                 if row is None:
-                    out[i] = NotFound(f"no job with id or name '{req.ref}'")
+                    where = "" if by_ref else f" in namespace '{req.namespace}'"
+                    out[i] = NotFound(f"no job with id or name '{req.ref}'{where}")
                     continue
                 job = jobs.setdefault(row.id, job_ref(row))
+                if req.who is not None and not req.who.may("operate", job.namespace):
+                    out[i] = forbidden(req.who, "operate", job.namespace)
+                    continue
                 if needs_active(job.on_overlap):
                     continue
                 try:
@@ -180,7 +188,7 @@ class RunRows:
         """Runs matching ``flt`` in its order (queued_at, started_at or duration; runs
         without the value last), with keyset pagination: the cursor holds the last run's
         (value missing, value, id)."""
-        where: list[sa.ColumnElement[bool]] = []
+        where = namespace_where(R.namespace, flt.namespaces)
         if flt.status:
             where.append(R.status == flt.status)
         if flt.job_id:
@@ -305,11 +313,14 @@ async def _run_by_key(conn: AsyncConnection, job_id: str, key: str) -> tuple[str
     return (row.id, row.status) if row else None
 
 
-async def _jobs_by_ref(conn: AsyncConnection, dialect: str, refs: set[str]) -> dict[str, Any]:
-    """The jobs these refs name (a ref starting with ``job-`` is an id, else a name), each
-    under the ref that named it, key-share locked in id order."""
-    ids = sorted(r for r in refs if r.startswith("job-"))
-    names = sorted(r for r in refs if not r.startswith("job-"))
+async def _jobs_by_ref(
+    conn: AsyncConnection, dialect: str, refs: set[tuple[str, str]]
+) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    """The jobs these (namespace, ref) pairs name: a ref starting with ``job-`` is an id
+    (whatever the namespace), else a name in the namespace; by id and by (namespace, name),
+    key-share locked in id order. The namespace is read from the stored spec."""
+    ids = sorted({r for _, r in refs if r.startswith("job-")})
+    names = sorted({r for _, r in refs if not r.startswith("job-")})
     which: list[sa.ColumnElement[bool]] = []
     if ids:
         which.append(one_of(J.id, ids, dialect))
@@ -317,7 +328,9 @@ async def _jobs_by_ref(conn: AsyncConnection, dialect: str, refs: set[str]) -> d
         which.append(one_of(J.name, names, dialect))
     stmt = sa.select(*JOB_REF).where(sa.or_(*which)).order_by(J.id)
     rows = (await conn.execute(key_share(stmt, dialect))).all()
-    return {ref: row for row in rows for ref in (row.id, row.name) if ref in refs}
+    by_id = {row.id: row for row in rows}
+    by_name = {(job_ref(row).namespace, row.name): row for row in rows}
+    return by_id, by_name
 
 
 async def _status(conn: AsyncConnection, run_id: str) -> str:

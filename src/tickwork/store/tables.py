@@ -45,6 +45,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
+NAMESPACE = sa.String(63)
+QUEUED = "status = 'queued'"
+NOT_DEFAULT = "namespace <> 'default'"
 JOB_RETENTION = "retention_days IS NOT NULL OR retention_runs IS NOT NULL"
 OUTPUT_KEPT = "NOT output_pruned"
 
@@ -52,7 +55,8 @@ jobs = sa.Table(
     "jobs",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("namespace", NAMESPACE, nullable=False, server_default="default"),
     sa.Column("type", sa.String(10), nullable=False),
     sa.Column("spec", JSONType, nullable=False),
     sa.Column("schedule_type", sa.String(10)),
@@ -83,8 +87,10 @@ jobs = sa.Table(
         postgresql_where=sa.text("enabled"),
     ),
     sa.Index("ix_jobs_last_run_status", "last_run_status"),
-    # filters of the job list, each with the list's order (by name)
+    # filters of the job list, each with the list's order (by name); names are unique per
+    # namespace, and that constraint's index serves a list of one namespace
     sa.Index("ix_jobs_schedule_type_name", "schedule_type", "name"),
+    sa.UniqueConstraint("namespace", "name"),
 )
 
 # name search (?q=, ILIKE '%…%') on PostgreSQL: trigrams (pg_trgm); SQLite scans
@@ -128,6 +134,8 @@ runs = sa.Table(
     sa.Column(
         "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
     ),
+    # the job's namespace, kept on the run so lists and claims filter without a join
+    sa.Column("namespace", NAMESPACE, nullable=False, server_default="default"),
     sa.Column("trigger", sa.String(12), nullable=False),
     sa.Column("scheduled_for", UTCDateTime),
     sa.Column("idempotency_key", sa.String(255), nullable=False),
@@ -174,6 +182,16 @@ runs = sa.Table(
         sqlite_where=sa.text("status = 'queued'"),
         postgresql_where=sa.text("status = 'queued'"),
     ),
+    # the claim of a worker limited to some namespaces (a worker token's scopes)
+    sa.Index(
+        "ix_runs_claimable_namespace",
+        "namespace",
+        "route",
+        "priority",
+        "queued_at",
+        sqlite_where=sa.text(QUEUED),
+        postgresql_where=sa.text(QUEUED),
+    ),
     sa.Index(
         "ix_runs_active_job",
         "job_id",
@@ -189,6 +207,16 @@ runs = sa.Table(
     ),
     sa.Index("ix_runs_job_queued", "job_id", "queued_at", "id"),
     sa.Index("ix_runs_queued_at", "queued_at", "id"),
+    # a list of other namespaces' runs; runs of default never enter it, so an install that
+    # does not use namespaces writes no more index entries per run than before
+    sa.Index(
+        "ix_runs_namespace_queued_at",
+        "namespace",
+        "queued_at",
+        "id",
+        sqlite_where=sa.text(NOT_DEFAULT),
+        postgresql_where=sa.text(NOT_DEFAULT),
+    ),
     # Every run passes through queued, running and (mostly) completed, and every change of
     # status writes a new entry in each full index: a status index is kept only for the
     # statuses a person looks for among many (queued and running runs are the newest, and
@@ -311,6 +339,10 @@ api_tokens = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("role", sa.String(12), nullable=False),
+    # namespace (or '*') → role; NULL: the role above in every namespace
+    sa.Column("scopes", JSONType),
+    # the only tags a worker using the token may register with; NULL: any
+    sa.Column("worker_tags", JSONType),
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime),
@@ -332,6 +364,7 @@ audit_log = sa.Table(
     sa.Column("role", sa.String(12)),
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("target", sa.String(255)),
+    sa.Column("namespace", NAMESPACE),
     sa.Column("details", JSONType, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
 )

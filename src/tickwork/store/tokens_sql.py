@@ -21,7 +21,15 @@ A = t.audit_log.c
 
 def _token(row: Any) -> TokenRecord:
     return TokenRecord(
-        row.id, row.name, row.role, row.created_at, row.expires_at, row.revoked_at, row.last_used_at
+        row.id,
+        row.name,
+        row.role,
+        row.created_at,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
+        scopes=dict(row.scopes) if row.scopes else None,
+        worker_tags=tuple(row.worker_tags) if row.worker_tags is not None else None,
     )
 
 
@@ -36,6 +44,7 @@ async def write_audit(
             "role": n.role,
             "action": n.action,
             "target": n.target,
+            "namespace": n.namespace,
             "details": n.details,
         }
         for n in notes
@@ -57,6 +66,10 @@ class TokenRows:
                     hash=digest,
                     created_at=record.created_at,
                     expires_at=record.expires_at,
+                    scopes=dict(record.scopes) if record.scopes else None,
+                    worker_tags=list(record.worker_tags)
+                    if record.worker_tags is not None
+                    else None,
                 )
             )
 
@@ -110,9 +123,10 @@ class AuditRows:
         target: str | None,
         details: dict[str, Any],
         now: datetime,
+        namespace: str | None = None,
     ) -> None:
         async with self.db.write(now) as (conn, _events):
-            note = AuditNote(actor, role, action, target, details)
+            note = AuditNote(actor, role, action, target, details, namespace)
             await write_audit(conn, self.db.dialect, [note], now=now)
 
     async def recent(
@@ -122,8 +136,11 @@ class AuditRows:
         before: int | None = None,
         actor: str | None = None,
         action: str | None = None,
+        namespace: str | None = None,
     ) -> list[AuditEntry]:
         stmt = sa.select(t.audit_log).order_by(A.id.desc()).limit(limit)
+        if namespace:
+            stmt = stmt.where(A.namespace == namespace)
         if before is not None:
             stmt = stmt.where(A.id < before)
         if actor:
@@ -133,5 +150,6 @@ class AuditRows:
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [
-            AuditEntry(r.id, r.at, r.actor, r.role, r.action, r.target, r.details) for r in rows
+            AuditEntry(r.id, r.at, r.actor, r.role, r.action, r.target, r.details, r.namespace)
+            for r in rows
         ]

@@ -103,10 +103,12 @@ class TopApp(App[None]):
         *,
         interval: float = 2.0,
         retry_delay: float = 1.0,
+        namespace: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
-        self.client = AsyncClient(url, token, timeout=10, retry=RetryPolicy(attempts=2))
+        retry = RetryPolicy(attempts=2)
+        self.client = AsyncClient(url, token, namespace=namespace, timeout=10, retry=retry)
         self.interval = interval
         self.retry_delay = retry_delay
         self.clock = clock or SystemClock()

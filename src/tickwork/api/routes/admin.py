@@ -28,10 +28,22 @@ router = APIRouter(generate_unique_id_function=operation_id)
     "/api/tokens", status_code=201, response_model=TokenCreated, tags=["tokens"], name="create"
 )
 async def create_token(body: TokenIn, request: Request, c: ContainerDep) -> TokenCreated:
-    """Create an API token (admin). The secret is in this answer only."""
+    """Create an API token (admin of every namespace): one ``role``, or ``scopes`` (a role
+    per namespace). The secret is in this answer only."""
     expires = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    record, secret = await c.tokens.create(name=body.name, role=body.role, expires_in=expires)
-    request.state.audit = {"target": record.id, "role": record.role, "name": record.name}
+    record, secret = await c.tokens.create(
+        name=body.name,
+        role=body.role,
+        scopes=body.scopes,
+        worker_tags=body.worker_tags,
+        expires_in=expires,
+    )
+    request.state.audit = {
+        "target": record.id,
+        "role": record.role,
+        "name": record.name,
+        "scopes": dict(record.scopes or {}),
+    }
     return TokenCreated(**TokenOut.of(record).model_dump(), token=secret)
 
 
@@ -56,9 +68,12 @@ async def audit_log(
     before: BeforeId = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
+    namespace: Annotated[str | None, Query(max_length=63)] = None,
 ) -> list[AuditOut]:
     """Who created, changed, deleted, triggered, cancelled or paused what, newest first."""
-    entries = await c.tokens.audit_log(limit=limit, before=before, actor=actor, action=action)
+    entries = await c.tokens.audit_log(
+        limit=limit, before=before, actor=actor, action=action, namespace=namespace
+    )
     return [
         AuditOut(
             id=e.id,
@@ -67,6 +82,7 @@ async def audit_log(
             role=e.role,
             action=e.action,
             target=e.target,
+            namespace=e.namespace,
             details=e.details,
         )
         for e in entries
@@ -101,4 +117,9 @@ async def whoami(request: Request, c: ContainerDep) -> WhoAmI:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthorized("authentication required: send Authorization: Bearer <token>")
-    return WhoAmI(name=principal.name, role=principal.role, auth=c.settings.auth)
+    return WhoAmI(
+        name=principal.name,
+        role=principal.role,
+        auth=c.settings.auth,
+        scopes=dict(principal.scopes or {"*": principal.role}),
+    )

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from tickwork.api.auth import audit_note
-from tickwork.api.deps import ContainerDep, LimitDep, operation_id
+from tickwork.api.deps import (
+    ContainerDep,
+    LimitDep,
+    NamespaceDep,
+    NamespacesDep,
+    PrincipalDep,
+    operation_id,
+)
 from tickwork.domain.queries import JobFilter, RunFilter
 from tickwork.schemas.jobs import (
     DagEdge,
@@ -32,10 +39,21 @@ JobStatus = Literal[
 
 
 @router.post("/api/jobs", status_code=201, response_model=JobOut, name="create")
-async def create_job(body: JobIn, request: Request, c: ContainerDep) -> JobOut:
-    """Create a job. 422 names the field at fault; 409 if the name is taken or deps cycle."""
-    job = await c.jobs.create(body.to_spec())
-    request.state.audit = {"target": job.id, "name": job.name}
+async def create_job(
+    body: JobIn,
+    request: Request,
+    c: ContainerDep,
+    who: PrincipalDep,
+    namespace: Annotated[
+        str | None,
+        Query(max_length=63, description="The namespace, unless the body names one."),
+    ] = None,
+) -> JobOut:
+    """Create a job in its namespace (the body's, else ``?namespace=``, else ``default``;
+    needs admin there). 422 names the field at fault; 409 if the name is taken in the
+    namespace or the dependencies cycle."""
+    job = await c.jobs.create(body.to_spec(namespace), who=who)
+    request.state.audit = {"target": job.id, "name": job.name, "namespace": job.spec.namespace}
     return JobOut.of(job)
 
 
@@ -43,15 +61,19 @@ async def create_job(body: JobIn, request: Request, c: ContainerDep) -> JobOut:
 async def list_jobs(
     c: ContainerDep,
     limit: LimitDep,
+    scope: NamespacesDep,
     status: Annotated[JobStatus | None, Query(description="Job status.")] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     schedule_type: Annotated[Literal["cron", "interval", "once", "none"] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200, description="Name contains.")] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> JobList:
-    """Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back)."""
+    """Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
+    those of namespaces the token may read."""
     jobs, total, nxt = await c.jobs.list_jobs(
-        JobFilter(status=status, tag=tag, schedule_type=schedule_type, q=q),
+        JobFilter(
+            status=status, tag=tag, schedule_type=schedule_type, q=q, namespaces=scope.filter
+        ),
         limit=limit,
         cursor=cursor,
     )
@@ -64,9 +86,12 @@ async def list_jobs(
 
 
 @router.get("/api/jobs/{ref}", response_model=JobDetailOut, name="get")
-async def get_job(ref: str, c: ContainerDep) -> JobDetailOut:
-    """A job by id or name, with stats, its last 20 runs and the jobs that depend on it."""
-    detail = await c.jobs.detail(ref)
+async def get_job(
+    ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
+) -> JobDetailOut:
+    """A job by id or name (in ``?namespace=``), with stats, its last 20 runs and the jobs
+    that depend on it."""
+    detail = await c.jobs.detail(ref, namespace, who=who)
     runs, _, _ = await c.runs.list_runs(RunFilter(job_id=detail.job.id), limit=20, cursor=None)
     st = detail.stats
     return JobDetailOut(
@@ -84,15 +109,30 @@ async def get_job(ref: str, c: ContainerDep) -> JobDetailOut:
 
 
 @router.put("/api/jobs/{ref}", response_model=JobOut, name="replace")
-async def replace_job(ref: str, body: JobIn, c: ContainerDep) -> JobOut:
-    """Replace a job's definition; the schedule and the DAG are checked again."""
-    return JobOut.of(await c.jobs.replace(ref, body.to_spec()))
+async def replace_job(
+    ref: str,
+    body: JobIn,
+    request: Request,
+    c: ContainerDep,
+    who: PrincipalDep,
+    namespace: Annotated[
+        str | None,
+        Query(max_length=63, description="The job's namespace, unless the body names it."),
+    ] = None,
+) -> JobOut:
+    """Replace a job's definition; the schedule and the DAG are checked again. The namespace
+    cannot change (422)."""
+    job = await c.jobs.replace(ref, body.to_spec(namespace), who=who)
+    request.state.audit = {"namespace": job.spec.namespace}
+    return JobOut.of(job)
 
 
 @router.delete("/api/jobs/{ref}", status_code=204, name="delete")
-async def delete_job(ref: str, c: ContainerDep, force: bool = False) -> Response:
+async def delete_job(
+    ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep, force: bool = False
+) -> Response:
     """Delete a job and its runs. 409 while other jobs depend on it, unless ``force=true``."""
-    await c.jobs.delete(ref, force=force)
+    await c.jobs.delete(ref, namespace, force=force, who=who)
     return Response(status_code=204)
 
 
@@ -101,6 +141,8 @@ async def trigger_job(
     ref: str,
     request: Request,
     c: ContainerDep,
+    namespace: NamespaceDep,
+    who: PrincipalDep,
     body: TriggerIn | None = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> TriggerOut:
@@ -111,21 +153,27 @@ async def trigger_job(
         ref,
         parameters=dict(body.parameters),
         idempotency_key=idempotency_key or body.idempotency_key,
+        namespace=namespace,
+        who=who,
         audit=audit_note(request, "jobs-trigger", status=202),
     )
     return TriggerOut(run_id=run_id, status=status, created=created)
 
 
 @router.post("/api/jobs/{ref}/pause", response_model=JobOut, name="pause")
-async def pause_job(ref: str, c: ContainerDep) -> JobOut:
+async def pause_job(
+    ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
+) -> JobOut:
     """Stop scheduling the job (runs already queued still run)."""
-    return JobOut.of(await c.jobs.set_enabled(ref, False))
+    return JobOut.of(await c.jobs.set_enabled(ref, False, namespace, who=who))
 
 
 @router.post("/api/jobs/{ref}/resume", response_model=JobOut, name="resume")
-async def resume_job(ref: str, c: ContainerDep) -> JobOut:
+async def resume_job(
+    ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
+) -> JobOut:
     """Schedule the job again from now (missed ticks while paused are not replayed)."""
-    return JobOut.of(await c.jobs.set_enabled(ref, True))
+    return JobOut.of(await c.jobs.set_enabled(ref, True, namespace, who=who))
 
 
 @router.get("/api/jobs/{ref}/runs", response_model=RunList, name="runs")
@@ -133,10 +181,12 @@ async def job_runs(
     ref: str,
     c: ContainerDep,
     limit: LimitDep,
+    namespace: NamespaceDep,
+    who: PrincipalDep,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> RunList:
     """A job's runs, newest first."""
-    job = await c.jobs.get(ref)
+    job = await c.jobs.get(ref, namespace, who=who)
     runs, total, nxt = await c.runs.list_runs(RunFilter(job_id=job.id), limit=limit, cursor=cursor)
     return RunList(
         runs=[RunOut.of(r) for r in runs],
@@ -147,14 +197,27 @@ async def job_runs(
 
 
 @router.get("/api/dag", response_model=DagOut, tags=["dag"], name="get")
-async def get_dag(c: ContainerDep) -> DagOut:
-    """Every job that has or is a dependency, and the edges upstream → dependent."""
-    jobs, edges = await c.jobs.dag()
+async def get_dag(c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep) -> DagOut:
+    """Every job of the namespace that has or is a dependency, and the edges upstream →
+    dependent by name; a job of another namespace at the far end of an edge is named
+    ``namespace/name`` (and left out when the token may not read it)."""
+    jobs, edges = await c.jobs.dag(namespace, who=who)
+    label = {
+        j.id: j.name if j.spec.namespace == namespace else f"{j.spec.namespace}/{j.name}"
+        for j in jobs
+    }
     return DagOut(
         nodes=[
-            DagNode(id=j.id, name=j.name, status=j.status, enabled=j.spec.enabled) for j in jobs
+            DagNode(
+                id=j.id,
+                name=label[j.id],
+                namespace=j.spec.namespace,
+                status=j.status,
+                enabled=j.spec.enabled,
+            )
+            for j in jobs
         ],
-        edges=[DagEdge(source=a, target=b) for a, b in edges],
+        edges=[DagEdge(source=label[a], target=label[b]) for a, b in edges],
     )
 
 

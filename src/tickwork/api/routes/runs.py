@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from tickwork.api.deps import ActorDep, ContainerDep, LimitDep, Offset, operation_id
+from tickwork.api.deps import (
+    ActorDep,
+    ContainerDep,
+    LimitDep,
+    NamespaceDep,
+    NamespacesDep,
+    Offset,
+    PrincipalDep,
+    operation_id,
+)
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.queries import RunFilter, moment
 from tickwork.domain.runs import RUN_STATUSES
@@ -37,8 +46,13 @@ def _marker(c: Container) -> str:
 async def list_runs(
     c: ContainerDep,
     limit: LimitDep,
+    scope: NamespacesDep,
+    who: PrincipalDep,
     status: Annotated[str | None, Query(description="queued, running, completed, …")] = None,
-    job: Annotated[str | None, Query(max_length=200, description="Job id or name.")] = None,
+    job: Annotated[
+        str | None,
+        Query(max_length=200, description="Job id, or name (in ?namespace=, else default)."),
+    ] = None,
     since: Annotated[
         str | None,
         Query(
@@ -57,15 +71,17 @@ async def list_runs(
     order: Annotated[Literal["desc", "asc"], Query()] = "desc",
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> RunList:
-    """Runs, newest first by default, with filters, a sort and keyset pagination."""
+    """Runs, newest first by default, with filters, a sort and keyset pagination; only those
+    of namespaces the token may read."""
     if status is not None and status not in RUN_STATUSES:
         raise ValidationError("status", f"must be one of {', '.join(RUN_STATUSES)}")
     now = c.clock.now()
-    job_id = await c.runs.job_id_of(job) if job else None
+    job_id = await c.runs.job_id_of(job, scope.lookup, who=who) if job else None
     runs, total, nxt = await c.runs.list_runs(
         RunFilter(
             status=status,
             job_id=job_id,
+            namespaces=scope.filter,
             since=_moment("since", since, now),
             until=_moment("until", until, now),
             sort=sort,
@@ -92,9 +108,9 @@ def _moment(name: str, value: str | None, now: datetime) -> datetime | None:
 
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")
-async def get_run(run_id: str, c: ContainerDep) -> RunDetail:
+async def get_run(run_id: str, c: ContainerDep, who: PrincipalDep) -> RunDetail:
     """A run with every attempt (worker, fence, exit code, error, captured output)."""
-    run = await c.runs.get(run_id)
+    run = await c.runs.get(run_id, who=who)
     attempts = await c.runs.attempts(run_id)
     marker = _marker(c)
     return RunDetail(
@@ -106,10 +122,11 @@ async def get_run(run_id: str, c: ContainerDep) -> RunDetail:
 async def run_logs(
     run_id: str,
     c: ContainerDep,
+    who: PrincipalDep,
     attempt: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
 ) -> LogsOut:
     """stdout/stderr of the latest (or the given) attempt; live chunks come over the WS."""
-    await c.runs.get(run_id)
+    await c.runs.get(run_id, who=who)
     attempts = await c.runs.attempts(run_id)
     chosen = [a for a in attempts if attempt is None or a.number == attempt]
     if not chosen:
@@ -121,23 +138,30 @@ async def run_logs(
 
 
 @router.post("/api/runs/{run_id}/cancel", response_model=RunOut, name="cancel")
-async def cancel_run(run_id: str, c: ContainerDep, by: ActorDep) -> RunOut:
+async def cancel_run(run_id: str, c: ContainerDep, by: ActorDep, who: PrincipalDep) -> RunOut:
     """Queued → cancelled at once; running → its worker is told to stop it (SIGTERM, SIGKILL).
     The run keeps who cancelled it (``cancelled_by``: the token's name)."""
-    return RunOut.of(await c.runs.cancel(run_id, by=by))
+    return RunOut.of(await c.runs.cancel(run_id, by=by, who=who))
 
 
 @router.post("/api/runs/{run_id}/retry", response_model=RunOut, name="retry")
-async def retry_run(run_id: str, c: ContainerDep) -> RunOut:
+async def retry_run(run_id: str, c: ContainerDep, who: PrincipalDep) -> RunOut:
     """Queue a failed, cancelled or missed run again: a new attempt series, same key."""
-    return RunOut.of(await c.runs.retry(run_id))
+    return RunOut.of(await c.runs.retry(run_id, who=who))
 
 
 @router.post("/api/runs/bulk", status_code=202, response_model=BulkOut, name="bulk")
-async def bulk_runs(body: BulkIn, c: ContainerDep) -> BulkOut:
+async def bulk_runs(
+    body: BulkIn, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
+) -> BulkOut:
     """Queue up to 10,000 runs in one transaction; a repeated idempotency key is not
-    queued twice. Bulk runs always queue (on_overlap=skip does not fold them)."""
-    made = await c.runs.bulk([(r.job, dict(r.parameters), r.idempotency_key) for r in body.runs])
+    queued twice. Bulk runs always queue (on_overlap=skip does not fold them). Jobs by id,
+    or by name in ``?namespace=``; operate is needed in every job's namespace."""
+    made = await c.runs.bulk(
+        [(r.job, dict(r.parameters), r.idempotency_key) for r in body.runs],
+        namespace=namespace,
+        who=who,
+    )
     return BulkOut(
         runs=[BulkItemOut(run_id=i, created=k) for i, k in made],
         created=sum(1 for _, k in made if k),
@@ -148,6 +172,7 @@ async def bulk_runs(body: BulkIn, c: ContainerDep) -> BulkOut:
 async def list_dead_letters(
     c: ContainerDep,
     limit: LimitDep,
+    scope: NamespacesDep,
     resolved: Annotated[
         Literal["false", "true", "all"],
         Query(description="Open entries (false, the default), handled ones (true), or all."),
@@ -156,16 +181,18 @@ async def list_dead_letters(
 ) -> DeadLetterList:
     """Runs that failed with no retries left (unresolved by default)."""
     which = {"false": False, "true": True, "all": None}[resolved]
-    items, total = await c.runs.dead_letters(resolved=which, limit=limit, offset=offset)
+    items, total = await c.runs.dead_letters(
+        resolved=which, limit=limit, offset=offset, namespaces=scope.filter
+    )
     return DeadLetterList(dead_letters=[DeadLetterOut.of(d) for d in items], total=total)
 
 
 @router.post(
     "/api/dead-letters/{dl_id}/replay", response_model=RunOut, tags=["dead-letters"], name="replay"
 )
-async def replay_dead_letter(dl_id: str, c: ContainerDep) -> RunOut:
+async def replay_dead_letter(dl_id: str, c: ContainerDep, who: PrincipalDep) -> RunOut:
     """Queue the run again (same run id and idempotency key) and resolve the entry."""
-    return RunOut.of(await c.runs.replay(dl_id))
+    return RunOut.of(await c.runs.replay(dl_id, who=who))
 
 
 @router.post(
@@ -174,6 +201,6 @@ async def replay_dead_letter(dl_id: str, c: ContainerDep) -> RunOut:
     tags=["dead-letters"],
     name="resolve",
 )
-async def resolve_dead_letter(dl_id: str, c: ContainerDep) -> DeadLetterOut:
+async def resolve_dead_letter(dl_id: str, c: ContainerDep, who: PrincipalDep) -> DeadLetterOut:
     """Mark the entry handled without running it again."""
-    return DeadLetterOut.of(await c.runs.resolve(dl_id))
+    return DeadLetterOut.of(await c.runs.resolve(dl_id, who=who))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from tickwork.api.deps import ContainerDep, operation_id
+from tickwork.api.deps import ContainerDep, PrincipalDep, operation_id
+from tickwork.domain.errors import Forbidden
 from tickwork.domain.records import ReportResult
 from tickwork.domain.runs import Assignment, Completion
 from tickwork.schemas.workers import (
@@ -73,8 +74,18 @@ async def list_workers(c: ContainerDep) -> list[WorkerOut]:
 
 
 @router.post("/api/workers", status_code=201, response_model=WorkerRegisterOut, name="register")
-async def register_worker(body: WorkerRegisterIn, c: ContainerDep) -> WorkerRegisterOut:
-    """A worker announces itself; the answer carries the timing it must keep."""
+async def register_worker(
+    body: WorkerRegisterIn, c: ContainerDep, who: PrincipalDep
+) -> WorkerRegisterOut:
+    """A worker announces itself; the answer carries the timing it must keep. A token held
+    to some worker tags may register only with those (403 otherwise)."""
+    if who.worker_tags is not None and not set(body.tags) <= set(who.worker_tags):
+        extra = sorted(set(body.tags) - set(who.worker_tags))
+        raise Forbidden(
+            f"this token may register workers only with tags {', '.join(who.worker_tags)}; "
+            f"not {', '.join(extra)}",
+            details={"field": "tags", "allowed": list(who.worker_tags)},
+        )
     w = await c.workers.register(
         hostname=body.hostname,
         pid=body.pid,
@@ -102,9 +113,23 @@ async def heartbeat(worker_id: str, body: HeartbeatIn, c: ContainerDep) -> Heart
 
 
 @router.post("/api/workers/{worker_id}/claim", response_model=ClaimOut, name="claim")
-async def claim(worker_id: str, body: ClaimIn, c: ContainerDep) -> ClaimOut:
-    """Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s)."""
-    got = await c.workers.claim(worker_id, limit=body.limit, wait=body.wait)
+async def claim(worker_id: str, body: ClaimIn, c: ContainerDep, who: PrincipalDep) -> ClaimOut:
+    """Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s). A token
+    that may work only in some namespaces (or with some tags) claims only their runs."""
+    work = who.namespaces("work")
+    if work.but:
+        raise Forbidden(
+            "a token whose '*' role may work but that names namespaces where it may not "
+            "cannot claim: give the worker a token naming the namespaces it serves",
+            details={"namespaces": sorted(work.but)},
+        )
+    got = await c.workers.claim(
+        worker_id,
+        limit=body.limit,
+        wait=body.wait,
+        namespaces=None if work.only is None else sorted(work.only),
+        tags=who.worker_tags,
+    )
     return ClaimOut(assignments=[_assignment(a) for a in got])
 
 

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tickwork.api.auth import accept_websocket
 from tickwork.api.deps import operation_id
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.namespaces import EVERY_NAMESPACE, NamespaceFilter, check_namespace
 from tickwork.domain.runs import Event
 from tickwork.schemas.fields import INT64_MAX, text_problem
 from tickwork.schemas.runs import EventOut
@@ -32,6 +34,8 @@ class Filter:
     job: str | None = None
     run: str | None = None
     logs: bool = False
+    namespace: str | None = None
+    namespaces: NamespaceFilter = EVERY_NAMESPACE  # what the token may read, narrowed
 
     def matches(self, event: Event) -> bool:
         if self.job is not None and event.job_id != self.job:
@@ -41,25 +45,33 @@ class Filter:
         return self.logs or event.type != "run.log"
 
 
-def _message(event: Event) -> dict[str, Any]:
+def _message(event: Event, namespace: str | None) -> dict[str, Any]:
     return EventOut(
         id=event.id,
         type=event.type,
         ts=event.created_at,
         job_id=event.job_id,
         run_id=event.run_id,
+        namespace=namespace,
         data=dict(event.data),
     ).model_dump(mode="json")
+
+
+async def _send(ws: WebSocket, c: Container, events: list[Event], f: Filter) -> None:
+    """Send the events the connection asked for and its token may read."""
+    wanted = [e for e in events if f.matches(e)]
+    if wanted:
+        for event, ns in await c.events.visible(wanted, f.namespaces):
+            await ws.send_json(_message(event, ns))
 
 
 async def _catch_up(ws: WebSocket, c: Container, since: int, f: Filter) -> int:
     last = since
     while True:
         rows = await c.events.since(last, limit=1000, job_id=f.job, run_id=f.run)
-        for event in rows:
-            if f.matches(event):
-                await ws.send_json(_message(event))
-            last = event.id
+        await _send(ws, c, rows, f)
+        if rows:
+            last = rows[-1].id
         if len(rows) < 1000:
             return last
 
@@ -73,7 +85,7 @@ async def _pump(ws: WebSocket, c: Container, since: int | None, f: Filter) -> No
         while True:
             event = await queue.get()
             if event.id > last and f.matches(event):
-                await ws.send_json(_message(event))
+                await _send(ws, c, [event], f)
                 last = max(last, event.id)
 
 
@@ -82,20 +94,27 @@ async def events_ws(ws: WebSocket) -> None:
     """Push events (run.*, job.*, worker.*) as JSON.
 
     ?since=<id> replays what was missed; ?job= or ?run= filter (and bring run.log output
-    chunks); ?logs=true brings output chunks without a filter. The token travels in an
+    chunks); ?logs=true brings output chunks without a filter; ?namespace= keeps to one
+    namespace. Only events of namespaces the token may read are sent (and those of no job,
+    such as workers'). The token travels in an
     Authorization header or, from a browser, as the subprotocol ``tickwork.bearer.<token>``
     beside ``tickwork``; never in the URL. A refused connection is accepted and closed with
     4400 (a token in the URL, a Host not allowed), 4401 (no or bad token) or 4403 (a role
     that may not read, a page on another site).
     """
     c: Container = ws.app.state.container
-    if not await accept_websocket(ws):
+    who = await accept_websocket(ws)
+    if who is None:
         return
     try:
         since, wanted = _subscription(ws.query_params)
     except ValueError as exc:
         await ws.close(code=4400, reason=str(exc)[:120])
         return
+    if wanted.namespace is not None and not who.may("read", wanted.namespace):
+        await ws.close(code=4403, reason=f"may not read namespace '{wanted.namespace}'")
+        return
+    wanted = replace(wanted, namespaces=who.namespaces("read").narrowed(wanted.namespace))
     pump = asyncio.create_task(_pump(ws, c, since, wanted))
     listener = asyncio.create_task(_until_disconnect(ws))
     try:
@@ -139,4 +158,10 @@ def _subscription(params: Mapping[str, str]) -> tuple[int | None, Filter]:
             raise ValueError(f"{name}: {problem}")
     job, run = params.get("job"), params.get("run")
     logs = bool(job or run) or params.get("logs", "").lower() in ("1", "true", "yes")
-    return since, Filter(job=job, run=run, logs=logs)
+    namespace = params.get("namespace")
+    if namespace is not None:
+        try:
+            check_namespace(namespace)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from exc
+    return since, Filter(job=job, run=run, logs=logs, namespace=namespace)

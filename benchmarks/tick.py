@@ -1,0 +1,84 @@
+"""Scheduler passes at the top of a minute, without waiting for one (PostgreSQL).
+
+``python -m benchmarks.tick --jobs 30000``: that many jobs on `* * * * *` due at one instant,
+fired by the scheduler's ``run_once`` on a fake clock until none is due; prints the wall time,
+the Python CPU time, when the first pass committed, and the time spent in each statement.
+A quicker loop than ``benchmarks.scale`` (no minute to wait for) to profile a pass with
+py-spy. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import event
+
+from benchmarks.run import database
+from benchmarks.scale import MINUTE_SQL, migrated
+from tickwork.config import Settings
+from tickwork.domain.clock import FakeClock
+from tickwork.service.container import Container
+
+
+async def passes(url: str, dsn: str, jobs: int, batch: int) -> None:
+    due = (datetime.now(UTC) - timedelta(seconds=5)).replace(microsecond=0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(MINUTE_SQL, {"n": jobs, "due": due})
+        conn.execute("VACUUM ANALYZE jobs")
+    settings = Settings(database_url=url, auth=False, scheduler_batch=batch)
+    c = Container(settings, clock=FakeClock(due + timedelta(seconds=0.5)))
+    await c.start(background=False, migrate_db=False)
+    spent: dict[str, float] = defaultdict(float)
+    calls: Counter[str] = Counter()
+    writer = c.store.db.writer.sync_engine
+
+    @event.listens_for(writer, "before_cursor_execute")
+    def _before(conn: Any, *_: Any) -> None:
+        conn.info["t0"] = time.perf_counter()
+
+    @event.listens_for(writer, "after_cursor_execute")
+    def _after(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        key = " ".join(statement.split())[:80]
+        spent[key] += time.perf_counter() - conn.info["t0"]
+        calls[key] += 1
+
+    start, cpu = time.perf_counter(), time.process_time()
+    first, made, n = 0.0, 0, 0
+    try:
+        more = True
+        while more:
+            more = await c.scheduler.run_once()
+            n += 1
+            made += c.scheduler.last.created if c.scheduler.last else 0
+            first = first or time.perf_counter() - start
+    finally:
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu
+        await c.stop()
+    print(
+        f"{jobs:,} jobs, batch {batch:,}: {made:,} runs in {n} passes, {took:.2f} s "
+        f"(Python CPU {cpu:.2f} s); the first pass committed after {first:.2f} s"
+    )
+    for key, seconds in sorted(spent.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  {seconds:6.2f} s {calls[key]:5d}x  {key}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=30_000)
+    parser.add_argument("--batch", type=int, default=1000, help="scheduler_batch")
+    args = parser.parse_args()
+    with database() as name:
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        asyncio.run(migrated(url))
+        asyncio.run(passes(url, dsn, args.jobs, args.batch))
+
+
+if __name__ == "__main__":
+    main()

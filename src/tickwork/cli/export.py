@@ -1,0 +1,75 @@
+"""`tickwork export [-o FILE] [--tag T] [--json]`: every job on the server as an apply file.
+
+What it writes is what ``tickwork apply -f`` reads: one document per job with its name and
+every field that differs from the default (dependencies by name, a paused job as ``enabled:
+false``), dependencies before their dependents. Applied to an empty server it recreates the
+jobs; applied back to the server it came from it changes nothing. Secrets stay references
+(``{"$secret": NAME}``): a job definition never holds a secret's value.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
+from tickwork.domain.dag import topological_order
+from tickwork.schemas.jobs import JobIn, JobOut
+
+HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
+
+
+def job_document(job: JobOut) -> dict[str, Any]:
+    """The apply-file form of a job read from the server: its non-default fields."""
+    fields = {f: v for f, v in job.model_dump(mode="json").items() if f in JobIn.model_fields}
+    declared = JobIn.model_validate(fields)
+    doc = declared.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(doc.get("request"), dict):
+        doc["request"] = {k: v for k, v in doc["request"].items() if v not in (None, {}, "")}
+    return {"name": job.name, **{k: _tidy(v) for k, v in doc.items() if k != "name"}}
+
+
+def _tidy(value: Any) -> Any:
+    """600.0 → 600, for people reading the file."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def ordered(jobs: list[JobOut]) -> list[JobOut]:
+    """Dependencies first, else by name."""
+    by_name = {j.name: j for j in sorted(jobs, key=lambda j: j.name)}
+    graph = {name: [d for d in j.depends_on if d in by_name] for name, j in by_name.items()}
+    return [by_name[n] for n in topological_order(graph)]
+
+
+def export(
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only jobs with this tag.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of YAML.")] = False,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Write every job (or those with --tag) as a file `tickwork apply -f` reads back."""
+    with session(server, token) as client:
+        jobs = list(client.iter_jobs(tag=tag))
+    documents = [job_document(j) for j in ordered(jobs)]
+    if as_json:
+        text = json.dumps({"jobs": documents}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        body = yaml.safe_dump(
+            {"jobs": documents}, sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+        text = HEADER.format(name=output or "FILE") + body
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    err().print(f"exported {len(documents)} job(s) to {output}")

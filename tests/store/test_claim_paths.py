@@ -1,0 +1,68 @@
+"""The two ways a claim is made, on both backends: runs of ``allow`` jobs (which bypass their
+job's concurrency) claimed without any job lock (on PostgreSQL in two pipelined round trips,
+``store/claims_pg.py``), and runs of jobs that count their running runs, claimed under those
+jobs' locks within their concurrency, even when both kinds wait on the same routes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickwork.domain.clock import FakeClock
+from tickwork.domain.queries import NewRun
+from tickwork.store import claims_sql
+from tickwork.store.sql import SqlStore
+
+from .helpers import add_job, add_worker, claim
+
+
+async def queue(store: SqlStore, clock: FakeClock, job_id: str, n: int) -> list[str]:
+    made = await store.runs.bulk(
+        [NewRun(job_id=job_id, trigger="manual") for _ in range(n)], now=clock.now()
+    )
+    return [run_id for run_id, _ in made]
+
+
+def count_fast(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each claim's fast path answered (True) or handed over (False)."""
+    answered: list[bool] = []
+    real = claims_sql.claim_bypassing
+
+    async def spy(*args: object, **kw: object) -> object:
+        got = await real(*args, **kw)  # type: ignore[arg-type]
+        answered.append(got is not None)
+        return got
+
+    monkeypatch.setattr(claims_sql, "claim_bypassing", spy)
+    return answered
+
+
+async def test_allow_runs_are_claimed_in_order_with_their_targets(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = count_fast(monkeypatch)
+    job = await add_job(store, clock, "wide", on_overlap="allow", parameters={"n": 1})
+    ids = await queue(store, clock, job.id, 5)
+    wid = await add_worker(store, clock)
+    first = await claim(store, clock, wid, limit=3)
+    rest = await claim(store, clock, wid, limit=10)
+    assert [a.run_id for a in first + rest] == sorted(ids)  # queued together: by id
+    assert {a.fence for a in first + rest} == {1}
+    assert all(a.job_name == "wide" and a.target == {"command": "true"} for a in first)
+    assert first[0].parameters == {"n": 1} and first[0].attempt == 1
+    assert await claim(store, clock, wid) == []
+    assert fast == ([True, True, True] if store.db.is_postgres else [])
+
+
+async def test_runs_of_limited_jobs_keep_their_concurrency_beside_allow_runs(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = count_fast(monkeypatch)
+    one = await add_job(store, clock, "one", on_overlap="queue", concurrency=1)
+    wide = await add_job(store, clock, "wide", on_overlap="allow")
+    await queue(store, clock, one.id, 3)
+    await queue(store, clock, wide.id, 3)
+    wid = await add_worker(store, clock)
+    got = await claim(store, clock, wid, limit=10)
+    assert sorted(a.job_name for a in got) == ["one", "wide", "wide", "wide"]
+    assert await claim(store, clock, wid, limit=10) == []  # "one" is at its limit
+    assert fast == ([False] if store.db.is_postgres else [])  # then the general way a while
