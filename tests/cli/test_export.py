@@ -90,3 +90,18 @@ def test_export_as_json_and_by_tag(tw: Invoke, job_file: Factory) -> None:
     assert tw("apply", "-f", str(job_file(JOBS)), "--yes").exit_code == 0
     doc = as_json(tw("export", "--json", "--tag", "etl"))
     assert [j["name"] for j in doc["jobs"]] == ["extract"]
+
+
+def test_a_namespace_travels_with_its_jobs(tw: Invoke, job_file: Factory, tmp_path: Path) -> None:
+    assert tw("--namespace", "payments", "apply", "-f", str(job_file(JOBS)), "--yes").exit_code == 0
+    exported = tmp_path / "payments.yaml"
+    assert tw("--namespace", "payments", "export", "-o", str(exported)).exit_code == 0
+    doc = yaml.safe_load(exported.read_text())
+    assert doc["namespace"] == "payments" and len(doc["jobs"]) == 4
+    assert all("namespace" not in j for j in doc["jobs"])
+    assert as_json(tw("export", "--json"))["jobs"] == []  # default holds none of them
+    with serve(tmp_path / "empty.db") as other, Client(other.url, token="") as fresh:
+        assert invoker(other.url)("apply", "-f", str(exported), "--yes").exit_code == 0
+        assert {j.name for j in fresh.iter_jobs()} == set()
+        with Client(other.url, token="", namespace="payments") as payments:
+            assert {j.name for j in payments.iter_jobs()} == {"extract", "load", "ping", "once"}

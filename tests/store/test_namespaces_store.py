@@ -15,7 +15,7 @@ from tickwork.domain.runs import Completion
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import migrate
 from tickwork.store import tables as t
-from tickwork.store.claims_pg import PICK_IN_NAMESPACES
+from tickwork.store.claims_pg import PICK
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.sql import SqlStore
 from tickwork.testing import job_spec
@@ -144,7 +144,7 @@ async def test_the_limited_claim_reads_its_own_index(store: SqlStore, clock: Fak
     params = {"routes": ["default"], "namespaces": ["payments"], "now": clock.now(), "limit": 40}
     async with store.writer.connect() as conn:
         await conn.execute(sa.text("ANALYZE runs"))
-        plan = (await conn.exec_driver_sql("EXPLAIN " + PICK_IN_NAMESPACES, params)).scalars()
+        plan = (await conn.exec_driver_sql("EXPLAIN " + PICK[True], params)).scalars()
         text = "\n".join(plan)
     assert "ix_runs_claimable_namespace" in text, text
 

@@ -1,8 +1,9 @@
-"""`tickwork export [-o FILE] [--tag T] [--json]`: every job on the server as an apply file.
+"""`tickwork export [-o FILE] [--tag T] [--json]`: the jobs of a namespace as an apply file.
 
 What it writes is what ``tickwork apply -f`` reads: one document per job with its name and
 every field that differs from the default (dependencies by name, a paused job as ``enabled:
-false``), dependencies before their dependents. Applied to an empty server it recreates the
+false``), dependencies before their dependents, and the namespace (``tickwork --namespace``)
+beside them when it is not ``default``. Applied to an empty server it recreates the
 jobs; applied back to the server it came from it changes nothing. Secrets stay references
 (``{"$secret": NAME}``): a job definition never holds a secret's value.
 """
@@ -18,6 +19,7 @@ import yaml
 
 from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
 from tickwork.domain.dag import topological_order
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.jobs import JobIn, JobOut
 
 HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
@@ -30,7 +32,8 @@ def job_document(job: JobOut) -> dict[str, Any]:
     doc = declared.model_dump(mode="json", exclude_defaults=True)
     if isinstance(doc.get("request"), dict):
         doc["request"] = {k: v for k, v in doc["request"].items() if v not in (None, {}, "")}
-    return {"name": job.name, **{k: _tidy(v) for k, v in doc.items() if k != "name"}}
+    kept = {k: _tidy(v) for k, v in doc.items() if k not in ("name", "namespace")}
+    return {"name": job.name, **kept}
 
 
 def _tidy(value: Any) -> Any:
@@ -54,16 +57,18 @@ def export(
     server: ServerOpt = None,
     token: TokenOpt = None,
 ) -> None:
-    """Write every job (or those with --tag) as a file `tickwork apply -f` reads back."""
+    """Write the namespace's jobs (or those with --tag) as a file `tickwork apply -f` reads
+    back."""
     with session(server, token) as client:
+        namespace = client.namespace
         jobs = list(client.iter_jobs(tag=tag))
-    documents = [job_document(j) for j in ordered(jobs)]
+    whole: dict[str, Any] = {} if namespace == DEFAULT_NAMESPACE else {"namespace": namespace}
+    whole["jobs"] = [job_document(j) for j in ordered(jobs)]
+    documents = whole["jobs"]
     if as_json:
-        text = json.dumps({"jobs": documents}, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
     else:
-        body = yaml.safe_dump(
-            {"jobs": documents}, sort_keys=False, allow_unicode=True, default_flow_style=False
-        )
+        body = yaml.safe_dump(whole, sort_keys=False, allow_unicode=True, default_flow_style=False)
         text = HEADER.format(name=output or "FILE") + body
     if output is None:
         typer.echo(text, nl=False)
