@@ -141,10 +141,11 @@ async def test_the_limited_claim_reads_its_own_index(store: SqlStore, clock: Fak
         + [NewRun(job_id=other.id, trigger="manual")] * 500,
         now=clock.now(),
     )
-    params = {"routes": ["default"], "namespaces": ["payments"], "now": clock.now(), "limit": 40}
+    params = {"route": "default", "namespace": "payments", "now": clock.now(), "limit": 40}
     async with store.writer.connect() as conn:
         await conn.execute(sa.text("ANALYZE runs"))
-        plan = (await conn.exec_driver_sql("EXPLAIN " + PICK[True], params)).scalars()
+        pick = PICK[("one", "one")]
+        plan = (await conn.exec_driver_sql("EXPLAIN " + pick, params)).scalars()
         text = "\n".join(plan)
     assert "ix_runs_claimable_namespace" in text, text
 

@@ -23,26 +23,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 _READY = """
 FROM runs
-WHERE status = 'queued' AND route = ANY(%(routes)s){namespaces}
+WHERE status = 'queued' AND {where}
   AND (not_before IS NULL OR not_before <= %(now)s)
 ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
 """
-_IN_NAMESPACES = " AND namespace = ANY(%(namespaces)s)"
 _LOCKING = " FOR NO KEY UPDATE SKIP LOCKED"
 
 
-def _ready(*, locking: bool, namespaces: bool) -> str:
-    text = "SELECT id, job_id, bypass_concurrency" + _READY.format(
-        namespaces=_IN_NAMESPACES if namespaces else ""
-    )
+def _ready(*, locking: bool, routes: str, namespaces: str) -> str:
+    """The candidates' statement. One route (or namespace) is compared as a value, not as an
+    array of one: then ``ix_runs_claimable`` (``…_namespace``) gives the rows in the claim's
+    order and the scan stops at the limit; several are an array (sorted, the rarer case)."""
+    where = ["route = %(route)s" if routes == "one" else "route = ANY(%(routes)s)"]
+    if namespaces == "one":
+        where.insert(0, "namespace = %(namespace)s")
+    elif namespaces == "many":
+        where.insert(0, "namespace = ANY(%(namespaces)s)")
+    text = "SELECT id, job_id, bypass_concurrency" + _READY.format(where=" AND ".join(where))
     return text + (_LOCKING if locking else "")
 
 
-PICK = {ns: _ready(locking=True, namespaces=ns) for ns in (False, True)}
-"""The candidates, locked; for a worker limited to some namespaces, only theirs (through
-``ix_runs_claimable_namespace``): a fixed text each, so each is prepared once."""
-LOOK = {ns: _ready(locking=False, namespaces=ns) for ns in (False, True)}
+SHAPES = [(r, n) for r in ("one", "many") for n in ("all", "one", "many")]
+PICK = {shape: _ready(locking=True, routes=shape[0], namespaces=shape[1]) for shape in SHAPES}
+"""The candidates, locked, by (routes, namespaces) shape: a fixed text each, prepared once."""
+LOOK = {shape: _ready(locking=False, routes=shape[0], namespaces=shape[1]) for shape in SHAPES}
 
 LOCK_JOBS = """
 SELECT id, concurrency FROM jobs WHERE id = ANY(%(jobs)s) ORDER BY id FOR NO KEY UPDATE
@@ -79,15 +84,25 @@ class Terms:
     namespaces: Sequence[str] | None = None
     """A worker limited to some namespaces (its token's scopes) claims only their runs."""
 
-    def ready(self, limit: int) -> dict[str, Any]:
-        found: dict[str, Any] = {"routes": list(self.routes), "now": self.now, "limit": limit}
-        if self.namespaces is not None:
-            found["namespaces"] = list(self.namespaces)
-        return found
-
     @property
-    def limited(self) -> bool:
-        return self.namespaces is not None
+    def shape(self) -> tuple[str, str]:
+        routes = "one" if len(self.routes) == 1 else "many"
+        if self.namespaces is None:
+            return routes, "all"
+        return routes, "one" if len(self.namespaces) == 1 else "many"
+
+    def ready(self, limit: int) -> dict[str, Any]:
+        found: dict[str, Any] = {"now": self.now, "limit": limit}
+        routes, namespaces = self.shape
+        if routes == "one":
+            found["route"] = self.routes[0]
+        else:
+            found["routes"] = list(self.routes)
+        if namespaces == "one":
+            found["namespace"] = next(iter(self.namespaces or ()))
+        elif namespaces == "many":
+            found["namespaces"] = list(self.namespaces or ())
+        return found
 
 
 Claimed = tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]
@@ -120,7 +135,7 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
     pg = await _driver(conn)
     async with pg.pipeline():
         pick = pg.cursor()
-        await pick.execute(PICK[terms.limited], terms.ready(terms.limit))
+        await pick.execute(PICK[terms.shape], terms.ready(terms.limit))
         rows = await pick.fetchall()
     if not all(bypass for _, _, bypass in rows):
         await pg.rollback()  # the candidates' locks go: jobs are locked before runs
@@ -135,7 +150,7 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
     ready = terms.ready(terms.limit * 4)
     async with pg.pipeline():
         look = pg.cursor()
-        await look.execute(LOOK[terms.limited], ready)
+        await look.execute(LOOK[terms.shape], ready)
         seen = await look.fetchall()
     if not seen:
         await pg.commit()
@@ -146,7 +161,7 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
         if limited:
             await jobs.execute(LOCK_JOBS, {"jobs": limited})
             await running.execute(RUNNING, {"jobs": limited})
-        await pick.execute(PICK[terms.limited], ready)
+        await pick.execute(PICK[terms.shape], ready)
         locked = await jobs.fetchall() if limited else []
         counts = dict(await running.fetchall()) if limited else {}
         rows = await pick.fetchall()

@@ -175,24 +175,6 @@ runs = sa.Table(
         postgresql_where=sa.text("trigger = 'schedule'"),
     ),
     sa.Index(
-        "ix_runs_claimable",
-        "route",
-        "priority",
-        "queued_at",
-        sqlite_where=sa.text("status = 'queued'"),
-        postgresql_where=sa.text("status = 'queued'"),
-    ),
-    # the claim of a worker limited to some namespaces (a worker token's scopes)
-    sa.Index(
-        "ix_runs_claimable_namespace",
-        "namespace",
-        "route",
-        "priority",
-        "queued_at",
-        sqlite_where=sa.text(QUEUED),
-        postgresql_where=sa.text(QUEUED),
-    ),
-    sa.Index(
         "ix_runs_active_job",
         "job_id",
         "status",
@@ -228,6 +210,29 @@ runs = sa.Table(
         sqlite_where=sa.text("status IN ('failed', 'cancelled', 'missed')"),
         postgresql_where=sa.text("status IN ('failed', 'cancelled', 'missed')"),
     ),
+)
+
+# the claim, in its order (priority DESC, queued_at, id) after the route: a claim of one
+# route reads its first rows and stops (migration 0009)
+sa.Index(
+    "ix_runs_claimable",
+    runs.c.route,
+    runs.c.priority.desc(),
+    runs.c.queued_at,
+    runs.c.id,
+    sqlite_where=sa.text(QUEUED),
+    postgresql_where=sa.text(QUEUED),
+)
+# the same for a worker limited to some namespaces (a worker token's scopes)
+sa.Index(
+    "ix_runs_claimable_namespace",
+    runs.c.namespace,
+    runs.c.route,
+    runs.c.priority.desc(),
+    runs.c.queued_at,
+    runs.c.id,
+    sqlite_where=sa.text(QUEUED),
+    postgresql_where=sa.text(QUEUED),
 )
 
 attempts = sa.Table(
