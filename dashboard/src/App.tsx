@@ -5,6 +5,7 @@ import { isUnauthorized, subscribeAuth } from './api/auth'
 import { isApiError } from './api/errors'
 import { ErrorBoundary } from './components/ErrorBoundary'
 import { Layout } from './components/Layout'
+import { NamespaceSync, useNamespaceChoice } from './components/NamespaceSwitch'
 import { useZoneChoice } from './components/ZoneSwitch'
 import { ToastProvider } from './components/Toasts'
 import { LoadingBlock } from './components/ui'
@@ -58,8 +59,10 @@ function RoutePrefetch() {
 function Pages() {
   // every absolute time is drawn again in the zone just chosen
   const zone = useZoneChoice()
+  // and every query again for the namespace just chosen (its keys end with it)
+  const ns = useNamespaceChoice()
   return (
-    <ErrorBoundary key={zone}>
+    <ErrorBoundary key={`${zone}|${ns ?? ''}`}>
       <Suspense fallback={<LoadingBlock rows={6} />}>
         <Routes>
           <Route path="/" element={<Overview />} />
@@ -97,6 +100,7 @@ export function App() {
           ) : (
             <LiveProvider>
               <Layout>
+                <NamespaceSync />
                 <RoutePrefetch />
                 <Pages />
               </Layout>

@@ -1,6 +1,7 @@
 import { useCallback } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { deniedReason, type Identity, type Permission } from '../lib/access'
+import { listNamespace } from '../lib/namespace'
 import { endpoints } from './endpoints'
 import { keys } from './keys'
 
@@ -9,8 +10,15 @@ export function useIdentity(): Identity | undefined {
   return useQuery({ queryKey: keys.whoami, queryFn: ({ signal }) => endpoints.whoami(signal), staleTime: 60_000 }).data
 }
 
-/** `denied(permission, action)`: why the signed-in token may not take the action, or null. */
-export function useDenied(): (permission: Permission, action: string) => string | null {
+/**
+ * `denied(permission, action, namespace?)`: why the signed-in token may not take the action in
+ * `namespace` (that of the job or run acted on; else the chosen one; with all namespaces shown
+ * and none given, its headline role), or null.
+ */
+export function useDenied(): (permission: Permission, action: string, namespace?: string | null) => string | null {
   const identity = useIdentity()
-  return useCallback((permission: Permission, action: string) => deniedReason(identity, permission, action), [identity])
+  return useCallback(
+    (permission: Permission, action: string, namespace?: string | null) => deniedReason(identity, permission, action, namespace ?? listNamespace()),
+    [identity],
+  )
 }

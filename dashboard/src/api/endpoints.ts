@@ -1,4 +1,5 @@
 import type { Identity } from '../lib/access'
+import { listNamespace } from '../lib/namespace'
 import { buildQuery } from '../lib/query'
 import { api } from './client'
 import type {
@@ -12,6 +13,7 @@ import type {
   Job,
   JobDetail,
   LiveEvent,
+  NamespaceList,
   JobList,
   JobSpec,
   Run,
@@ -26,6 +28,12 @@ import type {
 } from './types'
 
 const enc = encodeURIComponent
+
+/** The chosen namespace as `?namespace=` (none for all namespaces): lists keep to it, and a job
+ * named (not given by id) is looked up in it. */
+const ns = () => ({ namespace: listNamespace() })
+/** `?namespace=` alone, or with more parameters after it (`&force=true`). */
+const inNs = (extra: Record<string, string | boolean | undefined> = {}) => buildQuery({ ...ns(), ...extra })
 
 export interface JobFilters {
   status?: string
@@ -50,29 +58,32 @@ export interface RunFilters {
 
 export const endpoints = {
   whoami: (signal?: AbortSignal) => api<Identity>('/api/auth/whoami', { signal }),
+  namespaces: (signal?: AbortSignal) => api<NamespaceList>('/api/namespaces', { signal }),
   audit: (f: { actor?: string; action?: string; before?: number; limit?: number }, signal?: AbortSignal) =>
     api<AuditEntry[]>(`/api/audit${buildQuery({ ...f })}`, { signal }),
   events: (f: { job?: string; type?: string[]; limit?: number }, signal?: AbortSignal) =>
-    api<LiveEvent[]>(`/api/events${buildQuery({ job: f.job, limit: f.limit })}${(f.type ?? []).map((t) => `&type=${enc(t)}`).join('')}`, { signal }),
+    api<LiveEvent[]>(`/api/events${buildQuery({ ...ns(), job: f.job, limit: f.limit, type: f.type ?? [] })}`, { signal }),
   stats: (signal?: AbortSignal) => api<Stats>('/api/stats', { signal }),
 
-  jobs: (f: JobFilters, signal?: AbortSignal) => api<JobList>(`/api/jobs${buildQuery({ ...f })}`, { signal }),
-  job: (id: string, signal?: AbortSignal) => api<JobDetail>(`/api/jobs/${enc(id)}`, { signal }),
-  createJob: (spec: Partial<JobSpec>) => api<Job>('/api/jobs', { method: 'POST', body: spec }),
-  updateJob: (id: string, spec: Partial<JobSpec>) => api<Job>(`/api/jobs/${enc(id)}`, { method: 'PUT', body: spec }),
+  jobs: (f: JobFilters, signal?: AbortSignal) => api<JobList>(`/api/jobs${buildQuery({ ...ns(), ...f })}`, { signal }),
+  job: (id: string, signal?: AbortSignal) => api<JobDetail>(`/api/jobs/${enc(id)}${inNs()}`, { signal }),
+  createJob: (spec: Partial<JobSpec>) => api<Job>(`/api/jobs${inNs()}`, { method: 'POST', body: spec }),
+  /** `namespace`: the job's own (a job cannot move; the chosen one may be all namespaces). */
+  updateJob: (id: string, spec: Partial<JobSpec>, namespace?: string) =>
+    api<Job>(`/api/jobs/${enc(id)}${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'PUT', body: spec }),
   deleteJob: (id: string, force = false) =>
-    api<unknown>(`/api/jobs/${enc(id)}${force ? '?force=true' : ''}`, { method: 'DELETE' }),
+    api<unknown>(`/api/jobs/${enc(id)}${inNs({ force: force || undefined })}`, { method: 'DELETE' }),
   triggerJob: (id: string, parameters?: Record<string, unknown>) =>
-    api<TriggerResult>(`/api/jobs/${enc(id)}/trigger`, {
+    api<TriggerResult>(`/api/jobs/${enc(id)}/trigger${inNs()}`, {
       method: 'POST',
       body: parameters ? { parameters } : undefined,
     }),
-  pauseJob: (id: string) => api<Job>(`/api/jobs/${enc(id)}/pause`, { method: 'POST' }),
-  resumeJob: (id: string) => api<Job>(`/api/jobs/${enc(id)}/resume`, { method: 'POST' }),
+  pauseJob: (id: string) => api<Job>(`/api/jobs/${enc(id)}/pause${inNs()}`, { method: 'POST' }),
+  resumeJob: (id: string) => api<Job>(`/api/jobs/${enc(id)}/resume${inNs()}`, { method: 'POST' }),
   jobRuns: (id: string, f: { limit?: number; cursor?: string }, signal?: AbortSignal) =>
-    api<RunList>(`/api/jobs/${enc(id)}/runs${buildQuery({ ...f })}`, { signal }),
+    api<RunList>(`/api/jobs/${enc(id)}/runs${buildQuery({ ...ns(), ...f })}`, { signal }),
 
-  runs: (f: RunFilters, signal?: AbortSignal) => api<RunList>(`/api/runs${buildQuery({ ...f })}`, { signal }),
+  runs: (f: RunFilters, signal?: AbortSignal) => api<RunList>(`/api/runs${buildQuery({ ...ns(), ...f })}`, { signal }),
   run: (id: string, signal?: AbortSignal) => api<RunDetail>(`/api/runs/${enc(id)}`, { signal }),
   runLogs: (id: string, signal?: AbortSignal) => api<RunLogs>(`/api/runs/${enc(id)}/logs`, { signal }),
   cancelRun: (id: string) => api<Run>(`/api/runs/${enc(id)}/cancel`, { method: 'POST' }),
@@ -81,15 +92,16 @@ export const endpoints = {
   workers: (signal?: AbortSignal) => api<Worker[]>('/api/workers', { signal }),
 
   deadLetters: (resolved: boolean, page: { limit?: number; offset?: number } = {}, signal?: AbortSignal) =>
-    api<DeadLetterList>(`/api/dead-letters${buildQuery({ resolved, limit: page.limit, offset: page.offset || undefined })}`, { signal }),
+    api<DeadLetterList>(`/api/dead-letters${buildQuery({ ...ns(), resolved, limit: page.limit, offset: page.offset || undefined })}`, { signal }),
   replayDeadLetter: (id: string) => api<Run>(`/api/dead-letters/${enc(id)}/replay`, { method: 'POST' }),
   resolveDeadLetter: (id: string) => api<DeadLetter>(`/api/dead-letters/${enc(id)}/resolve`, { method: 'POST' }),
-  deadLetterGroups: (signal?: AbortSignal) => api<DeadLetterGroups>('/api/dead-letters/groups', { signal }),
-  deadLettersBulk: (body: DeadLetterBulk) => api<BulkCount>('/api/dead-letters/bulk', { method: 'POST', body }),
-  bulkCancelRuns: (body: RunBulk) => api<BulkCount>('/api/runs/bulk-cancel', { method: 'POST', body }),
-  bulkRetryRuns: (body: RunBulk) => api<BulkCount>('/api/runs/bulk-retry', { method: 'POST', body }),
+  deadLetterGroups: (signal?: AbortSignal) => api<DeadLetterGroups>(`/api/dead-letters/groups${inNs()}`, { signal }),
+  deadLettersBulk: (body: DeadLetterBulk) => api<BulkCount>(`/api/dead-letters/bulk${inNs()}`, { method: 'POST', body }),
+  bulkCancelRuns: (body: RunBulk) => api<BulkCount>(`/api/runs/bulk-cancel${inNs()}`, { method: 'POST', body }),
+  bulkRetryRuns: (body: RunBulk) => api<BulkCount>(`/api/runs/bulk-retry${inNs()}`, { method: 'POST', body }),
 
-  dag: (signal?: AbortSignal) => api<Dag>('/api/dag', { signal }),
+  /** `namespace`: a job's own (else the chosen one; `default` with all namespaces shown). */
+  dag: (signal?: AbortSignal, namespace?: string) => api<Dag>(`/api/dag${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
 
   schedulePreview: (schedule: string, timezone: string, n = 5, signal?: AbortSignal) =>
     api<SchedulePreview>(`/api/schedules/preview${buildQuery({ schedule, timezone, n })}`, { signal }),

@@ -1,18 +1,25 @@
 import type { JobFilters, RunFilters } from './endpoints'
+import { namespaceChoice } from '../lib/namespace'
 
-// Query keys: the first element names the resource so live events can invalidate by prefix.
+// Query keys: the first element names the resource so live events can invalidate by prefix. Keys of
+// what depends on the chosen namespace end with it, so two namespaces never share a cache entry.
+const ns = () => namespaceChoice() ?? ''
+
 export const keys = {
   whoami: ['whoami'] as const,
+  namespaces: ['namespaces'] as const,
   stats: ['stats'] as const,
-  jobs: (f?: JobFilters) => (f ? (['jobs', f] as const) : (['jobs'] as const)),
-  job: (id?: string) => (id ? (['job', id] as const) : (['job'] as const)),
-  jobRuns: (id?: string, f?: object) => (id ? (['job-runs', id, f ?? {}] as const) : (['job-runs'] as const)),
-  runs: (f?: RunFilters) => (f ? (['runs', f] as const) : (['runs'] as const)),
+  jobs: (f?: JobFilters) => (f ? (['jobs', f, ns()] as const) : (['jobs'] as const)),
+  job: (id?: string) => (id ? (['job', id, ns()] as const) : (['job'] as const)),
+  jobRuns: (id?: string, f?: object) => (id ? (['job-runs', id, f ?? {}, ns()] as const) : (['job-runs'] as const)),
+  runs: (f?: RunFilters) => (f ? (['runs', f, ns()] as const) : (['runs'] as const)),
   run: (id?: string) => (id ? (['run', id] as const) : (['run'] as const)),
   workers: ['workers'] as const,
-  deadLetters: (resolved?: string, offset = 0) => (resolved !== undefined ? (['dead-letters', resolved, offset] as const) : (['dead-letters'] as const)),
-  dag: ['dag'] as const,
+  deadLetters: (resolved?: string, offset = 0) => (resolved !== undefined ? (['dead-letters', resolved, offset, ns()] as const) : (['dead-letters'] as const)),
+  get dag() {
+    return ['dag', ns()] as const
+  },
   audit: (f?: object) => (f ? (['audit', f] as const) : (['audit'] as const)),
-  events: (job?: string) => (job ? (['events', job] as const) : (['events'] as const)),
+  events: (job?: string) => (job ? (['events', job, ns()] as const) : (['events'] as const)),
   preview: (schedule: string, tz: string) => ['schedule-preview', schedule, tz] as const,
 }

@@ -190,3 +190,7 @@ export type DeadLetterBulk = { action: 'replay' | 'resolve'; note?: string } & (
 export type DeadLetterGroup = S['DeadLetterGroupOut']
 
 export type DeadLetterGroups = S['DeadLetterGroupList']
+
+/** GET /api/namespaces: those the token may read, with their job counts and its role there */
+export type Namespace = S['NamespaceOut']
+export type NamespaceList = S['NamespaceList']

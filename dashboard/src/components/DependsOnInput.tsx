@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query'
 import { X } from 'lucide-react'
 import { endpoints } from '../api/endpoints'
 import { useDebounced } from '../lib/hooks'
+import { namespaceChoice } from '../lib/namespace'
 
 /** Chips of upstream job names, with suggestions searched on the server (never the whole job list). */
 export function DependsOnInput({ id, value, onChange, exclude, invalid }: { id: string; value: string[]; onChange: (v: string[]) => void; exclude?: string; invalid?: boolean }) {
@@ -11,7 +12,7 @@ export function DependsOnInput({ id, value, onChange, exclude, invalid }: { id: 
   const q = useDebounced(text.trim(), 250)
   const listId = useId()
   const suggestions = useQuery({
-    queryKey: ['jobs', { q, limit: 8, suggest: true }],
+    queryKey: ['jobs', { q, limit: 8, suggest: true }, namespaceChoice()],
     queryFn: ({ signal }) => endpoints.jobs({ q, limit: 8 }, signal),
     enabled: focused && q.length > 0,
     staleTime: 10_000,

@@ -10,6 +10,7 @@ import { useLive } from '../live/LiveProvider'
 import { may } from '../lib/access'
 import { formatNumber } from '../lib/format'
 import { Bell } from './Bell'
+import { NamespaceSwitch, useNamespaceChoice } from './NamespaceSwitch'
 import { Shortcuts } from './Shortcuts'
 import { ZoneSwitch } from './ZoneSwitch'
 import { ThemeToggle } from './ThemeToggle'
@@ -81,6 +82,7 @@ export function LiveControls() {
 }
 
 function useNavBadges() {
+  useNamespaceChoice() // the dead letters counted are the chosen namespace's
   const stats = useQuery({ queryKey: keys.stats, queryFn: ({ signal }) => endpoints.stats(signal), staleTime: 5000 })
   const dead = useQuery({
     queryKey: keys.deadLetters('false', 0),
@@ -128,6 +130,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span>tickwork</span>
         </NavLink>
         <div className="topbar-spacer" />
+        <NamespaceSwitch />
         <ZoneSwitch />
         <LiveControls />
         <Bell />

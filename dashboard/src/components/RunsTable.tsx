@@ -3,6 +3,7 @@ import { rowClickProps } from '../lib/rowClick'
 import type { Run } from '../api/types'
 import { formatDuration, shortId } from '../lib/format'
 import { useNow } from '../lib/hooks'
+import { NamespaceBadge, useAllNamespaces } from './NamespaceSwitch'
 import { StatusBadge, TimeAgo } from './ui'
 
 const TRIGGER_LABEL: Record<string, string> = { schedule: 'Schedule', manual: 'Manual', dependency: 'Dependency', replay: 'Replay' }
@@ -31,6 +32,7 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId, sel
   const anyRunning = runs.some((r) => r.status === 'running')
   const now = useNow(1000, anyRunning)
   const navigate = useNavigate()
+  const allNs = useAllNamespaces()
   return (
     <div className="table-scroll">
       <table className="table table-stack" data-testid={testId}>
@@ -43,6 +45,7 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId, sel
             )}
             <th scope="col">Run</th>
             {showJob && <th scope="col">Job</th>}
+            {showJob && allNs && <th scope="col">Namespace</th>}
             <th scope="col">Status</th>
             <th scope="col">Trigger</th>
             <th scope="col">Attempt</th>
@@ -69,6 +72,11 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId, sel
                   <Link to={`/jobs/${encodeURIComponent(run.job_id)}`} className="plain-link">
                     {run.job_name}
                   </Link>
+                </td>
+              )}
+              {showJob && allNs && (
+                <td data-label="Namespace">
+                  <NamespaceBadge namespace={run.namespace} />
                 </td>
               )}
               <td data-label="Status">

@@ -8,6 +8,21 @@ export interface Identity {
   name: string
   role: string
   auth: boolean
+  /** The token's role per namespace (`*`: every namespace not named); empty: `role` everywhere. */
+  scopes?: Record<string, string>
+}
+
+/** The token's role in `namespace` (its one role where none is named), as the server decides it. */
+export function roleIn(identity: Identity, namespace?: string | null): string | null {
+  if (!namespace) return identity.role
+  const scopes = identity.scopes && Object.keys(identity.scopes).length ? identity.scopes : { '*': identity.role }
+  return scopes[namespace] ?? scopes['*'] ?? null
+}
+
+/** Whether the token may read every namespace (`*`), so "all namespaces" may be offered. */
+export function readsEveryNamespace(identity: Identity | undefined): boolean {
+  if (!identity || !identity.auth) return true
+  return (GRANTS[roleIn(identity, '*') ?? ''] ?? []).includes('read')
 }
 
 // read < operate < admin, as the server grants them (tickwork/domain/auth.py GRANTS)
@@ -25,20 +40,25 @@ const LIMITS: Record<string, string> = {
   operator: 'run, pause and cancel jobs but do not change them',
 }
 
-/** Whether `identity` holds `permission`; an open server (auth off) grants everything. */
-export function may(identity: Identity | undefined, permission: Permission): boolean {
+/** Whether `identity` holds `permission` (in `namespace`, when given); an open server (auth off)
+ * grants everything. */
+export function may(identity: Identity | undefined, permission: Permission, namespace?: string | null): boolean {
   if (!identity || !identity.auth) return true
-  return (GRANTS[identity.role] ?? []).includes(permission)
+  return (GRANTS[roleIn(identity, namespace) ?? ''] ?? []).includes(permission)
 }
 
 /**
- * Why `identity` may not take an action that needs `permission`, in words for a tooltip and an
- * accessible description ("Viewer tokens are read-only: triggering needs an operator token."),
- * or null when it may. While the identity is not known yet, nothing is denied: the server decides.
+ * Why `identity` may not take an action that needs `permission` (in `namespace`, when given), in
+ * words for a tooltip and an accessible description ("Viewer tokens are read-only: triggering
+ * needs an operator token."; "… read-only in namespace 'payments': …"), or null when it may.
+ * While the identity is not known yet, nothing is denied: the server decides.
  */
-export function deniedReason(identity: Identity | undefined, permission: Permission, action: string): string | null {
-  if (may(identity, permission) || !identity) return null
-  const role = identity.role.charAt(0).toUpperCase() + identity.role.slice(1)
-  const limit = LIMITS[identity.role] ?? 'may not do this'
-  return `${role} tokens ${limit}: ${action} needs ${HOLDER[permission]} token.`
+export function deniedReason(identity: Identity | undefined, permission: Permission, action: string, namespace?: string | null): string | null {
+  if (may(identity, permission, namespace) || !identity) return null
+  const held = roleIn(identity, namespace)
+  const where = namespace ? ` in namespace '${namespace}'` : ''
+  if (!held) return `This token has no role${where}: ${action} needs ${HOLDER[permission]} token there.`
+  const role = held.charAt(0).toUpperCase() + held.slice(1)
+  const limit = LIMITS[held] ?? 'may not do this'
+  return `${role} tokens ${limit}${where}: ${action} needs ${HOLDER[permission]} token.`
 }

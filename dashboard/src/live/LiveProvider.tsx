@@ -3,11 +3,13 @@ import { useQueryClient } from '@tanstack/react-query'
 import { useLocation } from 'react-router'
 import { getToken, setUnauthorized } from '../api/auth'
 import type { LiveEvent } from '../api/types'
+import { useNamespaceChoice } from '../components/NamespaceSwitch'
 import { useToast, type ToastInput } from '../components/Toasts'
 import { applyPatches, InflightReplay, refetchIdle } from './cache'
 import { RefetchCoalescer } from './coalesce'
 import { eventToKeys } from './events'
 import { errorLine } from '../lib/errorSummary'
+import { listNamespace } from '../lib/namespace'
 import { deservesToast, readWatched, writeWatched } from '../lib/notify'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
 
@@ -59,6 +61,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const qc = useQueryClient()
   const toast = useToast()
   const [live, setLiveState] = useState(readLive)
+  // the stream keeps to the chosen namespace: a new choice opens a new connection
+  const namespace = useNamespaceChoice()
   const [state, setState] = useState<LiveState>(live ? 'connecting' : 'off')
   const [retryInMs, setRetryInMs] = useState<number | null>(null)
   const listeners = useRef(new Set<(e: LiveEvent) => void>())
@@ -201,7 +205,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     // never cancel a request on its way (a page's first load among them) for a newer one
     const refetchAll = () => void qc.invalidateQueries(undefined, { cancelRefetch: false })
     const socket = new LiveSocket({
-      url: (since) => wsUrl({ since }),
+      url: (since) => wsUrl({ since, namespace: listNamespace(namespace) }),
       protocols: () => wsProtocols(getToken()),
       onEvent: handleEvent,
       onState: (s, info) => {
@@ -231,7 +235,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       setBusy(false)
       setRefreshMs(750)
     }
-  }, [live, qc, handleEvent])
+  }, [live, qc, handleEvent, namespace])
 
   useEffect(
     () => () => {

@@ -175,12 +175,13 @@ export class LiveSocket {
 
 /** ws(s)://host/api/ws?since=…&job=…&run=… for the page's own origin. Never a token: URLs end up
  * in logs, and the server refuses a URL that carries one (see `wsProtocols`). */
-export function wsUrl(params: { since?: number | null; job?: string; run?: string }, loc: Pick<Location, 'protocol' | 'host'> = window.location): string {
+export function wsUrl(params: { since?: number | null; job?: string; run?: string; namespace?: string }, loc: Pick<Location, 'protocol' | 'host'> = window.location): string {
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws'
   const search = new URLSearchParams()
   if (params.since !== undefined && params.since !== null) search.set('since', String(params.since))
   if (params.job) search.set('job', params.job)
   if (params.run) search.set('run', params.run)
+  if (params.namespace) search.set('namespace', params.namespace)
   const qs = search.toString()
   return `${scheme}://${loc.host}/api/ws${qs ? `?${qs}` : ''}`
 }

@@ -6,6 +6,7 @@ import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage } from '../api/errors'
 import { keys } from '../api/keys'
+import { namespaceChoice } from '../lib/namespace'
 import type { DeadLetter, DeadLetterGroup } from '../api/types'
 import { BulkBar, BulkConfirm } from '../components/Bulk'
 import { errorLine } from '../lib/errorSummary'
@@ -81,10 +82,10 @@ function Row({ dl, selected, onToggle }: { dl: DeadLetter; selected?: boolean; o
       <td className="cell-actions">
         {!dl.resolved_at && (
           <div className="row-actions">
-            <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} pending={replay.isPending} disabled={busy} onClick={() => replay.mutate()} data-testid={`replay-${dl.id}`} denied={denied('operate', 'replaying a run')}>
+            <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} pending={replay.isPending} disabled={busy} onClick={() => replay.mutate()} data-testid={`replay-${dl.id}`} denied={denied('operate', 'replaying a run', dl.namespace)}>
               Replay
             </Button>
-            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => resolve.mutate()} data-testid={`resolve-${dl.id}`} denied={denied('operate', 'resolving a dead letter')}>
+            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => resolve.mutate()} data-testid={`resolve-${dl.id}`} denied={denied('operate', 'resolving a dead letter', dl.namespace)}>
               Resolve
             </Button>
           </div>
@@ -239,7 +240,7 @@ export default function DeadLetters() {
 
 /** Dead letters by job and error (GET /api/dead-letters/groups): one flaky job's 30 in one row. */
 function Groups({ onAsk }: { onAsk: (action: 'replay' | 'resolve', g: DeadLetterGroup) => void }) {
-  const groups = useQuery({ queryKey: [...keys.deadLetters(), 'groups'], queryFn: ({ signal }) => endpoints.deadLetterGroups(signal) })
+  const groups = useQuery({ queryKey: [...keys.deadLetters(), 'groups', namespaceChoice()], queryFn: ({ signal }) => endpoints.deadLetterGroups(signal) })
   const denied = useDenied()
   return (
     <div className="card table-card">

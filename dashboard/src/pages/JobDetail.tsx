@@ -14,6 +14,7 @@ import { SkippedTicks } from '../components/SkippedTicks'
 import { useToast } from '../components/Toasts'
 import { Button, Card, ConfirmDialog, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
 import { formatDateTime, formatDuration, formatNumber, formatPercent } from '../lib/format'
+import { jobLink } from '../lib/namespace'
 import { neighborhood } from '../lib/dag'
 import { useDocumentTitle, useMediaQuery } from '../lib/hooks'
 import { parseJsonObject } from '../lib/jobform'
@@ -115,7 +116,7 @@ function DeleteJob({ job, open, onClose }: { job: JobDetailT; open: boolean; onC
               {job.dependents.map((d, i) => (
                 <span key={d}>
                   {i > 0 && ', '}
-                  <Link to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>
+                  <Link to={jobLink(d, job.namespace)}>{d}</Link>
                 </span>
               ))}
             </p>
@@ -145,8 +146,8 @@ function Configuration({ job }: { job: JobDetailT }) {
     [job.type === 'python' ? 'Function' : job.type === 'shell' ? 'Command' : 'Request', <code className="mono wrap" key="target">{jobTarget(job)}</code>],
     ['Schedule', job.schedule ? <span key="s"><code className="mono">{job.schedule}</code> {job.schedule_type && <span className="pill">{job.schedule_type}</span>}</span> : <span className="muted">none</span>],
     ['Time zone', job.timezone],
-    ['Depends on', job.depends_on.length ? <span key="d" className="link-list">{job.depends_on.map((d) => <Link key={d} to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>)}</span> : <span className="muted">—</span>],
-    ['Dependents', job.dependents.length ? <span key="dd" className="link-list">{job.dependents.map((d) => <Link key={d} to={`/jobs/${encodeURIComponent(d)}`}>{d}</Link>)}</span> : <span className="muted">—</span>],
+    ['Depends on', job.depends_on.length ? <span key="d" className="link-list">{job.depends_on.map((d) => <Link key={d} to={jobLink(d, job.namespace)}>{d}</Link>)}</span> : <span className="muted">—</span>],
+    ['Dependents', job.dependents.length ? <span key="dd" className="link-list">{job.dependents.map((d) => <Link key={d} to={jobLink(d, job.namespace)}>{d}</Link>)}</span> : <span className="muted">—</span>],
     ['Tags', <Tags key="tags" tags={job.tags} />],
     ['Worker tags', <Tags key="wt" tags={job.worker_tags} variant="worker" />],
     ['Timeout', formatDuration(job.timeout)],
@@ -179,7 +180,7 @@ export default function JobDetail() {
     queryFn: ({ signal }) => endpoints.jobRuns(j?.id as string, chartFilter, signal),
     enabled: !!j,
   })
-  const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
+  const dag = useQuery({ queryKey: ['dag', j?.namespace], queryFn: ({ signal }) => endpoints.dag(signal, j?.namespace), enabled: !!j && (j.depends_on.length > 0 || j.dependents.length > 0), staleTime: 10_000 })
   const sub = useMemo(() => (dag.data && j ? neighborhood(dag.data, j.name) : null), [dag.data, j])
   const { trigger, toggle } = useJobActions(j, id)
   const { watched, toggleWatch } = useLive()
@@ -227,26 +228,26 @@ export default function JobDetail() {
         }
         actions={
           <>
-            <Button variant="primary" icon={<Play size={16} />} pending={trigger.isPending} onClick={() => trigger.mutate(undefined)} data-testid="trigger-button" denied={denied('operate', 'triggering')}>
+            <Button variant="primary" icon={<Play size={16} />} pending={trigger.isPending} onClick={() => trigger.mutate(undefined)} data-testid="trigger-button" denied={denied('operate', 'triggering', j.namespace)}>
               Trigger now
             </Button>
-            <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending} data-testid="trigger-params-button" denied={denied('operate', 'triggering')}>
+            <Button variant="ghost" onClick={() => setDialog('params')} disabled={trigger.isPending} data-testid="trigger-params-button" denied={denied('operate', 'triggering', j.namespace)}>
               With parameters…
             </Button>
             <Button variant="ghost" icon={watched.has(j.id) ? <BellOff size={16} /> : <BellRing size={16} />} onClick={() => toggleWatch(j.id)} aria-pressed={watched.has(j.id)} data-testid="watch-button" title={watched.has(j.id) ? 'Failures of this job toast on every page' : 'Toast failures of this job on every page, not only here'}>
               {watched.has(j.id) ? 'Watching' : 'Watch'}
             </Button>
             {j.enabled ? (
-              <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job')}>
+              <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job', j.namespace)}>
                 Pause
               </Button>
             ) : (
-              <Button icon={<Play size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(false)} data-testid="resume-button" denied={denied('operate', 'resuming a job')}>
+              <Button icon={<Play size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(false)} data-testid="resume-button" denied={denied('operate', 'resuming a job', j.namespace)}>
                 Resume
               </Button>
             )}
-            {denied('admin', 'editing a job') ? (
-              <Button icon={<Pencil size={16} />} data-testid="edit-button" denied={denied('admin', 'editing a job')}>
+            {denied('admin', 'editing a job', j.namespace) ? (
+              <Button icon={<Pencil size={16} />} data-testid="edit-button" denied={denied('admin', 'editing a job', j.namespace)}>
                 Edit
               </Button>
             ) : (
@@ -255,7 +256,7 @@ export default function JobDetail() {
                 <span>Edit</span>
               </Link>
             )}
-            <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`} denied={denied('admin', 'deleting a job')}>
+            <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`} denied={denied('admin', 'deleting a job', j.namespace)}>
               Delete
             </Button>
           </>

@@ -70,10 +70,10 @@ export default function JobEditor() {
       </div>
     )
   }
-  return <JobFormPage key={existing.data?.id ?? 'new'} initial={existing.data ? jobToForm(existing.data) : EMPTY_FORM} jobId={existing.data?.id} />
+  return <JobFormPage key={existing.data?.id ?? 'new'} initial={existing.data ? jobToForm(existing.data) : EMPTY_FORM} jobId={existing.data?.id} namespace={existing.data?.namespace} />
 }
 
-function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
+function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: string; namespace?: string }) {
   const [form, setForm] = useState<JobForm>(initial)
   const [errors, setErrors] = useState<Record<string, string>>({})
   // after a failed submit, focus moves to the first invalid field as soon as it is on screen
@@ -95,7 +95,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
   const toast = useToast()
   const zones = useMemo(timeZones, [])
   const editing = !!jobId
-  const denied = useDenied()('admin', editing ? 'editing a job' : 'creating a job')
+  const denied = useDenied()('admin', editing ? 'editing a job' : 'creating a job', namespace)
 
   const set = <K extends keyof JobForm>(key: K, value: JobForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }))
@@ -127,7 +127,7 @@ function JobFormPage({ initial, jobId }: { initial: JobForm; jobId?: string }) {
         focusInvalid.current = true
         throw new Error('Fix the highlighted fields.')
       }
-      return jobId ? endpoints.updateJob(jobId, spec) : endpoints.createJob(spec)
+      return jobId ? endpoints.updateJob(jobId, spec, namespace) : endpoints.createJob(spec)
     },
     onSuccess: (job) => {
       void qc.invalidateQueries({ queryKey: ['jobs'] })

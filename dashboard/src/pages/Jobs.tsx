@@ -9,6 +9,7 @@ import { keys } from '../api/keys'
 import { JOB_STATUSES, SCHEDULE_TYPES, type Job } from '../api/types'
 import { DebouncedInput, SelectFilter, useFilterParams } from '../components/Filters'
 import { JobTypeIcon, jobTarget } from '../components/JobType'
+import { NamespaceBadge, useAllNamespaces } from '../components/NamespaceSwitch'
 import { Pagination, useCursorPagination } from '../components/Pagination'
 import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, Tags, TimeAgo } from '../components/ui'
@@ -33,7 +34,7 @@ function TriggerCell({ job }: { job: Job }) {
     onError: (e) => toast.error(`Could not trigger ${job.name}`, errorMessage(e)),
   })
   return (
-    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Run ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering')}>
+    <Button size="sm" variant="ghost" icon={<Play size={14} />} pending={m.isPending} onClick={() => m.mutate()} aria-label={`Run ${job.name} now`} data-testid={`job-trigger-${job.name}`} denied={denied('operate', 'triggering', job.namespace)}>
       Run
     </Button>
   )
@@ -53,6 +54,7 @@ export default function Jobs() {
   const jobs = query.data?.jobs
   const cannotCreate = useDenied()('admin', 'creating a job')
   const navigate = useNavigate()
+  const allNs = useAllNamespaces()
 
   return (
     <div className="page">
@@ -111,6 +113,7 @@ export default function Jobs() {
               <thead>
                 <tr>
                   <th scope="col">Name</th>
+                  {allNs && <th scope="col">Namespace</th>}
                   <th scope="col">Status</th>
                   <th scope="col">Schedule</th>
                   <th scope="col">Next run</th>
@@ -137,6 +140,11 @@ export default function Jobs() {
                         </div>
                       </div>
                     </td>
+                    {allNs && (
+                      <td data-label="Namespace">
+                        <NamespaceBadge namespace={job.namespace} />
+                      </td>
+                    )}
                     <td data-label="Status">
                       <StatusBadge status={job.status} testId={`job-status-${job.name}`} />
                     </td>

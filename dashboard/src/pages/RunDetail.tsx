@@ -256,13 +256,13 @@ export default function RunDetail() {
                 onClick={() => setConfirmCancel(true)}
                 data-testid="cancel-button"
                 title={run.cancel_requested ? 'Cancel requested: the worker is stopping the run' : undefined}
-                denied={denied('operate', 'cancelling a run')}
+                denied={denied('operate', 'cancelling a run', run.namespace)}
               >
                 {run.cancel_requested ? 'Cancelling…' : 'Cancel run'}
               </Button>
             )}
             {canRetry && (
-              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="retry-button" denied={denied('operate', 'retrying a run')}>
+              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="retry-button" denied={denied('operate', 'retrying a run', run.namespace)}>
                 Retry
               </Button>
             )}

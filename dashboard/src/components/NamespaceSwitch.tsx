@@ -1,0 +1,113 @@
+import { useEffect, useRef, useSyncExternalStore } from 'react'
+import { useLocation, useNavigate } from 'react-router'
+import { useQuery } from '@tanstack/react-query'
+import { useIdentity } from '../api/access'
+import { endpoints } from '../api/endpoints'
+import { keys } from '../api/keys'
+import { readsEveryNamespace } from '../lib/access'
+import { formatNumber } from '../lib/format'
+import { ALL, namespaceChoice, NS_PARAM, resolveNamespace, searchWithNamespace, setNamespaceChoice, subscribeNamespace } from '../lib/namespace'
+
+export function useNamespaceChoice(): string | null {
+  return useSyncExternalStore(subscribeNamespace, namespaceChoice, namespaceChoice)
+}
+
+function useNamespaces() {
+  return useQuery({ queryKey: keys.namespaces, queryFn: ({ signal }) => endpoints.namespaces(signal), staleTime: 30_000 })
+}
+
+/**
+ * Keeps the choice and the URL together: a `?ns=` in the URL (a link followed, back and forward)
+ * becomes the choice; a page opened without one gets the choice added; a choice the token may
+ * not read (or none yet) settles on one it may, once the namespaces are known. Data of the
+ * namespace left is not shown under the new one: keys of namespaced data end with the choice
+ * (api/keys.ts) and the pages are drawn again when it changes (App.tsx).
+ */
+export function NamespaceSync() {
+  const location = useLocation()
+  const navigate = useNavigate()
+  const choice = useNamespaceChoice()
+  const identity = useIdentity()
+  const namespaces = useNamespaces().data?.namespaces
+  const inUrl = new URLSearchParams(location.search).get(NS_PARAM)
+
+  useEffect(() => {
+    if (!namespaces || !identity) return
+    const settled = resolveNamespace(choice, namespaces.map((n) => n.name), readsEveryNamespace(identity))
+    if (settled && settled !== choice) setNamespaceChoice(settled)
+  }, [choice, namespaces, identity])
+
+  const seen = useRef(inUrl)
+  useEffect(() => {
+    const fresh = inUrl !== seen.current
+    seen.current = inUrl
+    if (fresh && inUrl) {
+      if (inUrl !== namespaceChoice()) setNamespaceChoice(inUrl)
+      return
+    }
+    if (choice && inUrl !== choice) {
+      navigate({ pathname: location.pathname, search: searchWithNamespace(location.search, choice), hash: location.hash }, { replace: true })
+    }
+  }, [choice, inUrl, location.pathname, location.search, location.hash, navigate])
+
+  return null
+}
+
+/** The namespace every page shows: those the token may read (with their job counts), and all of
+ * them when it may read every one. Remembered, and carried in the URL (`?ns=`). */
+export function NamespaceSwitch() {
+  const choice = useNamespaceChoice()
+  const identity = useIdentity()
+  const location = useLocation()
+  const navigate = useNavigate()
+  const namespaces = useNamespaces().data?.namespaces ?? []
+  const all = readsEveryNamespace(identity)
+  const value = choice ?? ''
+  const listed = namespaces.some((n) => n.name === value) || value === ALL || !value
+  const choose = (ns: string) => {
+    setNamespaceChoice(ns)
+    // a page of one job or run belongs to the namespace left: go to its list
+    const list = /^\/(jobs|runs)\/[^/]+/.exec(location.pathname)
+    const pathname = list ? `/${list[1]}` : location.pathname
+    navigate({ pathname, search: searchWithNamespace(list ? '' : dropPaging(location.search), ns) })
+  }
+  return (
+    <label className="zone-switch" title="The namespace shown on every page">
+      <span className="zone-switch-label">Namespace</span>
+      <select className="select select-sm" aria-label="Namespace shown" value={value} onChange={(e) => choose(e.target.value)} data-testid="namespace-switch">
+        {!value && <option value="">…</option>}
+        {all && <option value={ALL}>All namespaces</option>}
+        {!listed && <option value={value}>{value}</option>}
+        {namespaces.map((n) => (
+          <option key={n.name} value={n.name} data-role={n.role ?? ''}>
+            {n.name} ({formatNumber(n.jobs)} {n.jobs === 1 ? 'job' : 'jobs'}{n.role ? ` · ${n.role}` : ''})
+          </option>
+        ))}
+      </select>
+    </label>
+  )
+}
+
+/** A list's position (cursor, offset) means nothing in another namespace. */
+function dropPaging(search: string): string {
+  const params = new URLSearchParams(search)
+  params.delete('cursor')
+  params.delete('offset')
+  params.delete('page')
+  const s = params.toString()
+  return s ? `?${s}` : ''
+}
+
+/** Whether every namespace is shown, so rows name their own. */
+export function useAllNamespaces(): boolean {
+  return useNamespaceChoice() === ALL
+}
+
+/** A row's namespace, where rows of several are listed together. */
+export function NamespaceBadge({ namespace }: { namespace: string }) {
+  return (
+    <span className="pill ns-pill mono" data-testid="ns-badge" title={`Namespace ${namespace}`}>
+      {namespace}
+    </span>
+  )
+}
