@@ -11,6 +11,7 @@ import { ToastProvider } from './components/Toasts'
 import { LoadingBlock } from './components/ui'
 import { LiveProvider } from './live/LiveProvider'
 import { SignIn } from './pages/SignIn'
+import { namespaceChoice } from './lib/namespace'
 import { prefetchRoute } from './lib/routeData'
 
 const Overview = lazy(() => import('./pages/Overview'))
@@ -52,7 +53,9 @@ function useUnauthorized() {
 function RoutePrefetch() {
   const qc = useQueryClient()
   const { pathname, search } = useLocation()
-  useEffect(() => prefetchRoute(qc, pathname, search), [qc, pathname, search])
+  useEffect(() => {
+    if (namespaceChoice() !== null) prefetchRoute(qc, pathname, search)
+  }, [qc, pathname, search])
   return null
 }
 
@@ -61,6 +64,8 @@ function Pages() {
   const zone = useZoneChoice()
   // and every query again for the namespace just chosen (its keys end with it)
   const ns = useNamespaceChoice()
+  // the first visit waits for one (the namespaces the token may read): no list of another
+  if (ns === null) return <LoadingBlock rows={6} />
   return (
     <ErrorBoundary key={`${zone}|${ns ?? ''}`}>
       <Suspense fallback={<LoadingBlock rows={6} />}>
@@ -87,7 +92,7 @@ export function App() {
   const [client] = useState(() => {
     const qc = makeClient()
     // the first page's data, before React even renders
-    if (!isUnauthorized()) prefetchRoute(qc, window.location.pathname, window.location.search)
+    if (!isUnauthorized() && namespaceChoice() !== null) prefetchRoute(qc, window.location.pathname, window.location.search)
     return qc
   })
   const unauthorized = useUnauthorized()

@@ -82,12 +82,13 @@ export function LiveControls() {
 }
 
 function useNavBadges() {
-  useNamespaceChoice() // the dead letters counted are the chosen namespace's
+  const ns = useNamespaceChoice() // the dead letters counted are the chosen namespace's
   const stats = useQuery({ queryKey: keys.stats, queryFn: ({ signal }) => endpoints.stats(signal), staleTime: 5000 })
   const dead = useQuery({
     queryKey: keys.deadLetters('false', 0),
     queryFn: ({ signal }) => endpoints.deadLetters(false, { limit: PAGE }, signal),
     staleTime: 10_000,
+    enabled: ns !== null,
   })
   return { running: stats.data?.running ?? 0, dead: dead.data?.total ?? 0 }
 }

@@ -28,8 +28,15 @@ export function NamespaceSync() {
   const navigate = useNavigate()
   const choice = useNamespaceChoice()
   const identity = useIdentity()
-  const namespaces = useNamespaces().data?.namespaces
+  const listed = useNamespaces()
+  const namespaces = listed.data?.namespaces
+  const failed = listed.isError
   const inUrl = new URLSearchParams(location.search).get(NS_PARAM)
+
+  useEffect(() => {
+    // pages wait for a choice (App.tsx): without the list, show what the token may read
+    if (failed && !namespaceChoice()) setNamespaceChoice(ALL)
+  }, [failed])
 
   useEffect(() => {
     if (!namespaces || !identity) return

@@ -193,6 +193,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       setRetryInMs(null)
       return
     }
+    if (namespace === null) return // the first visit: until a namespace is chosen
     replay.current = new InflightReplay(qc)
     const c = new RefetchCoalescer({
       refetch: (keys) => refetchIdle(qc, keys),
