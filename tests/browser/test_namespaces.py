@@ -26,10 +26,10 @@ SEE = "nsui-see"  # and a viewer here
 
 @pytest.fixture(scope="module")
 def scoped(secured: Secured) -> str:
-    """Jobs in two namespaces (one name in both), and a token: operator in one, viewer in the other."""
+    """Jobs in two namespaces (a name in both); a token, operator in one and viewer in the other."""
     tw = secured.cluster
-    for ns, names in ((OPS, ["nsui.shared", "nsui.ops-only"]), (SEE, ["nsui.shared", "nsui.see-only"])):
-        for name in names:
+    for ns, only in ((OPS, "nsui.ops-only"), (SEE, "nsui.see-only")):
+        for name in ("nsui.shared", only):
             python_job(tw, name, namespace=ns, worker_tags=["nobody"])  # runs stay queued
     made = tw.http.post(
         "/api/tokens", json={"name": "nsui-two", "scopes": {OPS: "operator", SEE: "viewer"}}
@@ -69,7 +69,7 @@ def test_a_token_of_two_namespaces_switches_between_them_and_keeps_its_choice(
     expect(page).to_have_url(re.compile(rf"[?&]ns={SEE}"))
     expect(page.get_by_test_id("job-row-nsui.see-only")).to_be_visible()
     assert job_rows(page) == ["job-row-nsui.see-only", "job-row-nsui.shared"]
-    viewer = f"Viewer tokens are read-only in namespace '{SEE}': triggering needs an operator token."
+    viewer = f"Viewer tokens are read-only in namespace '{SEE}': triggering needs an operator token"
     expect_denied(page.get_by_test_id("job-trigger-nsui.shared"), viewer)
     wait_live(page)  # the stream reconnected for the namespace chosen
 

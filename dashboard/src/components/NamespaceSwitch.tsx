@@ -6,7 +6,7 @@ import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { readsEveryNamespace } from '../lib/access'
 import { formatNumber } from '../lib/format'
-import { ALL, namespaceChoice, NS_PARAM, resolveNamespace, searchWithNamespace, setNamespaceChoice, subscribeNamespace } from '../lib/namespace'
+import { ALL, namespaceChoice, NS_PARAM, resolveNamespace, searchWithNamespace, urlNamespace, setNamespaceChoice, subscribeNamespace } from '../lib/namespace'
 
 export function useNamespaceChoice(): string | null {
   return useSyncExternalStore(subscribeNamespace, namespaceChoice, namespaceChoice)
@@ -18,7 +18,7 @@ function useNamespaces() {
 
 /**
  * Keeps the choice and the URL together: a `?ns=` in the URL (a link followed, back and forward)
- * becomes the choice; a page opened without one gets the choice added; a choice the token may
+ * becomes the choice; a page opened without one gets the choice added (none for all namespaces); a choice the token may
  * not read (or none yet) settles on one it may, once the namespaces are known. Data of the
  * namespace left is not shown under the new one: keys of namespaced data end with the choice
  * (api/keys.ts) and the pages are drawn again when it changes (App.tsx).
@@ -52,7 +52,7 @@ export function NamespaceSync() {
       if (inUrl !== namespaceChoice()) setNamespaceChoice(inUrl)
       return
     }
-    if (choice && inUrl !== choice) {
+    if (choice && inUrl !== urlNamespace(choice)) {
       navigate({ pathname: location.pathname, search: searchWithNamespace(location.search, choice), hash: location.hash }, { replace: true })
     }
   }, [choice, inUrl, location.pathname, location.search, location.hash, navigate])

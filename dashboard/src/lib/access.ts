@@ -19,6 +19,12 @@ export function roleIn(identity: Identity, namespace?: string | null): string | 
   return scopes[namespace] ?? scopes['*'] ?? null
 }
 
+/** Whether the token's role depends on the namespace (scopes naming some, not one role for `*`). */
+function scopedByNamespace(identity: Identity): boolean {
+  const scopes = identity.scopes ?? {}
+  return Object.keys(scopes).length > 0 && !(Object.keys(scopes).length === 1 && '*' in scopes)
+}
+
 /** Whether the token may read every namespace (`*`), so "all namespaces" may be offered. */
 export function readsEveryNamespace(identity: Identity | undefined): boolean {
   if (!identity || !identity.auth) return true
@@ -56,7 +62,8 @@ export function may(identity: Identity | undefined, permission: Permission, name
 export function deniedReason(identity: Identity | undefined, permission: Permission, action: string, namespace?: string | null): string | null {
   if (may(identity, permission, namespace) || !identity) return null
   const held = roleIn(identity, namespace)
-  const where = namespace ? ` in namespace '${namespace}'` : ''
+  // a token of one role everywhere says so without naming the namespace
+  const where = namespace && scopedByNamespace(identity) ? ` in namespace '${namespace}'` : ''
   if (!held) return `This token has no role${where}: ${action} needs ${HOLDER[permission]} token there.`
   const role = held.charAt(0).toUpperCase() + held.slice(1)
   const limit = LIMITS[held] ?? 'may not do this'

@@ -1,6 +1,6 @@
 // The namespace the dashboard shows (issue 10): one the token may read, or every one (ALL) when it
-// may read `*`. Remembered in localStorage and carried in the URL (`?ns=`), the URL winning, so a
-// link opens on the namespace it was copied from. Requests read it from here (api/endpoints.ts).
+// may read `*`. Remembered in localStorage and carried in the URL (`?ns=`, none for ALL), the URL
+// winning, so a link opens on the namespace it was copied from. Requests read it from here (api/endpoints.ts).
 
 /** "All namespaces": lists unfiltered; job names are looked up in `default`. */
 export const ALL = '*'
@@ -68,12 +68,22 @@ export function resolveNamespace(choice: string | null, readable: readonly strin
   return readable[0] ?? null
 }
 
-/** `search` with `?ns=` set to the choice (left alone when there is none). */
+/** The `?ns=` a choice shows in the URL: none for ALL (a link without one opens on the
+ * namespace its reader chose last), none before a choice is known. */
+export function urlNamespace(choice: string | null): string | null {
+  return choice && choice !== ALL ? choice : null
+}
+
+/** `search` with `?ns=` set to the choice (taken out for ALL; left alone when there is none). */
 export function searchWithNamespace(search: string, choice: string | null): string {
+  if (!choice) return search
   const params = new URLSearchParams(search)
-  if (!choice || params.get(NS_PARAM) === choice) return search
-  params.set(NS_PARAM, choice)
-  return `?${params.toString()}`
+  const want = urlNamespace(choice)
+  if (params.get(NS_PARAM) === want) return search
+  if (want) params.set(NS_PARAM, want)
+  else params.delete(NS_PARAM)
+  const s = params.toString()
+  return s ? `?${s}` : ''
 }
 
 /** A link to a job by name in its namespace (`/jobs/nightly?ns=payments`); a name of another
