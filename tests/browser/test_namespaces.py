@@ -64,6 +64,7 @@ def test_a_token_of_two_namespaces_switches_between_them_and_keeps_its_choice(
     assert job_rows(page) == ["job-row-nsui.ops-only", "job-row-nsui.shared"]
     trigger = page.get_by_test_id("job-trigger-nsui.shared")
     expect(trigger).not_to_have_attribute("aria-disabled", "true")
+    expect(page.get_by_test_id("whoami")).to_contain_text("· operator")
 
     switch.select_option(SEE)
     expect(page).to_have_url(re.compile(rf"[?&]ns={SEE}"))
@@ -72,6 +73,7 @@ def test_a_token_of_two_namespaces_switches_between_them_and_keeps_its_choice(
     viewer = f"Viewer tokens are read-only in namespace '{SEE}': triggering needs an operator token"
     expect_denied(page.get_by_test_id("job-trigger-nsui.shared"), viewer)
     wait_live(page)  # the stream reconnected for the namespace chosen
+    expect(page.get_by_test_id("whoami")).to_contain_text("· viewer")  # its role here
 
     page.reload()
     expect(switch).to_have_value(SEE)

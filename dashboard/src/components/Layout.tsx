@@ -7,7 +7,8 @@ import { getToken, setToken, setUnauthorized } from '../api/auth'
 import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { useLive } from '../live/LiveProvider'
-import { may } from '../lib/access'
+import { may, roleIn } from '../lib/access'
+import { listNamespace } from '../lib/namespace'
 import { formatNumber } from '../lib/format'
 import { Bell } from './Bell'
 import { NamespaceSwitch, useNamespaceChoice } from './NamespaceSwitch'
@@ -100,6 +101,9 @@ export function Layout({ children }: { children: ReactNode }) {
   const hasToken = !!getToken()
   const identity = useIdentity()
   const nav = NAV.filter((item) => !('admin' in item) || may(identity, 'admin'))
+  // the role in the namespace shown (a scoped token's differs from one to the next)
+  const shownNs = listNamespace(useNamespaceChoice())
+  const roleHere = identity ? roleIn(identity, shownNs) : null
 
   useEffect(() => setOpen(false), [location.pathname])
   useEffect(() => {
@@ -166,10 +170,10 @@ export function Layout({ children }: { children: ReactNode }) {
             <span>API docs</span>
           </a>
           {identity?.auth && (
-            <div className="nav-link subtle whoami" data-testid="whoami" data-role={identity.role} title={`Signed in with the ${identity.role} token “${identity.name}”`}>
+            <div className="nav-link subtle whoami" data-testid="whoami" data-role={identity.role} title={`Signed in with the token “${identity.name}”: ${roleHere ?? 'no role'}${shownNs ? ` in namespace ${shownNs}` : ''}`}>
               <KeyRound size={18} aria-hidden />
               <span>
-                {identity.name} <span className="whoami-role">· {identity.role}</span>
+                {identity.name} <span className="whoami-role">· {roleHere ?? 'no role'}</span>
               </span>
             </div>
           )}

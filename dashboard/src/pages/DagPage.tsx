@@ -5,6 +5,7 @@ import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { DagView } from '../components/LazyCharts'
 import { DebouncedInput } from '../components/Filters'
+import { useAllNamespaces } from '../components/NamespaceSwitch'
 import { EmptyState, ErrorState, LoadingBlock, PageHeader } from '../components/ui'
 import { connectedOnly, neighborhood } from '../lib/dag'
 import { useDocumentTitle } from '../lib/hooks'
@@ -14,6 +15,8 @@ const MAX_FULL = 400
 export default function DagPage() {
   useDocumentTitle('Dependencies')
   const dag = useQuery({ queryKey: keys.dag, queryFn: ({ signal }) => endpoints.dag(signal) })
+  // one namespace's graph: with all of them shown, the API's default one
+  const allNs = useAllNamespaces()
   const [focus, setFocus] = useState('')
   const [direction, setDirection] = useState<'LR' | 'TB'>('LR')
   const shown = useMemo(() => {
@@ -31,7 +34,10 @@ export default function DagPage() {
 
   return (
     <div className="page">
-      <PageHeader title="Dependencies" subtitle="Jobs that run after others succeed. Click a job to open it." />
+      <PageHeader
+        title="Dependencies"
+        subtitle={`Jobs that run after others succeed${allNs ? ', in the default namespace (choose another in the header)' : ''}. Click a job to open it.`}
+      />
       <div className="filters">
         <DebouncedInput id="dag-focus" label="Focus on a job" placeholder="Focus on a job…" value={focus} onCommit={setFocus} />
         <div className="segmented" role="group" aria-label="Layout direction">
