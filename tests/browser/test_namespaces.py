@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import Secured, SecuredPages
+from .conftest import PHONE, Secured, SecuredPages
 from .helpers import python_job, wait_live
 from .test_secured import expect_denied
 
@@ -118,3 +118,13 @@ def test_a_token_of_every_namespace_may_see_them_all_at_once(
     expect(rows).to_have_count(2)
     expect(page).to_have_url(re.compile(rf"q=nsui\..*ns={OPS}|ns={OPS}.*q=nsui\."))
     expect(page.get_by_test_id("ns-badge")).to_have_count(0)  # one namespace: no column
+
+    # no room in a phone's top bar: the switcher is in the navigation drawer
+    phone = secured_pages(token=secured.tokens["viewer"], viewport=PHONE)
+    phone.goto("/jobs")
+    expect(phone.get_by_test_id("namespace-switch")).to_be_hidden()
+    phone.get_by_test_id("nav-toggle").click()
+    in_nav = phone.get_by_test_id("namespace-switch-nav")
+    expect(in_nav).to_have_value("*")  # a browser of its own: nothing remembered yet
+    in_nav.select_option(SEE)
+    expect(phone).to_have_url(re.compile(rf"[?&]ns={SEE}"))

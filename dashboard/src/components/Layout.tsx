@@ -165,6 +165,7 @@ export function Layout({ children }: { children: ReactNode }) {
           ))}
         </nav>
         <div className="sidebar-footer">
+          <NamespaceSwitch inNav />
           <a className="nav-link subtle" href="/docs" target="_blank" rel="noreferrer">
             <Boxes size={18} aria-hidden />
             <span>API docs</span>

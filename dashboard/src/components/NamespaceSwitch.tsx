@@ -61,8 +61,9 @@ export function NamespaceSync() {
 }
 
 /** The namespace every page shows: those the token may read (with their job counts), and all of
- * them when it may read every one. Remembered, and carried in the URL (`?ns=`). */
-export function NamespaceSwitch() {
+ * them when it may read every one. Remembered, and carried in the URL (`?ns=`). In the top bar,
+ * and on a phone (no room there) in the navigation drawer (`inNav`). */
+export function NamespaceSwitch({ inNav = false }: { inNav?: boolean }) {
   const choice = useNamespaceChoice()
   const identity = useIdentity()
   const location = useLocation()
@@ -79,9 +80,9 @@ export function NamespaceSwitch() {
     navigate({ pathname, search: searchWithNamespace(list ? '' : dropPaging(location.search), ns) })
   }
   return (
-    <label className="zone-switch" title="The namespace shown on every page">
-      <span className="zone-switch-label">Namespace</span>
-      <select className="select select-sm" aria-label="Namespace shown" value={value} onChange={(e) => choose(e.target.value)} data-testid="namespace-switch">
+    <label className={`ns-switch${inNav ? ' ns-switch-nav' : ''}`} title="The namespace shown on every page">
+      <span className="ns-switch-label">Namespace</span>
+      <select className="select select-sm" aria-label="Namespace shown" value={value} onChange={(e) => choose(e.target.value)} data-testid={inNav ? 'namespace-switch-nav' : 'namespace-switch'}>
         {!value && <option value="">…</option>}
         {all && <option value={ALL}>All namespaces</option>}
         {!listed && <option value={value}>{value}</option>}
