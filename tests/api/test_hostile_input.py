@@ -157,6 +157,9 @@ REFUSED: list[tuple[str, str, Any, dict[str, str], str]] = [
         {},
         "completions.0.fence",
     ),
+    # a worker holds at most 10,000 runs (its --concurrency) and claims no more at once
+    ("POST", "/api/workers", {"hostname": "h", "pid": 1, "concurrency": 10_001}, {}, "concurrency"),
+    ("POST", "/api/workers/w/claim", {"limit": 10_001}, {}, "limit"),
 ]
 
 
@@ -231,6 +234,13 @@ async def test_integers_at_the_limits_are_accepted(api: httpx.AsyncClient) -> No
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale_fence"
     r = await api.post("/api/workers", json={"hostname": "h", "pid": 2**31 - 1})
     assert r.status_code == 201
+    big = {"hostname": "h", "pid": 1, "concurrency": 10_000}
+    worker = await api.post("/api/workers", json=big)
+    assert worker.status_code == 201, worker.text
+    claim = await api.post(f"/api/workers/{worker.json()['id']}/claim", json={"limit": 10_000})
+    assert claim.status_code == 200, claim.text
+    listed = {w["id"]: w for w in (await api.get("/api/workers")).json()}
+    assert listed[worker.json()["id"]]["concurrency"] == 10_000
     r = await api.get("/api/dead-letters", params={"offset": 2**31 - 1})
     assert r.status_code == 200 and r.json()["dead_letters"] == []
 

@@ -529,7 +529,7 @@ export interface components {
     ClaimIn: {
       /**
        * Limit
-       * @description Free slots.
+       * @description Runs it can take now (free slots and prefetch).
        * @default 1
        */
       limit?: number;
@@ -1749,6 +1749,7 @@ export interface components {
     WorkerRegisterIn: {
       /**
        * Concurrency
+       * @description Runs it may hold at once (its --concurrency).
        * @default 4
        */
       concurrency?: number;

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from tickwork.schemas.fields import (
     Count,
@@ -19,6 +19,10 @@ from tickwork.schemas.fields import (
 
 _Strict = ConfigDict(extra="forbid")
 
+MAX_RUNS_IN_FLIGHT = 10_000
+"""The most runs a worker may hold at once (its ``--concurrency``), and so the most it may
+claim in one request."""
+
 
 class WorkerRegisterIn(BaseModel):
     model_config = _Strict
@@ -26,7 +30,9 @@ class WorkerRegisterIn(BaseModel):
     hostname: Text = Field(min_length=1, max_length=255)
     pid: Count
     tags: list[Tag] = Field(default_factory=lambda: ["default"], min_length=1, max_length=10)
-    concurrency: Count = Field(default=4, ge=1, le=1000)
+    concurrency: Annotated[int, Strict(), Field(ge=1, le=MAX_RUNS_IN_FLIGHT)] = Field(
+        default=4, description="Runs it may hold at once (its --concurrency)."
+    )
     version: Text = Field(default="", max_length=40)
 
 
@@ -66,7 +72,9 @@ class HeartbeatOut(BaseModel):
 class ClaimIn(BaseModel):
     model_config = _Strict
 
-    limit: Count = Field(default=1, ge=0, le=1000, description="Free slots.")
+    limit: Annotated[int, Strict(), Field(ge=0, le=MAX_RUNS_IN_FLIGHT)] = Field(
+        default=1, description="Runs it can take now (free slots and prefetch)."
+    )
     wait: float = Field(default=0, ge=0, le=60, description="Long-poll seconds.")
 
 

@@ -41,7 +41,13 @@ from tickwork.domain.leases import (
     max_interval,
 )
 from tickwork.domain.secrets import SecretError
-from tickwork.schemas.workers import AssignmentOut, ClaimIn, RunFence, WorkerRegisterIn
+from tickwork.schemas.workers import (
+    MAX_RUNS_IN_FLIGHT,
+    AssignmentOut,
+    ClaimIn,
+    RunFence,
+    WorkerRegisterIn,
+)
 from tickwork.worker.acks import AckWatch
 from tickwork.worker.backoff import Backoff
 from tickwork.worker.executors import ExecutionResult, Executors, OutputSink
@@ -80,7 +86,7 @@ RETRY = frozenset({404, 408, 429})
 KILL_SLACK = 5.0
 """After the kill grace period, how long shutdown still waits for killed runs to end."""
 
-MAX_CONCURRENCY = 10_000
+MAX_CONCURRENCY = MAX_RUNS_IN_FLIGHT
 """The most runs one worker holds in flight (each costs the worker a few KiB and a lease)."""
 
 MAX_PROCESSES = 1000
