@@ -2465,7 +2465,7 @@ export interface operations {
   "jobs-create": {
     parameters: {
       query?: {
-        /** @description The namespace, unless the body names one. */
+        /** @description The job's namespace, unless the body names one. */
         namespace?: string | null;
       };
     };
@@ -2607,7 +2607,7 @@ export interface operations {
   "jobs-replace": {
     parameters: {
       query?: {
-        /** @description The job's namespace, unless the body names it. */
+        /** @description The job's namespace, unless the body names one. */
         namespace?: string | null;
       };
       path: {

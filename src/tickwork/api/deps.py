@@ -91,6 +91,12 @@ async def namespace_param(
 
 NamespaceDep = Annotated[str, Depends(namespace_param)]
 
+BodyNamespace = Annotated[
+    str | None,
+    Query(max_length=63, description="The job's namespace, unless the body names one."),
+]
+"""The ``?namespace=`` of a route whose body may name the namespace itself (create, replace)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ListScope:

@@ -285,12 +285,12 @@ def _tree_cpu(roots: list[int]) -> float | None:
     for pid, (ppid, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
     seen: set[int] = set()
-    todo = [p for p in roots if p in procs]
-    if not todo:
+    pending = [p for p in roots if p in procs]
+    if not pending:
         return None
-    while todo:
-        pid = todo.pop()
+    while pending:
+        pid = pending.pop()
         if pid not in seen:
             seen.add(pid)
-            todo += children.get(pid, [])
+            pending += children.get(pid, [])
     return sum(procs[p][1] for p in seen)

@@ -105,7 +105,7 @@ class RunRows:
                 conn, dialect, {(r.namespace, r.ref) for r in requests}
             )
             jobs: dict[str, JobRef] = {}
-            todo: list[tuple[int, QueuedRun]] = []
+            queued: list[tuple[int, QueuedRun]] = []
             for i, req in enumerate(requests):
                 by_ref = req.ref.startswith("job-")
                 row = by_id.get(req.ref) if by_ref else by_name.get((req.namespace, req.ref))
@@ -130,11 +130,11 @@ class RunRows:
                     parameters=dict(req.parameters),
                     idempotency_key=req.idempotency_key,
                 )
-                todo.extend((i, run) for run in new_runs(job, [new], now))
+                queued.extend((i, run) for run in new_runs(job, [new], now))
             names = {j: job.name for j, job in jobs.items()}
-            made = await insert_runs(conn, dialect, events, [r for _, r in todo], names)
+            made = await insert_runs(conn, dialect, events, [r for _, r in queued], names)
             notes = []
-            for (i, _), (run_id, created) in zip(todo, made, strict=True):
+            for (i, _), (run_id, created) in zip(queued, made, strict=True):
                 status = "queued" if created else await _status(conn, run_id)
                 out[i] = Triggered(run_id, status, created)
                 if (note := requests[i].audit) is not None:

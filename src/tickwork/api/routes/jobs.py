@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from tickwork.api.auth import audit_note
 from tickwork.api.deps import (
+    BodyNamespace,
     ContainerDep,
     LimitDep,
     NamespaceDep,
@@ -44,10 +45,7 @@ async def create_job(
     request: Request,
     c: ContainerDep,
     who: PrincipalDep,
-    namespace: Annotated[
-        str | None,
-        Query(max_length=63, description="The namespace, unless the body names one."),
-    ] = None,
+    namespace: BodyNamespace = None,
 ) -> JobOut:
     """Create a job in its namespace (the body's, else ``?namespace=``, else ``default``;
     needs admin there). 422 names the field at fault; 409 if the name is taken in the
@@ -115,10 +113,7 @@ async def replace_job(
     request: Request,
     c: ContainerDep,
     who: PrincipalDep,
-    namespace: Annotated[
-        str | None,
-        Query(max_length=63, description="The job's namespace, unless the body names it."),
-    ] = None,
+    namespace: BodyNamespace = None,
 ) -> JobOut:
     """Replace a job's definition; the schedule and the DAG are checked again. The namespace
     cannot change (422)."""
