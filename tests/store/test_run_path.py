@@ -218,3 +218,80 @@ async def test_a_released_claim_is_queued_again_at_once_without_an_attempt(
     }
     other = await add_worker(store, clock, "worker-b")
     assert [a.run_id for a in await claim(store, clock, other, limit=3)] == [handed]
+
+
+def count_settled_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The runs each report settled on PostgreSQL's two-round-trip happy path."""
+    from tickwork.store import reports_pg
+
+    settled: list[int] = []
+    real = reports_pg.finish
+
+    async def spy(conn: Any, updates: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        settled.append(len(updates))
+        await real(conn, updates, events)
+
+    monkeypatch.setattr(reports_pg, "finish", spy)
+    return settled
+
+
+async def test_a_report_of_completions_only_takes_the_short_path_and_anything_else_the_long(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Completions that own their runs settle in two round trips on PostgreSQL; a report that
+    also fails a run, repeats a stale fence or finishes a run with a dependent takes the
+    general path in the same transaction. Either way each item gets its own answer."""
+    fast = count_settled_fast(monkeypatch)
+    job = await add_job(store, clock, "happy", on_overlap="allow", concurrency=10, retries=0)
+    after = await add_job(store, clock, "after", deps=[job])
+    ids = await queue(store, clock, job.id, 4)
+    wid = await add_worker(store, clock)
+    got = await claim(store, clock, wid, limit=4)
+    clock.advance(1)
+
+    def done(i: int, outcome: str = "completed") -> Completion:
+        return Completion(run_id=got[i].run_id, fence=got[i].fence, outcome=outcome, elapsed=0.5)
+
+    first = await store.reports.apply(
+        wid, starts=[(got[0].run_id, got[0].fence)], completions=[done(0)], limit=0, now=clock.now()
+    )
+    second = await store.reports.apply(
+        wid,
+        completions=[done(1), done(2, "failed"), Completion(got[0].run_id, 99, "completed")],
+        limit=0,
+        now=clock.now(),
+    )
+    assert [(r.ok, r.status) for r in first.completions] == [(True, "completed")]
+    assert [(r.ok, r.status, r.error) for r in second.completions] == [
+        (True, "completed", None),
+        (True, "failed", None),
+        (False, "completed", "stale_fence"),
+    ]
+    assert {a.run_id for a in got} == set(ids)
+    runs = [await store.runs.get(a.run_id) for a in got]
+    assert [r.status for r in runs if r] == ["completed", "completed", "failed", "running"]
+    assert runs[0] is not None and runs[0].attempt == 1 and runs[0].duration == 0.5
+    # the dependent was queued by the general path (the upstream's lock taken by the first)
+    queued = [
+        e for e in await store.events.since(0) if e.type == "run.queued" and e.job_id == after.id
+    ]
+    assert len(queued) == 1
+    assert fast == []  # a failure, a stale fence, a dependent: never the short path
+    # without a dependent, a report of completions is the short path on PostgreSQL
+    solo = await add_job(store, clock, "solo", on_overlap="allow", concurrency=10)
+    more = await queue(store, clock, solo.id, 3)
+    mine = [a for a in await claim(store, clock, wid, limit=10) if a.job_id == solo.id]
+    assert {a.run_id for a in mine} == set(more)  # beside the dependent's run
+    report = await store.reports.apply(
+        wid,
+        starts=[(a.run_id, a.fence) for a in mine],
+        completions=[Completion(a.run_id, a.fence, "completed", elapsed=0.1) for a in mine],
+        limit=0,
+        now=clock.now(),
+    )
+    assert [(r.ok, r.status) for r in report.starts + report.completions] == [
+        (True, "running")
+    ] * 3 + [(True, "completed")] * 3
+    assert fast == ([3] if store.db.is_postgres else [])
+    seen = [e.type for e in await store.events.since(0) if e.run_id in more]
+    assert sorted(seen) == sorted(["run.queued", "run.started", "run.completed"] * 3)

@@ -98,3 +98,45 @@ async def test_postgres_connections_notice_a_silent_server(pg_database: str) -> 
         await store.close()
     for setting in ("keepalives_idle=10", "keepalives_count=3", "tcp_user_timeout=20000"):
         assert setting in dsn
+
+
+async def test_a_connection_lost_under_raw_statements_is_an_outage(pg_database: str) -> None:
+    """Claims and reports on PostgreSQL go through psycopg directly (pipelines): a connection
+    the server dropped is an outage there too (503, not a defect), and the pool replaces it,
+    so the next call succeeds."""
+    from tests.conftest import _admin
+    from tests.store.helpers import add_job, add_worker, claim, complete
+    from tickwork.domain.clock import FakeClock
+    from tickwork.domain.queries import NewRun
+    from tickwork.domain.runs import Completion
+
+    clock = FakeClock()
+    store = SqlStore(pg_database)
+    try:
+        job = await add_job(store, clock, "raw", on_overlap="allow")
+        await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")] * 3, now=clock.now())
+        wid = await add_worker(store, clock)
+        first = await claim(store, clock, wid, limit=1)
+        name = pg_database.rsplit("/", 1)[1]
+
+        def drop_connections() -> None:
+            with _admin() as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+
+        drop_connections()
+        with pytest.raises(Unavailable):
+            await claim(store, clock, wid, limit=1)
+        second = await claim(store, clock, wid, limit=1)
+        assert len(second) == 1
+        done = Completion(run_id=first[0].run_id, fence=first[0].fence, outcome="completed")
+        drop_connections()
+        with pytest.raises(Unavailable):
+            await complete(store, [done], worker_id=wid, now=clock.now())
+        (result,) = await complete(store, [done], worker_id=wid, now=clock.now())
+        assert result.ok and result.status == "completed"
+    finally:
+        await store.close()

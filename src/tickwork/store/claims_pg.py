@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.store.pg import driver
+
 _READY = """
 FROM runs
 WHERE status = 'queued' AND {where}
@@ -125,14 +127,10 @@ def choose(rows: Sequence[Any], room: dict[str, int], limit: int) -> list[str]:
     return picked
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    return (await conn.get_raw_connection()).driver_connection
-
-
 async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None:
     """The claim when every candidate bypasses its job's concurrency; None if one does not
     (nothing changed: the transaction was rolled back, the caller may claim again on it)."""
-    pg = await _driver(conn)
+    pg = await driver(conn)
     async with pg.pipeline():
         pick = pg.cursor()
         await pick.execute(PICK[terms.shape], terms.ready(terms.limit))
@@ -146,7 +144,7 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
 async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
     """The claim when candidates may count their job's running runs: jobs locked before
     runs, each job's room counted under its lock."""
-    pg = await _driver(conn)
+    pg = await driver(conn)
     ready = terms.ready(terms.limit * 4)
     async with pg.pipeline():
         look = pg.cursor()

@@ -227,15 +227,35 @@ async def update_many(
             [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r[c] for c in values}} for r in rows],
         )
         return
+    sql = pg_update_many(table, keys=keys, values=values, where=where)
+    await conn.exec_driver_sql(sql, _pg_arrays(table, keys + values, rows))
+
+
+def pg_update_many(table: sa.Table, *, keys: list[str], values: list[str], where: str = "") -> str:
+    """The PostgreSQL text of :func:`update_many` (driver SQL; its parameters are
+    :func:`pg_arrays` of ``keys + values``)."""
     cols = keys + values
     sets = ", ".join(f"{c} = v.{c}" for c in values)
     match = " AND ".join(f"t.{k} = v.{k}" for k in keys)
     extra = " AND " + where.replace("%", "%%") if where else ""
-    sql = (
+    return (
         f"UPDATE {table.name} AS t SET {sets} FROM unnest({_unnest_arrays(table, cols)}) "
         f"AS v({', '.join(cols)}) WHERE {match}{extra}"
     )
-    await conn.exec_driver_sql(sql, _pg_arrays(table, cols, rows))
+
+
+def pg_insert_all(table: sa.Table, cols: list[str]) -> str:
+    """The PostgreSQL text of :func:`insert_all` for rows with these columns (driver SQL; its
+    parameters are :func:`pg_arrays` of ``cols``)."""
+    names = ", ".join(cols)
+    arrays = _unnest_arrays(table, cols)
+    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest({arrays}) AS v({names})"
+
+
+def pg_arrays(table: sa.Table, cols: list[str], rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The parameters of :func:`pg_update_many` and :func:`pg_insert_all`: one list per
+    column."""
+    return _pg_arrays(table, cols, rows)
 
 
 async def insert_all(
@@ -250,10 +270,7 @@ async def insert_all(
         await conn.execute(sa.insert(table), rows)
         return
     cols = list(rows[0])
-    names = ", ".join(cols)
-    arrays = _unnest_arrays(table, cols)
-    sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest({arrays}) AS v({names})"
-    await conn.exec_driver_sql(sql, _pg_arrays(table, cols, rows))
+    await conn.exec_driver_sql(pg_insert_all(table, cols), _pg_arrays(table, cols, rows))
 
 
 async def insert_new(

@@ -21,11 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.records import Report, ReportResult
 from tickwork.domain.runs import Completion
+from tickwork.store import reports_pg
 from tickwork.store import tables as t
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in
 from tickwork.store.locking import lock_jobs_of_runs
-from tickwork.store.run_writes import STALE, complete_runs, locked_runs, unclaim
+from tickwork.store.run_writes import (
+    STALE,
+    answers,
+    complete_runs,
+    completed_plans,
+    finish_rows,
+    locked_runs,
+    settled_events,
+    unclaim,
+)
 
 R = t.runs.c
 A = t.attempts.c
@@ -58,12 +68,17 @@ class ReportRows:
             *(c.run_id for c in completions),
             *(r for r, _ in releases),
         ]
+        finishing_ids = [c.run_id for c in completions]
         async with self.db.write(now) as (conn, events):
-            if completions:
-                await lock_jobs_of_runs(
-                    conn, self.db.dialect, [], dependents_of=[c.run_id for c in completions]
-                )
-            rows = await locked_runs(conn, self.db.dialect, named)
+            if self.db.is_postgres:
+                dependents, rows = await reports_pg.lock(conn, finishing_ids, named)
+                if not dependents and _only_completed(starts, logs, completions, releases, rows):
+                    return await self._completed(
+                        conn, events, starts, completions, rows, worker_id, now
+                    )
+            else:
+                await lock_jobs_of_runs(conn, self.db.dialect, [], dependents_of=finishing_ids)
+                rows = await locked_runs(conn, self.db.dialect, named)
             finishing = {(c.run_id, c.fence) for c in completions}
             started, now_started = await self._start(
                 conn, events, starts, rows, finishing, worker_id, now
@@ -76,6 +91,34 @@ class ReportRows:
             logged,
             [done[(c.run_id, c.fence)] for c in completions],
             released,
+        )
+
+    async def _completed(
+        self,
+        conn: AsyncConnection,
+        events: Outbox,
+        starts: Sequence[Start],
+        completions: Sequence[Completion],
+        rows: dict[str, Any],
+        worker_id: str,
+        now: datetime,
+    ) -> Report:
+        """The happy path on PostgreSQL (``_only_completed``): every run finishes as
+        completed, written with its events and the commit in one round trip."""
+        plans = completed_plans([(c, rows[c.run_id]) for c in completions], now)
+        for _, row, _ in plans:
+            if row.started_at is None:  # the attempt's start travels with its end
+                _started_event(events, row, worker_id)
+        none: dict[str, str | None] = {}
+        settled_events(events, plans, none)
+        await reports_pg.finish(conn, finish_rows(plans, none), events.rows())
+        events.pending.clear()
+        done = answers(plans)
+        return Report(
+            [ReportResult(run_id, True, "running") for run_id, _ in starts],
+            [],
+            [done[(c.run_id, c.fence)] for c in completions],
+            [],
         )
 
     # --- releases -----------------------------------------------------------------------
@@ -156,12 +199,7 @@ class ReportRows:
         # every attempt that begins says so, also one whose start travels with its end (the
         # event shares the transaction's outbox row: no row of its own)
         for row in starting:
-            events.add(
-                "run.started",
-                job_id=row.job_id,
-                run_id=row.id,
-                data={"status": "running", "attempt": row.attempt + 1, "worker": worker_id},
-            )
+            _started_event(events, row, worker_id)
         return out, {row.id for row in starting}
 
     # --- output -------------------------------------------------------------------------
@@ -277,6 +315,40 @@ class ReportRows:
 
     async def complete(self, completion: Completion, *, now: datetime) -> ReportResult:
         return (await self.apply("", completions=[completion], limit=0, now=now)).completions[0]
+
+
+def _only_completed(
+    starts: Sequence[Start],
+    logs: Sequence[Chunk],
+    completions: Sequence[Completion],
+    releases: Sequence[Start],
+    rows: dict[str, Any],
+) -> bool:
+    """Whether a report only finishes runs it owns, each completed once, their starts (if
+    any) travelling with their ends: the happy path, settled without SQLAlchemy."""
+    if logs or releases or not completions:
+        return False
+    finishing = {(c.run_id, c.fence) for c in completions}
+    if len(finishing) != len(completions) or len({r for r, _ in finishing}) != len(finishing):
+        return False
+    if any(s not in finishing for s in starts):
+        return False
+    for c in completions:
+        row = rows.get(c.run_id)
+        if c.outcome != "completed" or row is None or row.fence != c.fence:
+            return False
+        if row.status != "running":
+            return False
+    return True
+
+
+def _started_event(events: Outbox, row: Any, worker_id: str) -> None:
+    events.add(
+        "run.started",
+        job_id=row.job_id,
+        run_id=row.id,
+        data={"status": "running", "attempt": row.attempt + 1, "worker": worker_id},
+    )
 
 
 def _status(row: Any) -> str | None:

@@ -351,6 +351,10 @@ async def complete_runs(
     return out
 
 
+Plan = tuple[Completion, Any, Settlement]
+"""A completion, its run's locked row, and how the domain settles it."""
+
+
 async def _settle_many(
     conn: AsyncConnection,
     dialect: str,
@@ -373,8 +377,8 @@ async def _settle_many(
         t.runs,
         keys=["id", "fence"],
         values=FINISH_COLUMNS,
-        rows=[_finish_row(c, row, s, why[c.run_id]) for c, row, s in plans],
-        where="t.status = 'running'",
+        rows=finish_rows(plans, why),
+        where=FINISH_WHERE,
         dialect_name=dialect,
     )
     await _record_apart(
@@ -383,10 +387,29 @@ async def _settle_many(
     await _dead_letters(
         conn, [(c, row, s) for c, row, s in plans if s.decision.dead_letter], why, now
     )
-    for c, row, s in plans:
-        _completion_event(events, c, row, s, why[c.run_id])
+    settled_events(events, plans, why)
     done = [(row.job_id, row.id) for _, row, s in plans if s.decision.status == "completed"]
     await fire_dependents_of(conn, dialect, events, done, now)
+    return answers(plans)
+
+
+def completed_plans(finished: Sequence[tuple[Completion, Any]], now: datetime) -> list[Plan]:
+    """How attempts that completed settle their runs (no retry policy, summary or extra
+    row needed: the happy path)."""
+    return [(c, row, settle(c, attempt_state(row), _DEFAULT, now=now)) for c, row in finished]
+
+
+def finish_rows(plans: Sequence[Plan], why: Mapping[str, str | None]) -> list[dict[str, Any]]:
+    """The ``FINISH_COLUMNS`` of each settled run, keyed by id and fence."""
+    return [_finish_row(c, row, s, why.get(c.run_id)) for c, row, s in plans]
+
+
+def settled_events(events: Outbox, plans: Sequence[Plan], why: Mapping[str, str | None]) -> None:
+    for c, row, s in plans:
+        _completion_event(events, c, row, s, why.get(c.run_id))
+
+
+def answers(plans: Sequence[Plan]) -> dict[tuple[str, int], ReportResult]:
     return {
         (c.run_id, c.fence): ReportResult(
             c.run_id,
@@ -450,6 +473,9 @@ async def _summaries(
         for c, row, s in plans
     }
 
+
+FINISH_WHERE = "t.status = 'running'"
+"""A finish writes only a run still running (its fence is matched too)."""
 
 FINISH_COLUMNS = [
     "status",

@@ -1,0 +1,82 @@
+"""Reports on PostgreSQL in raw psycopg: the happy path of a report in two round trips.
+
+Most reports only finish runs that completed (their starts travelling with their ends).
+Through SQLAlchemy such a report cost seven round trips (BEGIN, the dependents' jobs locked,
+the runs locked, the update, the look for dependents, the events, COMMIT) and the building
+of each statement. Here:
+
+1. ``lock``, one pipeline: the jobs that depend on the finishing runs' jobs locked (the lock
+   order, store/locking.py: jobs before runs; none found also says no dependent will be
+   queued), then the runs named, locked by id, with their job's name and type.
+2. ``finish``, one pipeline: the runs' update (``update_many``'s text), the events and
+   COMMIT.
+
+Anything else (a failure, output, a hand-back, a stale fence, a dependent to queue) goes on
+through SQLAlchemy in the same transaction, with the rows ``lock`` read and its locks held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.rows import namedtuple_row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickwork.store import tables as t
+from tickwork.store.dialect import pg_arrays, pg_insert_all, pg_update_many
+from tickwork.store.pg import driver
+from tickwork.store.run_writes import FINISH_COLUMNS, FINISH_WHERE
+
+LOCK_DEPENDENTS = """
+SELECT id FROM jobs
+WHERE id IN (
+  SELECT job_id FROM job_deps
+  WHERE depends_on_id IN (SELECT job_id FROM runs WHERE id = ANY(%(finishing)s))
+)
+ORDER BY id FOR NO KEY UPDATE
+"""
+
+LOCK_RUNS = """
+SELECT r.id, r.job_id, r.fence, r.status, r.attempt, r.max_attempts, r.started_at,
+  r.claimed_at, r.worker_id, r.cancel_requested, r.cancelled_by,
+  j.name AS job_name, j.type AS job_type
+FROM runs r JOIN jobs j ON j.id = r.job_id
+WHERE r.id = ANY(%(ids)s)
+ORDER BY r.id FOR NO KEY UPDATE OF r
+"""
+"""``run_writes.locked_runs`` in driver SQL (the same columns, lock and order)."""
+
+FINISH = pg_update_many(t.runs, keys=["id", "fence"], values=FINISH_COLUMNS, where=FINISH_WHERE)
+FINISH_KEYS = ["id", "fence", *FINISH_COLUMNS]
+
+
+async def lock(
+    conn: AsyncConnection, finishing: Sequence[str], named: Sequence[str]
+) -> tuple[list[str], dict[str, Any]]:
+    """(the dependents' jobs, now locked; the runs named, locked, by id) in one round trip."""
+    pg = await driver(conn)
+    async with pg.pipeline():
+        jobs = pg.cursor()
+        runs = pg.cursor(row_factory=namedtuple_row)
+        if finishing:
+            await jobs.execute(LOCK_DEPENDENTS, {"finishing": sorted(set(finishing))})
+        await runs.execute(LOCK_RUNS, {"ids": sorted(set(named))})
+        dependents = [r[0] for r in await jobs.fetchall()] if finishing else []
+        rows = {r.id: r for r in await runs.fetchall()}
+    return dependents, rows
+
+
+async def finish(
+    conn: AsyncConnection, updates: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> None:
+    """The settled runs written, their events inserted, and COMMIT, in one round trip (the
+    caller's commit then has nothing left to do)."""
+    pg = await driver(conn)
+    async with pg.pipeline():
+        update, insert = pg.cursor(), pg.cursor()
+        await update.execute(FINISH, pg_arrays(t.runs, FINISH_KEYS, updates))
+        if events:
+            cols = list(events[0])
+            await insert.execute(pg_insert_all(t.events, cols), pg_arrays(t.events, cols, events))
+        await pg.commit()
