@@ -147,3 +147,39 @@ async def test_upgrading_counts_the_runs_already_there(db_url: str, clock: FakeC
         assert overview["by_status"]["cancelled"] == 1
     finally:
         await store.close()
+
+
+async def test_the_database_sums_the_same_totals_as_the_events_would(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """``finish_totals`` (summed in SQL on PostgreSQL) equals folding the stored events one by
+    one: rows of one event and of a job's batch, mixed types, durations missing or not a
+    number, events of no job, finishes either side of an hour's end."""
+
+    clock.set(clock.now().replace(minute=59, second=59))
+    await finish_some(store, clock)  # one batch row of completions and a failure, and more
+    before = await store.events.last_row()
+    job = await add_job(store, clock, "odd", on_overlap="allow")
+    clock.advance(2)  # past the hour
+    async with store.db.write(clock.now()) as (_, events):
+        events.add("run.completed", job_id=job.id, run_id="r-1", data={"duration": True})
+        events.add("run.failed", job_id=job.id, run_id="r-2", data={"duration": "2"})
+        events.add("run.started", job_id=job.id, run_id="r-3", data={"duration": 9.0})
+        events.add("run.completed", run_id="r-4", data={"duration": 1.0})  # no job
+    async with store.db.write(clock.now()) as (_, events):
+        events.add("run.missed", job_id=job.id, run_id="r-5", data={})
+    async with store.db.write(clock.now()) as (_, events):
+        events.add("run.completed", job_id=job.id, run_id="r-6", data={"duration": 0.25})
+        events.add("run.completed", job_id=job.id, run_id="r-7", data={"duration": 1})
+    upto = await store.events.last_row()
+    rows = await store.events.batches_since(0, limit=1000)
+    expected = Totals().add(e for row_id, events in rows for e in events if row_id <= upto)
+    assert expected.jobs  # the comparison is not of two empty totals
+    assert await store.events.finish_totals(0, upto) == expected
+    later = Totals().add(e for row_id, events in rows for e in events if row_id > before)
+    assert await store.events.finish_totals(before, upto) == later
+    assert (
+        later.jobs[(job.id, "completed")].runs == 3 and later.jobs[(job.id, "completed")].timed == 2
+    )
+    assert later.jobs[(job.id, "completed")].seconds == 1.25
+    assert not await store.events.finish_totals(upto, upto)

@@ -53,5 +53,17 @@ class Totals:
                 total.timed += 1
         return self
 
+    def add_counted(
+        self, *, job_id: str, hour: datetime, status: str, runs: int, seconds: float, timed: int
+    ) -> None:
+        """Finishes already summed (by the database): ``runs`` of ``job_id`` that ended
+        ``status`` within ``hour``, ``timed`` of them lasting ``seconds`` in all."""
+        key = (hour_of(hour), status)
+        self.hours[key] = self.hours.get(key, 0) + runs
+        total = self.jobs.setdefault((job_id, status), JobTotal())
+        total.runs += runs
+        total.seconds += seconds
+        total.timed += timed
+
     def __bool__(self) -> bool:
         return bool(self.hours)

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 
 from tickwork.domain.clock import Clock
-from tickwork.domain.totals import Totals
 from tickwork.store.base import Store
 
 from .background import BackgroundService
@@ -52,18 +51,17 @@ class JobStatusProjector(BackgroundService):
             self._cursor = RowCursor(await self.store.events.last_row())
             await self._refresh(await self._unsettled())
         cursor = self._cursor
-        batches = await self.store.events.batches_since(cursor.at, limit=ROWS)
-        fresh = set(cursor.fresh([row_id for row_id, _ in batches]))
+        rows = await self.store.events.rows_since(cursor.at, limit=ROWS)
+        fresh = set(cursor.fresh([row_id for row_id, _, _ in rows]))
+        # a row holds one job's events; "batch" (several types) may hold run events too
         jobs = {
-            event.job_id
-            for row_id, events in batches
-            if row_id in fresh
-            for event in events
-            if event.job_id and event.type.startswith("run.")
+            job_id
+            for row_id, job_id, type_ in rows
+            if row_id in fresh and job_id and (type_.startswith("run.") or type_ == "batch")
         }
-        cursor.advance([row_id for row_id, _ in batches])
+        cursor.advance([row_id for row_id, _, _ in rows])
         await self._refresh(sorted(jobs))
-        return len(batches) >= ROWS
+        return len(rows) >= ROWS
 
     async def _unsettled(self) -> list[str]:
         """Jobs whose recorded status may lag (taking over: the last leader may have stopped
@@ -110,13 +108,11 @@ class RunTotalsProjector(BackgroundService):
             self._cursor = RowCursor(at)
         cursor = self._cursor
         since = cursor.at
-        batches = await self.store.events.batches_since(since, limit=ROWS)
-        cursor.advance([row_id for row_id, _ in batches])
+        rows = await self.store.events.rows_since(since, limit=ROWS)
+        cursor.advance([row_id for row_id, _, _ in rows])
         if cursor.at == since:
             return False
-        totals = Totals().add(
-            event for row_id, events in batches if row_id <= cursor.at for event in events
-        )
+        totals = await self.store.events.finish_totals(since, cursor.at)
         stored = await self.store.stats.add_totals(
             totals, since=since, upto=cursor.at, now=self.clock.now()
         )
@@ -124,4 +120,4 @@ class RunTotalsProjector(BackgroundService):
             log.warning("run totals moved by another coordinator; re-reading the position")
             self._cursor = None
             return False
-        return len(batches) >= ROWS
+        return len(rows) >= ROWS

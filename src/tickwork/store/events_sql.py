@@ -14,10 +14,33 @@ from typing import Any
 import sqlalchemy as sa
 
 from tickwork.domain.runs import Event
+from tickwork.domain.totals import FINISHED_EVENTS, Totals
 from tickwork.store import tables as t
 from tickwork.store.database import BATCH, Database
+from tickwork.store.tables import UTCDateTime
 
 E = t.events.c
+
+FINISHED_TYPES = sorted(FINISHED_EVENTS)
+
+FINISH_SUMS = sa.text("""
+SELECT e.job_id, date_trunc('hour', e.created_at, 'UTC') AS hour, x.type, count(*) AS runs,
+  sum((x.data->>'duration')::float8)
+    FILTER (WHERE jsonb_typeof(x.data->'duration') = 'number') AS seconds,
+  count(*) FILTER (WHERE jsonb_typeof(x.data->'duration') = 'number') AS timed
+FROM events e
+CROSS JOIN LATERAL (
+  SELECT e.type AS type, e.data AS data WHERE e.count = 1
+  UNION ALL
+  SELECT item->>'type', item->'data'
+  FROM jsonb_array_elements(CASE WHEN e.count > 1 THEN e.data ELSE '[]'::jsonb END) item
+) x
+WHERE e.id > :after AND e.id <= :upto AND e.job_id IS NOT NULL
+  AND (e.type = ANY(:types) OR e.type = 'batch') AND x.type = ANY(:types)
+GROUP BY e.job_id, hour, x.type
+""").columns(hour=UTCDateTime())
+"""The finishes of a stretch of the outbox summed per job, hour and status, in the database
+(an events row holds one event, or a JSON list of one job's events: see database.Outbox)."""
 
 SCAN_ROWS = 5000
 """Rows a filtered history read looks through at most before it answers what it found."""
@@ -103,6 +126,42 @@ class EventRows:
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return [(row.id, list(expand(row))) for row in rows]
+
+    async def rows_since(self, after_row: int, *, limit: int) -> list[tuple[int, str | None, str]]:
+        """Stored rows after row id ``after_row`` as (row id, job id, type), without their
+        events (a row of several types says ``batch``): for followers that need only to
+        know which jobs' runs changed, or how far the outbox goes."""
+        stmt = sa.select(E.id, E.job_id, E.type).where(E.id > after_row).order_by(E.id)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt.limit(limit))).all()
+        return [(r.id, r.job_id, r.type) for r in rows]
+
+    async def finish_totals(self, after_row: int, upto_row: int) -> Totals:
+        """What the runs that finished in rows (``after_row``, ``upto_row``] add to the run
+        totals (domain/totals.py). PostgreSQL sums them from the rows' JSON itself, so a
+        pass reads a few sums rather than every event; SQLite folds the events here."""
+        totals = Totals()
+        if upto_row <= after_row:
+            return totals
+        in_range = (E.id > after_row, E.id <= upto_row, E.job_id.is_not(None))
+        async with self.db.read() as conn:
+            if self.db.is_postgres:
+                found = await conn.execute(
+                    FINISH_SUMS, {"after": after_row, "upto": upto_row, "types": FINISHED_TYPES}
+                )
+                for r in found.all():
+                    totals.add_counted(
+                        job_id=r.job_id,
+                        hour=r.hour,
+                        status=FINISHED_EVENTS[r.type],
+                        runs=r.runs,
+                        seconds=r.seconds or 0.0,
+                        timed=r.timed,
+                    )
+                return totals
+            stmt = sa.select(t.events).where(*in_range, E.type.in_([*FINISHED_TYPES, "batch"]))
+            rows = (await conn.execute(stmt.order_by(E.id))).all()
+        return totals.add(e for row in rows for e in expand(row))
 
     async def last_row(self) -> int:
         async with self.db.read() as conn:
