@@ -183,3 +183,36 @@ async def test_the_database_sums_the_same_totals_as_the_events_would(
     )
     assert later.jobs[(job.id, "completed")].seconds == 1.25
     assert not await store.events.finish_totals(upto, upto)
+
+
+async def test_the_job_status_follows_its_runs_from_the_outbox_rows_alone(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """The projector learns which jobs' runs changed from the rows' jobs and types (a report's
+    batch row included), without their events, and sets each job's status from its latest
+    run; a job whose runs did not change keeps its own."""
+    from tickwork.coord.local import LocalBus
+    from tickwork.service.notify import Notifier
+    from tickwork.service.projection import JobStatusProjector
+
+    projector = JobStatusProjector(store, clock, Notifier(LocalBus(), clock), lambda: True)
+    assert not await projector.run_once()  # takes its place in the outbox
+    job = await add_job(store, clock, "followed", on_overlap="allow", retries=0)
+    quiet = await add_job(store, clock, "quiet")
+    wid = await add_worker(store, clock)
+    for outcome in ("completed", "failed"):
+        await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")], now=clock.now())
+        [a] = await claim(store, clock, wid)
+        clock.advance(1)
+        await store.reports.apply(
+            wid,
+            starts=[(a.run_id, a.fence)],  # the start travels with the end: one batch row
+            completions=[Completion(run_id=a.run_id, fence=a.fence, outcome=outcome)],
+            limit=0,
+            now=clock.now(),
+        )
+        await projector.run_once()
+        found = await store.jobs.get(job.name)
+        assert found is not None and found.status == outcome
+    unchanged = await store.jobs.get(quiet.name)
+    assert unchanged is not None and unchanged.status == "idle"
