@@ -364,3 +364,28 @@ async def test_a_prefetched_run_that_waits_too_long_is_handed_back_once():
             await fake.wait_for(lambda: fake.runs[ahead].completion, 5)
         assert fake.released == [ahead]
         assert fake.runs[ahead].stdout == "ran\n"
+
+
+async def test_reports_that_free_room_claim_it_and_the_claim_loop_waits_for_them():
+    """With a coordinator that takes claims in reports, finishing runs refill their slots
+    through the reports that carry the completions: few claim requests of their own, every
+    run done once, and never more runs held than the slots and the prefetch."""
+    async with serving(FakeCoordinator(report_claims=True)) as fake:
+        ids = [fake.add_run("true") for _ in range(120)]
+        worker = make_worker(fake, concurrency=8)
+        async with running(worker):
+            await fake.wait_for(lambda: all(fake.runs[r].completion for r in ids), 60)
+        assert all(fake.runs[r].status == "completed" for r in ids)
+        carried = [r for r in fake.reports if r.claim]
+        assert carried and all(r.completions or r.releases for r in carried)
+        assert fake.requests["claim"] < len(carried)
+        held = fake.most_held[worker.worker_id]
+        assert held <= worker.concurrency + worker.prefetch, held
+
+
+async def test_without_the_coordinators_offer_reports_never_carry_claims():
+    async with serving(FakeCoordinator()) as fake:
+        ids = [fake.add_run("true") for _ in range(20)]
+        async with running(make_worker(fake, concurrency=4)):
+            await fake.wait_for(lambda: all(fake.runs[r].completion for r in ids), 30)
+        assert fake.reports and not any(r.claim for r in fake.reports)

@@ -72,8 +72,13 @@ class FakeCoordinator:
         claim_wait: float = 20.0,
         ack_timeout: float = 30.0,
         token: str | None = None,
+        report_claims: bool = False,
     ) -> None:
         self.lease = lease
+        self.report_claims = report_claims
+        """Whether reports may carry claims (said at registration, as a coordinator does)."""
+        self.most_held: dict[str, int] = {}
+        """The most runs each worker held claimed or running at once."""
         self.ack_timeout = ack_timeout
         self.hold_reports = False
         """While True, reports are held open unanswered (a coordinator that cannot answer)."""
@@ -188,6 +193,7 @@ class FakeCoordinator:
             lease_seconds=self.lease,
             ack_timeout=self.ack_timeout,
             claim_wait=self.claim_wait,
+            report_claims=self.report_claims,
         )
         return JSONResponse(out.model_dump(mode="json"), 201)
 
@@ -262,6 +268,8 @@ class FakeCoordinator:
             run.status, run.worker, run.fence, run.started = "running", wid, run.fence + 1, False
             run.stdout = run.stderr = ""  # output is kept per attempt
         if picked:
+            held = sum(1 for r in self.runs.values() if r.worker == wid and r.status == "running")
+            self.most_held[wid] = max(self.most_held.get(wid, 0), held)
             self._poke()
         return picked
 
@@ -306,6 +314,9 @@ class FakeCoordinator:
             completions=[self._complete(c.run_id, c) for c in body.completions],
             releases=[self._release(wid, r.run_id, r.fence) for r in body.releases],
         )
+        if body.claim:
+            assert self.report_claims, "a claim in a report the coordinator did not offer"
+            out.assignments = [self._assignment(r, 0.0) for r in self._pick(wid, body.claim)]
         self._poke()
         return JSONResponse(out.model_dump(mode="json"))
 

@@ -329,7 +329,8 @@ export interface paths {
     /**
      * Report
      * @description Many runs' starts, log chunks, completions and released claims in one request and
-     * one transaction.
+     * one transaction; with ``claim``, then up to that many runs claimed for the worker
+     * without waiting (one request where a report and a claim would take two).
      */
     post: operations["workers-report"];
   };
@@ -1292,6 +1293,12 @@ export interface components {
      * in that order.
      */
     ReportIn: {
+      /**
+       * Claim
+       * @description Runs the worker can take now: claimed once the report is applied, without waiting, and answered in `assignments` (as a claim's); 0 claims nothing.
+       * @default 0
+       */
+      claim?: number;
       /** Completions */
       completions?: components["schemas"]["CompletionIn"][];
       /** Logs */
@@ -1320,6 +1327,11 @@ export interface components {
     };
     /** ReportOut */
     ReportOut: {
+      /**
+       * Assignments
+       * @description The runs the report's `claim` took, in start order.
+       */
+      assignments?: components["schemas"]["AssignmentOut"][];
       /** Completions */
       completions: components["schemas"]["ReportItem"][];
       /** Logs */
@@ -1777,6 +1789,12 @@ export interface components {
       id: string;
       /** Lease Seconds */
       lease_seconds: number;
+      /**
+       * Report Claims
+       * @description Whether a report may carry a claim (its `claim`): the worker then claims with its reports while runs finish, and long-polls only when no report is on its way.
+       * @default false
+       */
+      report_claims?: boolean;
     };
     /** WorkerTotals */
     WorkerTotals: {
@@ -4649,7 +4667,8 @@ export interface operations {
   /**
    * Report
    * @description Many runs' starts, log chunks, completions and released claims in one request and
-   * one transaction.
+   * one transaction; with ``claim``, then up to that many runs claimed for the worker
+   * without waiting (one request where a report and a claim would take two).
    */
   "workers-report": {
     parameters: {

@@ -42,6 +42,11 @@ class WorkerRegisterOut(BaseModel):
     lease_seconds: float
     ack_timeout: float
     claim_wait: float
+    report_claims: bool = Field(
+        default=False,
+        description="Whether a report may carry a claim (its `claim`): the worker then claims "
+        "with its reports while runs finish, and long-polls only when no report is on its way.",
+    )
 
 
 class RunFence(BaseModel):
@@ -163,6 +168,11 @@ class ReportIn(BaseModel):
         description="Claims handed back unstarted (prefetched runs the worker will not get to "
         "in time): queued again at once, no attempt counted.",
     )
+    claim: Annotated[int, Strict(), Field(ge=0, le=MAX_RUNS_IN_FLIGHT)] = Field(
+        default=0,
+        description="Runs the worker can take now: claimed once the report is applied, without "
+        "waiting, and answered in `assignments` (as a claim's); 0 claims nothing.",
+    )
 
 
 class ReportItem(BaseModel):
@@ -177,6 +187,9 @@ class ReportOut(BaseModel):
     logs: list[ReportItem]
     completions: list[ReportItem]
     releases: list[ReportItem] = Field(default_factory=list)
+    assignments: list[AssignmentOut] = Field(
+        default_factory=list, description="The runs the report's `claim` took, in start order."
+    )
 
 
 class WorkerOut(BaseModel):

@@ -104,25 +104,54 @@ class WorkerService:
             allowed = set(tags)
             routes = [r for r in routes if set(r.split(",")) <= allowed]
         arrived = time.monotonic()
+        if wait <= 0:
+            return await self._claim_once(worker_id, routes, limit, namespaces)
         deadline = arrived + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
             while True:
                 held = time.monotonic() - arrived  # before the claim's time is taken
-                got = await self.store.claims.claim(
-                    worker_id=worker_id,
-                    routes=routes,
-                    limit=limit,
-                    lease=self.settings.lease_seconds,
-                    ack_timeout=self.settings.ack_timeout,
-                    now=self.clock.now(),
-                    namespaces=namespaces,
-                )
+                got = await self._claim_once(worker_id, routes, limit, namespaces)
                 left = deadline - time.monotonic()
                 if got or left <= 0 or limit <= 0 or self.draining.is_set():
                     return [replace(a, claim_held=held) for a in got]
                 # wake on a new run, or re-check at least every second (retry times, leases)
                 await self._wait(sub, min(left, 1.0))
                 sub.drain()
+
+    async def _claim_once(
+        self,
+        worker_id: str,
+        routes: list[str],
+        limit: int,
+        namespaces: Sequence[str] | None,
+    ) -> list[Assignment]:
+        return await self.store.claims.claim(
+            worker_id=worker_id,
+            routes=routes,
+            limit=limit,
+            lease=self.settings.lease_seconds,
+            ack_timeout=self.settings.ack_timeout,
+            now=self.clock.now(),
+            namespaces=namespaces,
+        )
+
+    async def claim_after_report(
+        self,
+        worker_id: str,
+        *,
+        limit: int,
+        namespaces: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> list[Assignment]:
+        """The claim a report carries: at once, never waiting; nothing for a worker that is
+        gone (its report was applied and is answered: the worker learns it is forgotten
+        from its next request, not by losing the answers to this one)."""
+        try:
+            return await self.claim(
+                worker_id, limit=limit, wait=0, namespaces=namespaces, tags=tags
+            )
+        except NotFound:
+            return []
 
     async def _routes_of(self, worker_id: str) -> list[str]:
         """The routes a worker serves, cached briefly: a claim should not re-read the worker."""

@@ -86,8 +86,14 @@ class Batch:
             return self.releases
         return self.logs if kind == "log" else self.completions
 
-    def body(self) -> ReportIn:
+    @property
+    def finishing(self) -> bool:
+        """Whether it frees room (completions, hand-backs): the report may carry a claim."""
+        return bool(self.completions or self.releases)
+
+    def body(self, claim: int = 0) -> ReportIn:
         return ReportIn(
+            claim=claim,
             starts=[RunFence(run_id=i.run_id, fence=i.fence) for i in self.starts],
             logs=[
                 LogChunkIn(run_id=i.run_id, fence=i.fence, stream=i.stream, data="".join(i.parts))
@@ -109,6 +115,11 @@ class ReportQueue:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    @property
+    def finishing(self) -> bool:
+        """Whether completions or hand-backs wait to go out."""
+        return any(i.kind in ("completion", "release") for i in self._pending)
 
     def add_start(self, run_id: str, fence: int) -> None:
         self._dropped.discard(run_id)

@@ -209,7 +209,12 @@ class Worker:
         self.worker_id = ""
         self.claim_wait = MAX_CLAIM_WAIT
         self.registered = asyncio.Event()
-        self.reporter = Reporter(self.client, lambda: self.worker_id, self)
+        self.reporter = Reporter(self.client, lambda: self.worker_id, self, claims=self)
+        self.report_claims = False
+        """Whether the coordinator takes claims carried by reports (it says so at
+        registration)."""
+        self._asked = 0
+        """Runs asked for by claims in flight (the claim loop's or a report's)."""
         self.book = RunBook(self.reporter, self.executors)
         self.heartbeat = Heartbeat(self.client, self)
         self.acks = AckWatch(self, ack_window(30.0, self.heartbeat.timing))
@@ -286,6 +291,7 @@ class Worker:
             raise
         self.worker_id = out.id
         self.claim_wait = min(out.claim_wait, MAX_CLAIM_WAIT)
+        self.report_claims = out.report_claims
         self.heartbeat.timing = timing
         self.acks.window = window
         self.heartbeat.reset(sent)
@@ -385,24 +391,65 @@ class Worker:
         while True:
             limit = await self._wanted()
             asked = time.monotonic()
-            assignments = await self._claim(limit)
-            if assignments:
-                await self._accept(assignments, asked)
-            else:  # a coordinator that does not long-poll: do not spin
+            self._asked += limit
+            try:
+                assignments = await self._claim(limit)
+                if assignments:
+                    await self._accept(assignments, asked)
+            finally:
+                self._asked -= limit
+            if not assignments:  # a coordinator that does not long-poll: do not spin
                 await asyncio.sleep(max(0.0, EMPTY_CLAIM_PAUSE - (time.monotonic() - asked)))
 
     async def _wanted(self) -> int:
         """How many runs to claim: the free slots plus the prefetch, less what is waiting.
         While prefetched runs wait, the next claim waits for room for half the prefetch, so
-        that claims (and their lock round trips) come in batches, not one per freed slot."""
-        while (free := self._room()) < (self._refill if self._ready else 1) or self._backlog():
+        that claims (and their lock round trips) come in batches, not one per freed slot.
+        While a report that frees room is on its way, that report claims it instead."""
+        while (
+            (free := self._room()) < (self._refill if self._ready else 1)
+            or self._backlog()
+            or (self.report_claims and self.reporter.finishing)
+        ):
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return min(free, 1000)
 
     def _room(self) -> int:
         ahead = self.prefetch if self._prefetching else 0
-        return self.concurrency + ahead - len(self._tasks) - len(self._ready)
+        return self.concurrency + ahead - len(self._tasks) - len(self._ready) - self._asked
+
+    # -- claims carried by reports (ReportClaims) ------------------------------------------
+
+    def reserve(self) -> int:
+        if not self.report_claims or self.stopping or self._claims is None:
+            return 0  # not taking runs (not started, or shutting down)
+        free = self._room()
+        if free < 1 or self._backlog():
+            return 0
+        taken = min(free, 1000)
+        self._asked += taken
+        return taken
+
+    def claimed(self, assignments: list[AssignmentOut], asked: float, reserved: int) -> None:
+        if assignments and self.stopping:  # claimed as the worker began to stop: never started
+            for a in assignments:
+                self.reporter.release(a.run_id, a.fence)
+            assignments = []
+        if assignments:
+            self._side_task(self._take_claimed(assignments, asked, reserved))
+            return
+        self._asked -= reserved
+        self._slot_freed.set()  # the claim loop looks again (the report is no longer on its way)
+
+    async def _take_claimed(
+        self, assignments: list[AssignmentOut], asked: float, reserved: int
+    ) -> None:
+        try:
+            await self._accept(assignments, asked)
+        finally:
+            self._asked -= reserved
+            self._slot_freed.set()
 
     def _backlog(self) -> bool:
         """Runs wait for a process beyond the process prefetch: claim nothing until one

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from tickwork.api.deps import ContainerDep, PrincipalDep, operation_id
+from tickwork.domain.auth import Principal
 from tickwork.domain.errors import Forbidden
 from tickwork.domain.records import ReportResult
 from tickwork.domain.runs import Assignment, Completion
@@ -101,6 +102,7 @@ async def register_worker(
         lease_seconds=timing.hold,
         ack_timeout=s.ack_timeout,
         claim_wait=s.claim_wait,
+        report_claims=True,
     )
 
 
@@ -116,6 +118,18 @@ async def heartbeat(worker_id: str, body: HeartbeatIn, c: ContainerDep) -> Heart
 async def claim(worker_id: str, body: ClaimIn, c: ContainerDep, who: PrincipalDep) -> ClaimOut:
     """Claim up to ``limit`` runs for the worker's tags (long-poll up to ``wait`` s). A token
     that may work only in some namespaces (or with some tags) claims only their runs."""
+    got = await c.workers.claim(
+        worker_id,
+        limit=body.limit,
+        wait=body.wait,
+        namespaces=_claim_namespaces(who),
+        tags=who.worker_tags,
+    )
+    return ClaimOut(assignments=[_assignment(a) for a in got])
+
+
+def _claim_namespaces(who: Principal) -> list[str] | None:
+    """The namespaces whose runs a worker using this token may claim (None: all)."""
     work = who.namespaces("work")
     if work.but:
         raise Forbidden(
@@ -123,20 +137,15 @@ async def claim(worker_id: str, body: ClaimIn, c: ContainerDep, who: PrincipalDe
             "cannot claim: give the worker a token naming the namespaces it serves",
             details={"namespaces": sorted(work.but)},
         )
-    got = await c.workers.claim(
-        worker_id,
-        limit=body.limit,
-        wait=body.wait,
-        namespaces=None if work.only is None else sorted(work.only),
-        tags=who.worker_tags,
-    )
-    return ClaimOut(assignments=[_assignment(a) for a in got])
+    return None if work.only is None else sorted(work.only)
 
 
 @router.post("/api/workers/{worker_id}/report", response_model=ReportOut, name="report")
-async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
+async def report(worker_id: str, body: ReportIn, c: ContainerDep, who: PrincipalDep) -> ReportOut:
     """Many runs' starts, log chunks, completions and released claims in one request and
-    one transaction."""
+    one transaction; with ``claim``, then up to that many runs claimed for the worker
+    without waiting (one request where a report and a claim would take two)."""
+    namespaces = _claim_namespaces(who) if body.claim else None  # refused before any change
     res = await c.workers.report(
         worker_id,
         starts=[(s.run_id, s.fence) for s in body.starts],
@@ -155,11 +164,19 @@ async def report(worker_id: str, body: ReportIn, c: ContainerDep) -> ReportOut:
         ],
         releases=[(r.run_id, r.fence) for r in body.releases],
     )
+    got = (
+        await c.workers.claim_after_report(
+            worker_id, limit=body.claim, namespaces=namespaces, tags=who.worker_tags
+        )
+        if body.claim
+        else []
+    )
     return ReportOut(
         starts=_items(res.starts),
         logs=_items(res.logs),
         completions=_items(res.completions),
         releases=_items(res.releases),
+        assignments=[_assignment(a) for a in got],
     )
 
 
