@@ -122,6 +122,68 @@ def test_frozen_worker_gets_409_and_the_run_is_recorded_once(tw: Cluster, tmp_pa
     assert after["finished_at"] == run["finished_at"]  # the outcome was not recorded twice
 
 
+def test_at_most_once_a_killed_worker_s_run_is_never_started_again(
+    tw: Cluster, tmp_path: Path
+) -> None:
+    """SIGKILL mid-run: the lease lapses and the run ends failed, not retried, although it
+    has retries left and another worker is waiting: one execution began, never two."""
+    first = tw.start_worker()
+    tw.create_job(
+        name="payout",
+        type="python",
+        function="itjobs.marked_slow",
+        parameters={"marker_dir": str(tmp_path), "seconds": 2},
+        retries=3,
+        retry_delay=0.1,
+        delivery="at_most_once",
+    )
+    run_id = tw.trigger("payout")
+    wait_until(lambda: side_effects(tmp_path, "began-"), what="the run to begin")
+    first.signal(signal.SIGKILL)
+    tw.start_worker()
+    run = tw.wait_status(run_id, "failed", "completed", "queued", timeout=30)
+    assert run["status"] == "failed", attempts(run)
+    assert run["error"].startswith("lost; not retried: at-most-once"), run["error"]
+    assert [a["status"] for a in run["attempts"]] == ["lost"]
+    time.sleep(1.5)  # a retry, were there one, would have begun on the waiting worker by now
+    assert len(side_effects(tmp_path, "began-")) == 1
+    assert tw.run(run_id)["status"] == "failed"
+
+
+def test_at_most_once_a_frozen_worker_s_run_is_not_started_elsewhere(
+    tw: Cluster, tmp_path: Path
+) -> None:
+    """SIGSTOP past the lease: the run ends failed rather than going to the other worker; the
+    resumed worker finishes its one execution and is told its fence is stale (409)."""
+    frozen = tw.start_worker()
+    tw.create_job(
+        name="frozen-once",
+        type="python",
+        function="itjobs.marked_slow",
+        parameters={"marker_dir": str(tmp_path), "seconds": 1},
+        retries=3,
+        retry_delay=0.1,
+        delivery="at_most_once",
+    )
+    run_id = tw.trigger("frozen-once")
+    wait_until(lambda: side_effects(tmp_path, "began-"), what="the run to begin")
+    frozen.signal(signal.SIGSTOP)
+    try:
+        tw.start_worker()
+        run = tw.wait_status(run_id, "failed", "completed", timeout=30)
+    finally:
+        frozen.signal(signal.SIGCONT)
+    assert run["status"] == "failed" and "at-most-once" in run["error"], attempts(run)
+    wait_until(
+        lambda: any("stale" in line.lower() or "409" in line for line in frozen.lines),
+        timeout=15,
+        what="the resumed worker to be told its fence is stale",
+    )
+    assert len(side_effects(tmp_path, "began-")) == 1
+    after = tw.run(run_id)
+    assert after["status"] == "failed" and after["finished_at"] == run["finished_at"]
+
+
 def test_two_coordinators_racing_make_one_run_per_tick(tw: Cluster) -> None:
     second_port = free_port()
     tw.start_coordinator(port=second_port)

@@ -375,3 +375,49 @@ async def test_a_heartbeat_arriving_after_deregistration_does_not_revive_the_wor
         await store.workers.heartbeat(wid, runs=[], lease=30, now=clock.now())
     worker = await store.workers.get(wid)
     assert worker is not None and worker.status == "offline"
+
+
+async def test_at_most_once_a_lost_or_timed_out_attempt_ends_the_run_a_reported_failure_retries(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Delivery at most once: a run whose start was taken and whose lease then lapsed is
+    never started again (failed, dead-lettered, the reason in its error), nor one that timed
+    out; a failure the code reported is retried as the job allows; a claim never started
+    goes back to the queue as always (it cannot have run)."""
+    job = await add_job(
+        store,
+        clock,
+        "once",
+        retries=2,
+        retry_delay=0,
+        delivery="at_most_once",
+        on_overlap="allow",
+        concurrency=10,
+    )
+    made = await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")] * 4, now=clock.now())
+    lost, timed, failing, unacked = [run_id for run_id, _ in made]
+    wid = await add_worker(store, clock)
+    got = {a.run_id: a for a in await claim(store, clock, wid)}
+    assert got[lost].delivery == "at_most_once"  # the worker is told to wait for its start
+    await start(store, [(r, got[r].fence, wid) for r in (lost, timed, failing)], now=clock.now())
+    outcomes = [
+        Completion(run_id=timed, fence=got[timed].fence, outcome="timed_out", error="timed out"),
+        Completion(run_id=failing, fence=got[failing].fence, outcome="failed", error="boom"),
+    ]
+    settled = await complete(store, outcomes, worker_id=wid, now=clock.now())
+    assert [(r.status, r.ok) for r in settled] == [("failed", True), ("queued", True)]
+    clock.advance(31)
+    result = await store.reaper.reap(now=clock.now(), lost_after=1000)
+    assert result.expired == [lost] and result.unacked == [unacked]
+    runs = {r: await store.runs.get(r) for r in (lost, timed, failing, unacked)}
+    assert {r: run.status for r, run in runs.items() if run} == {
+        lost: "failed",
+        timed: "failed",
+        failing: "queued",
+        unacked: "queued",
+    }
+    assert (runs[lost].error or "").startswith("lost; not retried: at-most-once")  # type: ignore[union-attr]
+    assert runs[timed].error == "timed out; not retried: at-most-once (timed out)"  # type: ignore[union-attr]
+    page, _ = await store.dead_letters.page(resolved=False, limit=10, offset=0)
+    letters = {d.run_id for d in page}
+    assert {lost, timed} <= letters and failing not in letters

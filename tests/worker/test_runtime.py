@@ -389,3 +389,20 @@ async def test_without_the_coordinators_offer_reports_never_carry_claims():
         async with running(make_worker(fake, concurrency=4)):
             await fake.wait_for(lambda: all(fake.runs[r].completion for r in ids), 30)
         assert fake.reports and not any(r.claim for r in fake.reports)
+
+
+async def test_an_at_most_once_run_executes_only_once_its_start_is_answered(tmp_path: Path):
+    """An at-least-once run executes on its claim; an at-most-once one waits for the
+    coordinator to take its start (it could be claimed again if the start never arrived)."""
+    async with serving(FakeCoordinator()) as fake:
+        fake.set_holding(True)  # reports (the starts among them) go unanswered for now
+        eager = fake.add_run(f"touch {tmp_path}/eager")
+        careful = fake.add_run(f"touch {tmp_path}/careful", delivery="at_most_once")
+        async with running(make_worker(fake, concurrency=2)):
+            await fake.wait_for(lambda: (tmp_path / "eager").exists(), 10)
+            await fake.wait_for(lambda: fake.requests["report"] >= 1, 10)
+            assert not (tmp_path / "careful").exists()  # its start is still unanswered
+            fake.set_holding(False)
+            await fake.wait_for(lambda: fake.runs[careful].completion, 10)
+        assert (tmp_path / "careful").exists()
+        assert fake.runs[careful].status == fake.runs[eager].status == "completed"

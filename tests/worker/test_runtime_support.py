@@ -49,6 +49,7 @@ class FakeRun:
     parameters: dict[str, Any] = field(default_factory=dict)
     request: dict[str, Any] | None = None
     timeout: float = 60.0
+    delivery: str = "at_least_once"
     fence: int = 0
     status: str = "queued"
     worker: str | None = None
@@ -289,6 +290,7 @@ class FakeCoordinator:
             request=run.request,
             timeout=run.timeout,
             isolation="pool",
+            delivery=run.delivery,  # type: ignore[arg-type]
             lease_expires_at=now + timedelta(seconds=self.lease),
             ack_deadline=now + timedelta(seconds=self.ack_timeout),
             claim_held=held,

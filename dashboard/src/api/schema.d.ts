@@ -367,6 +367,13 @@ export interface components {
       claim_held?: number;
       /** Command */
       command?: string | null;
+      /**
+       * Delivery
+       * @description at_most_once: execute only once the start is answered ok (a worker must not run it on the claim alone).
+       * @default at_least_once
+       * @enum {string}
+       */
+      delivery?: "at_least_once" | "at_most_once";
       /** Fence */
       fence: number;
       /** Function */
@@ -833,6 +840,8 @@ export interface components {
        * Format: date-time
        */
       created_at: string;
+      /** Delivery */
+      delivery: string;
       /** Dependents */
       dependents: string[];
       /** Depends On */
@@ -936,6 +945,13 @@ export interface components {
        * @default 1
        */
       concurrency?: number;
+      /**
+       * Delivery
+       * @description at_least_once: a run whose worker is lost or times out is retried (its retries allowing). at_most_once: a run whose attempt may have started is never started again: the worker executes only once the coordinator took the start, and a lost or timed-out attempt ends the run failed ('lost; not retried: at-most-once'); failures the code itself reports are retried as the job allows.
+       * @default at_least_once
+       * @enum {string}
+       */
+      delivery?: "at_least_once" | "at_most_once";
       /**
        * Depends On
        * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
@@ -1082,6 +1098,8 @@ export interface components {
        * Format: date-time
        */
       created_at: string;
+      /** Delivery */
+      delivery: string;
       /** Depends On */
       depends_on: string[];
       /** Description */

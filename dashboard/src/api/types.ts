@@ -48,11 +48,15 @@ export interface JobSpec {
   jitter: number
   priority: number
   isolation: 'pool' | 'process'
+  delivery?: Delivery
   enabled: boolean
   description?: string
 }
 
-export interface Job extends Omit<S['JobOut'], 'type' | 'schedule_type' | 'status' | 'backoff' | 'isolation' | 'request'> {
+export type Delivery = 'at_least_once' | 'at_most_once'
+
+export interface Job extends Omit<S['JobOut'], 'type' | 'schedule_type' | 'status' | 'backoff' | 'isolation' | 'request' | 'delivery'> {
+  delivery: Delivery
   type: JobType
   schedule_type: ScheduleType | null
   status: JobStatus

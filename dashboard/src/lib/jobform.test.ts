@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EMPTY_FORM, formToSpec, parseJsonObject, splitList } from './jobform'
+import type { Job, JobSpec } from '../api/types'
+import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, splitList } from './jobform'
 
 describe('job form', () => {
   it('builds a python job body', () => {
@@ -16,6 +17,13 @@ describe('job form', () => {
     const { spec } = formToSpec({ ...EMPTY_FORM, name: 'ping', type: 'http', method: 'GET', url: 'https://example.com/x', headers: '{"X-A": "1"}', body: '{"a":1}' })
     expect(spec?.request).toEqual({ method: 'GET', url: 'https://example.com/x', headers: { 'X-A': '1' }, body: { a: 1 } })
     expect(spec?.function).toBeNull()
+  })
+  it('keeps the delivery through a round trip of the form', () => {
+    const { spec } = formToSpec({ ...EMPTY_FORM, name: 'payout', function: 'pay.run', delivery: 'at_most_once' })
+    expect(spec?.delivery).toBe('at_most_once')
+    const form = jobToForm({ ...(spec as JobSpec), id: 'job-1', namespace: 'default', status: 'idle', schedule_type: null, next_run: null, last_run_at: null, created_at: '', updated_at: '', delivery: 'at_most_once' } as unknown as Job)
+    expect(form.delivery).toBe('at_most_once')
+    expect(formToSpec({ ...EMPTY_FORM, name: 'x', function: 'a.b' }).spec?.delivery).toBe('at_least_once')
   })
   it('parses JSON objects with friendly errors', () => {
     expect(parseJsonObject('')).toEqual({ value: {} })

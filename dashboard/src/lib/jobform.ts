@@ -27,6 +27,7 @@ export interface JobForm {
   jitter: string
   priority: string
   isolation: 'pool' | 'process'
+  delivery: 'at_least_once' | 'at_most_once'
   enabled: boolean
   description: string
 }
@@ -58,6 +59,7 @@ export const EMPTY_FORM: JobForm = {
   jitter: '0',
   priority: '50',
   isolation: 'pool',
+  delivery: 'at_least_once',
   enabled: true,
   description: '',
 }
@@ -93,6 +95,7 @@ export function jobToForm(job: Job): JobForm {
     jitter: num(job.jitter, '0'),
     priority: num(job.priority, EMPTY_FORM.priority),
     isolation: job.isolation ?? 'pool',
+    delivery: job.delivery ?? 'at_least_once',
     enabled: job.enabled,
     description: job.description ?? '',
   }
@@ -206,6 +209,7 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     jitter: numbers.jitter as number,
     priority: numbers.priority as number,
     isolation: form.isolation,
+    delivery: form.delivery,
     enabled: form.enabled,
     description: form.description.trim(),
   }

@@ -159,6 +159,7 @@ function Configuration({ job }: { job: JobDetailT }) {
     ['Priority', String(job.priority)],
   ]
   if (job.type === 'python') items.push(['Isolation', job.isolation])
+  items.push(['Delivery', job.delivery === 'at_most_once' ? 'at most once' : 'at least once'])
   items.push(['Created', formatDateTime(job.created_at, job.timezone)], ['Updated', formatDateTime(job.updated_at, job.timezone)], ['ID', <code className="mono" key="id">{job.id}</code>])
   return (
     <>

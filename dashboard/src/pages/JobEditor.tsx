@@ -23,7 +23,7 @@ const SCHEDULE_PRESETS = [
   { label: 'Every 15 min', value: '*/15 * * * *' },
 ]
 
-const ADVANCED_FIELDS = ['worker_tags', 'concurrency', 'on_overlap', 'catchup', 'max_retry_delay', 'start_deadline', 'jitter', 'priority', 'isolation']
+const ADVANCED_FIELDS = ['worker_tags', 'concurrency', 'on_overlap', 'catchup', 'max_retry_delay', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery']
 
 function timeZones(): string[] {
   try {
@@ -341,6 +341,12 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
                 </Field>
                 <Field label="Priority (0–100)" htmlFor="priority" error={err('priority')}>
                   <input id="priority" className="input" inputMode="numeric" value={form.priority} onChange={(e) => set('priority', e.target.value)} {...invalid('priority')} />
+                </Field>
+                <Field label="Delivery" htmlFor="delivery" error={err('delivery')}>
+                  <select id="delivery" className="select" value={form.delivery} onChange={(e) => set('delivery', e.target.value as JobForm['delivery'])}>
+                    <option value="at_least_once">At least once (lost runs are retried)</option>
+                    <option value="at_most_once">At most once (never started twice)</option>
+                  </select>
                 </Field>
                 {form.type === 'python' && (
                   <Field label="Isolation" htmlFor="isolation" error={err('isolation')}>

@@ -25,6 +25,7 @@ JobType = Literal["python", "shell", "http"]
 OnOverlap = Literal["skip", "queue", "allow", "cancel_previous"]
 Catchup = Literal["latest", "all", "none"]
 Isolation = Literal["pool", "process"]
+Delivery = Literal["at_least_once", "at_most_once"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 FUNCTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -75,6 +76,8 @@ class JobSpec:
     jitter: float = 0.0
     priority: int = 50
     isolation: Isolation = "pool"
+    delivery: Delivery = "at_least_once"
+    """``at_most_once``: a run whose attempt may have started is never started again."""
     enabled: bool = True
     description: str = ""
     retention_days: float | None = None
@@ -91,6 +94,7 @@ class JobSpec:
             delay=self.retry_delay,
             backoff=self.backoff,
             max_delay=self.max_retry_delay,
+            at_most_once=self.delivery == "at_most_once",
         )
 
     def parsed_schedule(self) -> Schedule | None:

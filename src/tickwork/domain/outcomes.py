@@ -16,6 +16,12 @@ class Decision:
     status: str  # the run's next status
     not_before: datetime | None = None
     dead_letter: bool = False
+    note: str | None = None
+    """Why the run ends although attempts remain (said in its error)."""
+
+
+NOT_REPORTED = {"lost": "lost", "timed_out": "timed out"}
+"""Outcomes the job's code did not report itself: at most once, they are never retried."""
 
 
 def decide(
@@ -32,6 +38,9 @@ def decide(
         return Decision("completed")
     if outcome == "cancelled":
         return Decision("cancelled")
+    if policy.at_most_once and outcome in NOT_REPORTED:
+        note = f"{NOT_REPORTED[outcome]}; not retried: at-most-once"
+        return Decision("failed", dead_letter=True, note=note)
     if is_retryable_outcome(outcome) and attempt < max_attempts:
         delay = policy.delay_after(attempt, rand)
         return Decision("queued", not_before=now + timedelta(seconds=delay))
@@ -66,6 +75,13 @@ class Settlement:
     @property
     def duration(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+    def error(self, reported: str | None) -> str | None:
+        """The run's error: what the worker reported, after the decision's note if any."""
+        note = self.decision.note
+        if note is None:
+            return reported
+        return f"{note} ({reported})" if reported else note
 
     @property
     def recorded_apart(self) -> bool:

@@ -17,6 +17,9 @@ class RetryPolicy:
     backoff: Backoff = "exponential"
     max_delay: float = 300.0
     jitter: float = 0.1  # fraction of the delay, spread evenly either side
+    at_most_once: bool = False
+    """Delivery ``at_most_once``: an attempt that may have run is retried only when the code
+    itself reported the failure (``failed``); a lost or timed-out one ends the run."""
 
     @classmethod
     def of(cls, spec: Mapping[str, Any]) -> RetryPolicy:
@@ -27,6 +30,7 @@ class RetryPolicy:
             delay=float(spec.get("retry_delay", d.delay)),
             backoff=spec.get("backoff", d.backoff),
             max_delay=float(spec.get("max_retry_delay", d.max_delay)),
+            at_most_once=spec.get("delivery") == "at_most_once",
         )
 
     @property

@@ -164,6 +164,8 @@ class Assignment:
     claim_held: float = 0.0
     """Seconds the coordinator held the claim request (a long-poll) before claiming this run,
     by its own monotonic clock: the worker counts the ack window from its send plus this."""
+    delivery: str = "at_least_once"
+    """``at_most_once``: the worker executes only once the coordinator took the start."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,14 @@ class JobIn(BaseModel):
     jitter: float = Field(default=0, ge=0, le=86400)
     priority: Count = Field(default=50, ge=0, le=100)
     isolation: Literal["pool", "process"] = "pool"
+    delivery: Literal["at_least_once", "at_most_once"] = Field(
+        default="at_least_once",
+        description="at_least_once: a run whose worker is lost or times out is retried (its "
+        "retries allowing). at_most_once: a run whose attempt may have started is never "
+        "started again: the worker executes only once the coordinator took the start, and a "
+        "lost or timed-out attempt ends the run failed ('lost; not retried: at-most-once'); "
+        "failures the code itself reports are retried as the job allows.",
+    )
     enabled: bool = True
     description: Text = Field(default="", max_length=2000)
     retention_days: float | None = Field(
@@ -168,6 +176,7 @@ class JobOut(BaseModel):
     jitter: float
     priority: int
     isolation: str
+    delivery: str
     enabled: bool
     description: str
     retention_days: float | None
@@ -209,6 +218,7 @@ class JobOut(BaseModel):
             jitter=s.jitter,
             priority=s.priority,
             isolation=s.isolation,
+            delivery=s.delivery,
             enabled=s.enabled,
             description=s.description,
             retention_days=s.retention_days,

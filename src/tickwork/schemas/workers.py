@@ -97,6 +97,11 @@ class AssignmentOut(BaseModel):
     request: dict[str, Any] | None = None
     timeout: float
     isolation: str
+    delivery: Literal["at_least_once", "at_most_once"] = Field(
+        default="at_least_once",
+        description="at_most_once: execute only once the start is answered ok (a worker must "
+        "not run it on the claim alone).",
+    )
     lease_expires_at: datetime | None
     ack_deadline: datetime
     claim_held: float = Field(

@@ -205,6 +205,7 @@ def _assignment(r: Any, job: Any, worker_id: str, expires: datetime, ack: dateti
         job_type=spec["type"],
         target=_target(spec),
         isolation=spec.get("isolation", "pool"),
+        delivery=spec.get("delivery", "at_least_once"),
         lease_expires_at=expires,
         ack_deadline=ack,
     )

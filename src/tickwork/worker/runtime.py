@@ -563,8 +563,16 @@ class Worker:
         if held.kill_reason is not None:
             return None  # cancelled while it waited: reported cancelled, never run
         self.acks.starting(held.run_id, held.fence)
-        linger = min(START_LINGER, self.acks.window.confirm_by / 4)
-        held.start_timer = asyncio.get_running_loop().call_later(linger, self._send_start, held)
+        if held.assignment.delivery == "at_most_once":
+            # at most once: run only once the coordinator has taken the start (a run whose
+            # start it never took is queued again, so it must not have begun here)
+            self._send_start(held)
+            assert held.started is not None
+            if not await held.started or held.kill_reason is not None:
+                return None
+        else:
+            linger = min(START_LINGER, self.acks.window.confirm_by / 4)
+            held.start_timer = asyncio.get_running_loop().call_later(linger, self._send_start, held)
         try:
             request, held.mask = execution_request(held.assignment, self.secrets)
         except SecretError as exc:

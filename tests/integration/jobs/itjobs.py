@@ -32,6 +32,14 @@ def slow_record(marker_dir: str, seconds: float = 3.0, ctx: Any = None) -> str:
     return "slept"
 
 
+def marked_slow(marker_dir: str, seconds: float = 3.0) -> str:
+    """Marks its start and its end: executions are counted by the ``began-`` files."""
+    (Path(marker_dir) / f"began-{os.getpid()}-{time.monotonic_ns()}").touch()
+    time.sleep(seconds)
+    (Path(marker_dir) / f"done-{os.getpid()}-{time.monotonic_ns()}").touch()
+    return "slept"
+
+
 def boom() -> None:
     raise RuntimeError("this job always fails")
 
