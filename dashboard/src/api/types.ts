@@ -51,6 +51,8 @@ export interface JobSpec {
   delivery?: Delivery
   enabled: boolean
   description?: string
+  /** Fields the dashboard's form does not edit, sent back as they were. */
+  [field: string]: unknown
 }
 
 export type Delivery = 'at_least_once' | 'at_most_once'

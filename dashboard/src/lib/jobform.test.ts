@@ -25,6 +25,15 @@ describe('job form', () => {
     expect(form.delivery).toBe('at_most_once')
     expect(formToSpec({ ...EMPTY_FORM, name: 'x', function: 'a.b' }).spec?.delivery).toBe('at_least_once')
   })
+  it('sends back the fields it does not edit, so saving never resets them', () => {
+    const job = { name: 'kept', type: 'python', function: 'a.b', command: null, request: null, parameters: {}, schedule: null, timezone: 'UTC', depends_on: [], tags: [], worker_tags: ['default'], timeout: 60, retries: 1, retry_delay: 1, backoff: 'fixed', max_retry_delay: 300, concurrency: 1, on_overlap: 'skip', catchup: 'latest', start_deadline: null, jitter: 0, priority: 50, isolation: 'pool', delivery: 'at_least_once', enabled: true, description: '', retention_days: 7, retention_runs: 100, id: 'job-1', namespace: 'payments', status: 'idle', schedule_type: null, next_run: null, last_run_at: null, created_at: '', updated_at: '' } as unknown as Job
+    const form = jobToForm(job)
+    expect(form.carried).toEqual({ retention_days: 7, retention_runs: 100 })
+    const { spec } = formToSpec({ ...form, retries: '2' })
+    expect(spec).toMatchObject({ retention_days: 7, retention_runs: 100, retries: 2 })
+    expect(spec).not.toHaveProperty('id')
+    expect(spec).not.toHaveProperty('status')
+  })
   it('parses JSON objects with friendly errors', () => {
     expect(parseJsonObject('')).toEqual({ value: {} })
     expect(parseJsonObject('{"a": 1}')).toEqual({ value: { a: 1 } })

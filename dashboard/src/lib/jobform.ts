@@ -30,6 +30,9 @@ export interface JobForm {
   delivery: 'at_least_once' | 'at_most_once'
   enabled: boolean
   description: string
+  /** Fields of the job this form does not edit (retention, calendars, SLAs, limits …): sent
+   * back as they were, so saving the form never resets what it does not show. */
+  carried: Record<string, unknown>
 }
 
 export const EMPTY_FORM: JobForm = {
@@ -62,6 +65,7 @@ export const EMPTY_FORM: JobForm = {
   delivery: 'at_least_once',
   enabled: true,
   description: '',
+  carried: {},
 }
 
 const num = (v: number | null | undefined, fallback = '') => (v === null || v === undefined ? fallback : String(v))
@@ -98,6 +102,7 @@ export function jobToForm(job: Job): JobForm {
     delivery: job.delivery ?? 'at_least_once',
     enabled: job.enabled,
     description: job.description ?? '',
+    carried: carriedFields(job),
   }
 }
 
@@ -186,6 +191,7 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
 
   if (Object.keys(errors).length > 0) return { errors }
   const spec: JobSpec = {
+    ...form.carried,
     name,
     type: form.type,
     function: form.type === 'python' ? form.function.trim() : null,
@@ -214,6 +220,14 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     description: form.description.trim(),
   }
   return { spec, errors }
+}
+
+/** The fields the form builds itself, and those only the server sets. */
+const FORM_FIELDS = new Set(['name', 'type', 'function', 'command', 'request', 'schedule', 'timezone', 'parameters', 'tags', 'worker_tags', 'depends_on', 'timeout', 'retries', 'retry_delay', 'backoff', 'max_retry_delay', 'concurrency', 'on_overlap', 'catchup', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery', 'enabled', 'description'])
+const SERVER_FIELDS = new Set(['id', 'namespace', 'status', 'schedule_type', 'next_run', 'last_run_at', 'created_at', 'updated_at'])
+
+export function carriedFields(job: Job): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(job).filter(([key]) => !FORM_FIELDS.has(key) && !SERVER_FIELDS.has(key)))
 }
 
 /** Maps a server field path ("request.url", "parameters") onto the form's inputs. */
