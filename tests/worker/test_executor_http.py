@@ -197,3 +197,23 @@ async def test_missing_url_fails(executors: Executors, output: Output) -> None:
 
     assert result.status == "failed"
     assert result.error == "http job has no request url"
+
+
+async def test_the_expected_statuses_decide_success(
+    executors: Executors, server: TinyServer, output: Output
+) -> None:
+    """``expect_status`` replaces "any 2xx": a 503 that is expected completes, a 200 that is
+    not fails, naming what was expected."""
+    down = make_request("http", request=http_request(server.url("/fail"), expect_status=[503, 504]))
+    assert (await executors.execute(down, output)).status == "completed"
+    ok = make_request("http", request=http_request(server.url("/ok"), expect_status=[201]))
+    result = await executors.execute(ok, Output())
+    assert (result.status, result.error) == ("failed", "HTTP 200 (expected 201)")
+
+
+async def test_a_request_timeout_fails_the_attempt_before_the_jobs_timeout(
+    executors: Executors, server: TinyServer, output: Output
+) -> None:
+    req = make_request("http", request=http_request(server.url("/slow"), timeout=0.2), timeout=30.0)
+    result = await executors.execute(req, output)
+    assert (result.status, result.error) == ("failed", "the request took longer than 0.2s")

@@ -182,3 +182,32 @@ async def test_cancelling_execute_itself_kills_the_group(
 
     shell_pid, grandchild_pid = map(int, pids.read_text().split())
     await wait_until(lambda: not pid_running(shell_pid) and not pid_running(grandchild_pid))
+
+
+async def test_an_argv_runs_without_a_shell_in_its_directory(
+    executors: Executors, output: Output, tmp_path: Path
+) -> None:
+    """A list is an argv: no word splitting, globbing or expansion of its items; ``cwd``
+    is entered first; a missing program is the shell's 127, a missing directory 126."""
+    (tmp_path / "here.txt").write_text("x")
+    req = make_request("shell", command=["printf", "%s|", "$HOME", "a b", "*"], cwd=str(tmp_path))
+    result = await executors.execute(req, output)
+    assert result.status == "completed", result.error
+    assert output.text("stdout") == "$HOME|a b|*|"
+    listed = Output()
+    result = await executors.execute(
+        make_request("shell", command=["ls"], cwd=str(tmp_path)), listed
+    )
+    assert result.status == "completed" and listed.text("stdout") == "here.txt\n"
+    in_dir = Output()
+    req = make_request("shell", command="pwd; echo $((1 + 2))", cwd=str(tmp_path))
+    result = await executors.execute(req, in_dir)
+    assert in_dir.text("stdout") == f"{tmp_path}\n3\n"
+    missing = await executors.execute(
+        make_request("shell", command=["no-such-program-x"]), Output()
+    )
+    assert (missing.status, missing.exit_code) == ("failed", 127)
+    nowhere = await executors.execute(
+        make_request("shell", command=["true"], cwd=str(tmp_path / "gone")), Output()
+    )
+    assert (nowhere.status, nowhere.exit_code) == ("failed", 126)

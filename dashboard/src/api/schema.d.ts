@@ -365,8 +365,13 @@ export interface components {
        * @default 0
        */
       claim_held?: number;
-      /** Command */
-      command?: string | null;
+      /**
+       * Command
+       * @description A string for /bin/sh -c, or an argv run without a shell.
+       */
+      command?: string | string[] | null;
+      /** Cwd */
+      cwd?: string | null;
       /**
        * Delivery
        * @description at_most_once: execute only once the start is answered ok (a worker must not run it on the claim alone).
@@ -374,6 +379,13 @@ export interface components {
        * @enum {string}
        */
       delivery?: "at_least_once" | "at_most_once";
+      /**
+       * Env
+       * @description Extra variables of a shell run; {"$secret": NAME} values are filled in by the worker.
+       */
+      env?: {
+        [key: string]: unknown;
+      };
       /** Fence */
       fence: number;
       /** Function */
@@ -806,6 +818,11 @@ export interface components {
     HttpRequestIn: {
       body?: components["schemas"]["JsonValue"];
       /**
+       * Expect Status
+       * @description The statuses that count as success; unset: any 2xx.
+       */
+      expect_status?: number[] | null;
+      /**
        * Headers
        * @description Header values are strings, or {"$secret": "NAME"} filled in by the worker.
        */
@@ -820,6 +837,11 @@ export interface components {
        */
       method?: string;
       /**
+       * Timeout
+       * @description Seconds the request may take before the attempt fails (else the job's timeout).
+       */
+      timeout?: number | null;
+      /**
        * Url
        * @description Absolute http(s) URL.
        */
@@ -832,7 +854,7 @@ export interface components {
       /** Catchup */
       catchup: string;
       /** Command */
-      command: string | null;
+      command: string | string[] | null;
       /** Concurrency */
       concurrency: number;
       /**
@@ -840,6 +862,8 @@ export interface components {
        * Format: date-time
        */
       created_at: string;
+      /** Cwd */
+      cwd: string | null;
       /** Delivery */
       delivery: string;
       /** Dependents */
@@ -850,6 +874,10 @@ export interface components {
       description: string;
       /** Enabled */
       enabled: boolean;
+      /** Env */
+      env: {
+        [key: string]: unknown;
+      };
       /** Function */
       function: string | null;
       /** Id */
@@ -937,14 +965,19 @@ export interface components {
       catchup?: "latest" | "all" | "none";
       /**
        * Command
-       * @description shell jobs: run with /bin/sh -c.
+       * @description shell jobs: a string is run with /bin/sh -c; a list is an argv run without a shell (the first item looked up on PATH).
        */
-      command?: string | null;
+      command?: string | string[] | null;
       /**
        * Concurrency
        * @default 1
        */
       concurrency?: number;
+      /**
+       * Cwd
+       * @description shell jobs: the absolute directory the command runs in (else the worker's).
+       */
+      cwd?: string | null;
       /**
        * Delivery
        * @description at_least_once: a run whose worker is lost or times out is retried (its retries allowing). at_most_once: a run whose attempt may have started is never started again: the worker executes only once the coordinator took the start, and a lost or timed-out attempt ends the run failed ('lost; not retried: at-most-once'); failures the code itself reports are retried as the job allows.
@@ -967,6 +1000,15 @@ export interface components {
        * @default true
        */
       enabled?: boolean;
+      /**
+       * Env
+       * @description shell jobs: extra environment variables; a value is a string or {"$secret": "NAME"} filled in by the worker (masked in output). TICKWORK_* names are tickwork's own.
+       */
+      env?: {
+        [key: string]: string | {
+          [key: string]: string;
+        };
+      };
       /**
        * Function
        * @description python jobs: 'package.module.function'.
@@ -1090,7 +1132,7 @@ export interface components {
       /** Catchup */
       catchup: string;
       /** Command */
-      command: string | null;
+      command: string | string[] | null;
       /** Concurrency */
       concurrency: number;
       /**
@@ -1098,6 +1140,8 @@ export interface components {
        * Format: date-time
        */
       created_at: string;
+      /** Cwd */
+      cwd: string | null;
       /** Delivery */
       delivery: string;
       /** Depends On */
@@ -1106,6 +1150,10 @@ export interface components {
       description: string;
       /** Enabled */
       enabled: boolean;
+      /** Env */
+      env: {
+        [key: string]: unknown;
+      };
       /** Function */
       function: string | null;
       /** Id */

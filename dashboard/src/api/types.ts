@@ -28,7 +28,7 @@ export interface JobSpec {
   name: string
   type: JobType
   function: string | null
-  command: string | null
+  command: string | string[] | null
   request: HttpRequestSpec | null
   schedule: string | null
   timezone: string

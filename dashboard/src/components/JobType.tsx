@@ -12,6 +12,11 @@ export function JobTypeIcon({ type }: { type: Job['type'] }) {
 
 export function jobTarget(job: Pick<Job, 'type' | 'function' | 'command' | 'request'>): string {
   if (job.type === 'python') return job.function ?? ''
-  if (job.type === 'shell') return job.command ?? ''
+  if (job.type === 'shell') return Array.isArray(job.command) ? argvText(job.command) : job.command ?? ''
   return job.request ? `${job.request.method} ${job.request.url}` : ''
+}
+
+/** An argv as a shell would need it typed: items with spaces or quotes in single quotes. */
+export function argvText(argv: string[]): string {
+  return argv.map((item) => (/^[\w@%+=:,./-]+$/.test(item) ? item : `'${item.replace(/'/g, `'\\''`)}'`)).join(' ')
 }

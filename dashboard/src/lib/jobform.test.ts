@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Job, JobSpec } from '../api/types'
-import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, splitList } from './jobform'
+import { EMPTY_FORM, formToSpec, jobToForm, parseArgv, parseJsonObject, splitList } from './jobform'
 
 describe('job form', () => {
   it('builds a python job body', () => {
@@ -33,6 +33,14 @@ describe('job form', () => {
     expect(spec).toMatchObject({ retention_days: 7, retention_runs: 100, retries: 2 })
     expect(spec).not.toHaveProperty('id')
     expect(spec).not.toHaveProperty('status')
+  })
+  it('takes a JSON list as an argv and shows one back as such', () => {
+    const { spec, errors } = formToSpec({ ...EMPTY_FORM, name: 'sync', type: 'shell', command: '["rsync", "-a", "src dir/", "/backup"]' })
+    expect(errors).toEqual({})
+    expect(spec?.command).toEqual(['rsync', '-a', 'src dir/', '/backup'])
+    expect(formToSpec({ ...EMPTY_FORM, name: 'sync', type: 'shell', command: '[1, 2]' }).errors.command).toMatch(/JSON list of strings/)
+    expect(formToSpec({ ...EMPTY_FORM, name: 'sync', type: 'shell', command: 'echo [x]' }).spec?.command).toBe('echo [x]')
+    expect(parseArgv('not json')).toBeUndefined()
   })
   it('parses JSON objects with friendly errors', () => {
     expect(parseJsonObject('')).toEqual({ value: {} })

@@ -76,7 +76,7 @@ export function jobToForm(job: Job): JobForm {
     name: job.name,
     type: job.type,
     function: job.function ?? '',
-    command: job.command ?? '',
+    command: Array.isArray(job.command) ? JSON.stringify(job.command) : job.command ?? '',
     method: req?.method ?? 'POST',
     url: req?.url ?? '',
     headers: req?.headers && Object.keys(req.headers).length ? JSON.stringify(req.headers, null, 2) : '',
@@ -152,6 +152,7 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     else if (!/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*[.:][A-Za-z_]\w*$/.test(form.function.trim())) errors.function = 'Use the form module.function'
   } else if (form.type === 'shell') {
     if (!form.command.trim()) errors.command = 'Required'
+    else if (form.command.trim().startsWith('[') && parseArgv(form.command) === undefined) errors.command = 'An argv is a JSON list of strings, e.g. ["rsync", "-a", "src/", "/backup"]'
   } else {
     const url = form.url.trim()
     if (!url) errors.url = 'Required'
@@ -195,7 +196,7 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     name,
     type: form.type,
     function: form.type === 'python' ? form.function.trim() : null,
-    command: form.type === 'shell' ? form.command : null,
+    command: form.type === 'shell' ? (form.command.trim().startsWith('[') ? (parseArgv(form.command) ?? null) : form.command) : null,
     request,
     schedule: form.schedule.trim() || null,
     timezone: form.timezone.trim() || 'UTC',
@@ -220,6 +221,17 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     description: form.description.trim(),
   }
   return { spec, errors }
+}
+
+/** A command typed as a JSON list of strings: an argv, run without a shell. */
+export function parseArgv(text: string): string[] | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')) return value as string[]
+  } catch {
+    return undefined
+  }
+  return undefined
 }
 
 /** The fields the form builds itself, and those only the server sets. */

@@ -216,7 +216,7 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
             </Field>
           )}
           {form.type === 'shell' && (
-            <Field label="Command" htmlFor="command" error={err('command')} hint="Run with /bin/sh -c; exit code 0 means success.">
+            <Field label="Command" htmlFor="command" error={err('command')} hint='Run with /bin/sh -c; exit code 0 means success. A JSON list (["rsync", "-a", "src/", "/backup"]) is an argv run without a shell.'>
               <textarea id="command" className="input mono" rows={3} value={form.command} onChange={(e) => set('command', e.target.value)} placeholder="./scripts/backup.sh --full" spellCheck={false} {...invalid('command')} />
             </Field>
           )}

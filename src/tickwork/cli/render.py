@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,8 @@ def target(job: JobOut) -> str:
     if job.type == "python":
         return job.function or ""
     if job.type == "shell":
+        if isinstance(job.command, list):
+            return shlex.join(job.command)
         return job.command or ""
     req = job.request or {}
     return f"{req.get('method', 'GET')} {req.get('url', '')}"

@@ -39,6 +39,10 @@ class HttpRequest:
     method: str = "GET"
     headers: Mapping[str, Any] = field(default_factory=dict)  # str, or a secret reference
     body: Any = None
+    timeout: float | None = None
+    """Seconds the request may take (else the job's timeout): longer fails the attempt."""
+    expect_status: tuple[int, ...] | None = None
+    """The statuses that count as success (None: any 2xx)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,8 @@ class HttpRequest:
             "url": self.url,
             "headers": dict(self.headers),
             "body": self.body,
+            "timeout": self.timeout,
+            "expect_status": list(self.expect_status) if self.expect_status else None,
         }
 
 
@@ -56,7 +62,12 @@ class JobSpec:
     name: str
     type: JobType
     function: str | None = None
-    command: str | None = None
+    command: str | tuple[str, ...] | None = None
+    """A shell job's command: a string run by ``/bin/sh -c``, or an argv (no shell)."""
+    cwd: str | None = None
+    """A shell job's working directory (absolute); else the worker's."""
+    env: Mapping[str, Any] = field(default_factory=dict)
+    """A shell job's extra environment: strings, or ``{"$secret": NAME}`` references."""
     request: HttpRequest | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     schedule: str | None = None
@@ -186,17 +197,40 @@ def _check_target(spec: JobSpec) -> None:
         raise ValidationError(extra, f"does not apply to a {spec.type} job (it uses '{needed}')")
     if spec.function is not None and not FUNCTION_RE.match(spec.function):
         raise ValidationError("function", "must be a dotted path 'package.module.function'")
-    if spec.command is not None and not spec.command.strip():
+    if isinstance(spec.command, str) and not spec.command.strip():
         raise ValidationError("command", "must not be empty")
+    if isinstance(spec.command, tuple) and (not spec.command or not spec.command[0]):
+        raise ValidationError("command", "an argv list needs a program as its first item")
+    _check_shell_setting(spec)
     if spec.request is not None:
         _check_request(spec.request)
     for field_name, value in (
         ("parameters", spec.parameters),
         ("request", spec.request.as_dict() if spec.request else None),
+        ("env", dict(spec.env)),
     ):
         bad = invalid_reference(value)
         if bad is not None:
             raise ValidationError(field_name, f"'{bad}' is not a secret name (letters, digits, _)")
+
+
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def _check_shell_setting(spec: JobSpec) -> None:
+    """``cwd`` and ``env`` belong to shell jobs; names are variable names, never tickwork's."""
+    for name, given in (("cwd", spec.cwd is not None), ("env", bool(spec.env))):
+        if given and spec.type != "shell":
+            raise ValidationError(name, "applies to shell jobs only")
+    if spec.cwd is not None and not spec.cwd.startswith("/"):
+        raise ValidationError("cwd", "must be an absolute path")
+    for key, value in spec.env.items():
+        if not ENV_NAME_RE.match(key):
+            raise ValidationError(f"env.{key}", "is not a variable name (letters, digits, _)")
+        if key.upper().startswith("TICKWORK_"):
+            raise ValidationError(f"env.{key}", "TICKWORK_ variables are tickwork's own")
+        if not isinstance(value, str) and not is_reference(value):
+            raise ValidationError(f"env.{key}", 'must be a string or {"$secret": "NAME"}')
 
 
 def _check_request(req: HttpRequest) -> None:
@@ -210,6 +244,11 @@ def _check_request(req: HttpRequest) -> None:
     parts = urlsplit(req.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError("request.url", "must be an absolute http:// or https:// URL")
+    if req.timeout is not None and not req.timeout > 0:
+        raise ValidationError("request.timeout", "must be more than 0 seconds")
+    for code in req.expect_status or ():
+        if not 100 <= code <= 599:
+            raise ValidationError("request.expect_status", f"{code} is not an HTTP status")
 
 
 def _check_tags(field_name: str, tags: tuple[str, ...]) -> None:

@@ -126,6 +126,8 @@ def _scrubbed_json(value: Any) -> Any:
 
 
 Text = Annotated[str, AfterValidator(_checked_text)]
+checked_text = _checked_text
+"""The check of ``Text`` for a validator of its own (a field of several shapes)."""
 """A string from a client: NUL and lone surrogates are refused (422 naming the field)."""
 
 Checked = AfterValidator(_checked_json)

@@ -5,13 +5,62 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
-from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text
+from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text, checked_text
 from tickwork.schemas.runs import RunOut
+
+COMMAND_CHARS = 65536
+ARGV_ITEMS = 1000
+
+
+def _command(value: Any) -> str | list[str] | None:
+    """A shell command: a string, or an argv (a list of strings), each checked as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items, argv = [value], False
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items, argv = value, True
+        if not 1 <= len(items) <= ARGV_ITEMS:
+            raise PydanticCustomError(
+                "command", "an argv list holds 1 to {n} items", {"n": ARGV_ITEMS}
+            )
+    else:
+        raise PydanticCustomError(
+            "command", "must be a string (run by /bin/sh -c) or a list of strings (an argv)"
+        )
+    for item in items:
+        if len(item) > COMMAND_CHARS:
+            raise PydanticCustomError(
+                "command", "at most {n} characters an item", {"n": COMMAND_CHARS}
+            )
+        _ = checked_text(item)
+    return list(items) if argv else items[0]
+
+
+Command = Annotated[
+    str | list[str] | None,
+    PlainValidator(_command),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": COMMAND_CHARS},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": COMMAND_CHARS},
+                    "minItems": 1,
+                    "maxItems": ARGV_ITEMS,
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 
 
 class HttpRequestIn(BaseModel):
@@ -24,6 +73,18 @@ class HttpRequestIn(BaseModel):
         description='Header values are strings, or {"$secret": "NAME"} filled in by the worker.',
     )
     body: JsonDoc = None
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=7 * 86400,
+        description="Seconds the request may take before the attempt fails (else the job's "
+        "timeout).",
+    )
+    expect_status: list[Annotated[int, Strict(), Field(ge=100, le=599)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="The statuses that count as success; unset: any 2xx.",
+    )
 
 
 class JobIn(BaseModel):
@@ -57,8 +118,24 @@ class JobIn(BaseModel):
     function: Text | None = Field(
         default=None, max_length=500, description="python jobs: 'package.module.function'."
     )
-    command: Text | None = Field(
-        default=None, max_length=65536, description="shell jobs: run with /bin/sh -c."
+    command: Command = Field(
+        default=None,
+        description="shell jobs: a string is run with /bin/sh -c; a list is an argv run "
+        "without a shell (the first item looked up on PATH).",
+    )
+    cwd: Text | None = Field(
+        default=None,
+        max_length=4096,
+        description="shell jobs: the absolute directory the command runs in (else the worker's).",
+    )
+    env: dict[Annotated[Text, Field(max_length=128)], Annotated[str | dict[str, str], Checked]] = (
+        Field(
+            default_factory=dict,
+            max_length=100,
+            description="shell jobs: extra environment variables; a value is a string or "
+            '{"$secret": "NAME"} filled in by the worker (masked in output). TICKWORK_* '
+            "names are tickwork's own.",
+        )
     )
     request: HttpRequestIn | None = Field(default=None, description="http jobs.")
     parameters: JsonObject = Field(
@@ -137,12 +214,15 @@ class JobIn(BaseModel):
                 "depends_on": tuple(self.depends_on),
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
+                "command": tuple(self.command) if isinstance(self.command, list) else self.command,
             },
             request=HttpRequest(
                 url=req["url"],
                 method=req["method"].upper(),
                 headers=req["headers"],
                 body=req["body"],
+                timeout=req["timeout"],
+                expect_status=tuple(req["expect_status"]) if req["expect_status"] else None,
             )
             if req
             else None,
@@ -155,7 +235,9 @@ class JobOut(BaseModel):
     namespace: str
     type: str
     function: str | None
-    command: str | None
+    command: str | list[str] | None
+    cwd: str | None
+    env: dict[str, Any]
     request: dict[str, Any] | None
     parameters: dict[str, Any]
     schedule: str | None
@@ -197,7 +279,9 @@ class JobOut(BaseModel):
             namespace=s.namespace,
             type=s.type,
             function=s.function,
-            command=s.command,
+            command=list(s.command) if isinstance(s.command, tuple) else s.command,
+            cwd=s.cwd,
+            env=dict(s.env),
             request=s.request.as_dict() if s.request else None,
             parameters=dict(s.parameters),
             schedule=s.schedule,

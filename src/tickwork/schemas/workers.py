@@ -93,7 +93,15 @@ class AssignmentOut(BaseModel):
     parameters: dict[str, Any]
     type: Literal["python", "shell", "http"]
     function: str | None = None
-    command: str | None = None
+    command: str | list[str] | None = Field(
+        default=None, description="A string for /bin/sh -c, or an argv run without a shell."
+    )
+    cwd: str | None = None
+    env: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Extra variables of a shell run; {"$secret": NAME} values are filled in '
+        "by the worker.",
+    )
     request: dict[str, Any] | None = None
     timeout: float
     isolation: str

@@ -34,7 +34,7 @@ def _target(spec: dict[str, Any]) -> dict[str, Any]:
     if kind == "python":
         return {"function": spec["function"]}
     if kind == "shell":
-        return {"command": spec["command"]}
+        return {"command": spec["command"], "cwd": spec.get("cwd"), "env": spec.get("env") or {}}
     return {"request": spec["request"]}
 
 

@@ -19,6 +19,9 @@ def spec_to_json(spec: JobSpec) -> dict[str, Any]:
     data = asdict(spec)
     data["request"] = spec.request.as_dict() if spec.request else None
     data["parameters"] = dict(spec.parameters)
+    data["env"] = dict(spec.env)
+    if isinstance(spec.command, tuple):
+        data["command"] = list(spec.command)
     for key in ("depends_on", "tags", "worker_tags"):
         data[key] = list(data[key])
     return data
@@ -27,9 +30,14 @@ def spec_to_json(spec: JobSpec) -> dict[str, Any]:
 def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
     values = dict(data)
     request = values.get("request")
+    if request:
+        expected = request.get("expect_status")
+        request = {**request, "expect_status": tuple(expected) if expected else None}
     values["request"] = HttpRequest(**request) if request else None
     for key in ("depends_on", "tags", "worker_tags"):
         values[key] = tuple(values.get(key) or ())
+    if isinstance(values.get("command"), list):
+        values["command"] = tuple(values["command"])
     return JobSpec(**values)
 
 

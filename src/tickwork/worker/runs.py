@@ -170,7 +170,8 @@ def execution_request(
     env = os.environ if env is None else env
     parameters, from_params = secrets.resolve(a.parameters, env, allowed=allowed)
     request, from_request = secrets.resolve(a.request, env, allowed=allowed)
-    values = from_params + from_request
+    job_env, from_env = secrets.resolve(a.env, env, allowed=allowed)
+    values = from_params + from_request + from_env
     if any(len(v) < MIN_MASKED_LENGTH for v in values):
         log.warning(
             "run %s: a secret shorter than %d characters is not masked in its output",
@@ -185,6 +186,8 @@ def execution_request(
         job_type=a.type,
         function=a.function,
         command=a.command,
+        cwd=a.cwd,
+        env={str(k): str(v) for k, v in (job_env or {}).items()},
         request=request,
         parameters=parameters,
         timeout=a.timeout,

@@ -41,6 +41,8 @@ def _assignment(a: Assignment) -> AssignmentOut:
         type=a.job_type,
         function=a.target.get("function"),
         command=a.target.get("command"),
+        cwd=a.target.get("cwd"),
+        env=dict(a.target.get("env") or {}),
         request=a.target.get("request"),
         timeout=a.timeout,
         isolation=a.isolation,

@@ -6,7 +6,7 @@ import asyncio
 import codecs
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,7 +58,9 @@ class ExecutionRequest:
     idempotency_key: str
     job_type: JobType
     function: str | None = None
-    command: str | None = None
+    command: str | Sequence[str] | None = None
+    """A string for ``/bin/sh -c``, or an argv run without a shell."""
+    cwd: str | None = None
     request: Mapping[str, Any] | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 3600.0

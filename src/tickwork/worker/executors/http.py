@@ -57,22 +57,34 @@ class HttpExecutor:
     async def _send(
         self, req: ExecutionRequest, spec: Mapping[str, Any], on_output: OutputSink
     ) -> ExecutionResult:
+        given = spec.get("timeout")
+        limit = float(given) if isinstance(given, int | float) else req.timeout
+        own = limit < req.timeout
         try:
             async with self.client.stream(
                 str(spec.get("method") or "GET").upper(),
                 str(spec["url"]),
                 headers=_headers(spec, req.idempotency_key),
-                timeout=req.timeout,
+                timeout=limit,
                 **_body(spec.get("body")),
             ) as response:
                 body = await _read_limited(response)
         except httpx.TimeoutException:
+            if own:  # the request's own limit: a failure of the attempt, retried as one
+                return ExecutionResult.failed(f"the request took longer than {limit:g}s")
             return ExecutionResult.stopped("timed_out", req.timeout)
         except httpx.HTTPError as exc:
             return ExecutionResult.failed(f"{type(exc).__name__}: {exc}".rstrip(": "))
         if body:
             deliver(on_output, "stdout", body)
         result = {"status_code": response.status_code, "body": body}
+        expected = spec.get("expect_status")
+        if expected:
+            if response.status_code in expected:
+                return ExecutionResult(status="completed", exit_code=None, result=result)
+            wanted = ", ".join(str(code) for code in expected)
+            error = f"HTTP {response.status_code} (expected {wanted})"
+            return ExecutionResult(status="failed", exit_code=None, result=result, error=error)
         if response.is_success:
             return ExecutionResult(status="completed", exit_code=None, result=result)
         return ExecutionResult(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from tickwork.worker.executors.base import (
     ExecutionRequest,
@@ -46,7 +46,7 @@ from tickwork.worker.executors.output import OutputPair
 from tickwork.worker.executors.process import describe_exit, kill_group, terminate_group
 from tickwork.worker.executors.zygote import Spawned, Zygote, ZygoteError
 
-__all__ = ["ShellExecutor", "shell_env"]
+__all__ = ["ShellExecutor", "shell_argv", "shell_env"]
 
 SHELL = "/bin/sh"
 
@@ -63,6 +63,21 @@ def shell_env(req: ExecutionRequest, base: Mapping[str, str]) -> dict[str, str]:
         "TICKWORK_IDEMPOTENCY_KEY": req.idempotency_key,
         "TICKWORK_PARAMETERS": json.dumps(dict(req.parameters)),
     }
+
+
+def shell_argv(command: str | Sequence[str], cwd: str | None) -> list[str]:
+    """What the zygote spawns: ``/bin/sh -c`` a string command; an argv through a shell that
+    only ``exec``s it (PATH lookup and the shell's own "not found", exit 127, but no parsing
+    of the items); a ``cwd`` entered first (exit 126 and the shell's message if it cannot
+    be)."""
+    enter = 'cd -- "$1" || exit 126; shift; '
+    if isinstance(command, str):
+        if cwd is None:
+            return [SHELL, "-c", command]
+        return [SHELL, "-c", enter + f'exec {SHELL} -c "$1"', "tickwork", cwd, command]
+    if cwd is None:
+        return [SHELL, "-c", 'exec "$@"', "tickwork", *command]
+    return [SHELL, "-c", enter + 'exec "$@"', "tickwork", cwd, *command]
 
 
 class ShellExecutor:
@@ -95,7 +110,7 @@ class ShellExecutor:
 
     async def _spawn(self, req: ExecutionRequest, output: OutputPair) -> Spawned:
         base = os.environ if self._base_env is None else self._base_env
-        argv = [SHELL, "-c", req.command or ""]
+        argv = shell_argv(req.command or "", req.cwd)
         try:
             return await self._zygote.spawn_shell(argv, shell_env(req, base), *output.write_fds)
         finally:
