@@ -116,6 +116,16 @@ export interface paths {
      * @description Delete a job and its runs. 409 while other jobs depend on it, unless ``force=true``.
      */
     delete: operations["jobs-delete"];
+    /**
+     * Patch
+     * @description Change some of a job's fields: the body is a JSON Merge Patch (RFC 7396) of its
+     * create body, sent as ``application/merge-patch+json`` or ``application/json`` (415
+     * otherwise). A field left out keeps its value, ``null`` resets it to its default, an
+     * object merges into the one there (``parameters``, ``request``) and anything else
+     * replaces it. The patched job is checked like a create (422 names the field); the
+     * namespace cannot change. The audit entry lists the fields that changed.
+     */
+    patch: operations["jobs-patch"];
   };
   "/api/jobs/{ref}/pause": {
     /**
@@ -1152,6 +1162,165 @@ export interface components {
       /** Worker Tags */
       worker_tags: string[];
     };
+    /**
+     * JobPatch
+     * @description A JSON Merge Patch (RFC 7396) of a job's create body: only the fields to change; null resets a field to its default. The job with the patch applied must be a valid create body.
+     */
+    JobPatch: {
+      /**
+       * Backoff
+       * @default null
+       */
+      backoff?: ("exponential" | "fixed") | null;
+      /**
+       * Catchup
+       * @default null
+       */
+      catchup?: ("latest" | "all" | "none") | null;
+      /**
+       * Command
+       * @description shell jobs: run with /bin/sh -c.
+       * @default null
+       */
+      command?: string | null;
+      /**
+       * Concurrency
+       * @default null
+       */
+      concurrency?: number | null;
+      /**
+       * Depends On
+       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @default null
+       */
+      depends_on?: string[] | null;
+      /**
+       * Description
+       * @default null
+       */
+      description?: string | null;
+      /**
+       * Enabled
+       * @default null
+       */
+      enabled?: boolean | null;
+      /**
+       * Function
+       * @description python jobs: 'package.module.function'.
+       * @default null
+       */
+      function?: string | null;
+      /**
+       * Isolation
+       * @default null
+       */
+      isolation?: ("pool" | "process") | null;
+      /**
+       * Jitter
+       * @default null
+       */
+      jitter?: number | null;
+      /**
+       * Max Retry Delay
+       * @default null
+       */
+      max_retry_delay?: number | null;
+      /**
+       * Name
+       * @default null
+       */
+      name?: string | null;
+      /**
+       * Namespace
+       * @description The job's namespace (lowercase letters, digits, '-'; 1 to 63). Unset: the request's ?namespace=, else 'default'. Fixed once the job exists.
+       * @default null
+       */
+      namespace?: string | null;
+      /**
+       * On Overlap
+       * @default null
+       */
+      on_overlap?: ("skip" | "queue" | "allow" | "cancel_previous") | null;
+      /**
+       * Parameters
+       * @description A JSON object passed to the job.
+       * @default null
+       */
+      parameters?: {
+        [key: string]: components["schemas"]["JsonValue"];
+      } | null;
+      /**
+       * Priority
+       * @default null
+       */
+      priority?: number | null;
+      /**
+       * @description http jobs.
+       * @default null
+       */
+      request?: components["schemas"]["HttpRequestIn"] | null;
+      /**
+       * Retention Days
+       * @description Keep this job's finished runs this many days (unset: the server's TICKWORK_RETAIN_RUNS_DAYS). The latest run and runs with an unresolved dead letter are always kept.
+       * @default null
+       */
+      retention_days?: number | null;
+      /**
+       * Retention Runs
+       * @description Keep at most this many newest runs of this job; older finished runs go even when younger than retention_days (whichever removes more applies).
+       * @default null
+       */
+      retention_runs?: number | null;
+      /**
+       * Retries
+       * @default null
+       */
+      retries?: number | null;
+      /**
+       * Retry Delay
+       * @description Seconds.
+       * @default null
+       */
+      retry_delay?: number | null;
+      /**
+       * Schedule
+       * @description cron ('0 9 * * *', '@daily'), interval ('every 5m', '1h', 'PT30S') or an ISO datetime with offset for one run.
+       * @default null
+       */
+      schedule?: string | null;
+      /**
+       * Start Deadline
+       * @default null
+       */
+      start_deadline?: number | null;
+      /**
+       * Tags
+       * @default null
+       */
+      tags?: string[] | null;
+      /**
+       * Timeout
+       * @description Seconds.
+       * @default null
+       */
+      timeout?: number | null;
+      /**
+       * Timezone
+       * @description IANA time zone for cron.
+       * @default null
+       */
+      timezone?: string | null;
+      /**
+       * Type
+       * @default null
+       */
+      type?: ("python" | "shell" | "http") | null;
+      /**
+       * Worker Tags
+       * @default null
+       */
+      worker_tags?: string[] | null;
+    };
     /** JobStatsOut */
     JobStatsOut: {
       /** Avg Duration */
@@ -2067,7 +2236,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2194,7 +2363,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2265,7 +2434,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2511,7 +2680,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2662,7 +2831,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2736,7 +2905,99 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Patch
+   * @description Change some of a job's fields: the body is a JSON Merge Patch (RFC 7396) of its
+   * create body, sent as ``application/merge-patch+json`` or ``application/json`` (415
+   * otherwise). A field left out keeps its value, ``null`` resets it to its default, an
+   * object merges into the one there (``parameters``, ``request``) and anything else
+   * replaces it. The patched job is checked like a create (422 names the field); the
+   * namespace cannot change. The audit entry lists the fields that changed.
+   */
+  "jobs-patch": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["JobPatch"];
+        "application/merge-patch+json": components["schemas"]["JobPatch"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["JobOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The name is taken, or depends_on would make a cycle. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2805,7 +3066,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2874,7 +3135,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3024,7 +3285,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3200,7 +3461,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3354,7 +3615,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3428,7 +3689,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3501,7 +3762,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3632,7 +3893,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3714,7 +3975,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3858,7 +4119,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3929,7 +4190,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4011,7 +4272,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4228,7 +4489,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4292,7 +4553,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4406,7 +4667,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4469,7 +4730,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4546,7 +4807,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4622,7 +4883,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4699,7 +4960,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];

@@ -25,6 +25,7 @@ from tickwork.client.http import (
     TransportOwner,
     typed_error_from_response,
 )
+from tickwork.domain.patches import MERGE_PATCH
 from tickwork.schemas.admin import AuditOut, PruneOut, TokenCreated, TokenOut
 from tickwork.schemas.jobs import (
     DagOut,
@@ -178,6 +179,19 @@ class AsyncClient(TransportOwner):
         return await self._call(
             JobOut, "PUT", _path("jobs", ref), json=body, namespace=body.get("namespace")
         )
+
+    async def patch_job(self, ref: str, changes: Mapping[str, Any]) -> JobOut:
+        """Change some of a job's fields (a JSON Merge Patch, RFC 7396): fields left out
+        keep their values, ``None`` resets one to its default, a dict merges into the one
+        there (``parameters``)."""
+        response = await self._http.request(
+            "PATCH",
+            _path("jobs", ref),
+            json=dict(changes),
+            params={"namespace": self.namespace},
+            headers={"Content-Type": MERGE_PATCH},
+        )
+        return JobOut.model_validate_json(response.content)
 
     async def delete_job(self, ref: str, *, force: bool = False) -> None:
         """Delete a job and its runs; ``force`` also removes it from its dependents."""
