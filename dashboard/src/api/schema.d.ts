@@ -62,7 +62,8 @@ export interface paths {
   "/api/dead-letters/{dl_id}/resolve": {
     /**
      * Resolve
-     * @description Mark the entry handled without running it again.
+     * @description Mark the entry handled without running it again, with an optional ``note`` (why;
+     * kept on the entry and shown with it).
      */
     post: operations["dead-letters-resolve"];
   };
@@ -1498,6 +1499,14 @@ export interface components {
       /** Starts */
       starts: components["schemas"]["ReportItem"][];
     };
+    /** ResolveIn */
+    ResolveIn: {
+      /**
+       * Note
+       * @description Why it needs no replay; kept on the entry.
+       */
+      note?: string | null;
+    };
     /** RetentionOut */
     RetentionOut: {
       /** Audit Days */
@@ -2389,7 +2398,8 @@ export interface operations {
   };
   /**
    * Resolve
-   * @description Mark the entry handled without running it again.
+   * @description Mark the entry handled without running it again, with an optional ``note`` (why;
+   * kept on the entry and shown with it).
    */
   "dead-letters-resolve": {
     parameters: {
@@ -2397,11 +2407,22 @@ export interface operations {
         dl_id: string;
       };
     };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["ResolveIn"] | null;
+      };
+    };
     responses: {
       /** @description Successful Response */
       200: {
         content: {
           "application/json": components["schemas"]["DeadLetterOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
         };
       };
       /** @description No token, or an unknown, expired or revoked one (when auth is on). */

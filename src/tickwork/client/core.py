@@ -332,10 +332,13 @@ class AsyncClient(TransportOwner):
         """Queue the failed run again (same run id and key) and resolve the entry."""
         return await self._call(RunOut, "POST", _path("dead-letters", dead_letter_id, "replay"))
 
-    async def resolve_dead_letter(self, dead_letter_id: str) -> DeadLetterOut:
-        """Mark the entry handled without running it again."""
+    async def resolve_dead_letter(
+        self, dead_letter_id: str, *, note: str | None = None
+    ) -> DeadLetterOut:
+        """Mark the entry handled without running it again, with an optional ``note``."""
         path = _path("dead-letters", dead_letter_id, "resolve")
-        return await self._call(DeadLetterOut, "POST", path)
+        body = {"note": note} if note is not None else None
+        return await self._call(DeadLetterOut, "POST", path, json=body)
 
     async def stats(self) -> StatsOut:
         return await self._call(StatsOut, "GET", "/api/stats")
