@@ -8,7 +8,7 @@ STAMPS := .stamps
 DASHBOARD_SRC := $(shell find dashboard/src dashboard/index.html dashboard/vite.config.ts dashboard/package.json -type f 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install run dev-dashboard dashboard services chromium test test-fast lint format bench bench-scale verify openapi clean
+.PHONY: help install run dev-dashboard dashboard services chromium test test-fast lint format bench bench-scale drill verify openapi clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench: install services ## Throughput and fire-lag benchmarks on PostgreSQL + Re
 
 bench-scale: install services ## The API and retention at 1M jobs and 10M runs (PostgreSQL; ~15 min)
 	$(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
+
+drill: install ## Failover drill: kill, partition, restart PostgreSQL under load (own PG + Redis; ~3 min)
+	timeout --signal=INT --kill-after=30 300 $(BIN)/python -m benchmarks.drill $(DRILL_ARGS)
 
 openapi: install ## Regenerate docs/openapi.json and the dashboard's API types from it
 	$(BIN)/python -m tickwork.api.openapi > docs/openapi.json

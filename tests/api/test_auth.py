@@ -281,6 +281,7 @@ def _bodies(job_id: str, run_id: str, dl_id: str) -> dict[str, Any]:
     return {
         "jobs-create": job_payload("intruder", namespace="other"),
         "jobs-replace": job_payload("theirs", namespace="other", command="false"),
+        "jobs-patch": {"command": "false", "enabled": False},
         "runs-bulk": {"runs": [{"job": job_id}]},
         "runs-bulk-cancel": {"ids": [run_id]},
         "runs-bulk-retry": {"ids": [run_id]},
@@ -344,7 +345,8 @@ async def _call(
     job_id, run_id, dl_id = target
     values = {"ref": job_id, "run_id": run_id, "dl_id": dl_id, "namespace": namespace}
     url = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "x-unknown"), path)
-    body = _bodies(job_id, run_id, dl_id).get(op, {}) if method in ("POST", "PUT") else None
+    writes = ("POST", "PUT", "PATCH")
+    body = _bodies(job_id, run_id, dl_id).get(op, {}) if method in writes else None
     if op in ("jobs-create", "jobs-replace") and body is not None:
         body = {**body, "namespace": namespace}
         if op == "jobs-replace":

@@ -80,3 +80,23 @@ def test_runs_select_and_confirm_a_bulk_cancel_with_the_count(tw: Cluster, page:
     assert not [u for u in posted if "/api/runs" in u], posted
     for run_id in runs:
         tw.http.post(f"/api/runs/{run_id}/cancel").raise_for_status()
+
+
+def test_one_dead_letter_resolved_with_a_note_shows_it(tw: Cluster, page: Page) -> None:
+    python_job(tw, "notes.flaky", retries=0, parameters={"fail": "feed missing"})
+    run_id = tw.trigger("notes.flaky")
+    finish(tw, run_id, "failed")
+    page.goto("/dead-letters")
+    row = page.get_by_test_id("dead-letters-table").locator("tbody tr", has_text="notes.flaky")
+    expect(row).to_have_count(1)
+    dl_id = row.evaluate("r => r.dataset.testid.replace('dead-letter-', '')")
+    page.get_by_test_id(f"resolve-{dl_id}").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Resolve the dead letter of notes.flaky?")
+    page.get_by_test_id("bulk-note").fill("the feed is back; tomorrow's run covers it")
+    dialog.get_by_role("button", name="Resolve").click()
+    expect(row).to_have_count(0)
+    page.get_by_role("tab", name="Resolved", exact=True).click()
+    expect(page.get_by_test_id(f"dl-note-{dl_id}")).to_have_text(
+        "the feed is back; tomorrow's run covers it"
+    )

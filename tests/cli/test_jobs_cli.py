@@ -92,6 +92,30 @@ def test_trigger_with_parameters_and_idempotency(tw: Invoke, client: Client) -> 
     assert "404 not_found: no job with id or name 'nope'" in missing.stderr
 
 
+def test_patch_changes_only_the_fields_given(tw: Invoke, client: Client) -> None:
+    client.create_job(
+        {"name": "p", "type": "shell", "command": "true", "retries": 7, "parameters": {"a": 1}}
+    )
+    result = tw(
+        "jobs", "patch", "p", "--set", "command=echo hi", "-s", "priority=80",
+        "--patch", '{"parameters": {"b": [2]}}', "--unset", "retries",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().startswith("patched p (job-")
+    assert "command, parameters, priority, retries" in result.stdout
+    job = client.get_job("p")
+    assert (job.command, job.priority, job.retries) == ("echo hi", 80, 3)
+    assert job.parameters == {"a": 1, "b": [2]}
+    shown = as_json(tw("jobs", "patch", "p", "-s", "enabled=false", "--json"))
+    assert shown["enabled"] is False and shown["status"] == "paused"
+    bad = tw("jobs", "patch", "p", "-s", "timeout=soon")
+    assert bad.exit_code == 1 and "422 validation_error: timeout" in bad.stderr
+    nothing = tw("jobs", "patch", "p")
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.stderr
+    assert tw("jobs", "patch", "p", "--patch", "[1]").exit_code == 2
+    assert client.patch_job("p", {"description": "by the client"}).description == "by the client"
+
+
 def test_pause_resume(tw: Invoke, client: Client) -> None:
     client.create_job({"name": "tick", "type": "shell", "command": "true", "schedule": "5m"})
     paused = tw("jobs", "pause", "tick")

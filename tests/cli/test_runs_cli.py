@@ -187,12 +187,36 @@ def test_dead_letters(live: Live) -> None:
     assert live.finished(run_id).status == "failed"
     second = next(d for d in live.client.list_dead_letters().dead_letters if d.run_id == run_id)
     resolved = as_json(tw("dlq", "resolve", second.id, "--json"))
-    assert resolved["resolved_at"] is not None
+    assert resolved["resolved_at"] is not None and resolved["note"] is None
     assert any(
         d["id"] == entry["id"]
         for d in as_json(tw("dlq", "list", "--resolved", "--json"))["dead_letters"]
     )
     assert tw("dlq", "replay", "dlq-nope").exit_code == 1
+
+
+def test_status_shows_dead_letters_and_a_resolve_keeps_its_note(live: Live) -> None:
+    tw = live.tw
+    live.job("status-doomed", type="shell", command="echo feed missing >&2; exit 3", retries=0)
+    run_id = live.client.trigger("status-doomed").run_id
+    assert live.finished(run_id).status == "failed"
+    page = as_json(tw("status", "--json"))["dead_letters"]
+    assert page["total"] == live.client.list_dead_letters().total >= 1
+    [entry] = [d for d in page["dead_letters"] if d["run_id"] == run_id]
+    shown = tw("status")
+    assert shown.exit_code == 0
+    assert f"dead letters   {page['total']} open" in shown.stdout
+    assert "latest open dead letters" in shown.stdout and entry["id"] in shown.stdout
+    assert "feed missing" in shown.stdout
+    none = as_json(tw("status", "--json", "--dead-letters", "0"))["dead_letters"]
+    assert (none["dead_letters"], none["total"]) == ([], page["total"])
+    done = tw("dlq", "resolve", entry["id"], "--note", "feed back; next run covers it")
+    assert done.exit_code == 0
+    assert done.stdout.strip().endswith(": feed back; next run covers it")
+    listed = tw("dlq", "list", "--resolved")
+    assert "feed back; next run covers it" in listed.stdout
+    after = as_json(tw("status", "--json"))["dead_letters"]
+    assert entry["id"] not in {d["id"] for d in after["dead_letters"]}
 
 
 def test_workers_and_status(live: Live) -> None:

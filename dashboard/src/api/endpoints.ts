@@ -94,7 +94,8 @@ export const endpoints = {
   deadLetters: (resolved: boolean, page: { limit?: number; offset?: number } = {}, signal?: AbortSignal) =>
     api<DeadLetterList>(`/api/dead-letters${buildQuery({ ...ns(), resolved, limit: page.limit, offset: page.offset || undefined })}`, { signal }),
   replayDeadLetter: (id: string) => api<Run>(`/api/dead-letters/${enc(id)}/replay`, { method: 'POST' }),
-  resolveDeadLetter: (id: string) => api<DeadLetter>(`/api/dead-letters/${enc(id)}/resolve`, { method: 'POST' }),
+  resolveDeadLetter: (id: string, note?: string) =>
+    api<DeadLetter>(`/api/dead-letters/${enc(id)}/resolve`, { method: 'POST', ...(note?.trim() ? { body: { note: note.trim() } } : {}) }),
   deadLetterGroups: (signal?: AbortSignal) => api<DeadLetterGroups>(`/api/dead-letters/groups${inNs()}`, { signal }),
   deadLettersBulk: (body: DeadLetterBulk) => api<BulkCount>(`/api/dead-letters/bulk${inNs()}`, { method: 'POST', body }),
   bulkCancelRuns: (body: RunBulk) => api<BulkCount>(`/api/runs/bulk-cancel${inNs()}`, { method: 'POST', body }),

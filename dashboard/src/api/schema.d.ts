@@ -62,7 +62,8 @@ export interface paths {
   "/api/dead-letters/{dl_id}/resolve": {
     /**
      * Resolve
-     * @description Mark the entry handled without running it again.
+     * @description Mark the entry handled without running it again, with an optional ``note`` (why;
+     * kept on the entry and shown with it).
      */
     post: operations["dead-letters-resolve"];
   };
@@ -116,6 +117,16 @@ export interface paths {
      * @description Delete a job and its runs. 409 while other jobs depend on it, unless ``force=true``.
      */
     delete: operations["jobs-delete"];
+    /**
+     * Patch
+     * @description Change some of a job's fields: the body is a JSON Merge Patch (RFC 7396) of its
+     * create body, sent as ``application/merge-patch+json`` or ``application/json`` (415
+     * otherwise). A field left out keeps its value, ``null`` resets it to its default, an
+     * object merges into the one there (``parameters``, ``request``) and anything else
+     * replaces it. The patched job is checked like a create (422 names the field); the
+     * namespace cannot change. The audit entry lists the fields that changed.
+     */
+    patch: operations["jobs-patch"];
   };
   "/api/jobs/{ref}/pause": {
     /**
@@ -1219,6 +1230,187 @@ export interface components {
       /** Worker Tags */
       worker_tags: string[];
     };
+    /**
+     * JobPatch
+     * @description A JSON Merge Patch (RFC 7396) of a job's create body: only the fields to change; null resets a field to its default. The job with the patch applied must be a valid create body.
+     */
+    JobPatch: {
+      /**
+       * Backoff
+       * @default null
+       */
+      backoff?: ("exponential" | "fixed") | null;
+      /**
+       * Catchup
+       * @default null
+       */
+      catchup?: ("latest" | "all" | "none") | null;
+      /**
+       * Command
+       * @description shell jobs: a string is run with /bin/sh -c; a list is an argv run without a shell (the first item looked up on PATH).
+       * @default null
+       */
+      command?: string | string[] | null;
+      /**
+       * Concurrency
+       * @default null
+       */
+      concurrency?: number | null;
+      /**
+       * Cwd
+       * @description shell jobs: the absolute directory the command runs in (else the worker's).
+       * @default null
+       */
+      cwd?: string | null;
+      /**
+       * Delivery
+       * @description at_least_once: a run whose worker is lost or times out is retried (its retries allowing). at_most_once: a run whose attempt may have started is never started again: the worker executes only once the coordinator took the start, and a lost or timed-out attempt ends the run failed ('lost; not retried: at-most-once'); failures the code itself reports are retried as the job allows.
+       * @default null
+       */
+      delivery?: ("at_least_once" | "at_most_once") | null;
+      /**
+       * Depends On
+       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @default null
+       */
+      depends_on?: string[] | null;
+      /**
+       * Description
+       * @default null
+       */
+      description?: string | null;
+      /**
+       * Enabled
+       * @default null
+       */
+      enabled?: boolean | null;
+      /**
+       * Env
+       * @description shell jobs: extra environment variables; a value is a string or {"$secret": "NAME"} filled in by the worker (masked in output). TICKWORK_* names are tickwork's own.
+       * @default null
+       */
+      env?: ({
+        [key: string]: string | {
+          [key: string]: string;
+        };
+      }) | null;
+      /**
+       * Function
+       * @description python jobs: 'package.module.function'.
+       * @default null
+       */
+      function?: string | null;
+      /**
+       * Isolation
+       * @default null
+       */
+      isolation?: ("pool" | "process") | null;
+      /**
+       * Jitter
+       * @default null
+       */
+      jitter?: number | null;
+      /**
+       * Max Retry Delay
+       * @default null
+       */
+      max_retry_delay?: number | null;
+      /**
+       * Name
+       * @default null
+       */
+      name?: string | null;
+      /**
+       * Namespace
+       * @description The job's namespace (lowercase letters, digits, '-'; 1 to 63). Unset: the request's ?namespace=, else 'default'. Fixed once the job exists.
+       * @default null
+       */
+      namespace?: string | null;
+      /**
+       * On Overlap
+       * @default null
+       */
+      on_overlap?: ("skip" | "queue" | "allow" | "cancel_previous") | null;
+      /**
+       * Parameters
+       * @description A JSON object passed to the job.
+       * @default null
+       */
+      parameters?: {
+        [key: string]: components["schemas"]["JsonValue"];
+      } | null;
+      /**
+       * Priority
+       * @default null
+       */
+      priority?: number | null;
+      /**
+       * @description http jobs.
+       * @default null
+       */
+      request?: components["schemas"]["HttpRequestIn"] | null;
+      /**
+       * Retention Days
+       * @description Keep this job's finished runs this many days (unset: the server's TICKWORK_RETAIN_RUNS_DAYS). The latest run and runs with an unresolved dead letter are always kept.
+       * @default null
+       */
+      retention_days?: number | null;
+      /**
+       * Retention Runs
+       * @description Keep at most this many newest runs of this job; older finished runs go even when younger than retention_days (whichever removes more applies).
+       * @default null
+       */
+      retention_runs?: number | null;
+      /**
+       * Retries
+       * @default null
+       */
+      retries?: number | null;
+      /**
+       * Retry Delay
+       * @description Seconds.
+       * @default null
+       */
+      retry_delay?: number | null;
+      /**
+       * Schedule
+       * @description cron ('0 9 * * *', '@daily'), interval ('every 5m', '1h', 'PT30S') or an ISO datetime with offset for one run.
+       * @default null
+       */
+      schedule?: string | null;
+      /**
+       * Start Deadline
+       * @default null
+       */
+      start_deadline?: number | null;
+      /**
+       * Tags
+       * @default null
+       */
+      tags?: string[] | null;
+      /**
+       * Timeout
+       * @description Seconds.
+       * @default null
+       */
+      timeout?: number | null;
+      /**
+       * Timezone
+       * @description IANA time zone for cron.
+       * @default null
+       */
+      timezone?: string | null;
+      /**
+       * Type
+       * @default null
+       */
+      type?: ("python" | "shell" | "http") | null;
+      /**
+       * Worker Tags
+       * @default null
+       */
+      worker_tags?: string[] | null;
+    };
     /** JobStatsOut */
     JobStatsOut: {
       /** Avg Duration */
@@ -1406,6 +1598,14 @@ export interface components {
       releases?: components["schemas"]["ReportItem"][];
       /** Starts */
       starts: components["schemas"]["ReportItem"][];
+    };
+    /** ResolveIn */
+    ResolveIn: {
+      /**
+       * Note
+       * @description Why it needs no replay; kept on the entry.
+       */
+      note?: string | null;
     };
     /** RetentionOut */
     RetentionOut: {
@@ -2151,7 +2351,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2278,7 +2478,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2304,7 +2504,8 @@ export interface operations {
   };
   /**
    * Resolve
-   * @description Mark the entry handled without running it again.
+   * @description Mark the entry handled without running it again, with an optional ``note`` (why;
+   * kept on the entry and shown with it).
    */
   "dead-letters-resolve": {
     parameters: {
@@ -2312,11 +2513,22 @@ export interface operations {
         dl_id: string;
       };
     };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["ResolveIn"] | null;
+      };
+    };
     responses: {
       /** @description Successful Response */
       200: {
         content: {
           "application/json": components["schemas"]["DeadLetterOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
         };
       };
       /** @description No token, or an unknown, expired or revoked one (when auth is on). */
@@ -2349,7 +2561,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2595,7 +2807,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2746,7 +2958,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2820,7 +3032,99 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Patch
+   * @description Change some of a job's fields: the body is a JSON Merge Patch (RFC 7396) of its
+   * create body, sent as ``application/merge-patch+json`` or ``application/json`` (415
+   * otherwise). A field left out keeps its value, ``null`` resets it to its default, an
+   * object merges into the one there (``parameters``, ``request``) and anything else
+   * replaces it. The patched job is checked like a create (422 names the field); the
+   * namespace cannot change. The audit entry lists the fields that changed.
+   */
+  "jobs-patch": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["JobPatch"];
+        "application/merge-patch+json": components["schemas"]["JobPatch"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["JobOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The name is taken, or depends_on would make a cycle. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2889,7 +3193,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -2958,7 +3262,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3108,7 +3412,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3284,7 +3588,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3438,7 +3742,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3512,7 +3816,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3585,7 +3889,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3716,7 +4020,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3798,7 +4102,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -3942,7 +4246,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4013,7 +4317,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4095,7 +4399,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4312,7 +4616,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4376,7 +4680,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4490,7 +4794,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4553,7 +4857,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4630,7 +4934,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4706,7 +5010,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -4784,7 +5088,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description A write whose Content-Type is not application/json. */
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
       415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];

@@ -25,14 +25,14 @@ export function BulkBar({ count, total, widen, onWiden, onClear, noun, children 
 }
 
 /** The confirmation of a bulk action, saying how many rows it touches; a note if asked. */
-export function BulkConfirm({ open, title, body, confirmLabel, withNote, pending, onConfirm, onClose }: { open: boolean; title: string; body: ReactNode; confirmLabel: string; withNote?: boolean; pending?: boolean; onConfirm: (note: string) => void; onClose: () => void }) {
+export function BulkConfirm({ open, title, body, confirmLabel, withNote, noteLabel = 'Note (optional, kept with each one)', pending, onConfirm, onClose }: { open: boolean; title: string; body: ReactNode; confirmLabel: string; withNote?: boolean; noteLabel?: string; pending?: boolean; onConfirm: (note: string) => void; onClose: () => void }) {
   const [note, setNote] = useState('')
   return (
     <ConfirmDialog open={open} title={title} confirmLabel={confirmLabel} pending={pending} onClose={onClose} onConfirm={() => onConfirm(note)}>
       <p data-testid="bulk-consequence">{body}</p>
       {withNote && (
         <label className="field" htmlFor="bulk-note">
-          <span className="field-label">Note (optional, kept with each one)</span>
+          <span className="field-label">{noteLabel}</span>
           <textarea id="bulk-note" className="input" rows={2} value={note} onChange={(e) => setNote(e.target.value)} data-testid="bulk-note" />
         </label>
       )}

@@ -39,9 +39,11 @@ function Row({ dl, selected, onToggle }: { dl: DeadLetter; selected?: boolean; o
     },
     onError: (e) => toast.error(`Could not replay ${dl.job_name}`, errorMessage(e)),
   })
+  const [asking, setAsking] = useState(false)
   const resolve = useMutation({
-    mutationFn: () => endpoints.resolveDeadLetter(dl.id),
+    mutationFn: (note: string) => endpoints.resolveDeadLetter(dl.id, note),
     onSuccess: () => {
+      setAsking(false)
       toast.success(`Resolved ${dl.job_name}`, 'Marked as handled without running it again.')
       refresh()
     },
@@ -78,17 +80,37 @@ function Row({ dl, selected, onToggle }: { dl: DeadLetter; selected?: boolean; o
       <td data-label="Failed">
         <TimeAgo iso={dl.created_at} past />
       </td>
-      <td data-label="Resolution">{dl.resolved_at ? <span className="muted">{dl.resolution ?? 'resolved'} · <TimeAgo iso={dl.resolved_at} /></span> : <span className="pill pill-danger">open</span>}</td>
+      <td data-label="Resolution">
+        {dl.resolved_at ? <span className="muted">{dl.resolution ?? 'resolved'} · <TimeAgo iso={dl.resolved_at} /></span> : <span className="pill pill-danger">open</span>}
+        {dl.note && (
+          <span className="cell-sub dl-note" title={dl.note} data-testid={`dl-note-${dl.id}`}>
+            {dl.note}
+          </span>
+        )}
+      </td>
       <td className="cell-actions">
         {!dl.resolved_at && (
           <div className="row-actions">
             <Button size="sm" variant="primary" icon={<RotateCcw size={14} />} pending={replay.isPending} disabled={busy} onClick={() => replay.mutate()} data-testid={`replay-${dl.id}`} denied={denied('operate', 'replaying a run', dl.namespace)}>
               Replay
             </Button>
-            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => resolve.mutate()} data-testid={`resolve-${dl.id}`} denied={denied('operate', 'resolving a dead letter', dl.namespace)}>
+            <Button size="sm" icon={<CheckCheck size={14} />} pending={resolve.isPending} disabled={busy} onClick={() => setAsking(true)} data-testid={`resolve-${dl.id}`} denied={denied('operate', 'resolving a dead letter', dl.namespace)}>
               Resolve
             </Button>
           </div>
+        )}
+        {asking && (
+          <BulkConfirm
+            open
+            title={`Resolve the dead letter of ${dl.job_name}?`}
+            confirmLabel="Resolve"
+            withNote
+            noteLabel="Note (optional: why, kept with the dead letter)"
+            pending={resolve.isPending}
+            onClose={() => setAsking(false)}
+            onConfirm={(note) => resolve.mutate(note)}
+            body={`Run ${shortId(dl.run_id)} leaves the queue as handled, without running again.`}
+          />
         )}
       </td>
     </tr>

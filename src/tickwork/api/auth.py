@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, str] = {
     "dead-letters-resolve": "operate",
     "jobs-create": "admin",
     "jobs-replace": "admin",
+    "jobs-patch": "admin",
     "jobs-delete": "admin",
     "tokens-create": "admin",
     "tokens-list": "admin",

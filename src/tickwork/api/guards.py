@@ -17,6 +17,9 @@ WS_SUBPROTOCOL = "tickwork"
 """Offered by the dashboard's WebSockets and echoed by the server."""
 
 WRITE_METHODS = frozenset({b"POST", b"PUT", b"PATCH", b"DELETE"})
+JSON_ONLY = (b"application/json",)
+PATCH_TYPES = (b"application/json", b"application/merge-patch+json")
+"""A PATCH is a JSON Merge Patch (RFC 7396), under its own media type or as plain JSON."""
 
 
 async def _reply(send: Send, status: int, code: str, message: str) -> None:
@@ -39,7 +42,8 @@ class _TooLarge(Exception):
 
 
 class RequestGuard:
-    """415 for a write whose Content-Type is not JSON (a form post can never create or trigger
+    """415 for a write whose Content-Type is not JSON (or, for a PATCH, a JSON Merge Patch:
+    a form post can never create or trigger
     a job; bodiless cross-site writes are ``SiteGuard``'s); 413 for a body over the cap,
     counted as it streams in."""
 
@@ -54,12 +58,14 @@ class RequestGuard:
         headers = dict(scope["headers"])
         method = scope["method"].encode()
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if method in WRITE_METHODS and ctype and ctype != b"application/json":
+        accepted = PATCH_TYPES if method == b"PATCH" else JSON_ONLY
+        if method in WRITE_METHODS and ctype and ctype not in accepted:
             await _reply(
                 send,
                 415,
                 "unsupported_media_type",
-                f"Content-Type must be application/json, not {ctype.decode()!r}",
+                f"Content-Type must be {' or '.join(t.decode() for t in accepted)}, "
+                f"not {ctype.decode()!r}",
             )
             return
         length = headers.get(b"content-length")

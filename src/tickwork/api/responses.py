@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from tickwork.api.auth import OPEN, PERMISSIONS
 from tickwork.schemas.errors import ErrorOut
+from tickwork.schemas.jobs import JobPatch
 
 WRITES = frozenset({"post", "put", "patch", "delete"})
 
@@ -25,7 +26,8 @@ COMMON = {
     403: "The token's role may not call this operation.",
     404: "What the path names does not exist.",
     413: "The request body is over the size limit (max_body_bytes).",
-    415: "A write whose Content-Type is not application/json.",
+    415: "A write whose Content-Type is not application/json (a PATCH may also be "
+    "application/merge-patch+json).",
     422: "Invalid input: ``details`` names each field at fault and why.",
     503: "The database is unavailable for now; retry after ``Retry-After`` seconds.",
 }
@@ -33,6 +35,7 @@ COMMON = {
 SPECIFIC: dict[str, dict[int, str]] = {
     "jobs-create": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-replace": {409: "The name is taken, or depends_on would make a cycle."},
+    "jobs-patch": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-delete": {409: "Other jobs depend on it (pass force=true)."},
     "runs-list": {404: "The job named by ``job`` does not exist."},
     "events-list": {404: "The job named by ``job`` does not exist."},
@@ -48,6 +51,8 @@ SPECIFIC: dict[str, dict[int, str]] = {
 }
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+JOB_PATCH_REF = "#/components/schemas/JobPatch"
+"""The body of PATCH /api/jobs/{ref}, read by the route itself (it has two media types)."""
 
 
 class TickworkApp(FastAPI):
@@ -93,6 +98,10 @@ def document(doc: dict[str, Any]) -> dict[str, Any]:
     )
     schemas.update(error.pop("$defs", {}))
     schemas["ErrorOut"] = error
+    patch = JobPatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, shared in patch.pop("$defs", {}).items():  # JobIn's, already there
+        schemas.setdefault(name, shared)
+    schemas["JobPatch"] = patch
     return doc
 
 

@@ -52,12 +52,19 @@ def replay(
 
 @app.command("resolve")
 def resolve(
-    entry: EntryArg, server: ServerOpt = None, token: TokenOpt = None, as_json: JsonOpt = False
+    entry: EntryArg,
+    note: Annotated[
+        str | None, typer.Option("--note", "-m", help="Why (kept on the entry, shown with it).")
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Mark the entry handled without running it again."""
+    """Mark the entry handled without running it again, with an optional note."""
     with session(server, token) as client:
-        done = client.resolve_dead_letter(entry)
+        done = client.resolve_dead_letter(entry, note=note)
     if as_json:
         print_json(done)
         return
-    out().print(f"resolved {done.id} ({done.job_name}, {done.run_id})")
+    said = f": {done.note}" if done.note else ""
+    out().print(f"resolved {done.id} ({done.job_name}, {done.run_id}){said}")

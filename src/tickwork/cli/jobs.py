@@ -1,4 +1,4 @@
-"""`tickwork jobs list|show|create|trigger|pause|resume|delete`."""
+"""`tickwork jobs list|show|create|patch|trigger|pause|resume|delete`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tickwork.cli.jobfile import JobFileError, read_job_file
 from tickwork.cli.render import job_detail, jobs_table, runs_table, when
 from tickwork.schemas.jobs import JobList
 
-app = typer.Typer(help="List, inspect, create, trigger, pause, resume and delete jobs.")
+app = typer.Typer(help="List, inspect, create, change, trigger, pause, resume and delete jobs.")
 
 JobArg = Annotated[str, typer.Argument(help="Job name or id.", show_default=False)]
 
@@ -106,6 +106,41 @@ def create(
     out().print(f"created {created.name} ({created.id}), next run {when(created.next_run)}")
 
 
+@app.command("patch")
+def patch(
+    job: JobArg,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", "-s", help="field=value (value read as JSON if it parses); repeatable."
+        ),
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", help="Reset a field to its default.")
+    ] = None,
+    patch_: Annotated[
+        str | None,
+        typer.Option("--patch", help='A JSON Merge Patch, e.g. \'{"parameters": {"x": 1}}\'.'),
+    ] = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change some fields of a job, leaving the rest as they are (JSON Merge Patch: an
+    object in --patch merges into the one there; --set and --unset apply after it)."""
+    changes = _parameters(patch_, set_ or [], option="--patch")
+    for field in unset or []:
+        changes[field] = None
+    if not changes:
+        fail("nothing to change: give --set, --unset or --patch", EXIT_BAD_INPUT)
+    with session(server, token) as client:
+        done = client.patch_job(job, changes)
+    if as_json:
+        print_json(done)
+        return
+    out().print(f"patched {done.name} ({done.id}): {', '.join(sorted(changes))}")
+
+
 @app.command("trigger")
 def trigger(
     job: JobArg,
@@ -137,19 +172,19 @@ def trigger(
         out().print(result.run_id)
 
 
-def _parameters(raw: str | None, pairs: list[str]) -> dict[str, Any]:
+def _parameters(raw: str | None, pairs: list[str], option: str = "--params") -> dict[str, Any]:
     values: dict[str, Any] = {}
     if raw:
         try:
             values = json.loads(raw)
         except ValueError as exc:
-            fail(f"--params is not JSON: {exc}", EXIT_BAD_INPUT)
+            fail(f"{option} is not JSON: {exc}", EXIT_BAD_INPUT)
         if not isinstance(values, dict):
-            fail("--params must be a JSON object", EXIT_BAD_INPUT)
+            fail(f"{option} must be a JSON object", EXIT_BAD_INPUT)
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            fail(f"--param {pair!r}: expected key=value", EXIT_BAD_INPUT)
+            fail(f"{pair!r}: expected key=value", EXIT_BAD_INPUT)
         values[key] = _json_or_text(value)
     return values
 

@@ -201,7 +201,7 @@ def workers_table(workers: Iterable[WorkerOut]) -> Table:
 
 
 def dead_letters_table(items: Iterable[DeadLetterOut]) -> Table:
-    table = Table("id", "run", "job", "attempts", "failed", "error", "resolved")
+    table = Table("id", "run", "job", "attempts", "failed", "error", "resolved", "note")
     for d in items:
         last = (d.error or "").strip().splitlines()
         table.add_row(
@@ -212,6 +212,7 @@ def dead_letters_table(items: Iterable[DeadLetterOut]) -> Table:
             when(d.created_at),
             Text(last[-1] if last else "-", style="red"),
             d.resolution or "-",
+            d.note or "-",
         )
     return table
 

@@ -25,6 +25,7 @@ from tickwork.client.http import (
     TransportOwner,
     typed_error_from_response,
 )
+from tickwork.domain.patches import MERGE_PATCH
 from tickwork.schemas.admin import AuditOut, PruneOut, TokenCreated, TokenOut
 from tickwork.schemas.jobs import (
     DagOut,
@@ -179,6 +180,19 @@ class AsyncClient(TransportOwner):
             JobOut, "PUT", _path("jobs", ref), json=body, namespace=body.get("namespace")
         )
 
+    async def patch_job(self, ref: str, changes: Mapping[str, Any]) -> JobOut:
+        """Change some of a job's fields (a JSON Merge Patch, RFC 7396): fields left out
+        keep their values, ``None`` resets one to its default, a dict merges into the one
+        there (``parameters``)."""
+        response = await self._http.request(
+            "PATCH",
+            _path("jobs", ref),
+            json=dict(changes),
+            params={"namespace": self.namespace},
+            headers={"Content-Type": MERGE_PATCH},
+        )
+        return JobOut.model_validate_json(response.content)
+
     async def delete_job(self, ref: str, *, force: bool = False) -> None:
         """Delete a job and its runs; ``force`` also removes it from its dependents."""
         params: Params = {"force": force or None, "namespace": self.namespace}
@@ -318,10 +332,13 @@ class AsyncClient(TransportOwner):
         """Queue the failed run again (same run id and key) and resolve the entry."""
         return await self._call(RunOut, "POST", _path("dead-letters", dead_letter_id, "replay"))
 
-    async def resolve_dead_letter(self, dead_letter_id: str) -> DeadLetterOut:
-        """Mark the entry handled without running it again."""
+    async def resolve_dead_letter(
+        self, dead_letter_id: str, *, note: str | None = None
+    ) -> DeadLetterOut:
+        """Mark the entry handled without running it again, with an optional ``note``."""
         path = _path("dead-letters", dead_letter_id, "resolve")
-        return await self._call(DeadLetterOut, "POST", path)
+        body = {"note": note} if note is not None else None
+        return await self._call(DeadLetterOut, "POST", path, json=body)
 
     async def stats(self) -> StatsOut:
         return await self._call(StatsOut, "GET", "/api/stats")

@@ -225,7 +225,7 @@ class ApiTransport:
         timeout = httpx.Timeout(self.timeout, read=self.timeout + out.wait)
         headers = dict(out.headers or {})
         if out.content is not None:
-            headers["Content-Type"] = "application/json"
+            headers.setdefault("Content-Type", "application/json")
         return await self._client.request(
             out.method,
             out.path,

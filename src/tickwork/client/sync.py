@@ -189,6 +189,7 @@ class Client:
     list_jobs = _Blocking(AsyncClient.list_jobs)
     iter_jobs = _BlockingIter(AsyncClient.iter_jobs)
     replace_job = _Blocking(AsyncClient.replace_job)
+    patch_job = _Blocking(AsyncClient.patch_job)
     delete_job = _Blocking(AsyncClient.delete_job)
     trigger = _Blocking(AsyncClient.trigger)
     pause_job = _Blocking(AsyncClient.pause_job)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from tickwork.domain.errors import ValidationError
@@ -227,6 +237,38 @@ class JobIn(BaseModel):
             if req
             else None,
         )
+
+
+def job_document(job: Job) -> dict[str, Any]:
+    """A job as the create body that would make it (every field of ``JobIn``, as JSON): what
+    a merge patch applies to."""
+    shown = JobOut.of(job).model_dump(mode="json")
+    return {name: shown[name] for name in JobIn.model_fields}
+
+
+def _patchable(info: FieldInfo) -> tuple[Any, FieldInfo]:
+    """A field of ``JobIn`` as a field of its merge patch: the same type and rules, or
+    ``null``, and nothing required."""
+    kept = copy(info)
+    kept.default, kept.default_factory = None, None
+    kind: Any = info.annotation
+    return kind | None, kept
+
+
+_PATCH_FIELDS: dict[str, Any] = {name: _patchable(f) for name, f in JobIn.model_fields.items()}
+JobPatch: type[BaseModel] = create_model(  # the body PATCH /api/jobs/{ref} documents
+    "JobPatch",
+    __config__=ConfigDict(
+        extra="forbid",
+        title="JobPatch",
+        json_schema_extra={
+            "description": "A JSON Merge Patch (RFC 7396) of a job's create body: only the "
+            "fields to change; null resets a field to its default. The job with the patch "
+            "applied must be a valid create body."
+        },
+    ),
+    **_PATCH_FIELDS,
+)
 
 
 class JobOut(BaseModel):

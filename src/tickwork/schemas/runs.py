@@ -147,6 +147,14 @@ class BulkOut(BaseModel):
     created: int
 
 
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Text | None = Field(
+        default=None, max_length=1000, description="Why it needs no replay; kept on the entry."
+    )
+
+
 class DeadLetterOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -161,8 +161,11 @@ class RunService:
         dl = await self.dead_letter(dl_id, who=who, needs="operate")
         return await self.retry(dl.run_id, trigger="replay", resolution="replayed")
 
-    async def resolve(self, dl_id: str, *, who: Principal = ANONYMOUS_OPEN) -> DeadLetter:
+    async def resolve(
+        self, dl_id: str, *, note: str | None = None, who: Principal = ANONYMOUS_OPEN
+    ) -> DeadLetter:
+        """Mark the entry handled without running it again, with an optional note."""
         await self.dead_letter(dl_id, who=who, needs="operate")
-        await self.store.dead_letters.resolve(dl_id, now=self.clock.now())
+        await self.store.dead_letters.resolve(dl_id, note=note, now=self.clock.now())
         await self.notifier.changed()
         return await self.dead_letter(dl_id)

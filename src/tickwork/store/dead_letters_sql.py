@@ -85,12 +85,13 @@ class DeadLetterRows:
             row = (await conn.execute(stmt)).first()
         return dead_letter_from_row(row) if row else None
 
-    async def resolve(self, dl_id: str, *, now: datetime) -> None:
+    async def resolve(self, dl_id: str, *, note: str | None = None, now: datetime) -> None:
+        """Mark an open entry handled, with ``note``; Conflict when it is not open."""
         async with self.db.write(now) as (conn, events):
             res = await conn.execute(
                 sa.update(D)
                 .where(D.c.id == dl_id, D.c.resolved_at.is_(None))
-                .values(resolved_at=now, resolution="resolved")
+                .values(resolved_at=now, resolution="resolved", note=note)
                 .returning(D.c.run_id, D.c.job_id)
             )
             row = res.first()

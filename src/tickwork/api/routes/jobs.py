@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
+import pydantic
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from tickwork.api.auth import audit_note
 from tickwork.api.deps import (
@@ -16,6 +20,8 @@ from tickwork.api.deps import (
     PrincipalDep,
     operation_id,
 )
+from tickwork.api.responses import JOB_PATCH_REF
+from tickwork.domain.patches import MERGE_PATCH, changed_fields, merge_patch
 from tickwork.domain.queries import JobFilter, RunFilter
 from tickwork.schemas.jobs import (
     DagEdge,
@@ -29,6 +35,7 @@ from tickwork.schemas.jobs import (
     PreviewOut,
     TriggerIn,
     TriggerOut,
+    job_document,
 )
 from tickwork.schemas.runs import RunList, RunOut
 
@@ -120,6 +127,64 @@ async def replace_job(
     job = await c.jobs.replace(ref, body.to_spec(namespace), who=who)
     request.state.audit = {"namespace": job.spec.namespace}
     return JobOut.of(job)
+
+
+PATCH_TYPES = (MERGE_PATCH, "application/json")
+
+
+@router.patch(
+    "/api/jobs/{ref}",
+    response_model=JobOut,
+    name="patch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"$ref": JOB_PATCH_REF}} for t in PATCH_TYPES},
+        }
+    },
+)
+async def patch_job(
+    ref: str, request: Request, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
+) -> JobOut:
+    """Change some of a job's fields: the body is a JSON Merge Patch (RFC 7396) of its
+    create body, sent as ``application/merge-patch+json`` or ``application/json`` (415
+    otherwise). A field left out keeps its value, ``null`` resets it to its default, an
+    object merges into the one there (``parameters``, ``request``) and anything else
+    replaces it. The patched job is checked like a create (422 names the field); the
+    namespace cannot change. The audit entry lists the fields that changed."""
+    current = await c.jobs.get(ref, namespace, who=who, needs="admin")
+    before = job_document(current)
+    merged = merge_patch(before, await _patch_body(request))
+    if isinstance(merged, dict):  # null: back to the default, which is where the job is
+        merged.setdefault("namespace", current.spec.namespace)
+    body = _job_in(merged)
+    job = await c.jobs.replace(current.id, body.to_spec(), who=who)
+    changed = changed_fields(before, body.model_dump(mode="json"))
+    request.state.audit = {"namespace": job.spec.namespace, "changed": changed}
+    return JobOut.of(job)
+
+
+async def _patch_body(request: Request) -> Any:
+    """The request's JSON value: 415 for a media type other than ``PATCH_TYPES``, 400 for
+    a body that is not JSON."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype not in PATCH_TYPES:
+        raise HTTPException(415, f"Content-Type must be {' or '.join(PATCH_TYPES)}")
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": str(exc), "input": None}]
+        ) from exc
+
+
+def _job_in(document: Any) -> JobIn:
+    """The patched job as a create body; a 422 naming each field at fault otherwise."""
+    try:
+        return JobIn.model_validate(document)
+    except pydantic.ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from exc
 
 
 @router.delete("/api/jobs/{ref}", status_code=204, name="delete")

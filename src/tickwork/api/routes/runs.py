@@ -29,6 +29,7 @@ from tickwork.schemas.runs import (
     DeadLetterList,
     DeadLetterOut,
     LogsOut,
+    ResolveIn,
     RunDetail,
     RunList,
     RunOut,
@@ -201,6 +202,10 @@ async def replay_dead_letter(dl_id: str, c: ContainerDep, who: PrincipalDep) -> 
     tags=["dead-letters"],
     name="resolve",
 )
-async def resolve_dead_letter(dl_id: str, c: ContainerDep, who: PrincipalDep) -> DeadLetterOut:
-    """Mark the entry handled without running it again."""
-    return DeadLetterOut.of(await c.runs.resolve(dl_id, who=who))
+async def resolve_dead_letter(
+    dl_id: str, c: ContainerDep, who: PrincipalDep, body: ResolveIn | None = None
+) -> DeadLetterOut:
+    """Mark the entry handled without running it again, with an optional ``note`` (why;
+    kept on the entry and shown with it)."""
+    note = body.note if body is not None else None
+    return DeadLetterOut.of(await c.runs.resolve(dl_id, note=note, who=who))

@@ -1,0 +1,1 @@
+"""`make drill`: a failover drill on a throw-away PostgreSQL and Redis (see ``main``)."""
