@@ -52,6 +52,8 @@ def _job_values(job: Job) -> dict[str, Any]:
         "concurrency": spec.concurrency,
         "retention_days": spec.retention_days,
         "retention_runs": spec.retention_runs,
+        "calendar": spec.calendar,
+        "calendar_policy": spec.calendar_policy if spec.calendar else None,
         "next_run": job.next_run,
         "created_at": job.created_at,
         "updated_at": job.updated_at,

@@ -16,6 +16,7 @@ from tickwork.api.deps import (
     PrincipalDep,
     operation_id,
 )
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, check_namespace
 from tickwork.domain.queries import JobFilter, RunFilter
 from tickwork.schemas.jobs import (
     DagEdge,
@@ -27,6 +28,7 @@ from tickwork.schemas.jobs import (
     JobOut,
     JobStatsOut,
     PreviewOut,
+    PreviewTickOut,
     TriggerIn,
     TriggerOut,
 )
@@ -219,12 +221,40 @@ async def get_dag(c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep) -
 @router.get("/api/schedules/preview", response_model=PreviewOut, tags=["schedules"], name="preview")
 async def preview_schedule(
     c: ContainerDep,
+    who: PrincipalDep,
     schedule: Annotated[str, Query(min_length=1, max_length=200)],
     timezone: Annotated[str, Query(max_length=64)] = "UTC",
     n: Annotated[int, Query(ge=1, le=100)] = 10,
+    calendar: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A calendar of ?namespace= (read access needed there): its closed "
+            "days' ticks are skipped or moved, and listed in ``ticks`` with the reason.",
+        ),
+    ] = None,
+    calendar_policy: Annotated[Literal["skip", "next_business_day"], Query()] = "skip",
+    namespace: Annotated[
+        str | None, Query(max_length=63, description="The calendar's namespace.")
+    ] = None,
 ) -> PreviewOut:
-    """The next ``n`` fire times of an expression, to check it before saving (422 if bad)."""
-    sched, times = c.jobs.preview(schedule, timezone, n)
+    """The next ``n`` fire times of an expression, to check it before saving (422 if bad),
+    under a business calendar when ``?calendar=`` names one (422 ``calendar`` if unknown,
+    or if it leaves no fire time within two years)."""
+    spec = None
+    if calendar is not None:
+        ns = check_namespace(namespace) if namespace is not None else DEFAULT_NAMESPACE
+        who.require("read", ns)
+        spec = await c.calendars.spec_for(calendar, ns)
+    sched, ticks = c.jobs.preview(schedule, timezone, n, calendar=spec, policy=calendar_policy)
     return PreviewOut(
-        schedule=sched.expression, timezone=sched.timezone, schedule_type=sched.kind, next=times
+        schedule=sched.expression,
+        timezone=sched.timezone,
+        schedule_type=sched.kind,
+        next=[t.at for t in ticks if t.fires],
+        calendar=calendar,
+        calendar_policy=calendar_policy if calendar else None,
+        ticks=[
+            PreviewTickOut(at=t.at, fires=t.fires, reason=t.reason, count=t.count) for t in ticks
+        ],
     )
