@@ -50,6 +50,8 @@ export interface JobSpec {
   isolation: 'pool' | 'process'
   enabled: boolean
   description?: string
+  calendar?: string | null
+  calendar_policy?: CalendarPolicy
 }
 
 export interface Job extends Omit<S['JobOut'], 'type' | 'schedule_type' | 'status' | 'backoff' | 'isolation' | 'request'> {
@@ -120,12 +122,25 @@ export interface Dag {
   edges: DagEdge[]
 }
 
+export type CalendarPolicy = 'skip' | 'next_business_day'
+export const CALENDAR_POLICIES: CalendarPolicy[] = ['skip', 'next_business_day']
+
+export type PreviewTick = S['PreviewTickOut']
+
 export interface SchedulePreview {
   schedule: string
   timezone: string
   schedule_type: ScheduleType
   next: string[]
+  calendar?: string | null
+  calendar_policy?: string | null
+  ticks?: PreviewTick[]
 }
+
+export type Calendar = S['CalendarOut']
+export type CalendarDetail = S['CalendarDetailOut']
+export type CalendarList = S['CalendarList']
+export type CalendarDay = S['DayOut']
 
 export interface SuccessBucket {
   bucket: string

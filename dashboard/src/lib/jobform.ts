@@ -1,4 +1,4 @@
-import type { Job, JobSpec, JobType } from '../api/types'
+import type { CalendarPolicy, Job, JobSpec, JobType } from '../api/types'
 
 export interface JobForm {
   name: string
@@ -29,6 +29,9 @@ export interface JobForm {
   isolation: 'pool' | 'process'
   enabled: boolean
   description: string
+  /** A business calendar of the job's namespace ('' for none) and what its closed days do. */
+  calendar: string
+  calendar_policy: CalendarPolicy
 }
 
 export const EMPTY_FORM: JobForm = {
@@ -60,6 +63,8 @@ export const EMPTY_FORM: JobForm = {
   isolation: 'pool',
   enabled: true,
   description: '',
+  calendar: '',
+  calendar_policy: 'skip',
 }
 
 const num = (v: number | null | undefined, fallback = '') => (v === null || v === undefined ? fallback : String(v))
@@ -95,6 +100,8 @@ export function jobToForm(job: Job): JobForm {
     isolation: job.isolation ?? 'pool',
     enabled: job.enabled,
     description: job.description ?? '',
+    calendar: job.calendar ?? '',
+    calendar_policy: job.calendar_policy === 'next_business_day' ? 'next_business_day' : 'skip',
   }
 }
 
@@ -208,6 +215,9 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     isolation: form.isolation,
     enabled: form.enabled,
     description: form.description.trim(),
+    // a policy means something only with a calendar (the server refuses one without)
+    calendar: form.calendar.trim() || null,
+    calendar_policy: form.calendar.trim() ? form.calendar_policy : 'skip',
   }
   return { spec, errors }
 }
