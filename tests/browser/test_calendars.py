@@ -16,7 +16,7 @@ from .helpers import STEPS
 def test_the_job_form_previews_a_schedule_under_a_calendar(tw: Cluster, page: Page) -> None:
     made = tw.http.post(
         "/api/calendars",
-        json={"name": "br-weekdays", "weekdays": [1, 2, 3, 4, 5], "description": "Mon–Fri"},
+        json={"name": "br-weekdays", "weekdays": [1, 2, 3, 4, 5], "description": "office days"},
     )
     assert made.status_code == 201, made.text
 
@@ -45,7 +45,7 @@ def test_the_job_form_previews_a_schedule_under_a_calendar(tw: Cluster, page: Pa
     assert (job["calendar"], job["calendar_policy"]) == ("br-weekdays", "next_business_day")
 
     page.goto("/calendars")
-    expect(page.get_by_test_id("calendar-row-br-weekdays")).to_contain_text("Mon–Fri")
+    expect(page.get_by_test_id("calendar-row-br-weekdays")).to_contain_text("Mon\u2013Fri")
     detail = page.get_by_test_id("calendar-detail")
     expect(detail.get_by_test_id("calendar-jobs")).to_have_text("cal.report")
     expect(detail.get_by_test_id("calendar-days").locator("li")).to_have_count(30)
