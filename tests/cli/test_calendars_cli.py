@@ -112,3 +112,19 @@ def test_calendars_commands(tw: Invoke, job_file: Factory) -> None:
     gone = tw("--namespace", "ops", "calendars", "delete", "de-business", "--yes")
     assert gone.exit_code == 0, gone.output
     assert as_json(tw("--namespace", "ops", "calendars", "list", "--json")) == []
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "calendars.yaml"
+
+
+def test_the_example_file_applies_and_reapplies_to_nothing(tw: Invoke, client: Client) -> None:
+    first = as_json(tw("apply", "-f", str(EXAMPLE), "--yes", "--json"))
+    assert first["calendars"]["create"] == ["de-business"]
+    assert sorted(first["create"]) == ["invoice-run", "month-end-report"]
+    report = client.get_job("month-end-report")
+    assert report.calendar_policy == "next_business_day" and report.next_run is not None
+    again = as_json(tw("apply", "-f", str(EXAMPLE), "--dry-run", "--json"))
+    assert again["calendars"]["unchanged"] == ["de-business"]
+    assert sorted(again["unchanged"]) == ["invoice-run", "month-end-report"]
+    shown = as_json(tw("calendars", "show", "de-business", "--json"))
+    assert shown["jobs"] == ["invoice-run", "month-end-report"]
