@@ -2269,6 +2269,12 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description A calendar of that name exists in the namespace. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
         content: {
@@ -2479,6 +2485,12 @@ export interface operations {
       };
       /** @description What the path names does not exist. */
       404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Jobs name the calendar (``details.jobs`` lists them). */
+      409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
