@@ -14,6 +14,8 @@ Every search is bounded: no business day (or no tick on one) within ``HORIZON_DA
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -147,7 +149,11 @@ class BusinessSchedule:
         if closed is None:
             return None
         walls = _moved_walls(self, closed, day, self._phase(anchor))
-        for wall in walls:
+        local = after.astimezone(self.zone)
+        # walls before the local time of `after` (on this day) cannot be later; one back
+        # for a wall that a spring-forward gap moves past it
+        start = bisect_right(walls, local.time().replace(fold=0)) - 1 if local.date() == day else 0
+        for wall in walls[max(start, 0) :]:
             moved = self._at_wall(day, wall)
             if moved > after:
                 return moved
@@ -199,12 +205,20 @@ class BusinessSchedule:
 
     def _ticks_on(self, day: date, *, anchor: datetime) -> int:
         end = self._start(day + timedelta(days=1))
-        tick = self._first_from(anchor, self._start(day))
-        count = 0
-        while tick is not None and tick < end and count < MAX_MOVED_TICKS:
-            count += 1
-            tick = self._first_from(anchor, tick + EPSILON)
-        return count
+        return sum(1 for _ in self._raw_ticks(anchor, self._start(day), end))
+
+    def _raw_ticks(self, anchor: datetime, start: datetime, end: datetime) -> Iterator[datetime]:
+        """The raw ticks in [start, end) (at most MAX_MOVED_TICKS), in one walk."""
+        first = self._first_from(anchor, start)
+        if first is None or first >= end:
+            return
+        yield first
+        seen = 1
+        for tick in self.schedule.times_after(first):
+            if tick >= end or seen >= MAX_MOVED_TICKS:
+                return
+            seen += 1
+            yield tick
 
     # -- days and instants --------------------------------------------------------------------
 
@@ -255,15 +269,9 @@ def _moved_walls(
     """The distinct local wall times of the ticks on closed days ``first`` … day before
     ``day``, sorted (cached: every pass of the scheduler on ``day`` asks again)."""
     anchor = _EPOCH + phase if phase is not None else _EPOCH
-    end = bs._start(day)
-    tick = bs._first_from(anchor, bs._start(first))
-    walls: set[time] = set()
-    seen = 0
-    while tick is not None and tick < end and seen < MAX_MOVED_TICKS:
-        walls.add(tick.astimezone(bs.zone).time().replace(fold=0))
-        seen += 1
-        tick = bs._first_from(anchor, tick + EPSILON)
-    return tuple(sorted(walls))
+    zone = bs.zone
+    ticks = bs._raw_ticks(anchor, bs._start(first), bs._start(day))
+    return tuple(sorted({tick.astimezone(zone).time().replace(fold=0) for tick in ticks}))
 
 
 def at_wall(zone: ZoneInfo, day: date, wall: time) -> datetime:
