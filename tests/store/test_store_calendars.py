@@ -119,3 +119,22 @@ async def test_delete_is_refused_while_jobs_name_it(store: SqlStore, clock: Fake
     assert await store.calendars.get("de-business", namespace="default") is None
     with pytest.raises(NotFound):
         await store.calendars.delete("de-business", namespace="default", now=clock.now())
+
+
+async def test_a_job_naming_a_missing_calendar_is_refused_in_its_write(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """The store checks (and holds) the calendar in the job's own transaction, so a calendar
+    deleted after the service looked it up cannot leave a job naming nothing."""
+    with pytest.raises(ValidationError, match="unknown calendar 'gone'") as caught:
+        await add_job(store, clock, "orphan", schedule="0 9 * * *", calendar="gone")
+    assert caught.value.field == "calendar"
+    assert await store.jobs.get("orphan") is None
+    await store.calendars.insert(DE, now=clock.now())
+    job = await add_job(store, clock, "kept", schedule="0 9 * * *", calendar="de-business")
+    with pytest.raises(ValidationError):
+        await store.jobs.replace(
+            replace(job, spec=replace(job.spec, calendar="gone")), dep_ids=[], now=clock.now()
+        )
+    stored = await store.jobs.get(job.id)
+    assert stored is not None and stored.spec.calendar == "de-business"

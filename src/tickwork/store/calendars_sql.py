@@ -18,7 +18,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import update_many
 from tickwork.store.jobs_sql import namespace_where
-from tickwork.store.locking import no_key_update
+from tickwork.store.locking import for_update, no_key_update
 from tickwork.store.rows import job_from_row
 
 C = t.calendars.c
@@ -151,7 +151,14 @@ class CalendarRows:
 
     async def delete(self, name: str, *, namespace: str, now: datetime) -> None:
         """Delete a calendar no job names (409 naming the jobs that do)."""
+        here = (C.namespace == namespace, C.name == name)
         async with self.db.write(now) as (conn, _events):
+            # the row first: a job being saved with this calendar holds FOR KEY SHARE on it
+            # (jobs_sql.check_calendar), so that job is either seen below or waits, then
+            # finds no calendar
+            locked = sa.select(C.name).where(*here)
+            if (await conn.execute(for_update(locked, self.db.dialect))).first() is None:
+                raise NotFound(f"no calendar '{name}' in namespace '{namespace}'")
             users = await _users(conn, namespace, name)
             if users:
                 raise Conflict(
@@ -159,11 +166,7 @@ class CalendarRows:
                     "delete them first",
                     details={"jobs": users},
                 )
-            res = await conn.execute(
-                sa.delete(t.calendars).where(C.namespace == namespace, C.name == name)
-            )
-            if res.rowcount == 0:
-                raise NotFound(f"no calendar '{name}' in namespace '{namespace}'")
+            await conn.execute(sa.delete(t.calendars).where(*here))
 
 
 async def _users(conn: AsyncConnection, namespace: str, name: str) -> list[str]:
