@@ -226,3 +226,56 @@ async def test_calendars_are_namespaced(api: httpx.AsyncClient, container: Conta
         headers=viewer,
     )
     assert preview.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"country": "XX"}, "holidays.country"),
+        ({"weekdays": "1,x"}, "weekdays"),
+        ({"weekdays": "8"}, "weekdays"),
+        ({"exclude_dates": "2026-02-30"}, "exclude_dates"),
+        ({"subdivision": "BY"}, "country"),
+        ({"weekdays": "1", "calendar": "de-business"}, "calendar"),
+    ],
+)
+async def test_an_inline_calendar_in_the_preview_is_checked(
+    api: httpx.AsyncClient, container: Container, params: dict[str, str], field: str
+) -> None:
+    admin = await bearer(container, role="admin")
+    r = await api.get(
+        "/api/schedules/preview", params={"schedule": "@daily", **params}, headers=admin
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["field"] == field
+
+
+async def test_a_preview_under_an_inline_calendar(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    r = await api.get(
+        "/api/schedules/preview",
+        params={
+            "schedule": "0 9 * * *",
+            "timezone": "Europe/Berlin",
+            "n": 3,
+            "country": "DE",
+            "subdivision": "BY",
+            "exclude_dates": "2026-12-23, 2026-12-24",
+            "calendar_policy": "next_business_day",
+        },
+        headers=await bearer(container, role="viewer"),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["calendar"], body["calendar_policy"]) == ("inline", "next_business_day")
+    assert body["next"] == [
+        "2026-12-22T08:00:00Z",
+        "2026-12-28T08:00:00Z",
+        "2026-12-29T08:00:00Z",
+    ]
+    assert [t["reason"] for t in body["ticks"] if not t["fires"]][:3] == [
+        "excluded date; moved to 2026-12-28",
+        "excluded date; moved to 2026-12-28",
+        "holiday: Christmas Day; moved to 2026-12-28",
+    ]

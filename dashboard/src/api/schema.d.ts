@@ -292,8 +292,9 @@ export interface paths {
     /**
      * Preview
      * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad),
-     * under a business calendar when ``?calendar=`` names one (422 ``calendar`` if unknown,
-     * or if it leaves no fire time within two years).
+     * under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+     * unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+     * within two years.
      */
     get: operations["schedules-preview"];
   };
@@ -4662,8 +4663,9 @@ export interface operations {
   /**
    * Preview
    * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad),
-   * under a business calendar when ``?calendar=`` names one (422 ``calendar`` if unknown,
-   * or if it leaves no fire time within two years).
+   * under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+   * unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+   * within two years.
    */
   "schedules-preview": {
     parameters: {
@@ -4676,6 +4678,16 @@ export interface operations {
         calendar_policy?: "skip" | "next_business_day";
         /** @description The calendar's namespace. */
         namespace?: string | null;
+        /** @description An inline calendar (instead of ?calendar=): working ISO weekdays, comma-separated (default 1,2,3,4,5 when another inline field is given). */
+        weekdays?: string | null;
+        /** @description Inline calendar: holidays of a country. */
+        country?: string | null;
+        /** @description Inline calendar: of a subdivision. */
+        subdivision?: string | null;
+        /** @description Inline calendar: ISO dates, comma-separated. */
+        exclude_dates?: string | null;
+        /** @description Inline calendar: ISO dates, comma-separated. */
+        include_dates?: string | null;
       };
     };
     responses: {

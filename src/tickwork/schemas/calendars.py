@@ -7,7 +7,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickwork.domain.calendars import Calendar, CalendarSpec, DayInfo, HolidaySet
+from tickwork.domain.calendars import (
+    Calendar,
+    CalendarSpec,
+    DayInfo,
+    HolidaySet,
+    validate_calendar,
+)
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.fields import Count, Text
@@ -85,6 +91,52 @@ class CalendarIn(BaseModel):
             include_dates=tuple(self.include_dates),
             description=self.description,
         )
+
+
+def inline_calendar(
+    *,
+    weekdays: str | None,
+    country: str | None,
+    subdivision: str | None,
+    exclude_dates: str | None,
+    include_dates: str | None,
+) -> CalendarSpec | None:
+    """A calendar given in a preview's query (comma-separated weekdays and ISO dates), or None
+    when none of its fields is; checked like a stored one (422 naming the field)."""
+    given = (weekdays, country, subdivision, exclude_dates, include_dates)
+    if all(v is None for v in given):
+        return None
+    if subdivision is not None and country is None:
+        raise ValidationError("country", "is needed with a subdivision")
+    spec = CalendarSpec(
+        name="inline",
+        weekdays=(1, 2, 3, 4, 5) if weekdays is None else _numbers("weekdays", weekdays),
+        holidays=HolidaySet(country, subdivision) if country else None,
+        exclude_dates=_dates("exclude_dates", exclude_dates),
+        include_dates=_dates("include_dates", include_dates),
+    )
+    return validate_calendar(spec)
+
+
+def _items(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _numbers(field: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in _items(text))
+    except ValueError:
+        raise ValidationError(field, f"{text!r} is not a comma-separated list of 1 … 7") from None
+
+
+def _dates(field: str, text: str | None) -> tuple[date, ...]:
+    out = []
+    for part in _items(text):
+        try:
+            out.append(date.fromisoformat(part))
+        except ValueError:
+            raise ValidationError(field, f"{part!r} is not an ISO date (YYYY-MM-DD)") from None
+    return tuple(out)
 
 
 class HolidaysOut(BaseModel):

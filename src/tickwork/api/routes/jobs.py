@@ -16,8 +16,10 @@ from tickwork.api.deps import (
     PrincipalDep,
     operation_id,
 )
+from tickwork.domain.errors import ValidationError
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, check_namespace
 from tickwork.domain.queries import JobFilter, RunFilter
+from tickwork.schemas.calendars import inline_calendar
 from tickwork.schemas.jobs import (
     DagEdge,
     DagNode,
@@ -237,12 +239,43 @@ async def preview_schedule(
     namespace: Annotated[
         str | None, Query(max_length=63, description="The calendar's namespace.")
     ] = None,
+    weekdays: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="An inline calendar (instead of ?calendar=): working ISO weekdays, "
+            "comma-separated (default 1,2,3,4,5 when another inline field is given).",
+        ),
+    ] = None,
+    country: Annotated[
+        str | None, Query(max_length=10, description="Inline calendar: holidays of a country.")
+    ] = None,
+    subdivision: Annotated[
+        str | None, Query(max_length=20, description="Inline calendar: of a subdivision.")
+    ] = None,
+    exclude_dates: Annotated[
+        str | None,
+        Query(max_length=4000, description="Inline calendar: ISO dates, comma-separated."),
+    ] = None,
+    include_dates: Annotated[
+        str | None,
+        Query(max_length=4000, description="Inline calendar: ISO dates, comma-separated."),
+    ] = None,
 ) -> PreviewOut:
     """The next ``n`` fire times of an expression, to check it before saving (422 if bad),
-    under a business calendar when ``?calendar=`` names one (422 ``calendar`` if unknown,
-    or if it leaves no fire time within two years)."""
-    spec = None
+    under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+    unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+    within two years."""
+    spec = inline_calendar(
+        weekdays=weekdays,
+        country=country,
+        subdivision=subdivision,
+        exclude_dates=exclude_dates,
+        include_dates=include_dates,
+    )
     if calendar is not None:
+        if spec is not None:
+            raise ValidationError("calendar", "name a calendar or give one inline, not both")
         ns = check_namespace(namespace) if namespace is not None else DEFAULT_NAMESPACE
         who.require("read", ns)
         spec = await c.calendars.spec_for(calendar, ns)
@@ -252,8 +285,8 @@ async def preview_schedule(
         timezone=sched.timezone,
         schedule_type=sched.kind,
         next=[t.at for t in ticks if t.fires],
-        calendar=calendar,
-        calendar_policy=calendar_policy if calendar else None,
+        calendar=calendar if calendar or spec is None else spec.name,
+        calendar_policy=calendar_policy if spec else None,
         ticks=[
             PreviewTickOut(at=t.at, fires=t.fires, reason=t.reason, count=t.count) for t in ticks
         ],
