@@ -22,6 +22,7 @@ const Runs = lazy(() => import('./pages/Runs'))
 const RunDetail = lazy(() => import('./pages/RunDetail'))
 const Workers = lazy(() => import('./pages/Workers'))
 const Audit = lazy(() => import('./pages/Audit'))
+const Calendars = lazy(() => import('./pages/Calendars'))
 const DeadLetters = lazy(() => import('./pages/DeadLetters'))
 const DagPage = lazy(() => import('./pages/DagPage'))
 const NotFound = lazy(() => import('./pages/NotFound'))
@@ -79,6 +80,7 @@ function Pages() {
           <Route path="/runs/:id" element={<RunDetail />} />
           <Route path="/dag" element={<DagPage />} />
           <Route path="/workers" element={<Workers />} />
+          <Route path="/calendars" element={<Calendars />} />
           <Route path="/audit" element={<Audit />} />
           <Route path="/dead-letters" element={<DeadLetters />} />
           <Route path="*" element={<NotFound />} />

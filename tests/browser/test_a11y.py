@@ -67,6 +67,7 @@ PAGES: list[tuple[str, Callable[[dict[str, str]], str], str]] = [
     ("failed run", lambda d: f"/runs/{d['failed']}", "run-status"),
     ("dependencies", lambda d: "/dag", "nav-dag"),
     ("workers", lambda d: "/workers", "nav-workers"),
+    ("calendars", lambda d: "/calendars", "nav-calendars"),
     ("dead letters", lambda d: "/dead-letters", "nav-dead-letters"),
     ("audit", lambda d: "/audit", "nav-audit"),
     ("not found", lambda d: "/no-such-page", "nav-overview"),

@@ -177,7 +177,7 @@ class Load:
         self.rng.shuffle(ops)
         return ops
 
-    def plan(self, job: Any) -> tuple[TickPlan, Any]:
+    def plan(self, job: Any, calendar: Any = None) -> tuple[TickPlan, Any]:
         now = self.clock.now()
         return TickPlan(fire=[now]), now + timedelta(seconds=1)
 

@@ -61,7 +61,7 @@ async def test_scheduled_and_dependency_runs_keep_the_namespace(
     down = await add_job(store, clock, "down", namespace="payments", deps=[up])
     clock.advance(seconds=61)
 
-    def plan(job: Job) -> tuple[TickPlan, datetime | None]:
+    def plan(job: Job, calendar: object = None) -> tuple[TickPlan, datetime | None]:
         return TickPlan(fire=[clock.now()]), clock.now() + timedelta(minutes=1)
 
     await store.schedule.fire(now=clock.now(), limit=10, planner=plan)

@@ -5,6 +5,9 @@ import { api } from './client'
 import type {
   AuditEntry,
   BulkCount,
+  CalendarDetail,
+  CalendarList,
+  CalendarPolicy,
   Dag,
   DeadLetter,
   DeadLetterBulk,
@@ -34,6 +37,13 @@ const enc = encodeURIComponent
 const ns = () => ({ namespace: listNamespace() })
 /** `?namespace=` alone, or with more parameters after it (`&force=true`). */
 const inNs = (extra: Record<string, string | boolean | undefined> = {}) => buildQuery({ ...ns(), ...extra })
+
+/** A calendar picked for a schedule preview: its name, the policy and its namespace. */
+export interface CalendarChoice {
+  name: string
+  policy: CalendarPolicy
+  namespace?: string
+}
 
 export interface JobFilters {
   status?: string
@@ -104,6 +114,20 @@ export const endpoints = {
   /** `namespace`: a job's own (else the chosen one; `default` with all namespaces shown). */
   dag: (signal?: AbortSignal, namespace?: string) => api<Dag>(`/api/dag${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
 
-  schedulePreview: (schedule: string, timezone: string, n = 5, signal?: AbortSignal) =>
-    api<SchedulePreview>(`/api/schedules/preview${buildQuery({ schedule, timezone, n })}`, { signal }),
+  /** Under `calendar` (a calendar of `namespace`, else the chosen one), with its skipped days. */
+  schedulePreview: (schedule: string, timezone: string, n = 5, signal?: AbortSignal, calendar?: CalendarChoice) =>
+    api<SchedulePreview>(
+      `/api/schedules/preview${buildQuery({
+        schedule,
+        timezone,
+        n,
+        ...(calendar?.name ? { calendar: calendar.name, calendar_policy: calendar.policy, namespace: calendar.namespace ?? listNamespace() } : {}),
+      })}`,
+      { signal },
+    ),
+
+  calendars: (signal?: AbortSignal, namespace?: string) =>
+    api<CalendarList>(`/api/calendars${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
+  calendar: (name: string, namespace: string | undefined, days = 30, signal?: AbortSignal) =>
+    api<CalendarDetail>(`/api/calendars/${enc(name)}${buildQuery({ namespace, days })}`, { signal }),
 }

@@ -21,5 +21,8 @@ export const keys = {
   },
   audit: (f?: object) => (f ? (['audit', f] as const) : (['audit'] as const)),
   events: (job?: string) => (job ? (['events', job, ns()] as const) : (['events'] as const)),
-  preview: (schedule: string, tz: string) => ['schedule-preview', schedule, tz] as const,
+  preview: (schedule: string, tz: string, calendar = '', policy = '', namespace = '') =>
+    ['schedule-preview', schedule, tz, calendar, policy, namespace] as const,
+  calendars: (namespace?: string) => (namespace !== undefined ? (['calendars', namespace] as const) : (['calendars'] as const)),
+  calendar: (name: string, namespace: string) => ['calendar', name, namespace] as const,
 }

@@ -19,6 +19,39 @@ export interface paths {
      */
     get: operations["auth-whoami"];
   };
+  "/api/calendars": {
+    /**
+     * List
+     * @description The calendars of the namespaces the token may read (or of ``?namespace=``).
+     */
+    get: operations["calendars-list"];
+    /**
+     * Create
+     * @description Create a business calendar in its namespace (the body's, else ``?namespace=``, else
+     * ``default``; needs admin there). 422 names the field at fault (an unknown country or
+     * subdivision, a bad date, no weekday and no include_dates); 409 if the name is taken.
+     */
+    post: operations["calendars-create"];
+  };
+  "/api/calendars/{name}": {
+    /**
+     * Get
+     * @description A calendar, the jobs that name it and its coming days (business or not, and why).
+     */
+    get: operations["calendars-get"];
+    /**
+     * Replace
+     * @description Replace a calendar's definition; the ``next_run`` of every enabled job that names it
+     * is recomputed in the same transaction (422 ``calendar``, nothing changed, when a job
+     * would be left with no fire time).
+     */
+    put: operations["calendars-replace"];
+    /**
+     * Delete
+     * @description Delete a calendar. 409, naming them, while jobs name it.
+     */
+    delete: operations["calendars-delete"];
+  };
   "/api/dag": {
     /**
      * Get
@@ -269,7 +302,10 @@ export interface paths {
   "/api/schedules/preview": {
     /**
      * Preview
-     * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad).
+     * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad),
+     * under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+     * unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+     * within two years.
      */
     get: operations["schedules-preview"];
   };
@@ -556,6 +592,141 @@ export interface components {
       /** Ids */
       ids?: string[] | null;
     };
+    /** CalendarChangedOut */
+    CalendarChangedOut: {
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Description */
+      description: string;
+      /** Exclude Dates */
+      exclude_dates: string[];
+      holidays: components["schemas"]["HolidaysOut"] | null;
+      /** Include Dates */
+      include_dates: string[];
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+      /**
+       * Recomputed
+       * @description The jobs (by id) whose next_run the change recomputed, with the new one.
+       */
+      recomputed?: {
+        [key: string]: string | null;
+      };
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Weekdays */
+      weekdays: number[];
+    };
+    /** CalendarDetailOut */
+    CalendarDetailOut: {
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Days
+       * @description The coming days (?days=, from today, UTC).
+       */
+      days: components["schemas"]["DayOut"][];
+      /** Description */
+      description: string;
+      /** Exclude Dates */
+      exclude_dates: string[];
+      holidays: components["schemas"]["HolidaysOut"] | null;
+      /** Include Dates */
+      include_dates: string[];
+      /**
+       * Jobs
+       * @description The jobs of the namespace that name this calendar.
+       */
+      jobs: string[];
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Weekdays */
+      weekdays: number[];
+    };
+    /**
+     * CalendarIn
+     * @description A business calendar. A date in include_dates is a business day whatever else says.
+     */
+    CalendarIn: {
+      /**
+       * Description
+       * @default
+       */
+      description?: string;
+      /**
+       * Exclude Dates
+       * @description Extra non-business days.
+       */
+      exclude_dates?: string[];
+      /** @description Public holidays (not business days) of a country. */
+      holidays?: components["schemas"]["HolidaysIn"] | null;
+      /**
+       * Include Dates
+       * @description Business days whatever the weekday, holidays or exclude_dates say.
+       */
+      include_dates?: string[];
+      /** Name */
+      name: string;
+      /**
+       * Namespace
+       * @description The calendar's namespace (unset: the request's ?namespace=, else 'default'); jobs of that namespace may name it.
+       */
+      namespace?: string | null;
+      /**
+       * Weekdays
+       * @description Working ISO weekdays, 1 = Monday … 7 = Sunday.
+       */
+      weekdays?: number[];
+    };
+    /** CalendarList */
+    CalendarList: {
+      /** Calendars */
+      calendars: components["schemas"]["CalendarOut"][];
+    };
+    /** CalendarOut */
+    CalendarOut: {
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Description */
+      description: string;
+      /** Exclude Dates */
+      exclude_dates: string[];
+      holidays: components["schemas"]["HolidaysOut"] | null;
+      /** Include Dates */
+      include_dates: string[];
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+      /** Weekdays */
+      weekdays: number[];
+    };
     /** ClaimIn */
     ClaimIn: {
       /**
@@ -644,6 +815,21 @@ export interface components {
       edges: components["schemas"]["DagEdge"][];
       /** Nodes */
       nodes: components["schemas"]["DagNode"][];
+    };
+    /** DayOut */
+    DayOut: {
+      /** Business */
+      business: boolean;
+      /**
+       * Day
+       * Format: date
+       */
+      day: string;
+      /**
+       * Reason
+       * @description Why not a business day: 'weekend', 'holiday: …'.
+       */
+      reason: string | null;
     };
     /** DeadLetterFilterIn */
     DeadLetterFilterIn: {
@@ -825,6 +1011,26 @@ export interface components {
        */
       stale: string[];
     };
+    /** HolidaysIn */
+    HolidaysIn: {
+      /**
+       * Country
+       * @description ISO 3166-1 alpha-2 country code known to the holidays package (DE, US…).
+       */
+      country: string;
+      /**
+       * Subdivision
+       * @description A subdivision of the country (BY, CA…).
+       */
+      subdivision?: string | null;
+    };
+    /** HolidaysOut */
+    HolidaysOut: {
+      /** Country */
+      country: string;
+      /** Subdivision */
+      subdivision: string | null;
+    };
     /** HttpRequestIn */
     HttpRequestIn: {
       body?: components["schemas"]["JsonValue"];
@@ -862,6 +1068,13 @@ export interface components {
     JobDetailOut: {
       /** Backoff */
       backoff: string;
+      /** Calendar */
+      calendar?: string | null;
+      /**
+       * Calendar Policy
+       * @default skip
+       */
+      calendar_policy?: string;
       /** Catchup */
       catchup: string;
       /** Command */
@@ -968,6 +1181,18 @@ export interface components {
        * @enum {string}
        */
       backoff?: "exponential" | "fixed";
+      /**
+       * Calendar
+       * @description A business calendar of the job's namespace, by name (/api/calendars); ticks on its non-business days follow calendar_policy. 422 if unknown.
+       */
+      calendar?: string | null;
+      /**
+       * Calendar Policy
+       * @description skip: a tick on a non-business day does not fire (recorded as skipped with the reason); next_business_day: it moves to the same local time on the next business day (ticks landing on one instant fire once).
+       * @default skip
+       * @enum {string}
+       */
+      calendar_policy?: "skip" | "next_business_day";
       /**
        * Catchup
        * @default latest
@@ -1140,6 +1365,13 @@ export interface components {
     JobOut: {
       /** Backoff */
       backoff: string;
+      /** Calendar */
+      calendar?: string | null;
+      /**
+       * Calendar Policy
+       * @default skip
+       */
+      calendar_policy?: string;
       /** Catchup */
       catchup: string;
       /** Command */
@@ -1240,6 +1472,18 @@ export interface components {
        * @default null
        */
       backoff?: ("exponential" | "fixed") | null;
+      /**
+       * Calendar
+       * @description A business calendar of the job's namespace, by name (/api/calendars); ticks on its non-business days follow calendar_policy. 422 if unknown.
+       * @default null
+       */
+      calendar?: string | null;
+      /**
+       * Calendar Policy
+       * @description skip: a tick on a non-business day does not fire (recorded as skipped with the reason); next_business_day: it moves to the same local time on the next business day (ticks landing on one instant fire once).
+       * @default null
+       */
+      calendar_policy?: ("skip" | "next_business_day") | null;
       /**
        * Catchup
        * @default null
@@ -1492,14 +1736,54 @@ export interface components {
     };
     /** PreviewOut */
     PreviewOut: {
-      /** Next */
+      /**
+       * Calendar
+       * @description The calendar applied, if any.
+       */
+      calendar?: string | null;
+      /** Calendar Policy */
+      calendar_policy?: string | null;
+      /**
+       * Next
+       * @description The next n fire times (under the calendar).
+       */
       next: string[];
       /** Schedule */
       schedule: string;
       /** Schedule Type */
       schedule_type: string;
+      /**
+       * Ticks
+       * @description The fire times with, under a calendar, a line before each for every closed day passed over and why.
+       */
+      ticks?: components["schemas"]["PreviewTickOut"][];
       /** Timezone */
       timezone: string;
+    };
+    /** PreviewTickOut */
+    PreviewTickOut: {
+      /**
+       * At
+       * Format: date-time
+       * @description A fire time, or the first tick of a closed day.
+       */
+      at: string;
+      /**
+       * Count
+       * @description How many ticks that closed day had.
+       * @default 1
+       */
+      count?: number;
+      /**
+       * Fires
+       * @description False for a closed day's ticks that do not fire there.
+       */
+      fires: boolean;
+      /**
+       * Reason
+       * @description Why not: 'weekend', 'holiday: <name>', 'excluded date', … (with '; moved to <date>' under next_business_day).
+       */
+      reason?: string | null;
     };
     /** PruneCountsOut */
     PruneCountsOut: {
@@ -2163,6 +2447,359 @@ export interface operations {
       };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List
+   * @description The calendars of the namespaces the token may read (or of ``?namespace=``).
+   */
+  "calendars-list": {
+    parameters: {
+      query?: {
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["CalendarList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Create
+   * @description Create a business calendar in its namespace (the body's, else ``?namespace=``, else
+   * ``default``; needs admin there). 422 names the field at fault (an unknown country or
+   * subdivision, a bad date, no weekday and no include_dates); 409 if the name is taken.
+   */
+  "calendars-create": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CalendarIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["CalendarOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A calendar of that name exists in the namespace. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description A calendar, the jobs that name it and its coming days (business or not, and why).
+   */
+  "calendars-get": {
+    parameters: {
+      query?: {
+        /** @description The calendar's namespace (default: 'default'). */
+        namespace?: string | null;
+        /** @description Coming days to list. */
+        days?: number;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["CalendarDetailOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace
+   * @description Replace a calendar's definition; the ``next_run`` of every enabled job that names it
+   * is recomputed in the same transaction (422 ``calendar``, nothing changed, when a job
+   * would be left with no fire time).
+   */
+  "calendars-replace": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CalendarIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["CalendarChangedOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Delete
+   * @description Delete a calendar. 409, naming them, while jobs name it.
+   */
+  "calendars-delete": {
+    parameters: {
+      query?: {
+        /** @description The calendar's namespace (default: 'default'). */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      204: {
+        content: never;
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Jobs name the calendar (``details.jobs`` lists them). */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4425,7 +5062,10 @@ export interface operations {
   };
   /**
    * Preview
-   * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad).
+   * @description The next ``n`` fire times of an expression, to check it before saving (422 if bad),
+   * under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+   * unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+   * within two years.
    */
   "schedules-preview": {
     parameters: {
@@ -4433,6 +5073,21 @@ export interface operations {
         schedule: string;
         timezone?: string;
         n?: number;
+        /** @description A calendar of ?namespace= (read access needed there): its closed days' ticks are skipped or moved, and listed in ``ticks`` with the reason. */
+        calendar?: string | null;
+        calendar_policy?: "skip" | "next_business_day";
+        /** @description The calendar's namespace. */
+        namespace?: string | null;
+        /** @description An inline calendar (instead of ?calendar=): working ISO weekdays, comma-separated (default 1,2,3,4,5 when another inline field is given). */
+        weekdays?: string | null;
+        /** @description Inline calendar: holidays of a country. */
+        country?: string | null;
+        /** @description Inline calendar: of a subdivision. */
+        subdivision?: string | null;
+        /** @description Inline calendar: ISO dates, comma-separated. */
+        exclude_dates?: string | null;
+        /** @description Inline calendar: ISO dates, comma-separated. */
+        include_dates?: string | null;
       };
     };
     responses: {

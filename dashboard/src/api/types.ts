@@ -53,6 +53,8 @@ export interface JobSpec {
   description?: string
   /** Fields the dashboard's form does not edit, sent back as they were. */
   [field: string]: unknown
+  calendar?: string | null
+  calendar_policy?: CalendarPolicy
 }
 
 export type Delivery = 'at_least_once' | 'at_most_once'
@@ -126,12 +128,25 @@ export interface Dag {
   edges: DagEdge[]
 }
 
+export type CalendarPolicy = 'skip' | 'next_business_day'
+export const CALENDAR_POLICIES: CalendarPolicy[] = ['skip', 'next_business_day']
+
+export type PreviewTick = S['PreviewTickOut']
+
 export interface SchedulePreview {
   schedule: string
   timezone: string
   schedule_type: ScheduleType
   next: string[]
+  calendar?: string | null
+  calendar_policy?: string | null
+  ticks?: PreviewTick[]
 }
+
+export type Calendar = S['CalendarOut']
+export type CalendarDetail = S['CalendarDetailOut']
+export type CalendarList = S['CalendarList']
+export type CalendarDay = S['DayOut']
 
 export interface SuccessBucket {
   bucket: string

@@ -49,4 +49,9 @@ describe('job form', () => {
     expect(parseJsonObject('{a:1}').error).toMatch(/Invalid JSON/)
     expect(splitList(' a, b ,,a\nc')).toEqual(['a', 'b', 'c'])
   })
+  it('sends a calendar with its policy, and no policy without one', () => {
+    const base = { ...EMPTY_FORM, name: 'j', function: 'a.b', schedule: '0 9 * * *' }
+    expect(formToSpec({ ...base, calendar: ' de-business ', calendar_policy: 'next_business_day' }).spec).toMatchObject({ calendar: 'de-business', calendar_policy: 'next_business_day' })
+    expect(formToSpec({ ...base, calendar: '', calendar_policy: 'next_business_day' }).spec).toMatchObject({ calendar: null, calendar_policy: 'skip' })
+  })
 })

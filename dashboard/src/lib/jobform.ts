@@ -1,4 +1,4 @@
-import type { Job, JobSpec, JobType } from '../api/types'
+import type { CalendarPolicy, Job, JobSpec, JobType } from '../api/types'
 
 export interface JobForm {
   name: string
@@ -33,6 +33,9 @@ export interface JobForm {
   /** Fields of the job this form does not edit (retention, calendars, SLAs, limits …): sent
    * back as they were, so saving the form never resets what it does not show. */
   carried: Record<string, unknown>
+  /** A business calendar of the job's namespace ('' for none) and what its closed days do. */
+  calendar: string
+  calendar_policy: CalendarPolicy
 }
 
 export const EMPTY_FORM: JobForm = {
@@ -66,6 +69,8 @@ export const EMPTY_FORM: JobForm = {
   enabled: true,
   description: '',
   carried: {},
+  calendar: '',
+  calendar_policy: 'skip',
 }
 
 const num = (v: number | null | undefined, fallback = '') => (v === null || v === undefined ? fallback : String(v))
@@ -103,6 +108,8 @@ export function jobToForm(job: Job): JobForm {
     enabled: job.enabled,
     description: job.description ?? '',
     carried: carriedFields(job),
+    calendar: job.calendar ?? '',
+    calendar_policy: job.calendar_policy === 'next_business_day' ? 'next_business_day' : 'skip',
   }
 }
 
@@ -219,6 +226,9 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     delivery: form.delivery,
     enabled: form.enabled,
     description: form.description.trim(),
+    // a policy means something only with a calendar (the server refuses one without)
+    calendar: form.calendar.trim() || null,
+    calendar_policy: form.calendar.trim() ? form.calendar_policy : 'skip',
   }
   return { spec, errors }
 }
@@ -235,7 +245,7 @@ export function parseArgv(text: string): string[] | undefined {
 }
 
 /** The fields the form builds itself, and those only the server sets. */
-const FORM_FIELDS = new Set(['name', 'type', 'function', 'command', 'request', 'schedule', 'timezone', 'parameters', 'tags', 'worker_tags', 'depends_on', 'timeout', 'retries', 'retry_delay', 'backoff', 'max_retry_delay', 'concurrency', 'on_overlap', 'catchup', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery', 'enabled', 'description'])
+const FORM_FIELDS = new Set(['name', 'type', 'function', 'command', 'request', 'schedule', 'timezone', 'parameters', 'tags', 'worker_tags', 'depends_on', 'timeout', 'retries', 'retry_delay', 'backoff', 'max_retry_delay', 'concurrency', 'on_overlap', 'catchup', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery', 'calendar', 'calendar_policy', 'enabled', 'description'])
 const SERVER_FIELDS = new Set(['id', 'namespace', 'status', 'schedule_type', 'next_run', 'last_run_at', 'created_at', 'updated_at'])
 
 export function carriedFields(job: Job): Record<string, unknown> {

@@ -6,13 +6,15 @@ import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, fieldErrors, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
-import type { JobType } from '../api/types'
+import { CALENDAR_POLICIES, type JobType } from '../api/types'
 import { DependsOnInput } from '../components/DependsOnInput'
 import { SchedulePreview } from '../components/SchedulePreview'
 import { useToast } from '../components/Toasts'
 import { Button, ErrorState, Field, LoadingBlock, PageHeader } from '../components/ui'
+import { POLICY_LABELS } from '../lib/calendar'
 import { formatDateTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
+import { listNamespace } from '../lib/namespace'
 import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, serverErrorsToForm, type JobForm } from '../lib/jobform'
 
 const SCHEDULE_PRESETS = [
@@ -96,6 +98,17 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
   const zones = useMemo(timeZones, [])
   const editing = !!jobId
   const denied = useDenied()('admin', editing ? 'editing a job' : 'creating a job', namespace)
+  // the calendars a job may name: its own namespace's (a new job's: the chosen one)
+  const calendarNamespace = namespace ?? listNamespace()
+  const calendars = useQuery({
+    queryKey: keys.calendars(calendarNamespace ?? 'default'),
+    queryFn: ({ signal }) => endpoints.calendars(signal, calendarNamespace ?? 'default'),
+    staleTime: 30_000,
+  })
+  const calendarNames = useMemo(() => {
+    const names = (calendars.data?.calendars ?? []).map((c) => c.name)
+    return form.calendar && !names.includes(form.calendar) ? [form.calendar, ...names] : names
+  }, [calendars.data, form.calendar])
 
   const set = <K extends keyof JobForm>(key: K, value: JobForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }))
@@ -268,7 +281,28 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
               </button>
             ))}
           </div>
-          <SchedulePreview schedule={form.schedule} timezone={form.timezone} />
+          <div className="form-row">
+            <Field label="Business calendar" htmlFor="calendar" error={err('calendar')} className="field-grow" hint="Ticks on its non-business days (weekends, holidays…) follow the policy.">
+              <select id="calendar" className="select" value={form.calendar} onChange={(e) => set('calendar', e.target.value)} {...invalid('calendar')}>
+                <option value="">None: every tick fires</option>
+                {calendarNames.map((c) => (
+                  <option key={c} value={c}>
+                    {c}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <Field label="On a closed day" htmlFor="calendar_policy" error={err('calendar_policy')}>
+              <select id="calendar_policy" className="select" value={form.calendar_policy} disabled={!form.calendar} onChange={(e) => set('calendar_policy', e.target.value as JobForm['calendar_policy'])}>
+                {CALENDAR_POLICIES.map((p) => (
+                  <option key={p} value={p}>
+                    {POLICY_LABELS[p]}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </div>
+          <SchedulePreview schedule={form.schedule} timezone={form.timezone} calendar={form.calendar ? { name: form.calendar, policy: form.calendar_policy, namespace: calendarNamespace } : undefined} />
           <Field label="Depends on" htmlFor="depends_on" error={err('depends_on')} hint="Runs after each of these jobs succeeds. Cycles are rejected.">
             <DependsOnInput id="depends_on" value={form.depends_on} onChange={(v) => set('depends_on', v)} exclude={form.name.trim()} invalid={!!err('depends_on')} />
           </Field>

@@ -20,6 +20,7 @@ from tickwork.api.responses import TickworkApp
 from tickwork.api.routes import (
     admin,
     bulk,
+    calendars,
     events,
     jobs,
     metrics,
@@ -58,7 +59,19 @@ def create_app(
     )
     app.state.container = container
     errors.install(app)
-    for module in (jobs, bulk, runs, workers, system, ws, events, admin, metrics, namespaces):
+    for module in (
+        jobs,
+        calendars,
+        bulk,
+        runs,
+        workers,
+        system,
+        ws,
+        events,
+        admin,
+        metrics,
+        namespaces,
+    ):
         app.include_router(module.router)
     if container.settings.dashboard:
         _mount_dashboard(app)

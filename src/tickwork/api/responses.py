@@ -37,6 +37,8 @@ SPECIFIC: dict[str, dict[int, str]] = {
     "jobs-replace": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-patch": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-delete": {409: "Other jobs depend on it (pass force=true)."},
+    "calendars-create": {409: "A calendar of that name exists in the namespace."},
+    "calendars-delete": {409: "Jobs name the calendar (``details.jobs`` lists them)."},
     "runs-list": {404: "The job named by ``job`` does not exist."},
     "events-list": {404: "The job named by ``job`` does not exist."},
     "runs-bulk": {404: "A job was deleted while its runs were being queued."},

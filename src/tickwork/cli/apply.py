@@ -1,6 +1,7 @@
 """`tickwork apply -f jobs.yaml | --module mypkg.jobs [--prune] [--dry-run] [--yes]`: jobs as code.
 
-Reads the declared jobs (a YAML/JSON file, or the ``@tickwork.job`` functions of a module),
+Reads the declared jobs (a YAML/JSON file, or the ``@tickwork.job`` functions of a module)
+and a file's business calendars (``calendars:``, applied first so jobs may name them),
 checks all of them locally, compares them with the server, prints the diff and then makes the
 server match (asking first on a terminal). How the diff is computed and ordered: ``plan.py``.
 A second apply of the same jobs finds nothing to change and sends no write.
@@ -17,6 +18,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tickwork.cli.calendars import (
+    CalendarStep,
+    apply_calendars,
+    plan_calendars,
+    show_calendar_plan,
+)
 from tickwork.cli.common import (
     EXIT_BAD_INPUT,
     Chosen,
@@ -31,11 +38,16 @@ from tickwork.cli.common import (
     print_json,
     session,
 )
-from tickwork.cli.jobfile import JobFileError, file_namespace, read_job_file, validate_jobs
+from tickwork.cli.jobfile import (
+    ApplyFile,
+    JobFileError,
+    file_namespace,
+    read_apply_file,
+    validate_jobs,
+)
 from tickwork.cli.plan import Plan, PlanError, PruneScope, Step, fetch_state, make_plan
 from tickwork.client import Client
 from tickwork.decorators import registered_jobs
-from tickwork.schemas.jobs import JobIn
 
 MARKS = {
     "create": ("+", "green"),
@@ -76,8 +88,11 @@ def apply(
     A file's ``namespace:`` (beside ``jobs:``, or on its jobs: one per file) is where it
     applies; else ``tickwork --namespace``, else ``default``. Giving both, differently, is
     refused."""
-    jobs, scope = _declared(file, module, path or [])
-    namespace = file_namespace(jobs)
+    declared, scope = _declared(file, module, path or [])
+    jobs = declared.jobs
+    namespace = file_namespace(jobs) or next(
+        (c.namespace for c in declared.calendars if c.namespace), None
+    )
     if namespace and Chosen.namespace and namespace != Chosen.namespace:
         fail(
             f"the jobs are in namespace {namespace!r} but --namespace/TICKWORK_NAMESPACE "
@@ -85,28 +100,35 @@ def apply(
             EXIT_BAD_INPUT,
         )
     with session(server, token, namespace=namespace) as client:
+        calendars = plan_calendars(client, declared.calendars)
         state = fetch_state(client, jobs, prune=prune)
         try:
             plan = make_plan(jobs, state, prune=prune, scope=scope)
         except PlanError as exc:
             _invalid("the jobs cannot be applied", exc.problems)
         if not as_json:
+            show_calendar_plan(out(), calendars)
             show_plan(out(), plan)
-        applied = _run(client, plan, dry_run=dry_run, yes=yes, quiet=as_json)
+        applied = _run(client, plan, calendars, dry_run=dry_run, yes=yes, quiet=as_json)
     if as_json:
-        print_json({**plan.as_json(), "applied": applied})
+        listed = {
+            action: [c.name for c in calendars if c.action == action]
+            for action in ("create", "update", "unchanged")
+        }
+        print_json({**plan.as_json(), "calendars": listed, "applied": applied})
 
 
 def _declared(
     file: str | None, module: str | None, paths: list[str]
-) -> tuple[list[JobIn], PruneScope]:
+) -> tuple[ApplyFile, PruneScope]:
     if (file is None) == (module is None):
         fail("give either -f FILE or --module NAME", EXIT_BAD_INPUT)
     try:
         if file is not None:
-            return read_job_file(file), PruneScope()
+            return read_apply_file(file), PruneScope()
         assert module is not None
-        return validate_jobs(module_jobs(module, paths)), PruneScope(module=module)
+        jobs = validate_jobs(module_jobs(module, paths))
+        return ApplyFile(jobs, []), PruneScope(module=module)
     except JobFileError as exc:
         _invalid(f"{file or module} is not valid", exc.problems)
 
@@ -153,12 +175,23 @@ def show_plan(console: Console, plan: Plan) -> None:
     )
 
 
-def _run(client: Client, plan: Plan, *, dry_run: bool, yes: bool, quiet: bool) -> bool:
-    if not plan.changes or dry_run:
+def _run(
+    client: Client,
+    plan: Plan,
+    calendars: list[CalendarStep],
+    *,
+    dry_run: bool,
+    yes: bool,
+    quiet: bool,
+) -> bool:
+    """Apply the calendars (first: jobs may name them), then the jobs' plan."""
+    changes = bool(plan.changes) or any(c.action != "unchanged" for c in calendars)
+    if not changes or dry_run:
         if not quiet:
-            err().print("dry run: nothing changed" if plan.changes else "nothing to change")
+            err().print("dry run: nothing changed" if changes else "nothing to change")
         return False
     confirm("Apply these changes?", yes=yes)
+    apply_calendars(client, calendars, quiet=quiet)
     for step in plan.changes:
         _execute(client, step)
         if not quiet:

@@ -3,9 +3,10 @@
 What it writes is what ``tickwork apply -f`` reads: one document per job with its name and
 every field that differs from the default (dependencies by name, a paused job as ``enabled:
 false``), dependencies before their dependents, and the namespace (``tickwork --namespace``)
-beside them when it is not ``default``. Applied to an empty server it recreates the
-jobs; applied back to the server it came from it changes nothing. Secrets stay references
-(``{"$secret": NAME}``): a job definition never holds a secret's value.
+beside them when it is not ``default``, and the namespace's business calendars
+(``calendars:``, which apply creates before the jobs). Applied to an empty server it recreates
+the calendars and jobs; applied back to the server it came from it changes nothing. Secrets
+stay references (``{"$secret": NAME}``): a job definition never holds a secret's value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
 from tickwork.domain.dag import topological_order
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
+from tickwork.schemas.calendars import CalendarIn, CalendarOut
 from tickwork.schemas.jobs import JobIn, JobOut
 
 HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
@@ -34,6 +36,20 @@ def job_document(job: JobOut) -> dict[str, Any]:
         doc["request"] = {k: v for k, v in doc["request"].items() if v not in (None, {}, "")}
     kept = {k: _tidy(v) for k, v in doc.items() if k not in ("name", "namespace")}
     return {"name": job.name, **kept}
+
+
+def calendar_document(calendar: CalendarOut) -> dict[str, Any]:
+    """The apply-file form of a calendar: its name and non-default fields."""
+    fields = {
+        f: v for f, v in calendar.model_dump(mode="json").items() if f in CalendarIn.model_fields
+    }
+    doc = CalendarIn.model_validate(fields).model_dump(mode="json", exclude_defaults=True)
+    if isinstance(doc.get("holidays"), dict) and doc["holidays"].get("subdivision") is None:
+        doc["holidays"].pop("subdivision", None)
+    return {
+        "name": calendar.name,
+        **{k: v for k, v in doc.items() if k not in ("name", "namespace")},
+    }
 
 
 def _tidy(value: Any) -> Any:
@@ -62,7 +78,10 @@ def export(
     with session(server, token) as client:
         namespace = client.namespace
         jobs = list(client.iter_jobs(tag=tag))
+        calendars = client.list_calendars()
     whole: dict[str, Any] = {} if namespace == DEFAULT_NAMESPACE else {"namespace": namespace}
+    if calendars:
+        whole["calendars"] = [calendar_document(c) for c in calendars]
     whole["jobs"] = [job_document(j) for j in ordered(jobs)]
     documents = whole["jobs"]
     if as_json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,23 @@ from typing import Any
 import pydantic
 import yaml
 
+from tickwork.domain.calendars import validate_calendar
 from tickwork.domain.errors import TickworkError
 from tickwork.domain.errors import ValidationError as DomainValidationError
 from tickwork.domain.jobs import validate_spec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
+from tickwork.schemas.calendars import CalendarIn
 from tickwork.schemas.jobs import JobIn
 
-__all__ = ["JobFileError", "job_documents", "read_job_file", "validate_jobs"]
+__all__ = [
+    "ApplyFile",
+    "JobFileError",
+    "job_documents",
+    "read_apply_file",
+    "read_job_file",
+    "validate_calendars",
+    "validate_jobs",
+]
 
 
 class JobFileError(Exception):
@@ -34,9 +45,78 @@ class JobFileError(Exception):
         self.problems = problems
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyFile:
+    jobs: list[JobIn]
+    calendars: list[CalendarIn]
+
+
 def read_job_file(path: str) -> list[JobIn]:
     """Every job in the file at ``path`` (``-``: standard input), checked."""
-    return validate_jobs(job_documents(_load(path), path))
+    return read_apply_file(path).jobs
+
+
+def read_apply_file(path: str) -> ApplyFile:
+    """The jobs and the business calendars (``calendars:`` beside ``jobs:``) of the file at
+    ``path``, every one checked; all the problems of both in one ``JobFileError``."""
+    data = _load(path)
+    problems: list[str] = []
+    jobs: list[JobIn] = []
+    calendars: list[CalendarIn] = []
+    try:
+        jobs = validate_jobs(job_documents(data, path))
+    except JobFileError as exc:
+        problems += exc.problems
+    try:
+        calendars = validate_calendars(calendar_documents(data, path))
+    except JobFileError as exc:
+        problems += exc.problems
+    if problems:
+        raise JobFileError(problems)
+    return ApplyFile(jobs, calendars)
+
+
+def calendar_documents(data: Any, source: str) -> list[Any]:
+    """The calendar mappings of a loaded file (its ``calendars:`` list, in the file's
+    ``namespace:``); none for a file without one."""
+    if not isinstance(data, dict) or "calendars" not in data:
+        return []
+    found = data["calendars"] or []
+    if not isinstance(found, list):
+        raise JobFileError([f"{source}: calendars: expected a list of calendars"])
+    namespace = data.get("namespace")
+    if namespace is None:
+        return found
+    return [{"namespace": namespace, **doc} if isinstance(doc, dict) else doc for doc in found]
+
+
+def validate_calendars(documents: Iterable[Any]) -> list[CalendarIn]:
+    """Check every calendar with the API's model and the domain's rules."""
+    calendars: list[CalendarIn] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, doc in enumerate(documents):
+        label = f"calendars[{index}]"
+        if not isinstance(doc, dict):
+            problems.append(f"{label}: a calendar must be a mapping of fields")
+            continue
+        label += f" ({doc.get('name')})" if isinstance(doc.get("name"), str) else ""
+        try:
+            calendar = CalendarIn.model_validate(doc)
+            validate_calendar(calendar.to_spec())
+        except pydantic.ValidationError as exc:
+            problems += [f"{label}: {_field(e['loc'])}: {_message(e)}" for e in exc.errors()]
+            continue
+        except DomainValidationError as exc:
+            problems.append(f"{label}: {exc.field}: {exc.reason}")
+            continue
+        if calendar.name in seen:
+            problems.append(f"{label}: name: {calendar.name!r} is declared twice")
+        seen.add(calendar.name)
+        calendars.append(calendar)
+    if problems:
+        raise JobFileError(problems)
+    return calendars
 
 
 def _load(path: str) -> Any:
@@ -52,9 +132,11 @@ def _load(path: str) -> Any:
 
 def job_documents(data: Any, source: str) -> list[Any]:
     """The job mappings of a loaded file: ``{"jobs": [...]}`` (with ``namespace:`` beside it,
-    the namespace of every job that names none), ``[...]`` or one job."""
+    the namespace of every job that names none, and ``calendars:``), ``[...]`` or one job."""
+    if isinstance(data, dict) and "calendars" in data and "jobs" not in data:
+        data = {**data, "jobs": []}
     if isinstance(data, dict) and "jobs" in data:
-        extra = sorted(set(data) - {"jobs", "namespace"})
+        extra = sorted(set(data) - {"jobs", "namespace", "calendars"})
         if extra:
             raise JobFileError([f"{source}: unknown top-level key(s): {', '.join(extra)}"])
         namespace = data.get("namespace")

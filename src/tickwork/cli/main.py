@@ -1,5 +1,5 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, apply, export, runs, workers, dlq, status, top, bench).
+it over the API (jobs, calendars, apply, export, runs, workers, dlq, status, top, bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json;
 ``tickwork --namespace NS …`` (also TICKWORK_NAMESPACE) picks the namespace they work in.
@@ -14,6 +14,7 @@ import typer
 from tickwork.cli import (
     apply,
     bench,
+    calendars,
     dlq,
     export,
     jobs,
@@ -58,6 +59,7 @@ RUN = "Run tickwork"
 OPERATE = "Operate it over the API (--server, --token, --json)"
 
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True, rich_help_panel=OPERATE)
+app.add_typer(calendars.app, name="calendars", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("apply", rich_help_panel=OPERATE)(apply.apply)
 app.command("export", rich_help_panel=OPERATE)(export.export)
 app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)

@@ -106,6 +106,7 @@ def job_detail(job: JobDetailOut) -> Table:
         ("type", job.type),
         ("target", target(job)),
         ("schedule", schedule(job)),
+        ("calendar", f"{job.calendar} ({job.calendar_policy})" if job.calendar else "-"),
         ("next run", when(job.next_run)),
         ("depends on", ", ".join(job.depends_on) or "-"),
         ("dependents", ", ".join(job.dependents) or "-"),

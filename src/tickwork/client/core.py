@@ -27,6 +27,13 @@ from tickwork.client.http import (
 )
 from tickwork.domain.patches import MERGE_PATCH
 from tickwork.schemas.admin import AuditOut, PruneOut, TokenCreated, TokenOut
+from tickwork.schemas.calendars import (
+    CalendarChangedOut,
+    CalendarDetailOut,
+    CalendarIn,
+    CalendarList,
+    CalendarOut,
+)
 from tickwork.schemas.jobs import (
     DagOut,
     JobDetailOut,
@@ -64,6 +71,7 @@ DEFAULT_NAMESPACE = "default"
 
 M = TypeVar("M", bound=BaseModel)
 JobLike = JobIn | Mapping[str, Any]
+CalendarLike = CalendarIn | Mapping[str, Any]
 
 _WORKERS = TypeAdapter(list[WorkerOut])
 _TOKENS = TypeAdapter(list[TokenOut])
@@ -229,11 +237,50 @@ class AsyncClient(TransportOwner):
         return await self._call(DagOut, "GET", "/api/dag")
 
     async def preview_schedule(
-        self, schedule: str, *, timezone: str = "UTC", n: int = 10
+        self,
+        schedule: str,
+        *,
+        timezone: str = "UTC",
+        n: int = 10,
+        calendar: str | None = None,
+        calendar_policy: str = "skip",
     ) -> PreviewOut:
-        """The next ``n`` fire times of a schedule expression (422 if it is not one)."""
+        """The next ``n`` fire times of a schedule expression (422 if it is not one); under
+        ``calendar`` (of the client's namespace), with the closed days' ticks in ``ticks``."""
         params: Params = {"schedule": schedule, "timezone": timezone, "n": n}
+        if calendar is not None:
+            params = {**params, "calendar": calendar, "calendar_policy": calendar_policy}
         return await self._call(PreviewOut, "GET", "/api/schedules/preview", params=params)
+
+    # --- calendars ------------------------------------------------------------------
+    async def create_calendar(self, calendar: CalendarLike) -> CalendarOut:
+        """Create a business calendar from a ``CalendarIn`` or a dict of its fields."""
+        body = _model_json(calendar)
+        return await self._call(
+            CalendarOut, "POST", "/api/calendars", json=body, namespace=body.get("namespace")
+        )
+
+    async def list_calendars(self) -> list[CalendarOut]:
+        """The calendars of the client's namespace."""
+        return (await self._call(CalendarList, "GET", "/api/calendars")).calendars
+
+    async def get_calendar(self, name: str, *, days: int = 30) -> CalendarDetailOut:
+        """A calendar, the jobs naming it and its next ``days`` days (business or not, why)."""
+        path = _path("calendars", name)
+        return await self._call(CalendarDetailOut, "GET", path, params={"days": days})
+
+    async def replace_calendar(self, name: str, calendar: CalendarLike) -> CalendarChangedOut:
+        """Replace a calendar; the next_run of the jobs naming it is recomputed."""
+        body = _model_json(calendar)
+        path = _path("calendars", name)
+        return await self._call(
+            CalendarChangedOut, "PUT", path, json=body, namespace=body.get("namespace")
+        )
+
+    async def delete_calendar(self, name: str) -> None:
+        """Delete a calendar (409 while jobs name it)."""
+        params: Params = {"namespace": self.namespace}
+        await self._http.request("DELETE", _path("calendars", name), params=params)
 
     # --- runs -----------------------------------------------------------------------
     async def list_runs(
@@ -429,9 +476,13 @@ def _path(resource: str, ref: str, action: str | None = None) -> str:
 
 
 def _job_json(job: JobLike) -> dict[str, Any]:
-    if isinstance(job, JobIn):
-        return job.model_dump(mode="json", exclude_unset=True)
-    return dict(job)
+    return _model_json(job)
+
+
+def _model_json(value: JobIn | CalendarIn | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(value, JobIn | CalendarIn):
+        return value.model_dump(mode="json", exclude_unset=True)
+    return dict(value)
 
 
 def _iso(value: datetime | None) -> str | None:

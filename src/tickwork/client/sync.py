@@ -198,6 +198,12 @@ class Client:
     dag = _Blocking(AsyncClient.dag)
     preview_schedule = _Blocking(AsyncClient.preview_schedule)
 
+    create_calendar = _Blocking(AsyncClient.create_calendar)
+    list_calendars = _Blocking(AsyncClient.list_calendars)
+    get_calendar = _Blocking(AsyncClient.get_calendar)
+    replace_calendar = _Blocking(AsyncClient.replace_calendar)
+    delete_calendar = _Blocking(AsyncClient.delete_calendar)
+
     list_runs = _Blocking(AsyncClient.list_runs)
     iter_runs = _BlockingIter(AsyncClient.iter_runs)
     get_run = _Blocking(AsyncClient.get_run)

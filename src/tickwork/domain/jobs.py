@@ -9,6 +9,9 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from tickwork.domain.business import BusinessSchedule
+from tickwork.domain.calendars import NAME_RE as CALENDAR_NAME_RE
+from tickwork.domain.calendars import CalendarPolicy, CalendarSpec
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.namespaces import (
     DEFAULT_NAMESPACE,
@@ -97,6 +100,10 @@ class JobSpec:
     """Keep at most this many newest runs (older finished ones go sooner than their age)."""
     namespace: str = DEFAULT_NAMESPACE
     """The namespace the job (its runs, dead letters and events) belongs to; fixed at creation."""
+    calendar: str | None = None
+    """A business calendar of the job's namespace, by name (domain/calendars.py)."""
+    calendar_policy: CalendarPolicy = "skip"
+    """What a tick on a non-business day does: ``skip`` it or move to the next business day."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -110,6 +117,13 @@ class JobSpec:
 
     def parsed_schedule(self) -> Schedule | None:
         return parse_schedule(self.schedule, self.timezone) if self.schedule else None
+
+    def ticks(self, calendar: CalendarSpec | None = None) -> Schedule | BusinessSchedule | None:
+        """The job's schedule, under ``calendar`` (the one it names) when given."""
+        schedule = self.parsed_schedule()
+        if schedule is None or calendar is None:
+            return schedule
+        return BusinessSchedule(schedule, calendar, self.calendar_policy)
 
     @property
     def route(self) -> str:
@@ -168,6 +182,10 @@ def validate_spec(spec: JobSpec, *, now: datetime) -> JobSpec:
     validate_timezone(spec.timezone)
     if spec.schedule is not None:
         _check_schedule(spec, now)
+    if spec.calendar is not None and not CALENDAR_NAME_RE.match(spec.calendar):
+        raise ValidationError("calendar", f"'{spec.calendar}' is not a calendar name")
+    if spec.calendar is None and spec.calendar_policy != "skip":
+        raise ValidationError("calendar_policy", "applies only to a job that names a calendar")
     for dep in spec.depends_on:
         ns, name = split_ref(dep, spec.namespace)
         if not NAME_RE.match(name) or (ns != spec.namespace and not NAMESPACE_RE.match(ns)):
@@ -276,13 +294,17 @@ def _check_schedule(spec: JobSpec, now: datetime) -> None:
         raise ValidationError("schedule", "the one-time date is in the past")
 
 
-def first_run(spec: JobSpec, *, job_id: str, now: datetime) -> datetime | None:
+def first_run(
+    spec: JobSpec, *, job_id: str, now: datetime, calendar: CalendarSpec | None = None
+) -> datetime | None:
     """The first fire time of a new, changed or resumed job (None without a schedule).
 
-    The first nominal tick strictly after ``now``, plus the job's jitter offset: the first
-    tick is jittered like every later one, so jobs created together do not fire together.
+    The first nominal tick strictly after ``now`` (on a business day of ``calendar``, the
+    one the job names, under its policy), plus the job's jitter offset: the first tick is
+    jittered like every later one, so jobs created together do not fire together. A
+    calendar that leaves no fire time raises NoBusinessDay (422 ``calendar``).
     """
-    schedule = spec.parsed_schedule()
+    schedule = spec.ticks(calendar)
     if schedule is None or not spec.enabled:
         return None
     tick = schedule.next_after(now)

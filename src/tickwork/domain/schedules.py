@@ -105,6 +105,11 @@ class Schedule:
             raise ValueError("n must not be negative")
         return list(islice(self._times(after), n))
 
+    def times_after(self, after: datetime) -> Iterator[datetime]:
+        """Every fire time strictly after ``after``, in order (UTC), lazily: one walk through
+        cronsim for a long run of ticks instead of a new one per tick."""
+        return self._times(after)
+
     def _times(self, after: datetime) -> Iterator[datetime]:
         start = utc(after)
         if self._every is not None:

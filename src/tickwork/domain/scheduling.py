@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from tickwork.domain.business import BusinessSchedule
 from tickwork.domain.schedules import Schedule
 
 Catchup = Literal["latest", "all", "none"]
@@ -49,7 +50,7 @@ def jitter_offset(job_id: str, jitter: float) -> timedelta:
 
 
 def _collect(
-    schedule: Schedule, due: datetime, now: datetime, cutoff: datetime
+    schedule: Schedule | BusinessSchedule, due: datetime, now: datetime, cutoff: datetime
 ) -> tuple[list[datetime], int, list[datetime], datetime | None]:
     """Split the ticks from ``due`` up to ``now`` into missed (< cutoff) and on-time ones."""
     missed: list[datetime] = []
@@ -71,7 +72,7 @@ def _collect(
 
 
 def plan_ticks(
-    schedule: Schedule,
+    schedule: Schedule | BusinessSchedule,
     *,
     due: datetime,
     now: datetime,
@@ -80,6 +81,7 @@ def plan_ticks(
     limit: int,
     max_events: int = 100,
     offset: timedelta = timedelta(0),
+    since: datetime | None = None,
 ) -> TickPlan:
     """Decide the runs for every tick from ``due`` (a nominal time) whose fire time has come.
 
@@ -87,6 +89,10 @@ def plan_ticks(
     more than ``grace`` seconds past is a misfire and follows the catch-up policy:
     ``latest`` makes one run for the newest tick, ``all`` replays up to ``limit`` of the
     newest ticks, ``none`` skips every misfire. Never more than ``limit`` runs.
+
+    Under a business calendar (a ``BusinessSchedule``) the ticks are the calendar's; the
+    closed days passed over before each business day's first tick are skipped with the
+    calendar's reason ("weekend", "holiday: Christmas Day", …), none from before ``since``.
     """
     shifted = now - offset  # the nominal time whose tick fires now
     missed, missed_total, on_time, nxt = _collect(
@@ -103,8 +109,16 @@ def plan_ticks(
         fire = (missed + on_time)[-1:]
         reason = "folded into the latest tick (catchup=latest)"
     fired = set(fire)
-    skipped = [(tick, reason) for tick in missed + on_time if tick not in fired]
-    total = missed_total + len(on_time) - len(fire)
+    skipped: list[tuple[datetime, str]] = []
+    closed = 0
+    for tick in missed + on_time:
+        if isinstance(schedule, BusinessSchedule):
+            days = schedule.closed_before(tick, since=since)
+            skipped += days
+            closed += len(days)
+        if tick not in fired:
+            skipped.append((tick, reason))
+    total = missed_total + len(on_time) - len(fire) + closed
     return TickPlan(
         fire=fire,
         skipped=skipped[-max_events:],

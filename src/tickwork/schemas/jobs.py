@@ -206,6 +206,18 @@ class JobIn(BaseModel):
         description="Keep at most this many newest runs of this job; older finished runs go "
         "even when younger than retention_days (whichever removes more applies).",
     )
+    calendar: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="A business calendar of the job's namespace, by name (/api/calendars); "
+        "ticks on its non-business days follow calendar_policy. 422 if unknown.",
+    )
+    calendar_policy: Literal["skip", "next_business_day"] = Field(
+        default="skip",
+        description="skip: a tick on a non-business day does not fire (recorded as skipped "
+        "with the reason); next_business_day: it moves to the same local time on the next "
+        "business day (ticks landing on one instant fire once).",
+    )
 
     def to_spec(self, namespace: str | None = None) -> JobSpec:
         """The spec, in the body's namespace, else ``namespace`` (the request's), else
@@ -305,6 +317,8 @@ class JobOut(BaseModel):
     description: str
     retention_days: float | None
     retention_runs: int | None
+    calendar: str | None = None
+    calendar_policy: str = "skip"
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
     next_run: datetime | None
     last_run_at: datetime | None
@@ -349,6 +363,8 @@ class JobOut(BaseModel):
             description=s.description,
             retention_days=s.retention_days,
             retention_runs=s.retention_runs,
+            calendar=s.calendar,
+            calendar_policy=s.calendar_policy,
             status=job.status,
             next_run=job.next_run,
             last_run_at=job.last_run_at,
@@ -408,11 +424,29 @@ class DagOut(BaseModel):
     edges: list[DagEdge]
 
 
+class PreviewTickOut(BaseModel):
+    at: datetime = Field(description="A fire time, or the first tick of a closed day.")
+    fires: bool = Field(description="False for a closed day's ticks that do not fire there.")
+    reason: str | None = Field(
+        default=None,
+        description="Why not: 'weekend', 'holiday: <name>', 'excluded date', … (with "
+        "'; moved to <date>' under next_business_day).",
+    )
+    count: int = Field(default=1, description="How many ticks that closed day had.")
+
+
 class PreviewOut(BaseModel):
     schedule: str
     timezone: str
     schedule_type: str
-    next: list[datetime]
+    next: list[datetime] = Field(description="The next n fire times (under the calendar).")
+    calendar: str | None = Field(default=None, description="The calendar applied, if any.")
+    calendar_policy: str | None = None
+    ticks: list[PreviewTickOut] = Field(
+        default_factory=list,
+        description="The fire times with, under a calendar, a line before each for every "
+        "closed day passed over and why.",
+    )
 
 
 class JobDetailOut(JobOut):

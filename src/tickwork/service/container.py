@@ -14,6 +14,7 @@ from tickwork.store.sql import SqlStore
 
 from .background import BackgroundService
 from .bulk import BulkService
+from .calendars import CalendarService
 from .events import EventRelay
 from .jobs import JobService
 from .metrics import Metrics
@@ -67,6 +68,7 @@ class Container:
             cache_seconds=settings.token_cache_seconds,
         )
         self.jobs = JobService(self.store, self.clock, self.notifier)
+        self.calendars = CalendarService(self.store, self.clock, self.notifier)
         self.runs = RunService(self.store, self.clock, self.notifier)
         self.bulk = BulkService(self.store, self.clock, self.notifier)
         self.workers = WorkerService(
@@ -91,6 +93,7 @@ class Container:
         self.clock = clock
         for svc in (
             self.jobs,
+            self.calendars,
             self.runs,
             self.bulk,
             self.workers,

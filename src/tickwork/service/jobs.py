@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from tickwork.domain import ids
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
+from tickwork.domain.business import BusinessSchedule, PreviewTick
+from tickwork.domain.calendars import CalendarPolicy, CalendarSpec
 from tickwork.domain.clock import Clock
 from tickwork.domain.dag import find_cycle
 from tickwork.domain.errors import Conflict, CycleError, NotFound, TickworkError, ValidationError
@@ -83,7 +84,7 @@ class JobService:
             spec=spec,
             created_at=now,
             updated_at=now,
-            next_run=first_run(spec, job_id=job_id, now=now),
+            next_run=first_run(spec, job_id=job_id, now=now, calendar=await self._calendar(spec)),
         )
         await self.store.jobs.insert(job, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
@@ -104,8 +105,9 @@ class JobService:
         dep_ids = await self._resolve_deps(spec, who)
         await self._check_no_cycle(current, spec, dep_ids)
         next_run = current.next_run
+        calendar = await self._calendar(spec)
         if _timing_changed(current.spec, spec) or next_run is None:
-            next_run = first_run(spec, job_id=current.id, now=now)
+            next_run = first_run(spec, job_id=current.id, now=now, calendar=calendar)
         updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
         await self.store.jobs.replace(updated, dep_ids=dep_ids, now=now)
         await self.notifier.changed()
@@ -142,7 +144,10 @@ class JobService:
         job = await self.get(ref, namespace, who=who, needs="operate")
         now = self.clock.now()
         resumed = replace(job.spec, enabled=True)
-        next_run = first_run(resumed, job_id=job.id, now=now) if enabled else None
+        next_run = None
+        if enabled:
+            calendar = await self._calendar(resumed)
+            next_run = first_run(resumed, job_id=job.id, now=now, calendar=calendar)
         await self.store.jobs.set_enabled(job.id, enabled=enabled, next_run=next_run, now=now)
         await self.notifier.changed()
         return await self.get(job.id)
@@ -240,9 +245,33 @@ class JobService:
             named.add(DEFAULT_NAMESPACE)
         return dict(sorted({**dict.fromkeys(named, 0), **counts}.items()))
 
-    def preview(self, expression: str, timezone: str, n: int) -> tuple[Schedule, list[datetime]]:
+    def preview(
+        self,
+        expression: str,
+        timezone: str,
+        n: int,
+        *,
+        calendar: CalendarSpec | None = None,
+        policy: CalendarPolicy = "skip",
+    ) -> tuple[Schedule, list[PreviewTick]]:
+        """The next ``n`` fire times; under a calendar, with a line for each closed day whose
+        ticks are skipped (or moved) and why."""
         schedule = parse_schedule(expression, timezone)
-        return schedule, schedule.fire_times(self.clock.now(), n)
+        now = self.clock.now()
+        if calendar is None:
+            return schedule, [PreviewTick(t, fires=True) for t in schedule.fire_times(now, n)]
+        return schedule, BusinessSchedule(schedule, calendar, policy).preview(now, n)
+
+    async def _calendar(self, spec: JobSpec) -> CalendarSpec | None:
+        """The calendar a job names, from its namespace (422 ``calendar`` if unknown)."""
+        if spec.calendar is None:
+            return None
+        found = await self.store.calendars.get(spec.calendar, namespace=spec.namespace)
+        if found is None:
+            raise ValidationError(
+                "calendar", f"unknown calendar '{spec.calendar}' in namespace '{spec.namespace}'"
+            )
+        return found.spec
 
     async def _resolve_deps(self, spec: JobSpec, who: Principal) -> list[str]:
         """The ids of the jobs ``spec`` depends on: of its own namespace, or named
@@ -278,12 +307,17 @@ class JobService:
 
 
 def _timing_changed(old: JobSpec, new: JobSpec) -> bool:
-    return (old.schedule, old.timezone, old.enabled, old.jitter) != (
-        new.schedule,
-        new.timezone,
-        new.enabled,
-        new.jitter,
-    )
+    def timing(spec: JobSpec) -> tuple[object, ...]:
+        return (
+            spec.schedule,
+            spec.timezone,
+            spec.enabled,
+            spec.jitter,
+            spec.calendar,
+            spec.calendar_policy,
+        )
+
+    return timing(old) != timing(new)
 
 
 def _rotate(cycle: list[str], start: str) -> list[str]:

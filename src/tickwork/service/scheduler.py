@@ -11,7 +11,9 @@ from datetime import datetime
 from tickwork.config import Settings
 from tickwork.coord.base import LeaderLease
 from tickwork.domain import ids
+from tickwork.domain.calendars import CalendarSpec
 from tickwork.domain.clock import Clock
+from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import Job
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan, jitter_offset, plan_ticks
@@ -102,39 +104,51 @@ class Scheduler(BackgroundService):
         left = (due - self.clock.now()).total_seconds()
         return self.interval if left <= 0 else min(self.interval, left + DUE_SLACK)
 
-    def planner(self, now: datetime) -> Callable[[Job], tuple[TickPlan, datetime | None]]:
+    def planner(
+        self, now: datetime
+    ) -> Callable[[Job, CalendarSpec | None], tuple[TickPlan, datetime | None]]:
         """The planner of one pass: jobs alike in schedule, timezone, due time, catch-up policy
         and jitter offset get the same plan, computed once (at the top of a minute, 100,000
-        jobs on `* * * * *` are one walk through cronsim, not 100,000)."""
+        jobs on `* * * * *` are one walk through cronsim, not 100,000). A job under a
+        business calendar is planned on its own (its skips start at its last change)."""
         plans: dict[tuple[object, ...], tuple[TickPlan, datetime | None]] = {}
 
-        def plan(job: Job) -> tuple[TickPlan, datetime | None]:
+        def plan(job: Job, calendar: CalendarSpec | None) -> tuple[TickPlan, datetime | None]:
             spec = job.spec
             # the offset depends on the job's id, so a jittered job's plan is its own
-            alike = job.id if spec.jitter > 0 else None
+            alike = job.id if spec.jitter > 0 or calendar is not None else None
             key = (spec.schedule, spec.timezone, job.next_run, spec.catchup, alike)
             known = plans.get(key)
             if known is None:
-                known = plans[key] = self.plan(job, now)
+                known = plans[key] = self.plan(job, now, calendar)
             return known
 
         return plan
 
-    def plan(self, job: Job, now: datetime) -> tuple[TickPlan, datetime | None]:
-        """Pure decision for one due job (see domain.scheduling)."""
-        schedule = job.spec.parsed_schedule()
+    def plan(
+        self, job: Job, now: datetime, calendar: CalendarSpec | None = None
+    ) -> tuple[TickPlan, datetime | None]:
+        """Pure decision for one due job (see domain.scheduling). A job whose calendar has
+        no fire time left stops (next_run None) with the reason recorded as a skip."""
+        schedule = job.spec.ticks(calendar)
         if schedule is None or job.next_run is None:
             return TickPlan(fire=[]), None
         offset = jitter_offset(job.id, job.spec.jitter)
-        plan = plan_ticks(
-            schedule,
-            due=job.next_run - offset,  # next_run is a nominal tick + the job's offset
-            now=now,
-            catchup=job.spec.catchup,
-            grace=self.settings.misfire_grace,
-            limit=self.settings.catchup_limit,
-            offset=offset,
-        )
+        due = job.next_run - offset  # next_run is a nominal tick + the job's offset
+        try:
+            plan = plan_ticks(
+                schedule,
+                due=due,
+                now=now,
+                catchup=job.spec.catchup,
+                grace=self.settings.misfire_grace,
+                limit=self.settings.catchup_limit,
+                offset=offset,
+                since=job.updated_at if calendar is not None else None,
+            )
+        except ValidationError as exc:  # NoBusinessDay: never an endless search
+            log.warning("job %s stops: %s", job.id, exc.message)
+            return TickPlan(fire=[], skipped=[(due, exc.reason)], skipped_total=1), None
         return plan, plan.next_due
 
     async def on_stop(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from tickwork.domain.calendars import Calendar, CalendarSpec
 from tickwork.domain.errors import TickworkError
 from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import NamespaceFilter
@@ -60,6 +61,21 @@ class Jobs(Protocol):
     async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]: ...
     async def unsettled(self) -> list[str]: ...
     async def dag(self, namespace: str) -> tuple[list[Job], list[tuple[str, str]]]: ...
+
+
+class Calendars(Protocol):
+    async def insert(self, spec: CalendarSpec, *, now: datetime) -> None: ...
+    async def get(self, name: str, *, namespace: str) -> Calendar | None: ...
+    async def page(self, namespaces: NamespaceFilter) -> list[Calendar]: ...
+    async def users(self, name: str, *, namespace: str) -> list[str]: ...
+    async def replace(
+        self,
+        spec: CalendarSpec,
+        *,
+        recompute: Callable[[Job, CalendarSpec], datetime | None],
+        now: datetime,
+    ) -> dict[str, datetime | None]: ...
+    async def delete(self, name: str, *, namespace: str, now: datetime) -> None: ...
 
 
 class Runs(Protocol):
@@ -159,7 +175,7 @@ class Schedule(Protocol):
         *,
         now: datetime,
         limit: int,
-        planner: Callable[[Job], tuple[TickPlan, datetime | None]],
+        planner: Callable[[Job, CalendarSpec | None], tuple[TickPlan, datetime | None]],
         idle_limit: float | None = None,
     ) -> TickResult: ...
     async def next_due(self) -> datetime | None: ...
@@ -263,6 +279,7 @@ class Audit(Protocol):
 __all__ = [
     "Audit",
     "Bulk",
+    "Calendars",
     "Claims",
     "DeadLetters",
     "Events",
@@ -282,6 +299,8 @@ class Store(Protocol):
 
     @property
     def jobs(self) -> Jobs: ...
+    @property
+    def calendars(self) -> Calendars: ...
     @property
     def runs(self) -> Runs: ...
     @property

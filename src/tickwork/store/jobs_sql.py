@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickwork.domain.errors import Conflict, NotFound
+from tickwork.domain.errors import Conflict, NotFound, ValidationError
 from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter, split_ref
 from tickwork.domain.queries import JobFilter, Total
@@ -18,7 +18,7 @@ from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
-from tickwork.store.locking import lock_jobs, lock_runs
+from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.rows import job_from_row, spec_to_json
 
 
@@ -52,10 +52,27 @@ def _job_values(job: Job) -> dict[str, Any]:
         "concurrency": spec.concurrency,
         "retention_days": spec.retention_days,
         "retention_runs": spec.retention_runs,
+        "calendar": spec.calendar,
+        "calendar_policy": spec.calendar_policy if spec.calendar else None,
         "next_run": job.next_run,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }
+
+
+async def check_calendar(conn: AsyncConnection, dialect: str, job: Job) -> None:
+    """In a job's write: the calendar it names exists (422 ``calendar`` if not), held with
+    ``FOR KEY SHARE`` so that it cannot be deleted before the job is committed."""
+    name = job.spec.calendar
+    if name is None:
+        return
+    stmt = sa.select(t.calendars.c.name).where(
+        t.calendars.c.namespace == job.spec.namespace, t.calendars.c.name == name
+    )
+    if (await conn.execute(key_share(stmt, dialect))).first() is None:
+        raise ValidationError(
+            "calendar", f"unknown calendar '{name}' in namespace '{job.spec.namespace}'"
+        )
 
 
 class JobRows:
@@ -65,6 +82,7 @@ class JobRows:
     async def insert(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
         try:
             async with self.db.write(now) as (conn, events):
+                await check_calendar(conn, self.db.dialect, job)
                 await conn.execute(sa.insert(t.jobs).values(**_job_values(job)))
                 await self._job_links(conn, job, dep_ids)
                 events.add("job.created", job_id=job.id, data=_named(job))
@@ -79,6 +97,7 @@ class JobRows:
         values.pop("created_at")
         try:
             async with self.db.write(now) as (conn, events):
+                await check_calendar(conn, self.db.dialect, job)
                 res = await conn.execute(
                     sa.update(t.jobs).where(t.jobs.c.id == job.id).values(**values)
                 )

@@ -52,6 +52,14 @@ def no_key_update(
     return stmt.with_for_update(key_share=True, skip_locked=skip_locked)
 
 
+def for_update(stmt: sa.Select[Any], dialect: str) -> sa.Select[Any]:
+    """``FOR UPDATE`` on PostgreSQL (what deleting a row that others reference takes first:
+    it waits for, and then blocks, their ``FOR KEY SHARE``); as is on SQLite."""
+    if dialect != "postgresql":
+        return stmt
+    return stmt.with_for_update()
+
+
 def key_share(stmt: sa.Select[Any], dialect: str) -> sa.Select[Any]:
     """``FOR KEY SHARE`` on PostgreSQL (what a row referencing it takes: a concurrent update
     of the row goes on, a delete waits); as is on SQLite."""

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tickwork.domain import ids
+from tickwork.domain.calendars import CalendarSpec
 from tickwork.domain.jobs import Job
 from tickwork.domain.newruns import JobRef, QueuedRun, queued_run
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap, needs_active
@@ -16,6 +17,7 @@ from tickwork.domain.queries import NewRun
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan
 from tickwork.store import tables as t
+from tickwork.store.calendars_sql import calendars_of
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import limit_idle_transaction, update_many
 from tickwork.store.locking import no_key_update
@@ -24,8 +26,8 @@ from tickwork.store.run_writes import active_runs, insert_runs, supersede
 
 J = t.jobs.c
 
-# (job, plan, next due time) for one due job; the planner is pure domain code.
-Planner = Callable[[Job], tuple[TickPlan, datetime | None]]
+# (job, its calendar) → (plan, next due time) for one due job; the planner is pure domain code.
+Planner = Callable[[Job, CalendarSpec | None], tuple[TickPlan, datetime | None]]
 
 
 class ScheduleRows:
@@ -62,8 +64,12 @@ class ScheduleRows:
             skipped = 0
             advance: list[dict[str, Any]] = []
             superseding: list[str] = []
+            calendars = await calendars_of(
+                conn, ((row.namespace, row.calendar) for row in due if row.calendar)
+            )
             for row in due:
-                plan, next_due = planner(job_from_row(row))
+                calendar = calendars.get((row.namespace, row.calendar)) if row.calendar else None
+                plan, next_due = planner(job_from_row(row), calendar)
                 skipped += _record_skips(events, row.id, plan)
                 fired, supersedes = _tick_runs(events, refs[row.id], plan, active, now)
                 if supersedes:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickwork.store.bulk_sql import BulkRows
+from tickwork.store.calendars_sql import CalendarRows
 from tickwork.store.claims_sql import ClaimRows
 from tickwork.store.database import Database
 from tickwork.store.dead_letters_sql import DeadLetterRows
@@ -29,6 +30,7 @@ class SqlStore:
     def __init__(self, url: str, *, prepared_statements: bool = True) -> None:
         self.db = Database(url, prepared_statements=prepared_statements)
         self.jobs = JobRows(self.db)
+        self.calendars = CalendarRows(self.db)
         self.runs = RunRows(self.db)
         self.dead_letters = DeadLetterRows(self.db)
         self.claims = ClaimRows(self.db)

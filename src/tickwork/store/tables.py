@@ -50,6 +50,7 @@ QUEUED = "status = 'queued'"
 NOT_DEFAULT = "namespace <> 'default'"
 JOB_RETENTION = "retention_days IS NOT NULL OR retention_runs IS NOT NULL"
 OUTPUT_KEPT = "NOT output_pruned"
+CALENDAR_SET = "calendar IS NOT NULL"
 
 jobs = sa.Table(
     "jobs",
@@ -72,8 +73,19 @@ jobs = sa.Table(
     # finds the few jobs that set one without reading every spec (domain/retention.py)
     sa.Column("retention_days", sa.Float),
     sa.Column("retention_runs", sa.Integer),
+    # the business calendar the job names (of its namespace) and what a closed day does;
+    # a calendar's change recomputes the next_run of the jobs found by ix_jobs_calendar
+    sa.Column("calendar", sa.String(200)),
+    sa.Column("calendar_policy", sa.String(20)),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(
+        "ix_jobs_calendar",
+        "namespace",
+        "calendar",
+        sqlite_where=sa.text(CALENDAR_SET),
+        postgresql_where=sa.text(CALENDAR_SET),
+    ),
     sa.Index(
         "ix_jobs_retention",
         "id",
@@ -101,6 +113,21 @@ sa.Index(
     postgresql_using="gin",
     postgresql_ops={"name": "gin_trgm_ops"},
 ).ddl_if(dialect="postgresql")
+
+calendars = sa.Table(
+    "calendars",
+    metadata,
+    sa.Column("namespace", NAMESPACE, primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("weekdays", JSONType, nullable=False),  # ISO weekdays, 1 = Monday
+    sa.Column("country", sa.String(10)),  # public holidays (the holidays package)
+    sa.Column("subdivision", sa.String(20)),
+    sa.Column("exclude_dates", JSONType, nullable=False),  # ISO dates
+    sa.Column("include_dates", JSONType, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
 
 job_tags = sa.Table(
     "job_tags",

@@ -21,8 +21,11 @@ from tickwork.api.deps import (
     operation_id,
 )
 from tickwork.api.responses import JOB_PATCH_REF
+from tickwork.domain.errors import ValidationError
+from tickwork.domain.namespaces import DEFAULT_NAMESPACE, check_namespace
 from tickwork.domain.patches import MERGE_PATCH, changed_fields, merge_patch
 from tickwork.domain.queries import JobFilter, RunFilter
+from tickwork.schemas.calendars import inline_calendar
 from tickwork.schemas.jobs import (
     DagEdge,
     DagNode,
@@ -33,6 +36,7 @@ from tickwork.schemas.jobs import (
     JobOut,
     JobStatsOut,
     PreviewOut,
+    PreviewTickOut,
     TriggerIn,
     TriggerOut,
     job_document,
@@ -284,12 +288,71 @@ async def get_dag(c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep) -
 @router.get("/api/schedules/preview", response_model=PreviewOut, tags=["schedules"], name="preview")
 async def preview_schedule(
     c: ContainerDep,
+    who: PrincipalDep,
     schedule: Annotated[str, Query(min_length=1, max_length=200)],
     timezone: Annotated[str, Query(max_length=64)] = "UTC",
     n: Annotated[int, Query(ge=1, le=100)] = 10,
+    calendar: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A calendar of ?namespace= (read access needed there): its closed "
+            "days' ticks are skipped or moved, and listed in ``ticks`` with the reason.",
+        ),
+    ] = None,
+    calendar_policy: Annotated[Literal["skip", "next_business_day"], Query()] = "skip",
+    namespace: Annotated[
+        str | None, Query(max_length=63, description="The calendar's namespace.")
+    ] = None,
+    weekdays: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="An inline calendar (instead of ?calendar=): working ISO weekdays, "
+            "comma-separated (default 1,2,3,4,5 when another inline field is given).",
+        ),
+    ] = None,
+    country: Annotated[
+        str | None, Query(max_length=10, description="Inline calendar: holidays of a country.")
+    ] = None,
+    subdivision: Annotated[
+        str | None, Query(max_length=20, description="Inline calendar: of a subdivision.")
+    ] = None,
+    exclude_dates: Annotated[
+        str | None,
+        Query(max_length=4000, description="Inline calendar: ISO dates, comma-separated."),
+    ] = None,
+    include_dates: Annotated[
+        str | None,
+        Query(max_length=4000, description="Inline calendar: ISO dates, comma-separated."),
+    ] = None,
 ) -> PreviewOut:
-    """The next ``n`` fire times of an expression, to check it before saving (422 if bad)."""
-    sched, times = c.jobs.preview(schedule, timezone, n)
+    """The next ``n`` fire times of an expression, to check it before saving (422 if bad),
+    under a business calendar: a stored one ``?calendar=`` names (422 ``calendar`` if
+    unknown), or one given inline by its fields; 422 ``calendar`` if it leaves no fire time
+    within two years."""
+    spec = inline_calendar(
+        weekdays=weekdays,
+        country=country,
+        subdivision=subdivision,
+        exclude_dates=exclude_dates,
+        include_dates=include_dates,
+    )
+    if calendar is not None:
+        if spec is not None:
+            raise ValidationError("calendar", "name a calendar or give one inline, not both")
+        ns = check_namespace(namespace) if namespace is not None else DEFAULT_NAMESPACE
+        who.require("read", ns)
+        spec = await c.calendars.spec_for(calendar, ns)
+    sched, ticks = c.jobs.preview(schedule, timezone, n, calendar=spec, policy=calendar_policy)
     return PreviewOut(
-        schedule=sched.expression, timezone=sched.timezone, schedule_type=sched.kind, next=times
+        schedule=sched.expression,
+        timezone=sched.timezone,
+        schedule_type=sched.kind,
+        next=[t.at for t in ticks if t.fires],
+        calendar=calendar if calendar or spec is None else spec.name,
+        calendar_policy=calendar_policy if spec else None,
+        ticks=[
+            PreviewTickOut(at=t.at, fires=t.fires, reason=t.reason, count=t.count) for t in ticks
+        ],
     )
