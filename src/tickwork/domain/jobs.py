@@ -16,6 +16,7 @@ from tickwork.domain.namespaces import (
     check_namespace,
     split_ref,
 )
+from tickwork.domain.quotas import RateLimit, check_rate_limit
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
 from tickwork.domain.scheduling import jitter_offset
@@ -83,6 +84,8 @@ class JobSpec:
     """Keep at most this many newest runs (older finished ones go sooner than their age)."""
     namespace: str = DEFAULT_NAMESPACE
     """The namespace the job (its runs, dead letters and events) belongs to; fixed at creation."""
+    rate_limit: RateLimit | None = None
+    """At most ``max`` of its runs start in any ``per`` (domain/quotas.py); the rest wait."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -225,6 +228,8 @@ def _check_numbers(spec: JobSpec) -> None:
         raise ValidationError("retention_days", "must be more than 0 days")
     if spec.retention_runs is not None and spec.retention_runs < 1:
         raise ValidationError("retention_runs", "must keep at least 1 run")
+    if spec.rate_limit is not None:
+        check_rate_limit(spec.rate_limit, field="rate_limit")
 
 
 def _check_schedule(spec: JobSpec, now: datetime) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
+from tickwork.domain.quotas import RATE_MAX, RateLimit
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text
 from tickwork.schemas.runs import RunOut
 
@@ -24,6 +25,17 @@ class HttpRequestIn(BaseModel):
         description='Header values are strings, or {"$secret": "NAME"} filled in by the worker.',
     )
     body: JsonDoc = None
+
+
+class RateLimitIn(BaseModel):
+    """At most ``max`` starts in any window of ``per``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: Count = Field(ge=1, le=RATE_MAX, description="Starts allowed per window.")
+    per: Text = Field(
+        max_length=40, description="The window: '30s', '1m', '1h', 'PT5M' (at most 7 days)."
+    )
 
 
 class JobIn(BaseModel):
@@ -112,11 +124,19 @@ class JobIn(BaseModel):
         "even when younger than retention_days (whichever removes more applies).",
     )
 
+    rate_limit: RateLimitIn | None = Field(
+        default=None,
+        description="At most max of this job's runs start in any window of per (e.g. "
+        '{"max": 10, "per": "1m"}), across every worker and coordinator; the others stay '
+        "queued, in order, and start as the window allows.",
+    )
+
     def to_spec(self, namespace: str | None = None) -> JobSpec:
         """The spec, in the body's namespace, else ``namespace`` (the request's), else
         'default'; 422 when the two disagree."""
         data = self.model_dump()
         req = data.pop("request")
+        rate = data.pop("rate_limit")
         body_ns = data.pop("namespace")
         if body_ns is not None and namespace is not None and body_ns != namespace:
             raise ValidationError(
@@ -129,6 +149,7 @@ class JobIn(BaseModel):
                 "depends_on": tuple(self.depends_on),
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
+                "rate_limit": RateLimit(**rate) if rate else None,
             },
             request=HttpRequest(
                 url=req["url"],
@@ -172,6 +193,7 @@ class JobOut(BaseModel):
     description: str
     retention_days: float | None
     retention_runs: int | None
+    rate_limit: RateLimitIn | None
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
     next_run: datetime | None
     last_run_at: datetime | None
@@ -213,6 +235,7 @@ class JobOut(BaseModel):
             description=s.description,
             retention_days=s.retention_days,
             retention_runs=s.retention_runs,
+            rate_limit=RateLimitIn(**s.rate_limit.as_dict()) if s.rate_limit else None,
             status=job.status,
             next_run=job.next_run,
             last_run_at=job.last_run_at,

@@ -22,6 +22,7 @@ from tickwork.domain.queries import (
     Total,
     TriggerRequest,
 )
+from tickwork.domain.quotas import Quotas, RateWindow, Usage
 from tickwork.domain.records import (
     AuditEntry,
     AuditNote,
@@ -273,6 +274,13 @@ __all__ = [
 ]
 
 
+class QuotaStore(Protocol):
+    async def get(self, namespaces: Sequence[str]) -> dict[str, Quotas]: ...
+    async def set(self, namespace: str, quotas: Quotas, *, now: datetime) -> None: ...
+    async def usage(self, namespaces: Sequence[str], *, now: datetime) -> dict[str, Usage]: ...
+    async def windows(self, job_id: str, namespace: str) -> dict[str, RateWindow]: ...
+
+
 class Store(Protocol):
     """The whole store, as the services see it: one part per thing it holds."""
 
@@ -304,4 +312,6 @@ class Store(Protocol):
     def audit(self) -> Audit: ...
     @property
     def bulk(self) -> Bulk: ...
+    @property
+    def quotas(self) -> QuotaStore: ...
     async def ping(self) -> bool: ...

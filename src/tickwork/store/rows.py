@@ -9,6 +9,7 @@ from typing import Any
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
 from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.outcomes import AttemptState
+from tickwork.domain.quotas import rate_limit_of
 from tickwork.domain.runs import Attempt, DeadLetter, Event, Run, Worker
 
 
@@ -30,6 +31,7 @@ def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
     values["request"] = HttpRequest(**request) if request else None
     for key in ("depends_on", "tags", "worker_tags"):
         values[key] = tuple(values.get(key) or ())
+    values["rate_limit"] = rate_limit_of(values.get("rate_limit"))
     return JobSpec(**values)
 
 
