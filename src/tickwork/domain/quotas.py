@@ -199,14 +199,17 @@ def choose_runs(
     keys_of: Mapping[str, tuple[str, ...]],
     limit: int,
     now: datetime,
+    held: dict[str, int] | None = None,
 ) -> list[str]:
     """From candidates (run id, job id, bypasses concurrency, namespace) in start order, the
     runs to start: each within its job's concurrency (unless it bypasses it), its namespace's
     running quota (when it has one) and every rate window of its job (``keys_of``). A run
-    that may not start waits; the ones after it may still start."""
+    that may not start waits; the ones after it may still start. ``held`` counts the runs
+    passed over by what held them: ``quota`` (running), ``job`` or ``tag`` (a rate limit)."""
     jobs = dict(job_room)
     spaces = dict(namespace_room)
     rooms = {key: w.room(now) for key, w in windows.items()}
+    held = {} if held is None else held
     picked: list[str] = []
     for run_id, job_id, bypass, namespace in rows:
         if len(picked) >= limit:
@@ -215,8 +218,12 @@ def choose_runs(
         if not bypass and jobs.get(job_id, 0) <= 0:
             continue
         if namespace in spaces and spaces[namespace] <= 0:
+            held["quota"] = held.get("quota", 0) + 1
             continue
-        if any(rooms[k] <= 0 for k in keys):
+        full = next((k for k in keys if rooms[k] <= 0), None)
+        if full is not None:
+            kind = full.partition(":")[0]
+            held[kind] = held.get(kind, 0) + 1
             continue
         if not bypass:
             jobs[job_id] -= 1

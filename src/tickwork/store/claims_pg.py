@@ -153,6 +153,8 @@ class Limits:
     namespace_room: dict[str, int] = field(default_factory=dict)
     windows: dict[str, RateWindow] = field(default_factory=dict)
     keys_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+    """Runs passed over by what held them (``choose_runs``)."""
 
     @classmethod
     def of(
@@ -197,6 +199,7 @@ class Limits:
             keys_of=self.keys_of,
             limit=limit,
             now=now,
+            held=self.held,
         )
 
     def starts(self) -> list[dict[str, Any]]:
@@ -223,10 +226,12 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
     return await _claim(pg, [row[0] for row in rows], terms, None)
 
 
-async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
+async def claim_limited(
+    conn: AsyncConnection, terms: Terms, held: dict[str, int] | None = None
+) -> Claimed:
     """The claim when candidates may count their job's running runs, their namespace's or
     start under rate limits: jobs, then quotas, then rate limits locked before runs, each
-    room counted under its lock."""
+    room counted under its lock; ``held`` counts the runs a limit held back."""
     pg = await _driver(conn)
     ready = terms.ready(terms.limit * 4)
     async with pg.pipeline():
@@ -262,6 +267,8 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
         )
         rows = await pick.fetchall()
     picked = limits.choose(rows, {row[1] for row in seen}, terms.limit, terms.now)
+    if held is not None:
+        held.update(limits.held)
     return await _claim(pg, picked, terms, limits)
 
 

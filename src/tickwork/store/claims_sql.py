@@ -9,7 +9,7 @@ pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLit
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -74,6 +74,8 @@ class ClaimRows:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._limited_until: dict[tuple[tuple[str, ...], tuple[str, ...] | None], float] = {}
+        self.on_held: Callable[[dict[str, int]], None] | None = None
+        """Told the runs each claim's limits held back, by kind (a metric)."""
 
     async def claim(
         self,
@@ -97,6 +99,7 @@ class ClaimRows:
             return await self._claim_pg(terms)
         async with self.db.write(now) as (conn, _events):
             picked, limits = await self._pick(conn, routes, limit, now, namespaces)
+            self._held(limits.held)
             if not picked:
                 return []
             for key, window in limits.windows.items():
@@ -134,6 +137,10 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
+    def _held(self, held: dict[str, int]) -> None:
+        if held and self.on_held is not None:
+            self.on_held(held)
+
     async def _claim_pg(self, terms: Terms) -> list[Assignment]:
         key = (tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces))
         async with self.db.write(terms.now) as (conn, _events):
@@ -145,7 +152,9 @@ class ClaimRows:
                     # limited claim for a while, rather than a wasted look before each
                     self._limited_until[key] = time.monotonic() + LIMITED_FOR
             if got is None:
-                got = await claim_limited(conn, terms)
+                held: dict[str, int] = {}
+                got = await claim_limited(conn, terms, held)
+                self._held(held)
         picked, rows, found = got
         order = {rid: i for i, rid in enumerate(picked)}
         return [
