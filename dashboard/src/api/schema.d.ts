@@ -150,17 +150,28 @@ export interface paths {
     /**
      * List
      * @description The namespaces the token may read that hold jobs (and those it names, and
-     * ``default`` when it may read it), each with its job count and the token's role there.
+     * ``default`` when it may read it), each with its job count, the token's role there, its
+     * quotas and their use.
      */
     get: operations["namespaces-list"];
   };
   "/api/namespaces/{namespace}": {
     /**
      * Get
-     * @description One namespace: its job count and the token's role there (403 when it may not read
-     * it; a namespace with no jobs yet answers with 0).
+     * @description One namespace: its job count, the token's role there, its quotas and their use now
+     * (403 when it may not read it; a namespace with no jobs yet answers with 0).
      */
     get: operations["namespaces-get"];
+  };
+  "/api/namespaces/{namespace}/quotas": {
+    /**
+     * Quotas
+     * @description Replace a namespace's quotas and tag rate limits (an admin of every namespace: a
+     * team's own admin may not raise its own limits). Runs already queued or running stay;
+     * from now on creates and triggers over a quota get 429 and runs over ``max_running``
+     * wait. A tag whose rate limit is unchanged keeps its window.
+     */
+    put: operations["namespaces-quotas"];
   };
   "/api/prune": {
     /**
@@ -210,7 +221,8 @@ export interface paths {
   "/api/runs/{run_id}": {
     /**
      * Get
-     * @description A run with every attempt (worker, fence, exit code, error, captured output).
+     * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
+     * queued, why it waits (its namespace's running quota, a rate limit).
      */
     get: operations["runs-get"];
   };
@@ -866,6 +878,7 @@ export interface components {
       };
       /** Priority */
       priority: number;
+      rate_limit: components["schemas"]["RateLimitIn"] | null;
       /** Recent Runs */
       recent_runs: components["schemas"]["RunOut"][];
       /** Request */
@@ -996,6 +1009,8 @@ export interface components {
        * @default 50
        */
       priority?: number;
+      /** @description At most max of this job's runs start in any window of per (e.g. {"max": 10, "per": "1m"}), across every worker and coordinator; the others stay queued, in order, and start as the window allows. */
+      rate_limit?: components["schemas"]["RateLimitIn"] | null;
       /** @description http jobs. */
       request?: components["schemas"]["HttpRequestIn"] | null;
       /**
@@ -1113,6 +1128,7 @@ export interface components {
       };
       /** Priority */
       priority: number;
+      rate_limit: components["schemas"]["RateLimitIn"] | null;
       /** Request */
       request: {
         [key: string]: unknown;
@@ -1225,11 +1241,18 @@ export interface components {
       jobs: number;
       /** Name */
       name: string;
+      /** @description Its quotas. */
+      quotas?: components["schemas"]["QuotasOut"];
       /**
        * Role
        * @description The calling token's role in the namespace.
        */
       role: string | null;
+      /**
+       * Usage
+       * @description Its use of each quota it has, now.
+       */
+      usage?: components["schemas"]["QuotaUse"][];
     };
     /** PreviewOut */
     PreviewOut: {
@@ -1285,6 +1308,111 @@ export interface components {
       policy: components["schemas"]["RetentionOut"];
       /** @description Removed, or with dry_run: would be removed now. */
       pruned: components["schemas"]["PruneCountsOut"];
+    };
+    /** QuotaUse */
+    QuotaUse: {
+      /** Limit */
+      limit: number;
+      /**
+       * Quota
+       * @description The quota's name, as in quotas.
+       */
+      quota: string;
+      /**
+       * Used
+       * @description The namespace's use of it now.
+       */
+      used: number;
+    };
+    /**
+     * QuotasIn
+     * @description A namespace's quotas, each a limit or null (no limit), and the rate limits of the
+     * runs of its jobs by tag. A PUT replaces them all.
+     */
+    QuotasIn: {
+      /**
+       * Max Jobs
+       * @description Jobs; a create over it gets 429.
+       */
+      max_jobs?: number | null;
+      /**
+       * Max Output Bytes
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); reported as usage.
+       */
+      max_output_bytes?: number | null;
+      /**
+       * Max Queued
+       * @description Queued runs; a trigger (single, bulk) over it gets 429. Scheduled and dependency runs are never refused, only counted.
+       */
+      max_queued?: number | null;
+      /**
+       * Max Running
+       * @description Runs running at once; over it a run stays queued, waiting for quota, and starts when one ends (a scheduled tick starts late, never not at all).
+       */
+      max_running?: number | null;
+      /**
+       * Runs Per Hour
+       * @description Runs made in the last hour (sliding); a trigger over it gets 429.
+       */
+      runs_per_hour?: number | null;
+      /**
+       * Tag Rate Limits
+       * @description Per tag: at most max starts in any window of per, over all the namespace's jobs carrying the tag; the other runs wait, in order.
+       */
+      tag_rate_limits?: {
+        [key: string]: components["schemas"]["RateLimitIn"];
+      };
+    };
+    /** QuotasOut */
+    QuotasOut: {
+      /**
+       * Max Jobs
+       * @description Jobs; a create over it gets 429.
+       */
+      max_jobs?: number | null;
+      /**
+       * Max Output Bytes
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); reported as usage.
+       */
+      max_output_bytes?: number | null;
+      /**
+       * Max Queued
+       * @description Queued runs; a trigger (single, bulk) over it gets 429. Scheduled and dependency runs are never refused, only counted.
+       */
+      max_queued?: number | null;
+      /**
+       * Max Running
+       * @description Runs running at once; over it a run stays queued, waiting for quota, and starts when one ends (a scheduled tick starts late, never not at all).
+       */
+      max_running?: number | null;
+      /**
+       * Runs Per Hour
+       * @description Runs made in the last hour (sliding); a trigger over it gets 429.
+       */
+      runs_per_hour?: number | null;
+      /**
+       * Tag Rate Limits
+       * @description Per tag: at most max starts in any window of per, over all the namespace's jobs carrying the tag; the other runs wait, in order.
+       */
+      tag_rate_limits?: {
+        [key: string]: components["schemas"]["RateLimitIn"];
+      };
+    };
+    /**
+     * RateLimitIn
+     * @description At most ``max`` starts in any window of ``per``.
+     */
+    RateLimitIn: {
+      /**
+       * Max
+       * @description Starts allowed per window.
+       */
+      max: number;
+      /**
+       * Per
+       * @description The window: '30s', '1m', '1h', 'PT5M' (at most 7 days).
+       */
+      per: string;
     };
     /**
      * ReportIn
@@ -1416,6 +1544,11 @@ export interface components {
       trigger: string;
       /** Upstream Run Ids */
       upstream_run_ids: string[];
+      /**
+       * Waiting
+       * @description Why a queued run has not started beyond a free worker: 'waiting for quota: max_running …' (its namespace's running quota) or 'waiting for rate limit: …' (its job's or a tag's); null otherwise.
+       */
+      waiting?: string | null;
       /** Worker */
       worker: string | null;
     };
@@ -1847,6 +1980,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -1945,6 +2088,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2001,6 +2154,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2079,6 +2242,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2131,6 +2304,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2206,6 +2389,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2277,6 +2470,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2344,6 +2547,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2444,6 +2657,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2523,6 +2746,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the namespace is at its max_jobs quota (details: namespace, quota, limit, used); or the token's request rate (rate_limited). */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2583,6 +2816,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2674,6 +2917,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2748,6 +3001,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2813,6 +3076,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2886,6 +3159,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2948,6 +3231,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3036,6 +3329,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the namespace is at its max_queued or runs_per_hour quota (details: namespace, quota, limit, used); or the token's request rate. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3051,7 +3354,8 @@ export interface operations {
   /**
    * List
    * @description The namespaces the token may read that hold jobs (and those it names, and
-   * ``default`` when it may read it), each with its job count and the token's role there.
+   * ``default`` when it may read it), each with its job count, the token's role there, its
+   * quotas and their use.
    */
   "namespaces-list": {
     responses: {
@@ -3085,6 +3389,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3099,8 +3413,8 @@ export interface operations {
   };
   /**
    * Get
-   * @description One namespace: its job count and the token's role there (403 when it may not read
-   * it; a namespace with no jobs yet answers with 0).
+   * @description One namespace: its job count, the token's role there, its quotas and their use now
+   * (403 when it may not read it; a namespace with no jobs yet answers with 0).
    */
   "namespaces-get": {
     parameters: {
@@ -3141,6 +3455,105 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Quotas
+   * @description Replace a namespace's quotas and tag rate limits (an admin of every namespace: a
+   * team's own admin may not raise its own limits). Runs already queued or running stay;
+   * from now on creates and triggers over a quota get 429 and runs over ``max_running``
+   * wait. A tag whose rate limit is unchanged keeps its window.
+   */
+  "namespaces-quotas": {
+    parameters: {
+      path: {
+        namespace: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["QuotasIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NamespaceOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json. */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3208,6 +3621,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3283,6 +3706,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3366,6 +3799,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the runs would pass a quota of their namespace (nothing is queued); or the token's request rate. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3436,6 +3879,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3513,6 +3966,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3527,7 +3990,8 @@ export interface operations {
   };
   /**
    * Get
-   * @description A run with every attempt (worker, fence, exit code, error, captured output).
+   * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
+   * queued, why it waits (its namespace's running quota, a rate limit).
    */
   "runs-get": {
     parameters: {
@@ -3568,6 +4032,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3640,6 +4114,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3726,6 +4210,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3784,6 +4278,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3870,6 +4374,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3937,6 +4451,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4023,6 +4547,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4078,6 +4612,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4126,6 +4670,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4170,6 +4724,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4240,6 +4804,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4304,6 +4878,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4348,6 +4932,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4418,6 +5012,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4477,6 +5081,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4558,6 +5172,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4630,6 +5254,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4711,6 +5345,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4747,6 +5391,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };

@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, str] = {
     "tokens-revoke": "admin",
     "audit-list": "admin",
     "retention-prune": "admin",
+    "namespaces-quotas": "admin",
     "workers-register": "work",
     "workers-heartbeat": "work",
     "workers-claim": "work",
@@ -77,7 +78,14 @@ PERMISSIONS: dict[str, str] = {
     "runs-complete": "work",
 }
 GLOBAL = frozenset(
-    {"tokens-create", "tokens-list", "tokens-revoke", "audit-list", "retention-prune"}
+    {
+        "tokens-create",
+        "tokens-list",
+        "tokens-revoke",
+        "audit-list",
+        "retention-prune",
+        "namespaces-quotas",
+    }
 )
 """Operations on no namespace: they need their permission from the token's ``*`` role."""
 AUDITED = frozenset(

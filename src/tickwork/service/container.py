@@ -19,6 +19,7 @@ from .jobs import JobService
 from .metrics import Metrics
 from .notify import Notifier
 from .projection import JobStatusProjector, RunTotalsProjector
+from .quotas import QuotaService
 from .reaper import Reaper
 from .retention import Pruner
 from .runs import RunService
@@ -67,6 +68,8 @@ class Container:
             cache_seconds=settings.token_cache_seconds,
         )
         self.jobs = JobService(self.store, self.clock, self.notifier)
+        self.quotas = QuotaService(self.store, self.clock, self.metrics)
+        self.store.claims.on_held = self.metrics.held
         self.runs = RunService(self.store, self.clock, self.notifier)
         self.bulk = BulkService(self.store, self.clock, self.notifier)
         self.workers = WorkerService(
@@ -91,6 +94,7 @@ class Container:
         self.clock = clock
         for svc in (
             self.jobs,
+            self.quotas,
             self.runs,
             self.bulk,
             self.workers,

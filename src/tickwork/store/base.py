@@ -4,7 +4,7 @@ tests). Methods are use cases with keyword arguments and an explicit ``now``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -277,7 +277,9 @@ __all__ = [
 class QuotaStore(Protocol):
     async def get(self, namespaces: Sequence[str]) -> dict[str, Quotas]: ...
     async def set(self, namespace: str, quotas: Quotas, *, now: datetime) -> None: ...
-    async def usage(self, namespaces: Sequence[str], *, now: datetime) -> dict[str, Usage]: ...
+    async def usage(
+        self, namespaces: Sequence[str], quotas: Mapping[str, Quotas], *, now: datetime
+    ) -> dict[str, Usage]: ...
     async def windows(self, job_id: str, namespace: str) -> dict[str, RateWindow]: ...
 
 

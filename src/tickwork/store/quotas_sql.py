@@ -73,14 +73,14 @@ async def _count(
 async def count_usage(
     conn: AsyncConnection, namespace: str, quotas: Quotas, *, now: datetime, exact: bool = False
 ) -> Usage:
-    """The namespace's use of each quota it has (all of them when ``exact``); a count of a
-    quota stops just past the limit unless ``exact``."""
+    """The namespace's use of each quota it has (0 for the others); a count stops just past
+    its limit unless ``exact`` (output bytes, a sum over its attempts, only when ``exact``)."""
 
     def cap(name: str) -> int | None:
         return None if exact else quotas.limit(name)
 
     def wanted(name: str) -> bool:
-        return exact or quotas.limit(name) is not None
+        return quotas.limit(name) is not None
 
     figures: dict[str, int] = {}
     if wanted("max_jobs"):
@@ -94,7 +94,7 @@ async def count_usage(
     if wanted("runs_per_hour"):
         where = [R.namespace == namespace, R.queued_at > now - HOUR]
         figures["runs_last_hour"] = await _count(conn, where, t.runs, cap("runs_per_hour"))
-    if exact:
+    if exact and wanted("max_output_bytes"):
         figures["output_bytes"] = await _output_bytes(conn, namespace)
     return Usage(**figures)
 
@@ -241,12 +241,16 @@ class QuotaRows:
                         )
                     )
 
-    async def usage(self, namespaces: Sequence[str], *, now: datetime) -> dict[str, Usage]:
-        """Exact use of every quota by each namespace (a read for people, not the hot path)."""
+    async def usage(
+        self, namespaces: Sequence[str], quotas: Mapping[str, Quotas], *, now: datetime
+    ) -> dict[str, Usage]:
+        """Each namespace's exact use of the quotas it has (the others read 0): a read for
+        people, not the hot path."""
         out: dict[str, Usage] = {}
         async with self.db.read() as conn:
             for ns in namespaces:
-                out[ns] = await count_usage(conn, ns, NO_QUOTAS, now=now, exact=True)
+                q = quotas.get(ns, NO_QUOTAS)
+                out[ns] = await count_usage(conn, ns, q, now=now, exact=True)
         return out
 
     async def windows(self, job_id: str, namespace: str) -> dict[str, RateWindow]:
