@@ -1728,6 +1728,11 @@ export interface components {
       last_used_at: string | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second (null: the server's).
+       */
+      rate_limit: number | null;
       /** Revoked At */
       revoked_at: string | null;
       /**
@@ -1756,6 +1761,11 @@ export interface components {
       expires_in_days?: number | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second the token may make, over every coordinator (shared through Redis when configured); over it, 429 rate_limited with Retry-After. Unset: the server's TICKWORK_API_RATE_LIMIT.
+       */
+      rate_limit?: number | null;
       /**
        * Role
        * @description One role in every namespace (or give scopes).
@@ -1789,6 +1799,11 @@ export interface components {
       last_used_at: string | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second (null: the server's).
+       */
+      rate_limit: number | null;
       /** Revoked At */
       revoked_at: string | null;
       /**

@@ -145,6 +145,7 @@ async def authorize(request: HTTPConnection) -> None:
             f"a {principal.role} token may not call {op} (needs {permission})",
             details={"role": principal.role, "needs": permission},
         )
+    await c.api_rates.check(principal, worker_protocol=permission == "work")
     if op in GLOBAL and not principal.may(permission, ANY_NAMESPACE):
         raise Forbidden(
             f"{op} needs {permission} in every namespace (a '*' role of admin)",

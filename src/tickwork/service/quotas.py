@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tickwork.coord.base import RateCounter
 from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
 from tickwork.domain.clock import Clock
+from tickwork.domain.errors import RateLimited
 from tickwork.domain.namespaces import check_namespace
 from tickwork.domain.quotas import Quotas, Usage, check_rate_limit, waiting_reason
 from tickwork.domain.runs import Run
@@ -57,3 +59,32 @@ class QuotaService:
 
     def refused(self, namespace: str, quota: str) -> None:
         self.metrics.quota_refusals.labels(namespace, quota).inc()
+
+
+class ApiRates:
+    """Requests per second per token: the token's own ``rate_limit``, else the server's
+    ``TICKWORK_API_RATE_LIMIT`` (not for the worker protocol), counted per second over
+    every coordinator sharing the Redis (else in this process). Nothing is counted for a
+    token under no limit."""
+
+    def __init__(self, rates: RateCounter, clock: Clock, metrics: Metrics, default: int | None):
+        self.rates = rates
+        self.clock = clock
+        self.metrics = metrics
+        self.default = default
+
+    async def check(self, who: Principal, *, worker_protocol: bool = False) -> None:
+        """RateLimited (429, Retry-After 1) when ``who`` is over its rate this second."""
+        rate = who.rate_limit
+        if rate is None and not worker_protocol:
+            rate = self.default
+        if rate is None:
+            return
+        now = self.clock.now().timestamp()
+        if await self.rates.hit(f"token:{who.token_id}", int(now)) > rate:
+            self.metrics.rate_limited.labels("api").inc()
+            raise RateLimited(
+                f"token '{who.name}' is over its {rate} requests per second",
+                retry_after=1,
+                details={"limit": rate, "per": "1s"},
+            )

@@ -348,6 +348,8 @@ api_tokens = sa.Table(
     sa.Column("scopes", JSONType),
     # the only tags a worker using the token may register with; NULL: any
     sa.Column("worker_tags", JSONType),
+    # requests per second the token may make (NULL: the server's TICKWORK_API_RATE_LIMIT)
+    sa.Column("rate_limit", sa.Integer),
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime),

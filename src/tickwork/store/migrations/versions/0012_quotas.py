@@ -7,7 +7,8 @@ Create Date: 2026-12-02 03:50:00
 ``namespace_quotas``: a namespace's limits (jobs, queued runs, running runs, runs per hour,
 output bytes kept), set by admins; a namespace without a row has none. ``rate_limits``: the
 rate limits of jobs (from their spec) and of a namespace's tags, each with the start times of
-its current window, which the claim reads and extends in its transaction.
+its current window, which the claim reads and extends in its transaction. ``api_tokens``
+gains ``rate_limit``: the requests per second a token may make.
 """
 
 import sqlalchemy as sa
@@ -53,9 +54,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_rate_limits_namespace", "rate_limits", ["namespace"])
     op.create_index("ix_rate_limits_job_id", "rate_limits", ["job_id"])
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.add_column(sa.Column("rate_limit", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.drop_column("rate_limit")
     op.drop_index("ix_rate_limits_job_id", table_name="rate_limits")
     op.drop_index("ix_rate_limits_namespace", table_name="rate_limits")
     op.drop_table("rate_limits")
