@@ -13,7 +13,7 @@ from tickwork.domain.quotas import QuotaExceeded, Quotas, RateLimit
 from tickwork.domain.runs import Completion
 from tickwork.store.sql import SqlStore
 
-from .helpers import add_job, add_worker, claim, complete
+from .helpers import add_job, add_worker, claim, complete, log, start
 
 
 async def queue(store: SqlStore, clock: FakeClock, job: Job, n: int) -> list[str]:
@@ -133,3 +133,24 @@ async def test_a_tag_rate_limit_spans_the_namespaces_jobs(
     assert quotas.tag_rate_limits == limits
     clock.advance(11)
     assert len(await claim(store, clock, limit=20)) == 1  # b's concurrency of 1 holds too
+
+
+async def test_output_over_its_quota_is_cleared_oldest_first(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    job = await add_job(store, clock, "chatty", namespace="logs", on_overlap="allow")
+    other = await add_job(store, clock, "quiet", on_overlap="allow")
+    await store.quotas.set("logs", Quotas(max_output_bytes=10), now=clock.now())
+    await add_worker(store, clock, concurrency=20)
+    for j in (job, job, other):
+        await queue(store, clock, j, 1)
+        [a] = await claim(store, clock)
+        await start(store, [(a.run_id, a.fence, "worker-a")], now=clock.now())
+        await log(store, [(a.run_id, a.fence, "stdout", "12345678")], limit=1000, now=clock.now())
+        await finish(store, clock, [a])
+        clock.advance(1)
+    quotas = await store.quotas.get(["logs"])
+    assert (await store.quotas.usage(["logs"], quotas, now=clock.now()))["logs"].output_bytes == 16
+    assert await store.quotas.output_over(now=clock.now(), limit=100) == 1
+    assert (await store.quotas.usage(["logs"], quotas, now=clock.now()))["logs"].output_bytes == 8
+    assert await store.quotas.output_over(now=clock.now(), limit=100) == 0

@@ -1337,7 +1337,7 @@ export interface components {
       max_jobs?: number | null;
       /**
        * Max Output Bytes
-       * @description Bytes of captured output kept (stdout and stderr of its attempts); reported as usage.
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); over it, the retention pass clears the output of the oldest finished attempts.
        */
       max_output_bytes?: number | null;
       /**
@@ -1372,7 +1372,7 @@ export interface components {
       max_jobs?: number | null;
       /**
        * Max Output Bytes
-       * @description Bytes of captured output kept (stdout and stderr of its attempts); reported as usage.
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); over it, the retention pass clears the output of the oldest finished attempts.
        */
       max_output_bytes?: number | null;
       /**

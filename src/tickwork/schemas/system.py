@@ -93,8 +93,8 @@ class QuotasIn(BaseModel):
         default=None,
         ge=1,
         le=2**53,
-        description="Bytes of captured output kept (stdout and stderr of its attempts); "
-        "reported as usage.",
+        description="Bytes of captured output kept (stdout and stderr of its attempts); over "
+        "it, the retention pass clears the output of the oldest finished attempts.",
     )
     tag_rate_limits: dict[Tag, RateLimitIn] = Field(
         default_factory=dict,

@@ -30,6 +30,7 @@ from tickwork.domain.quotas import (
     runs_room,
     tag_rate_key,
 )
+from tickwork.domain.runs import TERMINAL
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
@@ -252,6 +253,57 @@ class QuotaRows:
                 q = quotas.get(ns, NO_QUOTAS)
                 out[ns] = await count_usage(conn, ns, q, now=now, exact=True)
         return out
+
+    async def output_over(self, *, now: datetime, limit: int) -> int:
+        """For each namespace with a ``max_output_bytes`` quota and more output kept than it:
+        clear the output of its oldest finished attempts (a batch of at most ``limit``) until
+        it is under; the attempts cleared. Each such namespace's kept output is summed once a
+        round (a read over its attempts)."""
+        async with self.db.read() as conn:
+            capped = (
+                await conn.execute(
+                    sa.select(Q.namespace, Q.max_output_bytes).where(
+                        Q.max_output_bytes.is_not(None)
+                    )
+                )
+            ).all()
+            over = []
+            for ns, cap in capped:
+                kept = await _output_bytes(conn, ns)
+                if kept > cap:
+                    over.append((ns, kept - cap))
+        cleared = 0
+        for ns, excess in over:
+            cleared += await self._clear_oldest(ns, excess, now=now, limit=limit)
+        return cleared
+
+    async def _clear_oldest(self, namespace: str, excess: int, *, now: datetime, limit: int) -> int:
+        size = sa.func.length(A.stdout) + sa.func.length(A.stderr)
+        chosen = (
+            sa.select(A.run_id, A.number, size)
+            .select_from(t.attempts.join(t.runs, R.id == A.run_id))
+            .where(
+                R.namespace == namespace,
+                R.status.in_(sorted(TERMINAL)),
+                sa.not_(A.output_pruned),
+            )
+            .order_by(A.started_at)
+            .limit(limit)
+        )
+        async with self.db.write(now) as (conn, _events):
+            keys = []
+            for run_id, number, n in await conn.execute(chosen):
+                if excess <= 0:
+                    break
+                keys.append((run_id, number))
+                excess -= int(n or 0)
+            if keys:
+                await conn.execute(
+                    sa.update(t.attempts)
+                    .where(sa.tuple_(A.run_id, A.number).in_(keys))
+                    .values(stdout="", stderr="", output_pruned=True)
+                )
+        return len(keys)
 
     async def windows(self, job_id: str, namespace: str) -> dict[str, RateWindow]:
         """The rate windows a run of this job starts under: the job's and its tags'."""
