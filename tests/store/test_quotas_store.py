@@ -58,7 +58,8 @@ async def test_triggers_over_max_queued_are_refused_one_by_one(
     assert refused[0].details["quota"] == "max_queued"
     with pytest.raises(QuotaExceeded):
         await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")], now=clock.now())
-    usage = (await store.quotas.usage(["payments"], now=clock.now()))["payments"]
+    quotas = await store.quotas.get(["payments"])
+    usage = (await store.quotas.usage(["payments"], quotas, now=clock.now()))["payments"]
     assert usage.queued == 3
 
 

@@ -48,15 +48,20 @@ def _quotas(row: Any, tags: Mapping[str, RateLimit]) -> Quotas:
     return Quotas(**{name: getattr(row, name) for name in QUOTA_NAMES}, tag_rate_limits=tags)
 
 
+REFUSING = sa.or_(*(Q[name].is_not(None) for name in ("max_jobs", "max_queued", "runs_per_hour")))
+"""A quota row that can refuse a create or trigger (only those are locked by them: a row of
+running quota alone is the claims')."""
+
+
 async def lock_quotas(
     conn: AsyncConnection, dialect: str, namespaces: Iterable[str]
 ) -> dict[str, Quotas]:
-    """The quotas of these namespaces that have a row, each row locked (by namespace, the
-    lock order) until the transaction ends."""
+    """The quotas of these namespaces that may refuse a create or trigger, each row locked
+    (by namespace, the lock order) until the transaction ends."""
     names = sorted(set(namespaces))
     if not names:
         return {}
-    stmt = sa.select(t.namespace_quotas).where(one_of(Q.namespace, names, dialect))
+    stmt = sa.select(t.namespace_quotas).where(one_of(Q.namespace, names, dialect), REFUSING)
     rows = (await conn.execute(no_key_update(stmt.order_by(Q.namespace), dialect))).all()
     return {r.namespace: _quotas(r, {}) for r in rows}
 
