@@ -72,6 +72,8 @@ class TokenService:
         tags = _worker_tags(worker_tags)
         if not name.strip() or len(name) > 200:
             raise ValidationError("name", "must be 1 to 200 characters")
+        if rate_limit is not None and not 1 <= rate_limit <= 1_000_000:
+            raise ValidationError("rate_limit", "must be 1 to 1,000,000 requests per second")
         if expires_in is not None and expires_in <= timedelta(0):
             raise ValidationError("expires_in", "must be in the future")
         now = self.clock.now()
