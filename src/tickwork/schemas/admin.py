@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.records import TokenRecord
-from tickwork.schemas.fields import Tag, Text
+from tickwork.schemas.fields import Count, Tag, Text
 
 
 class TokenIn(BaseModel):
@@ -31,7 +31,7 @@ class TokenIn(BaseModel):
         description="A worker using this token may register only with these tags.",
     )
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
-    rate_limit: int | None = Field(
+    rate_limit: Count | None = Field(
         default=None,
         ge=1,
         le=1_000_000,

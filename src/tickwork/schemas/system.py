@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.quotas import QUOTA_NAMES, USAGE_OF, Quotas, RateLimit, Usage
-from tickwork.schemas.fields import Tag
+from tickwork.schemas.fields import Count, Int64, Tag
 from tickwork.schemas.jobs import RateLimitIn
 
 QUOTA_MAX = 1_000_000_000
@@ -66,30 +66,30 @@ class QuotasIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_jobs: int | None = Field(
+    max_jobs: Count | None = Field(
         default=None, ge=1, le=QUOTA_MAX, description="Jobs; a create over it gets 429."
     )
-    max_queued: int | None = Field(
+    max_queued: Count | None = Field(
         default=None,
         ge=1,
         le=QUOTA_MAX,
         description="Queued runs; a trigger (single, bulk) over it gets 429. Scheduled and "
         "dependency runs are never refused, only counted.",
     )
-    max_running: int | None = Field(
+    max_running: Count | None = Field(
         default=None,
         ge=1,
         le=QUOTA_MAX,
         description="Runs running at once; over it a run stays queued, waiting for quota, "
         "and starts when one ends (a scheduled tick starts late, never not at all).",
     )
-    runs_per_hour: int | None = Field(
+    runs_per_hour: Count | None = Field(
         default=None,
         ge=1,
         le=QUOTA_MAX,
         description="Runs made in the last hour (sliding); a trigger over it gets 429.",
     )
-    max_output_bytes: int | None = Field(
+    max_output_bytes: Int64 | None = Field(
         default=None,
         ge=1,
         le=2**53,
