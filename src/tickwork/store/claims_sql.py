@@ -1,8 +1,9 @@
 """Claims: a worker takes runs it may execute, each with a lease and a new fence.
 
 One transaction per claim: choose (highest priority, oldest first, within each job's
-concurrency), then one UPDATE that sets them running for the worker and returns what the
-worker needs, then the jobs' targets in one read. On PostgreSQL the same steps go in raw,
+concurrency, its namespace's running quota and the rate windows of its job and tags:
+domain/quotas.py), then one UPDATE that sets them running for the worker and returns what
+the worker needs, then the jobs' targets in one read (and the rate windows' new starts). On PostgreSQL the same steps go in raw,
 pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLite.
 """
 
