@@ -3,8 +3,9 @@
 One transaction per claim: choose (highest priority, oldest first, within each job's
 concurrency, its namespace's running quota and the rate windows of its job and tags:
 domain/quotas.py), then one UPDATE that sets them running for the worker and returns what
-the worker needs, then the jobs' targets in one read (and the rate windows' new starts). On PostgreSQL the same steps go in raw,
-pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLite.
+the worker needs, then the jobs' targets in one read (and the rate windows' new starts).
+On PostgreSQL the same steps go in raw, pipelined statements (``claims_pg``); this module's
+SQLAlchemy path serves SQLite.
 """
 
 from __future__ import annotations
