@@ -97,6 +97,15 @@ class Settings(BaseSettings):
         "coordinator sharing its Redis; one revoked otherwise (`tickwork tokens revoke` "
         "without Redis) stops within this time. Expiry is always exact.",
     )
+    api_rate_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Requests per second each token may make to the API (the worker "
+        "protocol apart), unless the token sets its own rate_limit; over it, 429 "
+        "rate_limited with Retry-After. Counted over every coordinator sharing the Redis, "
+        "else per coordinator. Unset: no limit.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default=[],
         description="Host names (comma-separated, no port) this server answers to besides the "

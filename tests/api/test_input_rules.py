@@ -11,15 +11,16 @@ from pydantic import BaseModel
 
 from tickwork import schemas
 from tickwork.api.openapi import document
-from tickwork.schemas import admin, bulk, calendars, fields, jobs, runs, workers
+from tickwork.schemas import admin, bulk, calendars, fields, jobs, runs, system, workers
 
 GUARDS = {
     fields._checked_text,
     fields._checked_json,
     fields._scrubbed_text,
     fields._scrubbed_json,
+    jobs.checked_command,
 }
-MODULES = (admin, bulk, calendars, jobs, runs, workers)
+MODULES = (admin, bulk, calendars, jobs, runs, system, workers)
 
 
 def request_models() -> list[type[BaseModel]]:

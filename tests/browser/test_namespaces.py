@@ -128,3 +128,27 @@ def test_a_token_of_every_namespace_may_see_them_all_at_once(
     expect(in_nav).to_have_value("*")  # a browser of its own: nothing remembered yet
     in_nav.select_option(SEE)
     expect(phone).to_have_url(re.compile(rf"[?&]ns={SEE}"))
+
+
+def test_the_overview_draws_the_quota_use_of_the_namespace_shown(
+    secured: Secured, secured_pages: SecuredPages, scoped: str
+) -> None:
+    """Quotas set by an admin are drawn as bars (use of limit) on the overview of their
+    namespace; a namespace without quotas draws none."""
+    tw = secured.cluster
+    ns = "nsui-quota"
+    python_job(tw, "nsui.quota", namespace=ns, worker_tags=["nobody"], on_overlap="allow")
+    for _ in range(2):
+        assert tw.http.post("/api/jobs/nsui.quota/trigger", params={"namespace": ns}).is_success
+    quotas = {"max_jobs": 2, "max_queued": 2, "max_running": 10}
+    assert tw.http.put(f"/api/namespaces/{ns}/quotas", json=quotas).status_code == 200
+    page = secured_pages(token=secured.tokens["viewer"])
+    page.goto(f"/?ns={ns}")
+    usage = page.get_by_test_id("quota-usage")
+    expect(usage.get_by_test_id("quota-max_jobs")).to_contain_text("1 of 2")
+    queued = usage.get_by_test_id("quota-max_queued")
+    expect(queued).to_contain_text("2 of 2")
+    expect(queued).to_have_attribute("data-tone", "danger")  # full: the next trigger gets 429
+    expect(usage.get_by_test_id("quota-max_running")).to_have_attribute("data-tone", "info")
+    page.get_by_test_id("namespace-switch").select_option(OPS)
+    expect(page.get_by_test_id("quota-usage")).to_have_count(0)

@@ -82,8 +82,12 @@ def test_tokens_made_on_the_database_work_over_the_api(
     db = ["--database-url", server.settings.database_url]
     made = as_json(tw("tokens", "create", "--role", "operator", "--name", "ci", *db, "--json"))
     assert made["role"] == "operator" and made["token"].startswith("tw_")
+    assert made["rate_limit"] is None
+    paced = tw("tokens", "create", "--role", "viewer", "--rate-limit", "5", *db, "--json")
+    assert as_json(paced)["rate_limit"] == 5
+    assert tw("tokens", "create", "--role", "viewer", "--rate-limit", "0", *db).exit_code == 2
     listed = as_json(tw("tokens", "list", *db, "--json"))
-    assert {t["name"] for t in listed} == {"viewer", "admin", "ci"}
+    assert {t["name"] for t in listed} == {"viewer", "admin", "ci", "viewer token"}
     assert tw("status", "--token", made["token"]).exit_code == 0
     revoked_at = time.monotonic()
     assert as_json(tw("tokens", "revoke", made["id"], *db, "--json")) == {"revoked": made["id"]}

@@ -51,7 +51,10 @@ async def test_allow_runs_are_claimed_in_order_with_their_targets(
     rest = await claim(store, clock, wid, limit=10)
     assert [a.run_id for a in first + rest] == sorted(ids)  # queued together: by id
     assert {a.fence for a in first + rest} == {1}
-    assert all(a.job_name == "wide" and a.target == {"command": "true"} for a in first)
+    assert all(
+        a.job_name == "wide" and a.target == {"command": "true", "cwd": None, "env": {}}
+        for a in first
+    )
     assert first[0].parameters == {"n": 1} and first[0].attempt == 1
     assert await claim(store, clock, wid) == []
     assert fast == ([True, True, True] if store.db.is_postgres else [])

@@ -194,17 +194,28 @@ export interface paths {
     /**
      * List
      * @description The namespaces the token may read that hold jobs (and those it names, and
-     * ``default`` when it may read it), each with its job count and the token's role there.
+     * ``default`` when it may read it), each with its job count, the token's role there, its
+     * quotas and their use.
      */
     get: operations["namespaces-list"];
   };
   "/api/namespaces/{namespace}": {
     /**
      * Get
-     * @description One namespace: its job count and the token's role there (403 when it may not read
-     * it; a namespace with no jobs yet answers with 0).
+     * @description One namespace: its job count, the token's role there, its quotas and their use now
+     * (403 when it may not read it; a namespace with no jobs yet answers with 0).
      */
     get: operations["namespaces-get"];
+  };
+  "/api/namespaces/{namespace}/quotas": {
+    /**
+     * Quotas
+     * @description Replace a namespace's quotas and tag rate limits (an admin of every namespace: a
+     * team's own admin may not raise its own limits). Runs already queued or running stay;
+     * from now on creates and triggers over a quota get 429 and runs over ``max_running``
+     * wait. A tag whose rate limit is unchanged keeps its window.
+     */
+    put: operations["namespaces-quotas"];
   };
   "/api/prune": {
     /**
@@ -254,7 +265,8 @@ export interface paths {
   "/api/runs/{run_id}": {
     /**
      * Get
-     * @description A run with every attempt (worker, fence, exit code, error, captured output).
+     * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
+     * queued, why it waits (its namespace's running quota, a rate limit).
      */
     get: operations["runs-get"];
   };
@@ -1128,6 +1140,7 @@ export interface components {
       };
       /** Priority */
       priority: number;
+      rate_limit: components["schemas"]["RateLimitIn"] | null;
       /** Recent Runs */
       recent_runs: components["schemas"]["RunOut"][];
       /** Request */
@@ -1291,6 +1304,8 @@ export interface components {
        * @default 50
        */
       priority?: number;
+      /** @description At most max of this job's runs start in any window of per (e.g. {"max": 10, "per": "1m"}), across every worker and coordinator; the others stay queued, in order, and start as the window allows. */
+      rate_limit?: components["schemas"]["RateLimitIn"] | null;
       /** @description http jobs. */
       request?: components["schemas"]["HttpRequestIn"] | null;
       /**
@@ -1423,6 +1438,7 @@ export interface components {
       };
       /** Priority */
       priority: number;
+      rate_limit: components["schemas"]["RateLimitIn"] | null;
       /** Request */
       request: {
         [key: string]: unknown;
@@ -1589,6 +1605,11 @@ export interface components {
        */
       priority?: number | null;
       /**
+       * @description At most max of this job's runs start in any window of per (e.g. {"max": 10, "per": "1m"}), across every worker and coordinator; the others stay queued, in order, and start as the window allows.
+       * @default null
+       */
+      rate_limit?: components["schemas"]["RateLimitIn"] | null;
+      /**
        * @description http jobs.
        * @default null
        */
@@ -1728,11 +1749,18 @@ export interface components {
       jobs: number;
       /** Name */
       name: string;
+      /** @description Its quotas. */
+      quotas?: components["schemas"]["QuotasOut"];
       /**
        * Role
        * @description The calling token's role in the namespace.
        */
       role: string | null;
+      /**
+       * Usage
+       * @description Its use of each quota it has, now.
+       */
+      usage?: components["schemas"]["QuotaUse"][];
     };
     /** PreviewOut */
     PreviewOut: {
@@ -1828,6 +1856,111 @@ export interface components {
       policy: components["schemas"]["RetentionOut"];
       /** @description Removed, or with dry_run: would be removed now. */
       pruned: components["schemas"]["PruneCountsOut"];
+    };
+    /** QuotaUse */
+    QuotaUse: {
+      /** Limit */
+      limit: number;
+      /**
+       * Quota
+       * @description The quota's name, as in quotas.
+       */
+      quota: string;
+      /**
+       * Used
+       * @description The namespace's use of it now.
+       */
+      used: number;
+    };
+    /**
+     * QuotasIn
+     * @description A namespace's quotas, each a limit or null (no limit), and the rate limits of the
+     * runs of its jobs by tag. A PUT replaces them all.
+     */
+    QuotasIn: {
+      /**
+       * Max Jobs
+       * @description Jobs; a create over it gets 429.
+       */
+      max_jobs?: number | null;
+      /**
+       * Max Output Bytes
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); over it, the retention pass clears the output of the oldest finished attempts.
+       */
+      max_output_bytes?: number | null;
+      /**
+       * Max Queued
+       * @description Queued runs; a trigger (single, bulk) over it gets 429. Scheduled and dependency runs are never refused, only counted.
+       */
+      max_queued?: number | null;
+      /**
+       * Max Running
+       * @description Runs running at once; over it a run stays queued, waiting for quota, and starts when one ends (a scheduled tick starts late, never not at all).
+       */
+      max_running?: number | null;
+      /**
+       * Runs Per Hour
+       * @description Runs made in the last hour (sliding); a trigger over it gets 429.
+       */
+      runs_per_hour?: number | null;
+      /**
+       * Tag Rate Limits
+       * @description Per tag: at most max starts in any window of per, over all the namespace's jobs carrying the tag; the other runs wait, in order.
+       */
+      tag_rate_limits?: {
+        [key: string]: components["schemas"]["RateLimitIn"];
+      };
+    };
+    /** QuotasOut */
+    QuotasOut: {
+      /**
+       * Max Jobs
+       * @description Jobs; a create over it gets 429.
+       */
+      max_jobs?: number | null;
+      /**
+       * Max Output Bytes
+       * @description Bytes of captured output kept (stdout and stderr of its attempts); over it, the retention pass clears the output of the oldest finished attempts.
+       */
+      max_output_bytes?: number | null;
+      /**
+       * Max Queued
+       * @description Queued runs; a trigger (single, bulk) over it gets 429. Scheduled and dependency runs are never refused, only counted.
+       */
+      max_queued?: number | null;
+      /**
+       * Max Running
+       * @description Runs running at once; over it a run stays queued, waiting for quota, and starts when one ends (a scheduled tick starts late, never not at all).
+       */
+      max_running?: number | null;
+      /**
+       * Runs Per Hour
+       * @description Runs made in the last hour (sliding); a trigger over it gets 429.
+       */
+      runs_per_hour?: number | null;
+      /**
+       * Tag Rate Limits
+       * @description Per tag: at most max starts in any window of per, over all the namespace's jobs carrying the tag; the other runs wait, in order.
+       */
+      tag_rate_limits?: {
+        [key: string]: components["schemas"]["RateLimitIn"];
+      };
+    };
+    /**
+     * RateLimitIn
+     * @description At most ``max`` starts in any window of ``per``.
+     */
+    RateLimitIn: {
+      /**
+       * Max
+       * @description Starts allowed per window.
+       */
+      max: number;
+      /**
+       * Per
+       * @description The window: '30s', '1m', '1h', 'PT5M' (at most 7 days).
+       */
+      per: string;
     };
     /**
      * ReportIn
@@ -1978,6 +2111,11 @@ export interface components {
       trigger: string;
       /** Upstream Run Ids */
       upstream_run_ids: string[];
+      /**
+       * Waiting
+       * @description Why a queued run has not started beyond a free worker: 'waiting for quota: max_running …' (its namespace's running quota) or 'waiting for rate limit: …' (its job's or a tag's); null otherwise.
+       */
+      waiting?: string | null;
       /** Worker */
       worker: string | null;
     };
@@ -2157,6 +2295,11 @@ export interface components {
       last_used_at: string | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second (null: the server's).
+       */
+      rate_limit: number | null;
       /** Revoked At */
       revoked_at: string | null;
       /**
@@ -2185,6 +2328,11 @@ export interface components {
       expires_in_days?: number | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second the token may make, over every coordinator (shared through Redis when configured); over it, 429 rate_limited with Retry-After. Unset: the server's TICKWORK_API_RATE_LIMIT.
+       */
+      rate_limit?: number | null;
       /**
        * Role
        * @description One role in every namespace (or give scopes).
@@ -2218,6 +2366,11 @@ export interface components {
       last_used_at: string | null;
       /** Name */
       name: string;
+      /**
+       * Rate Limit
+       * @description Requests per second (null: the server's).
+       */
+      rate_limit: number | null;
       /** Revoked At */
       revoked_at: string | null;
       /**
@@ -2415,6 +2568,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2511,6 +2674,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2590,6 +2763,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2651,6 +2834,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2737,6 +2930,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2810,6 +3013,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -2862,6 +3075,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -2922,6 +3145,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3000,6 +3233,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3052,6 +3295,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3123,6 +3376,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3210,6 +3473,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3277,6 +3550,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3377,6 +3660,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3456,6 +3749,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the namespace is at its max_jobs quota (details: namespace, quota, limit, used); or the token's request rate (rate_limited). */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3516,6 +3819,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3607,6 +3920,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3677,6 +4000,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3773,6 +4106,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3838,6 +4181,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -3911,6 +4264,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -3973,6 +4336,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4061,6 +4434,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the namespace is at its max_queued or runs_per_hour quota (details: namespace, quota, limit, used); or the token's request rate. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4076,7 +4459,8 @@ export interface operations {
   /**
    * List
    * @description The namespaces the token may read that hold jobs (and those it names, and
-   * ``default`` when it may read it), each with its job count and the token's role there.
+   * ``default`` when it may read it), each with its job count, the token's role there, its
+   * quotas and their use.
    */
   "namespaces-list": {
     responses: {
@@ -4110,6 +4494,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4124,8 +4518,8 @@ export interface operations {
   };
   /**
    * Get
-   * @description One namespace: its job count and the token's role there (403 when it may not read
-   * it; a namespace with no jobs yet answers with 0).
+   * @description One namespace: its job count, the token's role there, its quotas and their use now
+   * (403 when it may not read it; a namespace with no jobs yet answers with 0).
    */
   "namespaces-get": {
     parameters: {
@@ -4166,6 +4560,105 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Quotas
+   * @description Replace a namespace's quotas and tag rate limits (an admin of every namespace: a
+   * team's own admin may not raise its own limits). Runs already queued or running stay;
+   * from now on creates and triggers over a quota get 429 and runs over ``max_running``
+   * wait. A tag whose rate limit is unchanged keeps its window.
+   */
+  "namespaces-quotas": {
+    parameters: {
+      path: {
+        namespace: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["QuotasIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["NamespaceOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4233,6 +4726,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4308,6 +4811,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4391,6 +4904,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description quota_exceeded: the runs would pass a quota of their namespace (nothing is queued); or the token's request rate. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4461,6 +4984,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4538,6 +5071,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4552,7 +5095,8 @@ export interface operations {
   };
   /**
    * Get
-   * @description A run with every attempt (worker, fence, exit code, error, captured output).
+   * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
+   * queued, why it waits (its namespace's running quota, a rate limit).
    */
   "runs-get": {
     parameters: {
@@ -4593,6 +5137,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4665,6 +5219,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4751,6 +5315,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4809,6 +5383,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -4895,6 +5479,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -4962,6 +5556,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -5048,6 +5652,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5121,6 +5735,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5169,6 +5793,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5213,6 +5847,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -5283,6 +5927,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5347,6 +6001,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5391,6 +6055,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -5461,6 +6135,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5520,6 +6204,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -5601,6 +6295,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5673,6 +6377,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -5755,6 +6469,16 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
       503: {
         headers: {
@@ -5791,6 +6515,16 @@ export interface operations {
       };
       /** @description Invalid input: ``details`` names each field at fault and why. */
       422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };

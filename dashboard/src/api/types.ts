@@ -90,6 +90,8 @@ export type Attempt = S['AttemptOut']
 
 export interface RunDetail extends Run {
   attempts: Attempt[]
+  /** Why a queued run waits beyond a free worker (its namespace's running quota, a rate limit). */
+  waiting?: S['RunDetail']['waiting']
 }
 
 export interface RunList extends Omit<S['RunList'], 'runs'> {

@@ -6,6 +6,7 @@ import { endpoints } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { RUN_STATUSES, type Run, type Stats } from '../api/types'
 import { SuccessRateChart } from '../components/LazyCharts'
+import { QuotaUsage } from '../components/QuotaUsage'
 import { Card, EmptyState, ErrorState, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
 import { useLive } from '../live/LiveProvider'
 import { formatDuration, formatNumber, formatPercent, formatTotal } from '../lib/format'
@@ -127,6 +128,8 @@ export default function Overview() {
               icon={<Gauge size={18} />}
             />
           </div>
+
+          <QuotaUsage />
 
           <div className="grid-2-1">
             <Card title="Runs per hour and success rate" id="chart" actions={<span className="muted small">last 24 hours</span>}>

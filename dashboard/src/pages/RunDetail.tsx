@@ -29,6 +29,10 @@ function RunProgress({ run }: { run: RunDetailT }) {
             <>
               Retry {run.attempt + 1} of {run.max_attempts} waits until <strong>{formatDateTime(waitUntil)}</strong> ({formatRelative(waitUntil, now)}).
             </>
+          ) : run.waiting ? (
+            <span data-testid="run-waiting">
+              {run.waiting.charAt(0).toUpperCase() + run.waiting.slice(1)} · queued {formatRelative(run.queued_at, now)}
+            </span>
           ) : (
             <>Waiting for a free worker slot · queued {formatRelative(run.queued_at, now)}</>
           )}

@@ -73,6 +73,7 @@ PERMISSIONS: dict[str, str] = {
     "tokens-revoke": "admin",
     "audit-list": "admin",
     "retention-prune": "admin",
+    "namespaces-quotas": "admin",
     "workers-register": "work",
     "workers-heartbeat": "work",
     "workers-claim": "work",
@@ -83,7 +84,14 @@ PERMISSIONS: dict[str, str] = {
     "runs-complete": "work",
 }
 GLOBAL = frozenset(
-    {"tokens-create", "tokens-list", "tokens-revoke", "audit-list", "retention-prune"}
+    {
+        "tokens-create",
+        "tokens-list",
+        "tokens-revoke",
+        "audit-list",
+        "retention-prune",
+        "namespaces-quotas",
+    }
 )
 """Operations on no namespace: they need their permission from the token's ``*`` role."""
 AUDITED = frozenset(
@@ -143,6 +151,7 @@ async def authorize(request: HTTPConnection) -> None:
             f"a {principal.role} token may not call {op} (needs {permission})",
             details={"role": principal.role, "needs": permission},
         )
+    await c.api_rates.check(principal, worker_protocol=permission == "work")
     if op in GLOBAL and not principal.may(permission, ANY_NAMESPACE):
         raise Forbidden(
             f"{op} needs {permission} in every namespace (a '*' role of admin)",

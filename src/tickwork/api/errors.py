@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tickwork.domain.errors import TickworkError, Unavailable
+from tickwork.domain.errors import RateLimited, TickworkError, Unavailable
+from tickwork.domain.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,10 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     headers = None
     if exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, Unavailable):
+    elif isinstance(exc, Unavailable | RateLimited | QuotaExceeded):
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, QuotaExceeded):
+        request.app.state.container.quotas.refused(exc.namespace, exc.quota)
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 

@@ -29,11 +29,12 @@ COMMON = {
     415: "A write whose Content-Type is not application/json (a PATCH may also be "
     "application/merge-patch+json).",
     422: "Invalid input: ``details`` names each field at fault and why.",
+    429: "rate_limited: the token is over its requests per second; retry after "
+    "``Retry-After`` seconds.",
     503: "The database is unavailable for now; retry after ``Retry-After`` seconds.",
 }
 
 SPECIFIC: dict[str, dict[int, str]] = {
-    "jobs-create": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-replace": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-patch": {409: "The name is taken, or depends_on would make a cycle."},
     "jobs-delete": {409: "Other jobs depend on it (pass force=true)."},
@@ -41,7 +42,6 @@ SPECIFIC: dict[str, dict[int, str]] = {
     "calendars-delete": {409: "Jobs name the calendar (``details.jobs`` lists them)."},
     "runs-list": {404: "The job named by ``job`` does not exist."},
     "events-list": {404: "The job named by ``job`` does not exist."},
-    "runs-bulk": {404: "A job was deleted while its runs were being queued."},
     "runs-cancel": {409: "The run is not queued or running."},
     "runs-retry": {409: "The run is not failed, cancelled or missed (or changed meanwhile)."},
     "dead-letters-replay": {409: "The run cannot be queued again, or the entry is resolved."},
@@ -50,6 +50,20 @@ SPECIFIC: dict[str, dict[int, str]] = {
     "runs-append-logs": {409: "stale_fence: the run moved on; stop it."},
     "runs-complete": {409: "stale_fence: the run moved on; stop it."},
     "auth-whoami": {401: "No valid token was sent (when auth is on)."},
+    "jobs-create": {
+        409: "The name is taken, or depends_on would make a cycle.",
+        429: "quota_exceeded: the namespace is at its max_jobs quota (details: namespace, "
+        "quota, limit, used); or the token's request rate (rate_limited).",
+    },
+    "jobs-trigger": {
+        429: "quota_exceeded: the namespace is at its max_queued or runs_per_hour quota "
+        "(details: namespace, quota, limit, used); or the token's request rate.",
+    },
+    "runs-bulk": {
+        404: "A job was deleted while its runs were being queued.",
+        429: "quota_exceeded: the runs would pass a quota of their namespace (nothing is "
+        "queued); or the token's request rate.",
+    },
 }
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -79,6 +93,7 @@ def statuses(path: str, method: str, op: dict[str, Any]) -> dict[int, str]:
         found[404] = COMMON[404]
     if PERMISSIONS.get(op.get("operationId", ""), "admin") != OPEN:
         found[401], found[403] = COMMON[401], COMMON[403]
+        found[429] = COMMON[429]
     found.update(SPECIFIC.get(op.get("operationId", ""), {}))
     return found
 
@@ -112,7 +127,7 @@ def _error_answer(status: int, why: str) -> dict[str, Any]:
         "description": why,
         "content": {"application/json": {"schema": ERROR_REF}},
     }
-    if status == 503:
+    if status in (429, 503):
         answer["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",

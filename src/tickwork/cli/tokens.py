@@ -65,6 +65,10 @@ def create(
     ] = None,
     name: Annotated[str, typer.Option(help="Who or what holds it.")] = "",
     expires_in_days: Annotated[float | None, typer.Option(help="Lifetime in days.")] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(help="Requests per second it may make (else TICKWORK_API_RATE_LIMIT)."),
+    ] = None,
     database_url: DbOption = "sqlite:///./tickwork.db",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -81,6 +85,7 @@ def create(
                 scopes=scopes,
                 worker_tags=worker_tag,
                 expires_in=expires,
+                rate_limit=rate_limit,
             ),
         )
     except TickworkError as exc:
@@ -93,6 +98,7 @@ def create(
                     "id": record.id,
                     "role": record.role,
                     "scopes": dict(record.scopes) if record.scopes else None,
+                    "rate_limit": record.rate_limit,
                     "token": secret,
                     "expires_at": record.expires_at.isoformat() if record.expires_at else None,
                 }

@@ -61,10 +61,18 @@ class Bus(Protocol):
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[Subscription]: ...
 
 
+class RateCounter(Protocol):
+    async def hit(self, name: str, window: int) -> int:
+        """Count one hit of ``name`` in the second ``window`` (epoch seconds); the hits so
+        far in it, this one included."""
+        ...
+
+
 class Coordination(Protocol):
     locks: Locks
     leader: LeaderLease
     bus: Bus
+    rates: RateCounter
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -21,6 +21,9 @@ class Keys:
     def leader_fence(self, name: str) -> str:
         return f"{self.prefix}:leader:{name}:fence"
 
+    def rate(self, name: str, window: int) -> str:
+        return f"{self.prefix}:rate:{name}:{window}"
+
     def channel(self, topic: str) -> str:
         return f"{self.prefix}:ch:{topic}"
 

@@ -71,11 +71,27 @@ class LocalBus:
             yield sub
 
 
+class LocalRates:
+    """Hits per name and second, in this process (only the current second is kept)."""
+
+    def __init__(self) -> None:
+        self._window = 0
+        self._hits: dict[str, int] = {}
+
+    async def hit(self, name: str, window: int) -> int:
+        if window != self._window:
+            self._window, self._hits = window, {}
+        count = self._hits.get(name, 0) + 1
+        self._hits[name] = count
+        return count
+
+
 class LocalCoordination:
     def __init__(self) -> None:
         self.locks = LocalLocks()
         self.leader = LocalLeaderLease()
         self.bus = LocalBus()
+        self.rates = LocalRates()
 
     async def start(self) -> None:
         return None

@@ -149,6 +149,23 @@ class RedisBus:
             yield sub
 
 
+class RedisRates:
+    """Hits per name and second, shared by every coordinator: INCR and EXPIRE in one
+    round trip (a second's key outlives it by one second, then goes)."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys) -> None:
+        self._r = client
+        self._keys = keys
+
+    async def hit(self, name: str, window: int) -> int:
+        key = self._keys.rate(name, window)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 2)
+            count, _ = await pipe.execute()
+        return int(count)
+
+
 class RedisCoordination:
     def __init__(self, url: str, prefix: str = "tickwork") -> None:
         self.client: aioredis.Redis = aioredis.from_url(url, health_check_interval=10)
@@ -156,6 +173,7 @@ class RedisCoordination:
         self.locks = RedisLocks(self.client, keys)
         self.leader = RedisLeaderLease(self.client, keys)
         self.bus = RedisBus(self.client, keys)
+        self.rates = RedisRates(self.client, keys)
 
     async def start(self) -> None:
         await self.client.ping()

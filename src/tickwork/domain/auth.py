@@ -40,6 +40,8 @@ class Principal:
     role: str
     scopes: Mapping[str, str] = field(default_factory=dict)
     worker_tags: tuple[str, ...] | None = None
+    rate_limit: int | None = None
+    """Requests per second the token may make (None: the server's default)."""
 
     def role_in(self, namespace: str) -> str | None:
         scopes = self.scopes or {ANY_NAMESPACE: self.role}

@@ -75,3 +75,14 @@ class Unauthorized(TickworkError):
 class Forbidden(TickworkError):
     code = "forbidden"
     status = 403
+
+
+class RateLimited(TickworkError):
+    """A caller over its request rate: try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int = 1, details: Any = None) -> None:
+        super().__init__(message, details={"retry_after": retry_after, **(details or {})})
+        self.retry_after = retry_after

@@ -19,6 +19,7 @@ from tickwork.domain.namespaces import (
     check_namespace,
     split_ref,
 )
+from tickwork.domain.quotas import RateLimit, check_rate_limit
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
 from tickwork.domain.scheduling import jitter_offset
@@ -104,6 +105,8 @@ class JobSpec:
     """A business calendar of the job's namespace, by name (domain/calendars.py)."""
     calendar_policy: CalendarPolicy = "skip"
     """What a tick on a non-business day does: ``skip`` it or move to the next business day."""
+    rate_limit: RateLimit | None = None
+    """At most ``max`` of its runs start in any ``per`` (domain/quotas.py); the rest wait."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -286,6 +289,8 @@ def _check_numbers(spec: JobSpec) -> None:
         raise ValidationError("retention_days", "must be more than 0 days")
     if spec.retention_runs is not None and spec.retention_runs < 1:
         raise ValidationError("retention_runs", "must keep at least 1 run")
+    if spec.rate_limit is not None:
+        check_rate_limit(spec.rate_limit, field="rate_limit")
 
 
 def _check_schedule(spec: JobSpec, now: datetime) -> None:

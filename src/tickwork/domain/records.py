@@ -70,6 +70,7 @@ class TokenRecord:
     last_used_at: datetime | None
     scopes: Mapping[str, str] | None = None  # namespace (or '*') → role; None: {'*': role}
     worker_tags: tuple[str, ...] | None = None  # the only tags a worker may register with
+    rate_limit: int | None = None  # requests per second; None: the server's default
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickwork.domain.records import TokenRecord
-from tickwork.schemas.fields import Tag, Text
+from tickwork.schemas.fields import Count, Tag, Text
 
 
 class TokenIn(BaseModel):
@@ -31,6 +31,14 @@ class TokenIn(BaseModel):
         description="A worker using this token may register only with these tags.",
     )
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+    rate_limit: Count | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Requests per second the token may make, over every coordinator (shared "
+        "through Redis when configured); over it, 429 rate_limited with Retry-After. Unset: "
+        "the server's TICKWORK_API_RATE_LIMIT.",
+    )
 
 
 class TokenOut(BaseModel):
@@ -41,6 +49,7 @@ class TokenOut(BaseModel):
     role: str = Field(description="The '*' role, or the highest role the token holds.")
     scopes: dict[str, str] | None = Field(description="Roles per namespace (null: role in all).")
     worker_tags: list[str] | None
+    rate_limit: int | None = Field(description="Requests per second (null: the server's).")
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None

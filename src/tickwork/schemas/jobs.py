@@ -10,17 +10,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainValidator,
     Strict,
     WithJsonSchema,
+    WrapValidator,
     create_model,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
+from tickwork.domain.quotas import RATE_MAX, RateLimit
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text, checked_text
 from tickwork.schemas.runs import RunOut
 
@@ -28,8 +30,9 @@ COMMAND_CHARS = 65536
 ARGV_ITEMS = 1000
 
 
-def _command(value: Any) -> str | list[str] | None:
-    """A shell command: a string, or an argv (a list of strings), each checked as text."""
+def checked_command(value: Any, _handler: ValidatorFunctionWrapHandler) -> str | list[str] | None:
+    """A shell command: a string, or an argv (a list of strings), each checked as text (the
+    whole check: the union's own validation is never reached, so its errors never show)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -55,7 +58,7 @@ def _command(value: Any) -> str | list[str] | None:
 
 Command = Annotated[
     str | list[str] | None,
-    PlainValidator(_command),
+    WrapValidator(checked_command),
     WithJsonSchema(
         {
             "anyOf": [
@@ -94,6 +97,17 @@ class HttpRequestIn(BaseModel):
         default=None,
         max_length=50,
         description="The statuses that count as success; unset: any 2xx.",
+    )
+
+
+class RateLimitIn(BaseModel):
+    """At most ``max`` starts in any window of ``per``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: Count = Field(ge=1, le=RATE_MAX, description="Starts allowed per window.")
+    per: Text = Field(
+        max_length=40, description="The window: '30s', '1m', '1h', 'PT5M' (at most 7 days)."
     )
 
 
@@ -219,11 +233,19 @@ class JobIn(BaseModel):
         "business day (ticks landing on one instant fire once).",
     )
 
+    rate_limit: RateLimitIn | None = Field(
+        default=None,
+        description="At most max of this job's runs start in any window of per (e.g. "
+        '{"max": 10, "per": "1m"}), across every worker and coordinator; the others stay '
+        "queued, in order, and start as the window allows.",
+    )
+
     def to_spec(self, namespace: str | None = None) -> JobSpec:
         """The spec, in the body's namespace, else ``namespace`` (the request's), else
         'default'; 422 when the two disagree."""
         data = self.model_dump()
         req = data.pop("request")
+        rate = data.pop("rate_limit")
         body_ns = data.pop("namespace")
         if body_ns is not None and namespace is not None and body_ns != namespace:
             raise ValidationError(
@@ -237,6 +259,7 @@ class JobIn(BaseModel):
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
                 "command": tuple(self.command) if isinstance(self.command, list) else self.command,
+                "rate_limit": RateLimit(**rate) if rate else None,
             },
             request=HttpRequest(
                 url=req["url"],
@@ -319,6 +342,7 @@ class JobOut(BaseModel):
     retention_runs: int | None
     calendar: str | None = None
     calendar_policy: str = "skip"
+    rate_limit: RateLimitIn | None
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
     next_run: datetime | None
     last_run_at: datetime | None
@@ -365,6 +389,7 @@ class JobOut(BaseModel):
             retention_runs=s.retention_runs,
             calendar=s.calendar,
             calendar_policy=s.calendar_policy,
+            rate_limit=RateLimitIn(**s.rate_limit.as_dict()) if s.rate_limit else None,
             status=job.status,
             next_run=job.next_run,
             last_run_at=job.last_run_at,

@@ -104,6 +104,12 @@ class AttemptOut(BaseModel):
 
 class RunDetail(RunOut):
     attempts: list[AttemptOut]
+    waiting: str | None = Field(
+        default=None,
+        description="Why a queued run has not started beyond a free worker: 'waiting for "
+        "quota: max_running …' (its namespace's running quota) or 'waiting for rate limit: …' "
+        "(its job's or a tag's); null otherwise.",
+    )
 
 
 class RunList(BaseModel):

@@ -20,6 +20,7 @@ from .jobs import JobService
 from .metrics import Metrics
 from .notify import Notifier
 from .projection import JobStatusProjector, RunTotalsProjector
+from .quotas import ApiRates, QuotaService
 from .reaper import Reaper
 from .retention import Pruner
 from .runs import RunService
@@ -69,6 +70,11 @@ class Container:
         )
         self.jobs = JobService(self.store, self.clock, self.notifier)
         self.calendars = CalendarService(self.store, self.clock, self.notifier)
+        self.quotas = QuotaService(self.store, self.clock, self.metrics)
+        self.api_rates = ApiRates(
+            self.coord.rates, self.clock, self.metrics, settings.api_rate_limit
+        )
+        self.store.claims.on_held = self.metrics.held
         self.runs = RunService(self.store, self.clock, self.notifier)
         self.bulk = BulkService(self.store, self.clock, self.notifier)
         self.workers = WorkerService(
@@ -94,6 +100,8 @@ class Container:
         for svc in (
             self.jobs,
             self.calendars,
+            self.quotas,
+            self.api_rates,
             self.runs,
             self.bulk,
             self.workers,

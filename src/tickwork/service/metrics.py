@@ -61,6 +61,25 @@ class Metrics:
         self.worker_slots = Gauge("tickwork_worker_slots", "Worker slots", ["state"], registry=r)
         self.workers = Gauge("tickwork_workers_online", "Workers online", registry=r)
         self.jobs = Gauge("tickwork_jobs", "Jobs", ["state"], registry=r)
+        self.rate_limited = Counter(
+            "tickwork_rate_limited",
+            "Held back by a limit: API requests over their token's rate (kind api), runs "
+            "passed over at a claim by a job or tag rate limit (job, tag) or their namespace's "
+            "running quota (quota); a waiting run counts at each claim that passes it over",
+            ["kind"],
+            registry=r,
+        )
+        self.quota_refusals = Counter(
+            "tickwork_quota_refusals",
+            "Creates and triggers refused over a namespace's quota",
+            ["namespace", "quota"],
+            registry=r,
+        )
+
+    def held(self, held: dict[str, int]) -> None:
+        """Runs a claim's limits held back, by kind."""
+        for kind, n in held.items():
+            self.rate_limited.labels(kind).inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -82,6 +82,9 @@ class Pruner(BackgroundService):
         self._after_job = own[-1][0] if len(own) == JOBS_PER_ROUND else ""
         backlog |= bool(self._after_job)
         counts = await self._by_age(now, runs=runs, limit=n, dry_run=False)
+        over_quota = await self.store.quotas.output_over(now=now, limit=n)
+        counts += PruneCounts(output=over_quota)
+        backlog |= over_quota >= n
         backlog |= any(getattr(counts, k) >= n for k in PRUNED_KINDS if k != "runs")
         for kind, count in counts.as_dict().items():
             if count:

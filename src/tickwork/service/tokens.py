@@ -62,6 +62,7 @@ class TokenService:
         expires_in: timedelta | None = None,
         scopes: Mapping[str, str] | None = None,
         worker_tags: list[str] | None = None,
+        rate_limit: int | None = None,
     ) -> tuple[TokenRecord, str]:
         """Make a token with one ``role`` (in every namespace) or ``scopes`` (a role per
         namespace, ``*`` for the rest); a worker token may be held to ``worker_tags``. The
@@ -71,6 +72,8 @@ class TokenService:
         tags = _worker_tags(worker_tags)
         if not name.strip() or len(name) > 200:
             raise ValidationError("name", "must be 1 to 200 characters")
+        if rate_limit is not None and not 1 <= rate_limit <= 1_000_000:
+            raise ValidationError("rate_limit", "must be 1 to 1,000,000 requests per second")
         if expires_in is not None and expires_in <= timedelta(0):
             raise ValidationError("expires_in", "must be in the future")
         now = self.clock.now()
@@ -85,6 +88,7 @@ class TokenService:
             last_used_at=None,
             scopes=scoped if scopes is not None else None,
             worker_tags=tags,
+            rate_limit=rate_limit,
         )
         await self.store.tokens.insert(record, digest=token_digest(secret), now=now)
         return record, secret
@@ -107,6 +111,7 @@ class TokenService:
             role=record.role,
             scopes=dict(record.scopes or {ANY_NAMESPACE: record.role}),
             worker_tags=record.worker_tags,
+            rate_limit=record.rate_limit,
         )
 
     async def _lookup(self, digest: str) -> TokenRecord | None:

@@ -4,7 +4,7 @@ tests). Methods are use cases with keyword arguments and an explicit ``now``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from tickwork.domain.queries import (
     Total,
     TriggerRequest,
 )
+from tickwork.domain.quotas import Quotas, RateWindow, Usage
 from tickwork.domain.records import (
     AuditEntry,
     AuditNote,
@@ -294,6 +295,16 @@ __all__ = [
 ]
 
 
+class QuotaStore(Protocol):
+    async def get(self, namespaces: Sequence[str]) -> dict[str, Quotas]: ...
+    async def set(self, namespace: str, quotas: Quotas, *, now: datetime) -> None: ...
+    async def usage(
+        self, namespaces: Sequence[str], quotas: Mapping[str, Quotas], *, now: datetime
+    ) -> dict[str, Usage]: ...
+    async def windows(self, job_id: str, namespace: str) -> dict[str, RateWindow]: ...
+    async def output_over(self, *, now: datetime, limit: int) -> int: ...
+
+
 class Store(Protocol):
     """The whole store, as the services see it: one part per thing it holds."""
 
@@ -327,4 +338,6 @@ class Store(Protocol):
     def audit(self) -> Audit: ...
     @property
     def bulk(self) -> Bulk: ...
+    @property
+    def quotas(self) -> QuotaStore: ...
     async def ping(self) -> bool: ...

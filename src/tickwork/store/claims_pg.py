@@ -4,10 +4,15 @@ six to eight through SQLAlchemy, and none of its statement building.
 
 - **Runs that bypass their job's concurrency** (``allow`` jobs), the common case: BEGIN with
   the locking pick; then the update, the jobs' targets and COMMIT. No job is locked.
+  A candidate is free when it bypasses its job's concurrency and no limit touches it: no
+  rate limit of its job or of its namespace's tags, no running quota of its namespace (three
+  index probes per candidate, in the pick itself: no round trip more).
 - **Otherwise** (``claim_limited``): BEGIN with a look at the candidates; then, in the lock
-  order (store/locking.py), the jobs that count their running runs locked and counted, and
-  the candidates locked (SKIP LOCKED); the choice (``choose``, shared with SQLite); then the
-  update, the targets and COMMIT.
+  order (store/locking.py), the jobs that count their running runs locked and counted, the
+  namespaces' running quotas locked with their running runs counted, the rate limits of the
+  candidates' jobs and tags locked with their windows, and the candidates locked (SKIP
+  LOCKED); the choice (``choose_runs``, domain/quotas.py, shared with SQLite); then the
+  update, the targets, the rate windows' new starts and COMMIT.
 
 The caller's transaction must hold nothing else: a claim commits it.
 """
@@ -15,12 +20,14 @@ The caller's transaction must hold nothing else: a claim commits it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tickwork.domain.quotas import RateWindow, choose_runs, tag_rate_key
 from tickwork.store.pg import driver
 
 _READY = """
@@ -31,6 +38,13 @@ ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
 """
 _LOCKING = " FOR NO KEY UPDATE SKIP LOCKED"
+_FREE = """bypass_concurrency
+  AND NOT EXISTS (SELECT 1 FROM rate_limits l WHERE l.job_id = runs.job_id)
+  AND NOT EXISTS (SELECT 1 FROM rate_limits l
+                  WHERE l.namespace = runs.namespace AND l.tag IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM namespace_quotas q
+                  WHERE q.namespace = runs.namespace AND q.max_running IS NOT NULL) AS free
+"""
 
 
 def _ready(*, locking: bool, routes: str, namespaces: str) -> str:
@@ -42,7 +56,8 @@ def _ready(*, locking: bool, routes: str, namespaces: str) -> str:
         where.insert(0, "namespace = %(namespace)s")
     elif namespaces == "many":
         where.insert(0, "namespace = ANY(%(namespaces)s)")
-    text = "SELECT id, job_id, bypass_concurrency" + _READY.format(where=" AND ".join(where))
+    text = "SELECT id, job_id, bypass_concurrency, namespace, " + _FREE
+    text += _READY.format(where=" AND ".join(where))
     return text + (_LOCKING if locking else "")
 
 
@@ -58,6 +73,26 @@ RUNNING = """
 SELECT job_id, count(*) FROM runs
 WHERE job_id = ANY(%(jobs)s) AND status = 'running' GROUP BY job_id
 """
+
+LOCK_QUOTAS = """
+SELECT namespace, max_running FROM namespace_quotas
+WHERE namespace = ANY(%(spaces)s) AND max_running IS NOT NULL
+ORDER BY namespace FOR NO KEY UPDATE
+"""
+RUNNING_NS = """
+SELECT namespace, count(*) FROM runs
+WHERE status = 'running' AND namespace IN (
+  SELECT namespace FROM namespace_quotas
+  WHERE namespace = ANY(%(spaces)s) AND max_running IS NOT NULL)
+GROUP BY namespace
+"""
+LOCK_RATES = """
+SELECT key, max, seconds, starts, job_id, tag FROM rate_limits
+WHERE job_id = ANY(%(jobs)s) OR (namespace = ANY(%(spaces)s) AND tag IS NOT NULL)
+ORDER BY key FOR NO KEY UPDATE
+"""
+JOB_TAGS = "SELECT job_id, tag FROM job_tags WHERE job_id = ANY(%(jobs)s)"
+WINDOW = "UPDATE rate_limits SET starts = %(starts)s WHERE key = %(key)s"
 
 CLAIM = """
 UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = fence + 1,
@@ -111,39 +146,89 @@ Claimed = tuple[list[str], list[tuple[Any, ...]], dict[str, tuple[Any, ...]]]
 """(picked run ids in order, the claimed runs' rows, their jobs by id)."""
 
 
-def choose(rows: Sequence[Any], room: dict[str, int], limit: int) -> list[str]:
-    """From locked candidates (id, job id, bypass) in start order, the ones to claim: runs
-    that bypass their job's concurrency, and others while their job has room."""
-    left = dict(room)
-    picked: list[str] = []
-    for run_id, job_id, bypass in rows:
-        if len(picked) >= limit:
-            break
-        if bypass:
-            picked.append(run_id)
-        elif left.get(job_id, 0) > 0:  # a job not locked (not in room) has none counted
-            left[job_id] -= 1
-            picked.append(run_id)
-    return picked
+@dataclass(slots=True)
+class Limits:
+    """What the candidates of a limited claim start under, read under their locks."""
+
+    job_room: dict[str, int] = field(default_factory=dict)
+    namespace_room: dict[str, int] = field(default_factory=dict)
+    windows: dict[str, RateWindow] = field(default_factory=dict)
+    keys_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)
+    """Runs passed over by what held them (``choose_runs``)."""
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        jobs: Sequence[Any],
+        running: dict[str, int],
+        quotas: Sequence[Any],
+        running_ns: dict[str, int],
+        rates: Sequence[Any],
+        tags: Sequence[Any],
+        namespaces: dict[str, str],
+    ) -> Limits:
+        """From the locked rows: jobs (id, concurrency), quotas (namespace, max_running),
+        rates (key, max, seconds, starts, job_id, tag), the jobs' tags (job_id, tag) and
+        namespaces (job id → namespace)."""
+        windows = {r[0]: RateWindow(max=r[1], per=r[2], starts=list(r[3] or ())) for r in rates}
+        keys: dict[str, list[str]] = {}
+        for key, _, _, _, job_id, _ in rates:
+            if job_id is not None:
+                keys.setdefault(job_id, []).append(key)
+        for job_id, tag in tags:
+            key = tag_rate_key(namespaces.get(job_id, ""), tag)
+            if key in windows:
+                keys.setdefault(job_id, []).append(key)
+        return cls(
+            job_room={j: c - running.get(j, 0) for j, c in jobs},
+            namespace_room={ns: m - running_ns.get(ns, 0) for ns, m in quotas},
+            windows=windows,
+            keys_of={j: tuple(k) for j, k in keys.items()},
+        )
+
+    def choose(self, rows: Sequence[Any], seen: set[str], limit: int, now: datetime) -> list[str]:
+        """The candidates (id, job id, bypass, namespace, free) to claim, in their order: a
+        run of a job not seen by the look (so none of its limits read) only if it is free."""
+        known = [(r[0], r[1], r[2], r[3]) for r in rows if r[1] in seen or r[4]]
+        return choose_runs(
+            known,
+            job_room=self.job_room,
+            namespace_room=self.namespace_room,
+            windows=self.windows,
+            keys_of=self.keys_of,
+            limit=limit,
+            now=now,
+            held=self.held,
+        )
+
+    def starts(self) -> list[dict[str, Any]]:
+        """The windows' start times to store (every window read: the old ones dropped)."""
+        return [{"key": k, "starts": Jsonb(w.starts)} for k, w in self.windows.items()]
 
 
 async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None:
-    """The claim when every candidate bypasses its job's concurrency; None if one does not
-    (nothing changed: the transaction was rolled back, the caller may claim again on it)."""
+    """The claim when every candidate is free (bypasses its job's concurrency, under no
+    limit); None if one is not (nothing changed: the transaction was rolled back, the
+    caller may claim again on it)."""
     pg = await driver(conn)
     async with pg.pipeline():
         pick = pg.cursor()
         await pick.execute(PICK[terms.shape], terms.ready(terms.limit))
         rows = await pick.fetchall()
-    if not all(bypass for _, _, bypass in rows):
+    if not all(row[4] for row in rows):
         await pg.rollback()  # the candidates' locks go: jobs are locked before runs
         return None
-    return await _claim(pg, [run_id for run_id, _, _ in rows], terms)
+    return await _claim(pg, [row[0] for row in rows], terms, None)
 
 
-async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
-    """The claim when candidates may count their job's running runs: jobs locked before
-    runs, each job's room counted under its lock."""
+async def claim_limited(
+    conn: AsyncConnection, terms: Terms, held: dict[str, int] | None = None
+) -> Claimed:
+    """The claim when candidates may count their job's running runs, their namespace's or
+    start under rate limits: jobs, then quotas, then rate limits locked before runs, each
+    room counted under its lock; ``held`` counts the runs a limit held back."""
     pg = await driver(conn)
     ready = terms.ready(terms.limit * 4)
     async with pg.pipeline():
@@ -153,21 +238,38 @@ async def claim_limited(conn: AsyncConnection, terms: Terms) -> Claimed:
     if not seen:
         await pg.commit()
         return [], [], {}
-    limited = sorted({job_id for _, job_id, bypass in seen if not bypass})
+    limited = sorted({row[1] for row in seen if not row[2]})
+    touched = sorted({row[1] for row in seen if not row[4]})
+    spaces = sorted({row[3] for row in seen if not row[4]})
     async with pg.pipeline():
         jobs, running, pick = pg.cursor(), pg.cursor(), pg.cursor()
+        quotas, running_ns, rates, tags = pg.cursor(), pg.cursor(), pg.cursor(), pg.cursor()
         if limited:
             await jobs.execute(LOCK_JOBS, {"jobs": limited})
             await running.execute(RUNNING, {"jobs": limited})
+        if touched:
+            await quotas.execute(LOCK_QUOTAS, {"spaces": spaces})
+            await running_ns.execute(RUNNING_NS, {"spaces": spaces})
+            await rates.execute(LOCK_RATES, {"jobs": touched, "spaces": spaces})
+            await tags.execute(JOB_TAGS, {"jobs": touched})
         await pick.execute(PICK[terms.shape], ready)
-        locked = await jobs.fetchall() if limited else []
-        counts = dict(await running.fetchall()) if limited else {}
+        limits = Limits.of(
+            jobs=await jobs.fetchall() if limited else [],
+            running=dict(await running.fetchall()) if limited else {},
+            quotas=await quotas.fetchall() if touched else [],
+            running_ns=dict(await running_ns.fetchall()) if touched else {},
+            rates=await rates.fetchall() if touched else [],
+            tags=await tags.fetchall() if touched else [],
+            namespaces={row[1]: row[3] for row in seen},
+        )
         rows = await pick.fetchall()
-    room = {job_id: concurrency - counts.get(job_id, 0) for job_id, concurrency in locked}
-    return await _claim(pg, choose(rows, room, terms.limit), terms)
+    picked = limits.choose(rows, {row[1] for row in seen}, terms.limit, terms.now)
+    if held is not None:
+        held.update(limits.held)
+    return await _claim(pg, picked, terms, limits)
 
 
-async def _claim(pg: Any, picked: list[str], terms: Terms) -> Claimed:
+async def _claim(pg: Any, picked: list[str], terms: Terms, limits: Limits | None) -> Claimed:
     if not picked:
         await pg.commit()
         return [], [], {}
@@ -182,6 +284,8 @@ async def _claim(pg: Any, picked: list[str], terms: Terms) -> Claimed:
         }
         await claim.execute(CLAIM, params)
         await jobs.execute(JOBS, {"ids": picked})
+        if limits is not None and limits.windows:
+            await pg.cursor().executemany(WINDOW, limits.starts())
         await pg.commit()  # in the same round trip; the caller's commit then has nothing to do
         claimed = await claim.fetchall()
         found = {j[0]: j for j in await jobs.fetchall()}

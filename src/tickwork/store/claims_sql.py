@@ -1,15 +1,17 @@
 """Claims: a worker takes runs it may execute, each with a lease and a new fence.
 
 One transaction per claim: choose (highest priority, oldest first, within each job's
-concurrency), then one UPDATE that sets them running for the worker and returns what the
-worker needs, then the jobs' targets in one read. On PostgreSQL the same steps go in raw,
-pipelined statements (``claims_pg``); this module's SQLAlchemy path serves SQLite.
+concurrency, its namespace's running quota and the rate windows of its job and tags:
+domain/quotas.py), then one UPDATE that sets them running for the worker and returns what
+the worker needs, then the jobs' targets in one read (and the rate windows' new starts).
+On PostgreSQL the same steps go in raw, pipelined statements (``claims_pg``); this module's
+SQLAlchemy path serves SQLite.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -18,13 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
-from tickwork.store.claims_pg import Terms, choose, claim_bypassing, claim_limited
+from tickwork.store.claims_pg import Limits, Terms, claim_bypassing, claim_limited
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
 
 R = t.runs.c
 J = t.jobs.c
+Q = t.namespace_quotas.c
+L = t.rate_limits.c
+
+FREE = sa.and_(
+    R.bypass_concurrency,
+    ~sa.exists().where(L.job_id == R.job_id),
+    ~sa.exists().where(L.namespace == R.namespace, L.tag.is_not(None)),
+    ~sa.exists().where(Q.namespace == R.namespace, Q.max_running.is_not(None)),
+).label("free")
+"""A run under no limit: bypasses its job's concurrency, no rate limit of its job or its
+namespace's tags, no running quota of its namespace (the same test as claims_pg's)."""
 
 CLAIMED = (R.id, R.job_id, R.fence, R.attempt, R.idempotency_key, R.parameters, R.timeout)
 
@@ -63,6 +76,8 @@ class ClaimRows:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._limited_until: dict[tuple[tuple[str, ...], tuple[str, ...] | None], float] = {}
+        self.on_held: Callable[[dict[str, int]], None] | None = None
+        """Told the runs each claim's limits held back, by kind (a metric)."""
 
     async def claim(
         self,
@@ -85,9 +100,14 @@ class ClaimRows:
             terms = Terms(worker_id, routes, limit, now, expires, ack, namespaces)
             return await self._claim_pg(terms)
         async with self.db.write(now) as (conn, _events):
-            picked = await self._pick(conn, routes, limit, now, namespaces)
+            picked, limits = await self._pick(conn, routes, limit, now, namespaces)
+            self._held(limits.held)
             if not picked:
                 return []
+            for key, window in limits.windows.items():
+                await conn.execute(
+                    sa.update(t.rate_limits).where(L.key == key).values(starts=window.starts)
+                )
             claimed = (
                 await conn.execute(
                     sa.update(t.runs)
@@ -119,6 +139,10 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
+    def _held(self, held: dict[str, int]) -> None:
+        if held and self.on_held is not None:
+            self.on_held(held)
+
     async def _claim_pg(self, terms: Terms) -> list[Assignment]:
         key = (tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces))
         async with self.db.write(terms.now) as (conn, _events):
@@ -130,7 +154,9 @@ class ClaimRows:
                     # limited claim for a while, rather than a wasted look before each
                     self._limited_until[key] = time.monotonic() + LIMITED_FOR
             if got is None:
-                got = await claim_limited(conn, terms)
+                held: dict[str, int] = {}
+                got = await claim_limited(conn, terms, held)
+                self._held(held)
         picked, rows, found = got
         order = {rid: i for i, rid in enumerate(picked)}
         return [
@@ -145,12 +171,13 @@ class ClaimRows:
         limit: int,
         now: datetime,
         namespaces: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Choose claimable runs: highest priority, oldest first, within each job's concurrency.
+    ) -> tuple[list[str], Limits]:
+        """Choose claimable runs: highest priority, oldest first, within each job's
+        concurrency, its namespace's running quota and its rate limits.
 
-        The lock order (store/locking.py): the jobs whose concurrency is counted are locked
-        (waiting) before any run, then the runs with SKIP LOCKED, so a claim never waits while
-        holding a run.
+        The lock order (store/locking.py): the jobs whose concurrency is counted, the
+        quotas and the rate limits are locked (waiting) before any run, then the runs with
+        SKIP LOCKED, so a claim never waits while holding a run.
         """
         ready: tuple[sa.ColumnElement[bool], ...] = (
             R.status == "queued",
@@ -160,34 +187,88 @@ class ClaimRows:
         if namespaces is not None:
             ready = (*ready, one_of(R.namespace, namespaces, self.db.dialect))
         cand = (
-            sa.select(R.id, R.job_id, R.bypass_concurrency)
+            sa.select(R.id, R.job_id, R.bypass_concurrency, R.namespace, FREE)
             .where(*ready)
             .order_by(R.priority.desc(), R.queued_at, R.id)
             .limit(limit * 4)
         )
         seen = (await conn.execute(cand)).all()
         if not seen:
-            return []
-        limited = sorted({r.job_id for r in seen if not r.bypass_concurrency})
-        room = await self._room(conn, limited)
+            return [], Limits()
+        limits = await self._limits(conn, seen)
         rows = (await conn.execute(no_key_update(cand, self.db.dialect, skip_locked=True))).all()
-        return choose(rows, room, limit)
+        return limits.choose(rows, {r.job_id for r in seen}, limit, now), limits
 
-    async def _room(self, conn: AsyncConnection, job_ids: list[str]) -> dict[str, int]:
-        """Lock these jobs and count how many more runs of each may start."""
-        if not job_ids:
-            return {}
-        jobs = await lock_jobs(conn, self.db.dialect, job_ids, columns=(J.id, J.concurrency))
-        running: dict[str, int] = dict(
-            (
-                await conn.execute(
-                    sa.select(R.job_id, sa.func.count())
-                    .where(one_of(R.job_id, job_ids, self.db.dialect), R.status == "running")
-                    .group_by(R.job_id)
+    async def _limits(self, conn: AsyncConnection, seen: Sequence[Any]) -> Limits:
+        """Lock what the candidates start under and count its room."""
+        dialect = self.db.dialect
+        limited = sorted({r.job_id for r in seen if not r.bypass_concurrency})
+        touched = sorted({r.job_id for r in seen if not r.free})
+        spaces = sorted({r.namespace for r in seen if not r.free})
+        jobs: Sequence[Any] = []
+        running: dict[str, int] = {}
+        if limited:
+            jobs = await lock_jobs(conn, dialect, limited, columns=(J.id, J.concurrency))
+            running = await _running(conn, R.job_id, one_of(R.job_id, limited, dialect))
+        if not touched:
+            return Limits.of(
+                jobs=jobs,
+                running=running,
+                quotas=[],
+                running_ns={},
+                rates=[],
+                tags=[],
+                namespaces={},
+            )
+        quotas = (
+            await conn.execute(
+                sa.select(Q.namespace, Q.max_running)
+                .where(one_of(Q.namespace, spaces, dialect), Q.max_running.is_not(None))
+                .order_by(Q.namespace)
+            )
+        ).all()
+        rates = (
+            await conn.execute(
+                sa.select(L.key, L.max, L.seconds, L.starts, L.job_id, L.tag)
+                .where(
+                    sa.or_(
+                        one_of(L.job_id, touched, dialect),
+                        sa.and_(one_of(L.namespace, spaces, dialect), L.tag.is_not(None)),
+                    )
                 )
-            ).all()
+                .order_by(L.key)
+            )
+        ).all()
+        tags = (
+            await conn.execute(
+                sa.select(t.job_tags.c.job_id, t.job_tags.c.tag).where(
+                    one_of(t.job_tags.c.job_id, touched, dialect)
+                )
+            )
+        ).all()
+        limited_spaces = [q.namespace for q in quotas]
+        running_ns = (
+            await _running(conn, R.namespace, one_of(R.namespace, limited_spaces, dialect))
+            if limited_spaces
+            else {}
         )
-        return {j.id: j.concurrency - running.get(j.id, 0) for j in jobs}
+        return Limits.of(
+            jobs=jobs,
+            running=running,
+            quotas=quotas,
+            running_ns=running_ns,
+            rates=rates,
+            tags=tags,
+            namespaces={r.job_id: r.namespace for r in seen},
+        )
+
+
+async def _running(
+    conn: AsyncConnection, by: sa.ColumnElement[Any], where: sa.ColumnElement[bool]
+) -> dict[str, int]:
+    """Running runs counted by ``by`` (job id or namespace)."""
+    stmt = sa.select(by, sa.func.count()).where(where, R.status == "running").group_by(by)
+    return {k: int(n) for k, n in (await conn.execute(stmt)).all()}
 
 
 def _assignment(r: Any, job: Any, worker_id: str, expires: datetime, ack: datetime) -> Assignment:

@@ -19,6 +19,7 @@ from tickwork.store.counting import count_matching
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
+from tickwork.store.quotas_sql import check_new_job, sync_job_rate
 from tickwork.store.rows import job_from_row, spec_to_json
 
 
@@ -83,8 +84,10 @@ class JobRows:
         try:
             async with self.db.write(now) as (conn, events):
                 await check_calendar(conn, self.db.dialect, job)
+                await check_new_job(conn, self.db.dialect, job.spec.namespace)
                 await conn.execute(sa.insert(t.jobs).values(**_job_values(job)))
                 await self._job_links(conn, job, dep_ids)
+                await sync_job_rate(conn, job)
                 events.add("job.created", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
             raise Conflict(
@@ -106,6 +109,7 @@ class JobRows:
                 await conn.execute(sa.delete(t.job_tags).where(t.job_tags.c.job_id == job.id))
                 await conn.execute(sa.delete(t.job_deps).where(t.job_deps.c.job_id == job.id))
                 await self._job_links(conn, job, dep_ids)
+                await sync_job_rate(conn, job)
                 events.add("job.updated", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
             raise Conflict(

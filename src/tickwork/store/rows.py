@@ -9,6 +9,7 @@ from typing import Any
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
 from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.outcomes import AttemptState
+from tickwork.domain.quotas import rate_limit_of
 from tickwork.domain.runs import Attempt, DeadLetter, Event, Run, Worker
 
 
@@ -38,6 +39,7 @@ def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
         values[key] = tuple(values.get(key) or ())
     if isinstance(values.get("command"), list):
         values["command"] = tuple(values["command"])
+    values["rate_limit"] = rate_limit_of(values.get("rate_limit"))
     return JobSpec(**values)
 
 

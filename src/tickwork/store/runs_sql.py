@@ -15,6 +15,7 @@ from tickwork.domain.jobs import check_stored_trigger_parameters
 from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun, RunFilter, Total, TriggerRequest
+from tickwork.domain.quotas import QuotaExceeded
 from tickwork.domain.records import AuditNote, Triggered
 from tickwork.domain.runs import ACTIVE, Attempt, Run, can_transition
 from tickwork.store import tables as t
@@ -23,6 +24,7 @@ from tickwork.store.database import Database, run_select
 from tickwork.store.dialect import one_of
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
+from tickwork.store.quotas_sql import check_new_runs, runs_rooms
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
     CANCELLED,
@@ -78,6 +80,7 @@ class RunRows:
             decision = decide_overlap(job.on_overlap, active)
             if isinstance(decision, Skip):
                 return Triggered(decision.active, await _status(conn, decision.active), False)
+            await check_new_runs(conn, self.db.dialect, {job.namespace: 1}, now=now)
             if isinstance(decision, Supersede):
                 stopping = await supersede(conn, self.db.dialect, events, [job.id], now)
             [(run_id, created)] = await insert_runs(
@@ -106,6 +109,8 @@ class RunRows:
             )
             jobs: dict[str, JobRef] = {}
             queued: list[tuple[int, QueuedRun]] = []
+            spaces = {job_ref(row).namespace for row in by_id.values()}
+            rooms = await runs_rooms(conn, dialect, spaces, now=now)
             for i, req in enumerate(requests):
                 by_ref = req.ref.startswith("job-")
                 row = by_id.get(req.ref) if by_ref else by_name.get((req.namespace, req.ref))
@@ -123,6 +128,9 @@ class RunRows:
                     check_stored_trigger_parameters(row.spec, req.parameters, field="parameters")
                 except ValidationError as exc:
                     out[i] = exc
+                    continue
+                if not _admitted(rooms, job.namespace):
+                    out[i] = rooms[job.namespace][1]
                     continue
                 new = NewRun(
                     job_id=job.id,
@@ -152,6 +160,10 @@ class RunRows:
                 for r in await lock_jobs(conn, self.db.dialect, job_ids, columns=JOB_REF)
             }
             runs = [run for i in items for run in new_runs(jobs[i.job_id], [i], now)]
+            wanted: dict[str, int] = {}
+            for run in runs:
+                wanted[run.namespace] = wanted.get(run.namespace, 0) + 1
+            await check_new_runs(conn, self.db.dialect, wanted, now=now)
             return await insert_runs(
                 conn, self.db.dialect, events, runs, {j: job.name for j, job in jobs.items()}
             )
@@ -275,6 +287,17 @@ class RunRows:
             run = await _run_on(conn, run_id)
         assert run is not None  # updated above, in this transaction
         return run
+
+
+def _admitted(rooms: dict[str, tuple[int | None, QuotaExceeded]], namespace: str) -> bool:
+    """Whether one more run of the namespace fits its quotas (counted off its room)."""
+    room = rooms.get(namespace)
+    if room is None or room[0] is None:
+        return True
+    if room[0] <= 0:
+        return False
+    rooms[namespace] = (room[0] - 1, room[1])
+    return True
 
 
 def _order(col: sa.ColumnElement[Any], descending: bool) -> list[sa.ColumnElement[Any]]:

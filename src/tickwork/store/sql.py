@@ -13,6 +13,7 @@ from tickwork.store.database import Database
 from tickwork.store.dead_letters_sql import DeadLetterRows
 from tickwork.store.events_sql import EventRows
 from tickwork.store.jobs_sql import JobRows
+from tickwork.store.quotas_sql import QuotaRows
 from tickwork.store.reaper_sql import ReaperRows
 from tickwork.store.reports_sql import ReportRows
 from tickwork.store.retention_sql import RetentionRows
@@ -44,6 +45,7 @@ class SqlStore:
         self.audit = AuditRows(self.db)
         self.bulk = BulkRows(self.db)
         self.retention = RetentionRows(self.db)
+        self.quotas = QuotaRows(self.db)
 
     @property
     def dialect(self) -> str:

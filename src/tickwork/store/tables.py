@@ -375,6 +375,8 @@ api_tokens = sa.Table(
     sa.Column("scopes", JSONType),
     # the only tags a worker using the token may register with; NULL: any
     sa.Column("worker_tags", JSONType),
+    # requests per second the token may make (NULL: the server's TICKWORK_API_RATE_LIMIT)
+    sa.Column("rate_limit", sa.Integer),
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime),
@@ -399,6 +401,38 @@ audit_log = sa.Table(
     sa.Column("namespace", NAMESPACE),
     sa.Column("details", JSONType, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
+)
+
+# A namespace's quotas (domain/quotas.py), set by admins; NULL: no limit. A namespace without
+# a row has none. The row is also the lock its creates, triggers and claims count under.
+namespace_quotas = sa.Table(
+    "namespace_quotas",
+    metadata,
+    sa.Column("namespace", NAMESPACE, primary_key=True),
+    sa.Column("max_jobs", sa.Integer),
+    sa.Column("max_queued", sa.Integer),
+    sa.Column("max_running", sa.Integer),
+    sa.Column("runs_per_hour", sa.Integer),
+    sa.Column("max_output_bytes", sa.BigInteger),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Rate limits of a job (``job:<id>``, from its spec) or of a namespace's tag
+# (``tag:<namespace>:<tag>``), with the start times (epoch seconds) of their last window,
+# updated by the claim that starts runs under them, in its transaction.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE")),
+    sa.Column("tag", sa.String(64)),
+    sa.Column("max", sa.Integer, nullable=False),
+    sa.Column("per", sa.String(40), nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("starts", JSONType, nullable=False),
+    sa.Index("ix_rate_limits_namespace", "namespace"),
+    sa.Index("ix_rate_limits_job_id", "job_id"),
 )
 
 # Run totals kept by the leader as runs finish (domain/totals.py): the overview's series and

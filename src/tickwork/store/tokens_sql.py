@@ -30,6 +30,7 @@ def _token(row: Any) -> TokenRecord:
         row.last_used_at,
         scopes=dict(row.scopes) if row.scopes else None,
         worker_tags=tuple(row.worker_tags) if row.worker_tags is not None else None,
+        rate_limit=row.rate_limit,
     )
 
 
@@ -70,6 +71,7 @@ class TokenRows:
                     worker_tags=list(record.worker_tags)
                     if record.worker_tags is not None
                     else None,
+                    rate_limit=record.rate_limit,
                 )
             )
 

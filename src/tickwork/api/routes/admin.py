@@ -36,6 +36,7 @@ async def create_token(body: TokenIn, request: Request, c: ContainerDep) -> Toke
         role=body.role,
         scopes=body.scopes,
         worker_tags=body.worker_tags,
+        rate_limit=body.rate_limit,
         expires_in=expires,
     )
     request.state.audit = {

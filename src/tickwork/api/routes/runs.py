@@ -110,12 +110,15 @@ def _moment(name: str, value: str | None, now: datetime) -> datetime | None:
 
 @router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")
 async def get_run(run_id: str, c: ContainerDep, who: PrincipalDep) -> RunDetail:
-    """A run with every attempt (worker, fence, exit code, error, captured output)."""
+    """A run with every attempt (worker, fence, exit code, error, captured output) and, while
+    queued, why it waits (its namespace's running quota, a rate limit)."""
     run = await c.runs.get(run_id, who=who)
     attempts = await c.runs.attempts(run_id)
     marker = _marker(c)
     return RunDetail(
-        **RunOut.of(run).model_dump(), attempts=[AttemptOut.of(a, marker) for a in attempts]
+        **RunOut.of(run).model_dump(),
+        attempts=[AttemptOut.of(a, marker) for a in attempts],
+        waiting=await c.quotas.waiting(run),
     )
 
 
