@@ -60,10 +60,13 @@ class _Mailbox:
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+    async def handle_data(self, _server: Any, _session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
+
+
+_Mailbox.handle_DATA = _Mailbox.handle_data  # type: ignore[attr-defined]  # aiosmtpd's hook name
 
 
 def free_port() -> int:
