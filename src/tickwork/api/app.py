@@ -19,6 +19,7 @@ from tickwork.api.guards import HostPolicy, RequestGuard, SiteGuard
 from tickwork.api.responses import TickworkApp
 from tickwork.api.routes import (
     admin,
+    alerts,
     bulk,
     events,
     jobs,
@@ -60,6 +61,8 @@ def create_app(
     errors.install(app)
     for module in (jobs, bulk, runs, workers, system, ws, events, admin, metrics, namespaces):
         app.include_router(module.router)
+    for router in (alerts.channels, alerts.rules, alerts.alerts):
+        app.include_router(router)
     if container.settings.dashboard:
         _mount_dashboard(app)
     app.add_middleware(AuditTrail)
