@@ -66,6 +66,7 @@ async def test_channels_keep_their_secrets(
         "type": "webhook",
         "url": "http://127.0.0.1/…",
         "has_secret": True,
+        "secret_ref": None,
         "to": [],
     }
     ref = {"name": "chat", "type": "slack", "url": {"$secret": "SLACK_HOOK"}}

@@ -716,6 +716,13 @@ export interface components {
       name: string;
       /** Namespace */
       namespace: string;
+      /**
+       * Secret Ref
+       * @description The secret when it is a {"$secret": NAME} reference.
+       */
+      secret_ref?: {
+        [key: string]: string;
+      } | null;
       /** To */
       to: string[];
       /** Type */

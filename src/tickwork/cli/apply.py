@@ -11,12 +11,20 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tickwork.cli.alertfile import (
+    AlertFileError,
+    AlertSections,
+    AlertStep,
+    plan_alerts,
+    read_sections,
+)
 from tickwork.cli.common import (
     EXIT_BAD_INPUT,
     Chosen,
@@ -31,7 +39,7 @@ from tickwork.cli.common import (
     print_json,
     session,
 )
-from tickwork.cli.jobfile import JobFileError, file_namespace, read_job_file, validate_jobs
+from tickwork.cli.jobfile import JobFileError, file_namespace, read_apply_file, validate_jobs
 from tickwork.cli.plan import Plan, PlanError, PruneScope, Step, fetch_state, make_plan
 from tickwork.client import Client
 from tickwork.decorators import registered_jobs
@@ -76,8 +84,8 @@ def apply(
     A file's ``namespace:`` (beside ``jobs:``, or on its jobs: one per file) is where it
     applies; else ``tickwork --namespace``, else ``default``. Giving both, differently, is
     refused."""
-    jobs, scope = _declared(file, module, path or [])
-    namespace = file_namespace(jobs)
+    jobs, scope, sections, beside = _declared(file, module, path or [])
+    namespace = file_namespace(jobs) or (beside if sections else None)
     if namespace and Chosen.namespace and namespace != Chosen.namespace:
         fail(
             f"the jobs are in namespace {namespace!r} but --namespace/TICKWORK_NAMESPACE "
@@ -90,24 +98,48 @@ def apply(
             plan = make_plan(jobs, state, prune=prune, scope=scope)
         except PlanError as exc:
             _invalid("the jobs cannot be applied", exc.problems)
+        alerts = _alert_plan(client, sections)
         if not as_json:
             show_plan(out(), plan)
-        applied = _run(client, plan, dry_run=dry_run, yes=yes, quiet=as_json)
+            show_alerts(out(), alerts)
+        applied = _run(client, plan, dry_run=dry_run, yes=yes, quiet=as_json, alerts=alerts)
     if as_json:
-        print_json({**plan.as_json(), "applied": applied})
+        steps = [{"action": a.action, "kind": a.kind, "name": a.name} for a in alerts]
+        print_json({**plan.as_json(), "alerts": steps, "applied": applied})
+
+
+def _alert_plan(client: Client, sections: AlertSections) -> list[AlertStep]:
+    if not sections:
+        return []
+    have = client.list_alert_channels().channels
+    rules = client.list_alert_rules().rules
+    return plan_alerts(sections, have, rules)
+
+
+def show_alerts(console: Console, steps: list[AlertStep]) -> None:
+    for step in steps:
+        mark, style = MARKS[step.action]
+        console.print(
+            f"[{style}]{mark} {step.action:<9} {step.kind} {step.name}[/]", soft_wrap=True
+        )
 
 
 def _declared(
     file: str | None, module: str | None, paths: list[str]
-) -> tuple[list[JobIn], PruneScope]:
+) -> tuple[list[JobIn], PruneScope, AlertSections, str | None]:
+    """The declared jobs, their prune scope, the file's alert sections and the namespace
+    the file names beside them."""
     if (file is None) == (module is None):
         fail("give either -f FILE or --module NAME", EXIT_BAD_INPUT)
     try:
         if file is not None:
-            return read_job_file(file), PruneScope()
+            jobs, data = read_apply_file(file)
+            beside = data.get("namespace") if isinstance(data, dict) else None
+            return jobs, PruneScope(), read_sections(data, file), beside
         assert module is not None
-        return validate_jobs(module_jobs(module, paths)), PruneScope(module=module)
-    except JobFileError as exc:
+        jobs = validate_jobs(module_jobs(module, paths))
+        return jobs, PruneScope(module=module), AlertSections(), None
+    except (JobFileError, AlertFileError) as exc:
         _invalid(f"{file or module} is not valid", exc.problems)
 
 
@@ -153,18 +185,44 @@ def show_plan(console: Console, plan: Plan) -> None:
     )
 
 
-def _run(client: Client, plan: Plan, *, dry_run: bool, yes: bool, quiet: bool) -> bool:
-    if not plan.changes or dry_run:
+def _run(
+    client: Client,
+    plan: Plan,
+    *,
+    dry_run: bool,
+    yes: bool,
+    quiet: bool,
+    alerts: Sequence[AlertStep] = (),
+) -> bool:
+    changing = [a for a in alerts if a.action != "unchanged"]
+    if not (plan.changes or changing) or dry_run:
         if not quiet:
-            err().print("dry run: nothing changed" if plan.changes else "nothing to change")
+            some = plan.changes or changing
+            err().print("dry run: nothing changed" if some else "nothing to change")
         return False
     confirm("Apply these changes?", yes=yes)
+    channels = [a for a in changing if a.kind == "channel"]
+    rules = [a for a in changing if a.kind == "rule"]
     for step in plan.changes:
+        if step.action == "delete":
+            continue
         _execute(client, step)
-        if not quiet:
-            style = MARKS[step.action][1]
-            err().print(f"[{style}]{step.action}d[/] {step.name}")  # created, updated, deleted
+        _done(step.action, step.name, quiet)
+    for alert in (*channels, *rules):  # after the jobs, before any delete
+        put = client.put_alert_channel if alert.kind == "channel" else client.put_alert_rule
+        put(alert.body, create=alert.action == "create")
+        _done(alert.action, f"{alert.kind} {alert.name}", quiet)
+    for step in plan.changes:
+        if step.action == "delete":
+            _execute(client, step)
+            _done(step.action, step.name, quiet)
     return True
+
+
+def _done(action: str, name: str, quiet: bool) -> None:
+    if not quiet:
+        style = MARKS[action][1]
+        err().print(f"[{style}]{action}d[/] {name}")  # created, updated, deleted
 
 
 def _execute(client: Client, step: Step) -> None:

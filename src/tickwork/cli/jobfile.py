@@ -39,6 +39,13 @@ def read_job_file(path: str) -> list[JobIn]:
     return validate_jobs(job_documents(_load(path), path))
 
 
+def read_apply_file(path: str) -> tuple[list[JobIn], Any]:
+    """The jobs of the file at ``path``, checked, and the loaded document (its other
+    sections, such as ``alert_channels:``, are read by their own modules)."""
+    data = _load(path)
+    return validate_jobs(job_documents(data, path)), data
+
+
 def _load(path: str) -> Any:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -53,8 +60,11 @@ def _load(path: str) -> Any:
 def job_documents(data: Any, source: str) -> list[Any]:
     """The job mappings of a loaded file: ``{"jobs": [...]}`` (with ``namespace:`` beside it,
     the namespace of every job that names none), ``[...]`` or one job."""
+    sections = {"alert_channels", "alert_rules"}
+    if isinstance(data, dict) and "jobs" not in data and sections & set(data):
+        data = {**data, "jobs": []}
     if isinstance(data, dict) and "jobs" in data:
-        extra = sorted(set(data) - {"jobs", "namespace"})
+        extra = sorted(set(data) - {"jobs", "namespace", *sections})
         if extra:
             raise JobFileError([f"{source}: unknown top-level key(s): {', '.join(extra)}"])
         namespace = data.get("namespace")

@@ -4,6 +4,7 @@ accepted but never returned: a URL is shown by its scheme and host only, a secre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -81,6 +82,9 @@ class ChannelOut(BaseModel):
         "reference."
     )
     has_secret: bool
+    secret_ref: dict[str, str] | None = Field(
+        default=None, description='The secret when it is a {"$secret": NAME} reference.'
+    )
     to: list[str]
 
     @classmethod
@@ -91,6 +95,7 @@ class ChannelOut(BaseModel):
             type=ch.type,
             url=masked_url(ch.url),
             has_secret=ch.has_secret,
+            secret_ref=dict(ch.secret) if isinstance(ch.secret, Mapping) else None,
             to=list(ch.to),
         )
 
