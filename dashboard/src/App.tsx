@@ -24,6 +24,7 @@ const Workers = lazy(() => import('./pages/Workers'))
 const Audit = lazy(() => import('./pages/Audit'))
 const DeadLetters = lazy(() => import('./pages/DeadLetters'))
 const DagPage = lazy(() => import('./pages/DagPage'))
+const Alerts = lazy(() => import('./pages/Alerts'))
 const NotFound = lazy(() => import('./pages/NotFound'))
 
 function makeClient() {
@@ -81,6 +82,7 @@ function Pages() {
           <Route path="/workers" element={<Workers />} />
           <Route path="/audit" element={<Audit />} />
           <Route path="/dead-letters" element={<DeadLetters />} />
+          <Route path="/alerts" element={<Alerts />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Suspense>

@@ -3,7 +3,11 @@ import { listNamespace } from '../lib/namespace'
 import { buildQuery } from '../lib/query'
 import { api } from './client'
 import type {
+  AlertChannel,
+  AlertList,
+  AlertRule,
   AuditEntry,
+  ChannelTest,
   BulkCount,
   Dag,
   DeadLetter,
@@ -102,6 +106,14 @@ export const endpoints = {
 
   /** `namespace`: a job's own (else the chosen one; `default` with all namespaces shown). */
   dag: (signal?: AbortSignal, namespace?: string) => api<Dag>(`/api/dag${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
+
+  alerts: (f: { status?: string; rule?: string; before?: number; limit?: number }, signal?: AbortSignal) =>
+    api<AlertList>(`/api/alerts${buildQuery({ ...ns(), ...f })}`, { signal }),
+  alertChannels: (signal?: AbortSignal) => api<{ channels: AlertChannel[] }>(`/api/alert-channels${inNs()}`, { signal }),
+  alertRules: (signal?: AbortSignal) => api<{ rules: AlertRule[] }>(`/api/alert-rules${inNs()}`, { signal }),
+  /** `namespace`: the channel's own (the chosen one may be all namespaces). */
+  testChannel: (name: string, namespace: string) =>
+    api<ChannelTest>(`/api/alert-channels/${enc(name)}/test${buildQuery({ namespace })}`, { method: 'POST' }),
 
   schedulePreview: (schedule: string, timezone: string, n = 5, signal?: AbortSignal) =>
     api<SchedulePreview>(`/api/schedules/preview${buildQuery({ schedule, timezone, n })}`, { signal }),

@@ -21,5 +21,7 @@ export const keys = {
   },
   audit: (f?: object) => (f ? (['audit', f] as const) : (['audit'] as const)),
   events: (job?: string) => (job ? (['events', job, ns()] as const) : (['events'] as const)),
+  alerts: (f?: object) => (f ? (['alerts', f, ns()] as const) : (['alerts'] as const)),
+  alertConfig: (what?: string) => (what ? (['alert-config', what, ns()] as const) : (['alert-config'] as const)),
   preview: (schedule: string, tz: string) => ['schedule-preview', schedule, tz] as const,
 }

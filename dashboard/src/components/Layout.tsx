@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react'
 import { NavLink, useLocation } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { Activity, Boxes, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
+import { Activity, BellRing, Boxes, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
 import { useIdentity } from '../api/access'
 import { getToken, setToken, setUnauthorized } from '../api/auth'
 import { endpoints } from '../api/endpoints'
@@ -25,6 +25,7 @@ const NAV = [
   { to: '/dag', label: 'Dependencies', icon: Network },
   { to: '/workers', label: 'Workers', icon: Server },
   { to: '/dead-letters', label: 'Dead letters', icon: Inbox },
+  { to: '/alerts', label: 'Alerts', icon: BellRing },
   { to: '/audit', label: 'Audit log', icon: ScrollText, admin: true },
 ] as const
 
