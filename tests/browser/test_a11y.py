@@ -69,6 +69,7 @@ PAGES: list[tuple[str, Callable[[dict[str, str]], str], str]] = [
     ("workers", lambda d: "/workers", "nav-workers"),
     ("dead letters", lambda d: "/dead-letters", "nav-dead-letters"),
     ("audit", lambda d: "/audit", "nav-audit"),
+    ("alerts", lambda d: "/alerts", "nav-alerts"),
     ("not found", lambda d: "/no-such-page", "nav-overview"),
 ]
 

@@ -5,6 +5,7 @@ retried with backoff, rate-limited with a digest, and a delivery survives a rest
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 from collections.abc import AsyncIterator
 from typing import Any
@@ -324,3 +325,24 @@ async def test_sla_breaches_silent_jobs_and_backlogs_alert_once(
         assert {e.run_id for e in history} >= {run_id}
     finally:
         await c.stop()
+
+
+async def test_a_webhook_url_never_reaches_the_log(
+    app: Container, webhook_receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # httpx logs each request's url at INFO
+    secret_path = "/services/T0/B0/VERYSECRETPATH"
+    await app.alerts.put_channel(
+        Channel("hook", "webhook", url=f"{webhook_receiver.url}{secret_path}"), create=True
+    )
+    await rule(app, ["run.failed"])
+    job = await app.jobs.create(job_spec("noisy", retries=0))
+    run_id, _, _ = await app.jobs.trigger(job.id)
+    await fail_once(app, run_id)
+    await deliver(app)
+    webhook_receiver.status = 500
+    result = await app.alerts.test_channel("default", "hook")
+    assert [r.path for r in webhook_receiver.received] == [secret_path, secret_path]
+    assert result.error == "HTTP 500 from http://127.0.0.1/…"
+    assert "VERYSECRETPATH" not in caplog.text
+    assert [r for r in caplog.records if r.name == "httpx"] == []  # its request lines dropped

@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,6 +24,28 @@ from tickwork.domain.secrets import SECRET_KEY, is_reference
 
 SIGNATURE_HEADER = "X-Tickwork-Signature"
 USER_AGENT = "tickwork-alerts"
+
+
+class _HideAlertUrls(logging.Filter):
+    """Drops httpx's request log lines (``HTTP Request: POST <url> …``, at INFO) of alert
+    deliveries: a webhook's url is a secret, so it must not reach the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight: Counter[str] = Counter()  # url → deliveries to it in flight
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(self.in_flight[str(a)] for a in args)
+
+
+_HIDDEN = _HideAlertUrls()
+
+
+def _hide_urls_from_httpx_log() -> None:
+    logger = logging.getLogger("httpx")
+    if _HIDDEN not in logger.filters:
+        logger.addFilter(_HIDDEN)
 
 
 class DeliveryError(Exception):
@@ -87,6 +111,7 @@ class Senders:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._http: httpx.AsyncClient | None = None
+        _hide_urls_from_httpx_log()
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -122,11 +147,17 @@ class Senders:
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         shown = str(masked_url(url))
+        key = str(httpx.URL(url))
+        _HIDDEN.in_flight[key] += 1
         try:
             response = await self._client().post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            reason = str(exc).replace(url, shown) or type(exc).__name__
+            reason = str(exc).replace(url, shown).replace(key, shown) or type(exc).__name__
             raise DeliveryError(f"{type(exc).__name__}: {reason}"[:300]) from None
+        finally:
+            _HIDDEN.in_flight[key] -= 1
+            if not _HIDDEN.in_flight[key]:
+                del _HIDDEN.in_flight[key]
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"HTTP {response.status_code} from {shown}")
 
