@@ -5,8 +5,8 @@ retried with backoff, rate-limited with a digest, and a delivery survives a rest
 from __future__ import annotations
 
 import hashlib
-import logging
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
