@@ -346,3 +346,20 @@ async def test_a_webhook_url_never_reaches_the_log(
     assert result.error == "HTTP 500 from http://127.0.0.1/…"
     assert "VERYSECRETPATH" not in caplog.text
     assert [r for r in caplog.records if r.name == "httpx"] == []  # its request lines dropped
+
+
+async def test_settled_alerts_go_after_the_run_retention(
+    app: Container, clock: FakeClock, webhook_receiver: HttpReceiver
+) -> None:
+    await hook(app, webhook_receiver)
+    await rule(app, ["run.failed"])
+    one = NewAlert("default", "r", "hook", "run.failed", "run-old#1", None, "run-old", {})
+    two = NewAlert("default", "r", "hook", "run.failed", "run-new#1", None, "run-new", {})
+    await app.store.alerts.add_alerts([one], now=clock.now())
+    await deliver(app)
+    clock.advance(app.settings.retain_runs_days * 86400 + 1)
+    await app.store.alerts.add_alerts([two], now=clock.now())
+    assert await app.alert_pass.prune() == 1
+    assert await app.alert_pass.prune() == 0  # not again before the prune interval
+    left, _ = await app.alerts.list_alerts(app_filter())
+    assert [a.subject for a in left] == ["run-new#1"]

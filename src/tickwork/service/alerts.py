@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tickwork.config import Settings
 from tickwork.domain.alerts import (
@@ -178,7 +178,11 @@ class AlertPass(BackgroundService):
         self.policy = policy_of(settings)
         self.is_leader = is_leader
         self.metrics = metrics or Metrics()
+        self.keep = timedelta(days=settings.retain_runs_days)
+        self.prune_every = timedelta(seconds=settings.prune_interval)
+        self.prune_batch = settings.prune_batch
         self._cursor: RowCursor | None = None
+        self._pruned_at: datetime | None = None
 
     async def on_stop(self) -> None:
         await self.senders.close()
@@ -189,7 +193,19 @@ class AlertPass(BackgroundService):
             return False
         more = await self.raise_from_outbox()
         more |= await self.deliver()
+        await self.prune()
         return more
+
+    async def prune(self) -> int:
+        """Every ``TICKWORK_PRUNE_INTERVAL``: settled alerts and breaches older than
+        ``TICKWORK_RETAIN_RUNS_DAYS`` go (one batch)."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < self.prune_every:
+            return 0
+        self._pruned_at = now
+        return await self.store.alerts.prune(
+            before=now - self.keep, limit=self.prune_batch, now=now
+        )
 
     # --- raising ----------------------------------------------------------------------
 

@@ -411,6 +411,43 @@ class AlertRows:
             rows = (await conn.execute(stmt.order_by(AL.id.desc()).limit(limit))).all()
         return [_alert(r) for r in rows]
 
+    async def prune(self, *, before: datetime, limit: int, now: datetime) -> int:
+        """Delete up to ``limit`` settled alerts (sent, failed, digested) raised before then,
+        and breaches recorded before then; how many alerts went."""
+        settled = AL.status.in_(["sent", "failed", "digested"])
+        async with self.db.write(now) as (conn, _events):
+            old = (
+                (
+                    await conn.execute(
+                        sa.select(AL.id)
+                        .where(AL.created_at < before, settled)
+                        .order_by(AL.created_at)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if old:
+                await conn.execute(
+                    sa.delete(t.alerts).where(one_of(AL.id, list(old), self.db.dialect), settled)
+                )
+            gone = (
+                await conn.execute(
+                    sa.select(t.breaches.c.kind, t.breaches.c.subject)
+                    .where(t.breaches.c.at < before)
+                    .order_by(t.breaches.c.at)
+                    .limit(limit)
+                )
+            ).all()
+            for kind, subject in gone:
+                await conn.execute(
+                    sa.delete(t.breaches).where(
+                        t.breaches.c.kind == kind, t.breaches.c.subject == subject
+                    )
+                )
+        return len(old)
+
     async def get(self, alert_id: int) -> Alert | None:
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t.alerts).where(AL.id == alert_id))).first()

@@ -483,6 +483,7 @@ alerts = sa.Table(
     ),
     sa.Index("ix_alerts_sent", "namespace", "rule", "channel", "sent_at"),
     sa.Index("ix_alerts_status", "status", "id"),
+    sa.Index("ix_alerts_created_at", "created_at"),
 )
 
 breaches = sa.Table(

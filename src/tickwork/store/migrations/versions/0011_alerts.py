@@ -114,6 +114,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_sent", "alerts", ["namespace", "rule", "channel", "sent_at"])
     op.create_index("ix_alerts_status", "alerts", ["status", "id"])
+    op.create_index("ix_alerts_created_at", "alerts", ["created_at"])
     op.create_table(
         "breaches",
         sa.Column("kind", sa.String(20), nullable=False),
