@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from tickwork import schemas
 from tickwork.api.openapi import document
-from tickwork.schemas import admin, bulk, fields, jobs, runs, workers
+from tickwork.schemas import admin, alerts, bulk, fields, jobs, runs, workers
 
 GUARDS = {
     fields._checked_text,
@@ -19,7 +19,7 @@ GUARDS = {
     fields._scrubbed_text,
     fields._scrubbed_json,
 }
-MODULES = (admin, bulk, jobs, runs, workers)
+MODULES = (admin, alerts, bulk, jobs, runs, workers)
 
 
 def request_models() -> list[type[BaseModel]]:
