@@ -8,7 +8,7 @@ loses nor repeats one. Delivery updates are conditional on the alert's status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
+from tickwork.store.rows import alert_from_row, channel_config, channel_from_row, rule_from_row
 
 C = t.alert_channels.c
 R = t.alert_rules.c
@@ -32,55 +33,6 @@ J = t.jobs.c
 POSITION = "alerts"
 HISTORY_KEPT = 20
 """Delivery attempts kept on an alert (its ``attempts`` counts them all)."""
-
-
-def _channel(row: Any) -> Channel:
-    cfg = row.config
-    return Channel(
-        name=row.name,
-        type=row.type,
-        namespace=row.namespace,
-        url=cfg.get("url"),
-        secret=cfg.get("secret"),
-        to=tuple(cfg.get("to") or ()),
-    )
-
-
-def _rule(row: Any) -> Rule:
-    return Rule(
-        name=row.name,
-        events=tuple(row.events),
-        jobs=tuple(row.jobs),
-        channels=tuple(row.channels),
-        namespace=row.namespace,
-    )
-
-
-def _alert(row: Any) -> Alert:
-    return Alert(
-        id=row.id,
-        namespace=row.namespace,
-        rule=row.rule,
-        channel=row.channel,
-        kind=row.kind,
-        subject=row.subject,
-        job_id=row.job_id,
-        run_id=row.run_id,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        history=tuple(row.history or ()),
-    )
-
-
-def _config(ch: Channel) -> dict[str, Any]:
-    url = dict(ch.url) if isinstance(ch.url, Mapping) else ch.url
-    secret = dict(ch.secret) if isinstance(ch.secret, Mapping) else ch.secret
-    return {"url": url, "secret": secret, "to": list(ch.to)}
 
 
 def _ns_where(column: Any, namespaces: NamespaceFilter, dialect: str) -> list[Any]:
@@ -100,7 +52,7 @@ class AlertRows:
 
     async def channel_put(self, ch: Channel, *, create: bool, now: datetime) -> None:
         """Create a channel (Conflict if the name is taken) or replace one (NotFound)."""
-        values = {"type": ch.type, "config": _config(ch), "updated_at": now}
+        values = {"type": ch.type, "config": channel_config(ch), "updated_at": now}
         async with self.db.write(now) as (conn, _events):
             if create:
                 try:
@@ -152,7 +104,7 @@ class AlertRows:
                     sa.select(t.alert_channels).where(C.namespace == namespace, C.name == name)
                 )
             ).first()
-        return _channel(row) if row else None
+        return channel_from_row(row) if row else None
 
     async def channels(self, namespaces: NamespaceFilter) -> list[Channel]:
         stmt = sa.select(t.alert_channels).where(
@@ -160,7 +112,7 @@ class AlertRows:
         )
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt.order_by(C.namespace, C.name))).all()
-        return [_channel(r) for r in rows]
+        return [channel_from_row(r) for r in rows]
 
     # --- rules ------------------------------------------------------------------------
 
@@ -222,13 +174,13 @@ class AlertRows:
                     sa.select(t.alert_rules).where(R.namespace == namespace, R.name == name)
                 )
             ).first()
-        return _rule(row) if row else None
+        return rule_from_row(row) if row else None
 
     async def rules(self, namespaces: NamespaceFilter) -> list[Rule]:
         stmt = sa.select(t.alert_rules).where(*_ns_where(R.namespace, namespaces, self.db.dialect))
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt.order_by(R.namespace, R.name))).all()
-        return [_rule(r) for r in rows]
+        return [rule_from_row(r) for r in rows]
 
     # --- raising ----------------------------------------------------------------------
 
@@ -326,12 +278,12 @@ class AlertRows:
             .limit(limit)
         )
         async with self.db.read() as conn:
-            return [_alert(r) for r in (await conn.execute(stmt)).all()]
+            return [alert_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def held(self, *, limit: int) -> list[Alert]:
         stmt = sa.select(t.alerts).where(AL.status == "held").order_by(AL.id).limit(limit)
         async with self.db.read() as conn:
-            return [_alert(r) for r in (await conn.execute(stmt)).all()]
+            return [alert_from_row(r) for r in (await conn.execute(stmt)).all()]
 
     async def sent_since(self, namespace: str, rule: str, channel: str, since: datetime) -> int:
         """Messages a rule's channel sent since then (a digest counts once)."""
@@ -409,7 +361,7 @@ class AlertRows:
             stmt = stmt.where(AL.id < before)
         async with self.db.read() as conn:
             rows = (await conn.execute(stmt.order_by(AL.id.desc()).limit(limit))).all()
-        return [_alert(r) for r in rows]
+        return [alert_from_row(r) for r in rows]
 
     async def prune(self, *, before: datetime, limit: int, now: datetime) -> int:
         """Delete up to ``limit`` settled alerts (sent, failed, digested) raised before then,
@@ -451,4 +403,4 @@ class AlertRows:
     async def get(self, alert_id: int) -> Alert | None:
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t.alerts).where(AL.id == alert_id))).first()
-        return _alert(row) if row else None
+        return alert_from_row(row) if row else None
