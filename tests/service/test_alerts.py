@@ -363,3 +363,19 @@ async def test_settled_alerts_go_after_the_run_retention(
     assert await app.alert_pass.prune() == 0  # not again before the prune interval
     left, _ = await app.alerts.list_alerts(app_filter())
     assert [a.subject for a in left] == ["run-new#1"]
+
+
+async def test_with_no_rule_the_outbox_is_skipped_and_a_later_rule_sees_only_what_follows(
+    app: Container, webhook_receiver: HttpReceiver
+) -> None:
+    job = await app.jobs.create(job_spec("before", retries=0))
+    early, _, _ = await app.jobs.trigger(job.id)
+    await fail_once(app, early)
+    await deliver(app)  # no rule: the place moves to the end
+    assert await app.store.alerts.position() == await app.store.events.last_row()
+    await hook(app, webhook_receiver)
+    await rule(app, ["run.failed"])
+    late, _, _ = await app.jobs.trigger(job.id, idempotency_key="later")
+    await fail_once(app, late)
+    await deliver(app)
+    assert [r.json()["payload"]["run_id"] for r in webhook_receiver.received] == [late]

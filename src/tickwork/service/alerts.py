@@ -210,7 +210,8 @@ class AlertPass(BackgroundService):
     # --- raising ----------------------------------------------------------------------
 
     async def raise_from_outbox(self) -> bool:
-        """Alerts for the outbox rows past the stored place; whether more rows wait."""
+        """Alerts for the outbox rows past the stored place; whether more rows wait. With no
+        rule anywhere the place moves to the outbox's end without reading it."""
         if self._cursor is None:
             at = await self.store.alerts.position()
             if at is None:
@@ -218,12 +219,15 @@ class AlertPass(BackgroundService):
             self._cursor = RowCursor(at)
         cursor = self._cursor
         since = cursor.at
+        rules = await self.store.alerts.rules(EVERY_NAMESPACE)
+        if not rules:
+            return await self._skip_to_end(since)
         batches = await self.store.events.batches_since(since, limit=ROWS)
         cursor.advance([row_id for row_id, _ in batches])
         if cursor.at == since:
             return False
         events = [e for row_id, evs in batches if row_id <= cursor.at for e in evs]
-        new = await self._alerts_of(events)
+        new = await self._alerts_of(events, rules)
         if not await self.store.alerts.raise_alerts(
             new, since=since, upto=cursor.at, now=self.clock.now()
         ):
@@ -232,12 +236,18 @@ class AlertPass(BackgroundService):
             return False
         return len(batches) >= ROWS
 
-    async def _alerts_of(self, events: Sequence[Event]) -> list[NewAlert]:
+    async def _skip_to_end(self, since: int) -> bool:
+        last = await self.store.events.last_row()
+        if last > since:
+            moved = await self.store.alerts.raise_alerts(
+                [], since=since, upto=last, now=self.clock.now()
+            )
+            self._cursor = RowCursor(last) if moved else None
+        return False
+
+    async def _alerts_of(self, events: Sequence[Event], rules: Sequence[Rule]) -> list[NewAlert]:
         relevant = [e for e in events if raised_by(e)]
         if not relevant:
-            return []
-        rules = await self.store.alerts.rules(EVERY_NAMESPACE)
-        if not rules:
             return []
         jobs = await self.store.alerts.job_infos([e.job_id for e in relevant if e.job_id])
         out: list[NewAlert] = []
