@@ -17,6 +17,8 @@ from tickwork.domain.clock import FakeClock
 from tickwork.store import migrate
 from tickwork.store.sql import SqlStore
 
+from .receivers import HttpReceiver, SmtpServer, start_http_receiver, start_smtp_server
+
 PG_HOST = os.environ.get("TICKWORK_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN = f"host={PG_HOST} port=5432 user=postgres dbname=postgres"
 REDIS_URL = os.environ.get("TICKWORK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -130,3 +132,20 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[HttpReceiver]:
+    """A real local HTTP server that records what alert channels post to it."""
+    receiver, server = start_http_receiver()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real local SMTP server (aiosmtpd) that keeps the mail it is sent."""
+    server, controller = start_smtp_server()
+    yield server
+    controller.stop()

@@ -25,6 +25,7 @@ const Audit = lazy(() => import('./pages/Audit'))
 const Calendars = lazy(() => import('./pages/Calendars'))
 const DeadLetters = lazy(() => import('./pages/DeadLetters'))
 const DagPage = lazy(() => import('./pages/DagPage'))
+const Alerts = lazy(() => import('./pages/Alerts'))
 const NotFound = lazy(() => import('./pages/NotFound'))
 
 function makeClient() {
@@ -83,6 +84,7 @@ function Pages() {
           <Route path="/calendars" element={<Calendars />} />
           <Route path="/audit" element={<Audit />} />
           <Route path="/dead-letters" element={<DeadLetters />} />
+          <Route path="/alerts" element={<Alerts />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Suspense>

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tickwork.domain import leases
@@ -118,6 +118,45 @@ class Settings(BaseSettings):
         "own that may send writes: e.g. the public origin of a proxy that rewrites Host.",
     )
     log_json: bool = False
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The dashboard's address as people reach it: alerts link to "
+        "<public_url>/runs/<id>.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server of email alerts.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = Field(
+        default=None, description="Never logged nor shown (a secret)."
+    )
+    smtp_from: str = Field(default="tickwork@localhost", description="Sender of email alerts.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection to TLS.")
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+    alert_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between the leader's alert passes."
+    )
+    alert_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one delivery (HTTP or SMTP) may take."
+    )
+    alert_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Tries of one alert before it is marked failed."
+    )
+    alert_rate_limit: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Alerts one rule sends to one channel per alert_rate_window; the rest wait "
+        "and go as one digest.",
+    )
+    alert_rate_window: float = Field(default=300.0, gt=0, le=86400)
+    alert_backlog_threshold: int | None = Field(
+        default=None,
+        ge=1,
+        description="queue.backlog when a namespace has more queued runs than this (unset: never).",
+    )
+    watch_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between the leader's SLA and silence checks."
+    )
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod

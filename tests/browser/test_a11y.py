@@ -70,6 +70,7 @@ PAGES: list[tuple[str, Callable[[dict[str, str]], str], str]] = [
     ("calendars", lambda d: "/calendars", "nav-calendars"),
     ("dead letters", lambda d: "/dead-letters", "nav-dead-letters"),
     ("audit", lambda d: "/audit", "nav-audit"),
+    ("alerts", lambda d: "/alerts", "nav-alerts"),
     ("not found", lambda d: "/no-such-page", "nav-overview"),
 ]
 

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.integration.harness import Cluster, wait_until
 
+from ..receivers import start_http_receiver
 from .conftest import DESKTOP, PHONE, browser_cluster, open_context, watch_errors
 from .helpers import STEPS, finish, wait_live
 
@@ -201,15 +202,39 @@ def make_history(tw: Cluster) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def demo(pg_template: str) -> Iterator[tuple[Cluster, str, str]]:
+    receiver, server = start_http_receiver()
     with browser_cluster(pg_template) as tw:
+        alerting(tw, receiver.url)
         create_all(tw)
         load_run, long_run = make_history(tw)
         yield tw, load_run, long_run
         tw.http.post(f"/api/runs/{long_run}/cancel")
         finish(tw, long_run, "cancelled")  # so the worker stops at once
+    server.shutdown()
+    server.server_close()
+
+
+def alerting(tw: Cluster, url: str) -> None:
+    """A signed webhook, a Slack channel and two rules."""
+    for channel in (
+        {"name": "ops-webhook", "type": "webhook", "url": f"{url}/hook", "secret": "k"},
+        {"name": "data-team", "type": "slack", "url": f"{url}/slack"},
+    ):
+        assert tw.http.post("/api/alert-channels", json=channel).status_code == 201
+    for rule in (
+        {"name": "failures", "events": ["run.failed"], "channels": ["ops-webhook", "data-team"]},
+        {
+            "name": "etl-slas",
+            "events": ["sla.breached", "job.silent"],
+            "jobs": ["tag:etl"],
+            "channels": ["data-team"],
+        },
+    ):
+        assert tw.http.post("/api/alert-rules", json=rule).status_code == 201
 
 
 SHOTS = ["overview", "jobs", "job-detail", "runs", "run-detail", "workers", "dead-letters", "dag"]
+SHOTS += ["alerts"]
 SHOTS += ["mobile-jobs", "dark-job-detail", "dark-runs"]
 
 
@@ -264,6 +289,11 @@ def test_screenshots_of_every_main_page(browser: Browser, demo: tuple[Cluster, s
         page.goto("/dead-letters")
         expect(page.get_by_test_id("dead-letters-table").locator("tbody tr")).to_have_count(3)
         shoot(page, "dead-letters")
+
+        page.goto("/alerts")
+        sent = page.get_by_test_id("alerts-table").locator("[data-status=sent]")
+        expect(sent).to_have_count(6)  # three failed runs, two channels each
+        shoot(page, "alerts")
 
         page.goto("/dag")
         for name in ["etl.extract-orders", "reports.daily-revenue", "etl.refresh-dashboards"]:

@@ -105,3 +105,85 @@ def test_a_namespace_travels_with_its_jobs(tw: Invoke, job_file: Factory, tmp_pa
         assert {j.name for j in fresh.iter_jobs()} == set()
         with Client(other.url, token="", namespace="payments") as payments:
             assert {j.name for j in payments.iter_jobs()} == {"extract", "load", "ping", "once"}
+
+
+ALERTS = """
+jobs:
+  - name: payroll
+    type: shell
+    command: "true"
+    tags: [money]
+    sla: {finish_within: 600, max_duration: 300}
+    expect_every: 26h
+alert_channels:
+  - name: ops
+    type: webhook
+    url: {$secret: OPS_HOOK}
+    secret: {$secret: OPS_SIGNING}
+  - name: mail
+    type: email
+    to: [oncall@example.com]
+alert_rules:
+  - name: money
+    events: [run.failed, sla.breached, job.silent]
+    jobs: ["tag:money"]
+    channels: [ops, mail]
+"""
+
+
+def test_alert_channels_and_rules_round_trip_without_secrets(
+    tw: Invoke, job_file: Factory, client: Client, tmp_path: Path
+) -> None:
+    first = as_json(tw("apply", "-f", str(job_file(ALERTS)), "--yes", "--json"))
+    assert [(a["action"], a["kind"], a["name"]) for a in first["alerts"]] == [
+        ("create", "channel", "ops"),
+        ("create", "channel", "mail"),
+        ("create", "rule", "money"),
+    ]
+    again = as_json(tw("apply", "-f", str(job_file(ALERTS)), "--dry-run", "--json"))
+    assert {a["action"] for a in again["alerts"]} == {"unchanged"}
+    # a channel whose url is a value: exported without it, with a comment saying so
+    plain = {"name": "chat", "type": "slack", "url": "https://hooks.slack.com/services/T/B/SECRET"}
+    client.put_alert_channel(plain, create=True)
+    exported = tmp_path / "exported.yaml"
+    assert tw("export", "-o", str(exported)).exit_code == 0
+    text = exported.read_text()
+    assert "SECRET" not in text and "hooks.slack.com" not in text
+    assert "# alert channel chat: its url is a secret the server never returns" in text
+    doc = yaml.safe_load(text)
+    assert doc["jobs"][0]["sla"] == {"finish_within": 600, "max_duration": 300}
+    assert doc["jobs"][0]["expect_every"] == "26h"
+    channels = {c["name"]: c for c in doc["alert_channels"]}
+    assert channels["ops"] == {
+        "name": "ops",
+        "type": "webhook",
+        "url": {"$secret": "OPS_HOOK"},
+        "secret": {"$secret": "OPS_SIGNING"},
+    }
+    assert channels["chat"] == {"name": "chat", "type": "slack"}
+    assert doc["alert_rules"] == [
+        {
+            "name": "money",
+            "events": ["run.failed", "sla.breached", "job.silent"],
+            "jobs": ["tag:money"],
+            "channels": ["ops", "mail"],
+        }
+    ]
+    back = as_json(tw("apply", "-f", str(exported), "--dry-run", "--json"))
+    assert {a["action"] for a in back["alerts"]} == {"unchanged"}
+    # on an empty server the references recreate everything; the value-url channel is
+    # refused until its url is given
+    del doc["alert_channels"][[c["name"] for c in doc["alert_channels"]].index("chat")]
+    portable = tmp_path / "portable.yaml"
+    portable.write_text(yaml.safe_dump(doc))
+    with serve(tmp_path / "empty.db") as other, Client(other.url, token="") as fresh:
+        assert invoker(other.url)("apply", "-f", str(portable), "--yes").exit_code == 0
+        assert [r.model_dump() for r in fresh.list_alert_rules().rules] == [
+            r.model_dump() for r in client.list_alert_rules().rules
+        ]
+        got = {c.name: c.model_dump() for c in fresh.list_alert_channels().channels}
+        assert got == {
+            c.name: c.model_dump()
+            for c in client.list_alert_channels().channels
+            if c.name != "chat"
+        }

@@ -3,7 +3,11 @@ import { listNamespace } from '../lib/namespace'
 import { buildQuery } from '../lib/query'
 import { api } from './client'
 import type {
+  AlertChannel,
+  AlertList,
+  AlertRule,
   AuditEntry,
+  ChannelTest,
   BulkCount,
   CalendarDetail,
   CalendarList,
@@ -130,4 +134,12 @@ export const endpoints = {
     api<CalendarList>(`/api/calendars${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
   calendar: (name: string, namespace: string | undefined, days = 30, signal?: AbortSignal) =>
     api<CalendarDetail>(`/api/calendars/${enc(name)}${buildQuery({ namespace, days })}`, { signal }),
+
+  alerts: (f: { status?: string; rule?: string; before?: number; limit?: number }, signal?: AbortSignal) =>
+    api<AlertList>(`/api/alerts${buildQuery({ ...ns(), ...f })}`, { signal }),
+  alertChannels: (signal?: AbortSignal) => api<{ channels: AlertChannel[] }>(`/api/alert-channels${inNs()}`, { signal }),
+  alertRules: (signal?: AbortSignal) => api<{ rules: AlertRule[] }>(`/api/alert-rules${inNs()}`, { signal }),
+  /** `namespace`: the channel's own (the chosen one may be all namespaces). */
+  testChannel: (name: string, namespace: string) =>
+    api<ChannelTest>(`/api/alert-channels/${enc(name)}/test${buildQuery({ namespace })}`, { method: 'POST' }),
 }

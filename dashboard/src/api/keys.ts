@@ -25,4 +25,6 @@ export const keys = {
     ['schedule-preview', schedule, tz, calendar, policy, namespace] as const,
   calendars: (namespace?: string) => (namespace !== undefined ? (['calendars', namespace] as const) : (['calendars'] as const)),
   calendar: (name: string, namespace: string) => ['calendar', name, namespace] as const,
+  alerts: (f?: object) => (f ? (['alerts', f, ns()] as const) : (['alerts'] as const)),
+  alertConfig: (what?: string) => (what ? (['alert-config', what, ns()] as const) : (['alert-config'] as const)),
 }

@@ -5,6 +5,87 @@
 
 
 export interface paths {
+  "/api/alert-channels": {
+    /**
+     * List
+     * @description Channels of the namespaces the token may read (urls masked, secrets as has_secret).
+     */
+    get: operations["alert-channels-list"];
+    /**
+     * Create
+     * @description Add a channel to a namespace (admin there): `webhook` (url, optional signing
+     * `secret`), `slack` (an incoming-webhook url) or `email` (`to` addresses; SMTP from the
+     * server's TICKWORK_SMTP_* settings). The url and secret are never returned. 409 if the
+     * name is taken in the namespace.
+     */
+    post: operations["alert-channels-create"];
+  };
+  "/api/alert-channels/{name}": {
+    /**
+     * Get
+     * @description A channel of ``?namespace=`` (default: 'default').
+     */
+    get: operations["alert-channels-get"];
+    /**
+     * Replace
+     * @description Replace a channel. A url or secret left out of the body is kept (they are never
+     * returned, so a client cannot send them back); ``"secret": null`` removes the secret.
+     */
+    put: operations["alert-channels-replace"];
+    /**
+     * Delete
+     * @description Delete a channel; 409 while a rule sends to it.
+     */
+    delete: operations["alert-channels-delete"];
+  };
+  "/api/alert-channels/{name}/test": {
+    /**
+     * Test
+     * @description Send a test message through the channel now (operate) and answer how it went; a
+     * failed delivery is a 200 with ``ok: false`` and the reason (never the url or secret).
+     */
+    post: operations["alert-channels-test"];
+  };
+  "/api/alert-rules": {
+    /**
+     * List
+     * @description Rules of the namespaces the token may read.
+     */
+    get: operations["alert-rules-list"];
+    /**
+     * Create
+     * @description Add a rule to a namespace (admin there): which events (run.failed after the last
+     * retry, run.dead_lettered, run.missed, run.retrying, sla.breached, job.silent,
+     * worker.lost, queue.backlog) of which jobs of the namespace ("*", a name, "tag:x") go to
+     * which of its channels. 422 names an unknown event or channel.
+     */
+    post: operations["alert-rules-create"];
+  };
+  "/api/alert-rules/{name}": {
+    /**
+     * Get
+     * @description A rule of ``?namespace=`` (default: 'default').
+     */
+    get: operations["alert-rules-get"];
+    /**
+     * Replace
+     * @description Replace a rule (validated like a create).
+     */
+    put: operations["alert-rules-replace"];
+    /**
+     * Delete
+     * @description Delete a rule (its alerts stay in the history).
+     */
+    delete: operations["alert-rules-delete"];
+  };
+  "/api/alerts": {
+    /**
+     * List
+     * @description Alerts newest first, each with its delivery attempts and a link to its run in the
+     * dashboard (under TICKWORK_PUBLIC_URL); keyset pages (``?before=`` the ``next_before``).
+     */
+    get: operations["alerts-list"];
+  };
   "/api/audit": {
     /**
      * List
@@ -406,6 +487,72 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /** AlertList */
+    AlertList: {
+      /** Alerts */
+      alerts: components["schemas"]["AlertOut"][];
+      /**
+       * Next Before
+       * @description Pass as ?before= for the next (older) page.
+       */
+      next_before: number | null;
+    };
+    /** AlertOut */
+    AlertOut: {
+      /** Attempts */
+      attempts: number;
+      /** Channel */
+      channel: string;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /**
+       * Deliveries
+       * @description Every delivery attempt (the last 20).
+       */
+      deliveries: components["schemas"]["DeliveryOut"][];
+      /** Event */
+      event: string;
+      /** Id */
+      id: number;
+      /** Job Id */
+      job_id: string | null;
+      /** Last Error */
+      last_error: string | null;
+      /**
+       * Link
+       * @description The run in the dashboard.
+       */
+      link: string | null;
+      /** Namespace */
+      namespace: string;
+      /** Next Attempt At */
+      next_attempt_at: string | null;
+      /** Payload */
+      payload: {
+        [key: string]: unknown;
+      };
+      /** Rule */
+      rule: string;
+      /** Run Id */
+      run_id: string | null;
+      /** Sent At */
+      sent_at: string | null;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "pending" | "sent" | "failed" | "held" | "digested";
+      /**
+       * Subject
+       * @description What makes it one alert: a run (and attempt), a job's window.
+       */
+      subject: string;
+      /** Summary */
+      summary: string;
+    };
     /** AssignmentOut */
     AssignmentOut: {
       /**
@@ -739,6 +886,81 @@ export interface components {
       /** Weekdays */
       weekdays: number[];
     };
+    /** ChannelIn */
+    ChannelIn: {
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace?: string | null;
+      /**
+       * Secret
+       * @description webhook: signs each body, `X-Tickwork-Signature: sha256=<hex HMAC-SHA256 of the body>`; never returned. On PUT, omitted keeps it, null removes it.
+       */
+      secret?: string | {
+        [key: string]: string;
+      } | null;
+      /**
+       * To
+       * @description email: the addresses.
+       */
+      to?: string[];
+      /**
+       * Type
+       * @enum {string}
+       */
+      type: "webhook" | "slack" | "email";
+      /**
+       * Url
+       * @description webhook and slack: where to POST (a secret: a URL or {"$secret": NAME} of the coordinator's environment); never returned. On PUT, omitted keeps it.
+       */
+      url?: string | {
+        [key: string]: string;
+      } | null;
+    };
+    /** ChannelList */
+    ChannelList: {
+      /** Channels */
+      channels: components["schemas"]["ChannelOut"][];
+    };
+    /** ChannelOut */
+    ChannelOut: {
+      /** Has Secret */
+      has_secret: boolean;
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+      /**
+       * Secret Ref
+       * @description The secret when it is a {"$secret": NAME} reference.
+       */
+      secret_ref?: {
+        [key: string]: string;
+      } | null;
+      /** To */
+      to: string[];
+      /** Type */
+      type: string;
+      /**
+       * Url
+       * @description The scheme and host only (`https://hooks.slack.com/…`), or the secret reference.
+       */
+      url: string | {
+        [key: string]: string;
+      } | null;
+    };
+    /** ChannelTestOut */
+    ChannelTestOut: {
+      /**
+       * Error
+       * @description Why the delivery failed (never a secret).
+       */
+      error: string | null;
+      /** Ok */
+      ok: boolean;
+      /** Seconds */
+      seconds: number;
+    };
     /** ClaimIn */
     ClaimIn: {
       /**
@@ -933,6 +1155,15 @@ export interface components {
       /** Note */
       note?: string | null;
     };
+    /** DeliveryOut */
+    DeliveryOut: {
+      /** At */
+      at: string;
+      /** Error */
+      error: string | null;
+      /** Ok */
+      ok: boolean;
+    };
     /** ErrorBody */
     ErrorBody: {
       /**
@@ -1114,6 +1345,8 @@ export interface components {
       env: {
         [key: string]: unknown;
       };
+      /** Expect Every */
+      expect_every: string | null;
       /** Function */
       function: string | null;
       /** Id */
@@ -1159,6 +1392,7 @@ export interface components {
       schedule: string | null;
       /** Schedule Type */
       schedule_type: ("cron" | "interval" | "once") | null;
+      sla: components["schemas"]["SlaIn"] | null;
       /** Start Deadline */
       start_deadline: number | null;
       stats: components["schemas"]["JobStatsOut"];
@@ -1259,6 +1493,11 @@ export interface components {
         };
       };
       /**
+       * Expect Every
+       * @description A dead man's switch: a duration (`26h`, `PT26H`); `job.silent` is raised when no run of the job succeeded within it.
+       */
+      expect_every?: string | null;
+      /**
        * Function
        * @description python jobs: 'package.module.function'.
        */
@@ -1334,6 +1573,8 @@ export interface components {
        * @description cron ('0 9 * * *', '@daily'), interval ('every 5m', '1h', 'PT30S') or an ISO datetime with offset for one run.
        */
       schedule?: string | null;
+      /** @description Service levels of the job's runs. */
+      sla?: components["schemas"]["SlaIn"] | null;
       /** Start Deadline */
       start_deadline?: number | null;
       /** Tags */
@@ -1412,6 +1653,8 @@ export interface components {
       env: {
         [key: string]: unknown;
       };
+      /** Expect Every */
+      expect_every: string | null;
       /** Function */
       function: string | null;
       /** Id */
@@ -1455,6 +1698,7 @@ export interface components {
       schedule: string | null;
       /** Schedule Type */
       schedule_type: ("cron" | "interval" | "once") | null;
+      sla: components["schemas"]["SlaIn"] | null;
       /** Start Deadline */
       start_deadline: number | null;
       /**
@@ -1555,6 +1799,12 @@ export interface components {
         };
       }) | null;
       /**
+       * Expect Every
+       * @description A dead man's switch: a duration (`26h`, `PT26H`); `job.silent` is raised when no run of the job succeeded within it.
+       * @default null
+       */
+      expect_every?: string | null;
+      /**
        * Function
        * @description python jobs: 'package.module.function'.
        * @default null
@@ -1643,6 +1893,11 @@ export interface components {
        * @default null
        */
       schedule?: string | null;
+      /**
+       * @description Service levels of the job's runs.
+       * @default null
+       */
+      sla?: components["schemas"]["SlaIn"] | null;
       /**
        * Start Deadline
        * @default null
@@ -2037,6 +2292,43 @@ export interface components {
       /** Workers Days */
       workers_days: number;
     };
+    /** RuleIn */
+    RuleIn: {
+      /** Channels */
+      channels: string[];
+      /**
+       * Events
+       * @description Any of run.failed, run.dead_lettered, run.missed, run.retrying, sla.breached, job.silent, worker.lost, queue.backlog.
+       */
+      events: string[];
+      /**
+       * Jobs
+       * @description Jobs of the rule's namespace it covers: "*", a job name, or "tag:x".
+       */
+      jobs?: string[];
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace?: string | null;
+    };
+    /** RuleList */
+    RuleList: {
+      /** Rules */
+      rules: components["schemas"]["RuleOut"][];
+    };
+    /** RuleOut */
+    RuleOut: {
+      /** Channels */
+      channels: string[];
+      /** Events */
+      events: string[];
+      /** Jobs */
+      jobs: string[];
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+    };
     /** RunDetail */
     RunDetail: {
       /** Attempt */
@@ -2240,6 +2532,22 @@ export interface components {
       completed: number;
       /** Failed */
       failed: number;
+    };
+    /**
+     * SlaIn
+     * @description A job's service levels; a breach is an ``sla.breached`` event, a metric and an alert.
+     */
+    SlaIn: {
+      /**
+       * Finish Within
+       * @description Seconds after the run's scheduled time (else its queued time) by which it must have finished.
+       */
+      finish_within?: number | null;
+      /**
+       * Max Duration
+       * @description Seconds a run may run.
+       */
+      max_duration?: number | null;
     };
     /** StartIn */
     StartIn: {
@@ -2522,6 +2830,934 @@ export type external = Record<string, never>;
 
 export interface operations {
 
+  /**
+   * List
+   * @description Channels of the namespaces the token may read (urls masked, secrets as has_secret).
+   */
+  "alert-channels-list": {
+    parameters: {
+      query?: {
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ChannelList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Create
+   * @description Add a channel to a namespace (admin there): `webhook` (url, optional signing
+   * `secret`), `slack` (an incoming-webhook url) or `email` (`to` addresses; SMTP from the
+   * server's TICKWORK_SMTP_* settings). The url and secret are never returned. 409 if the
+   * name is taken in the namespace.
+   */
+  "alert-channels-create": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChannelIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["ChannelOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description A channel of ``?namespace=`` (default: 'default').
+   */
+  "alert-channels-get": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ChannelOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace
+   * @description Replace a channel. A url or secret left out of the body is kept (they are never
+   * returned, so a client cannot send them back); ``"secret": null`` removes the secret.
+   */
+  "alert-channels-replace": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChannelIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ChannelOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Delete
+   * @description Delete a channel; 409 while a rule sends to it.
+   */
+  "alert-channels-delete": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      204: {
+        content: never;
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Test
+   * @description Send a test message through the channel now (operate) and answer how it went; a
+   * failed delivery is a 200 with ``ok: false`` and the reason (never the url or secret).
+   */
+  "alert-channels-test": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ChannelTestOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List
+   * @description Rules of the namespaces the token may read.
+   */
+  "alert-rules-list": {
+    parameters: {
+      query?: {
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RuleList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Create
+   * @description Add a rule to a namespace (admin there): which events (run.failed after the last
+   * retry, run.dead_lettered, run.missed, run.retrying, sla.breached, job.silent,
+   * worker.lost, queue.backlog) of which jobs of the namespace ("*", a name, "tag:x") go to
+   * which of its channels. 422 names an unknown event or channel.
+   */
+  "alert-rules-create": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RuleIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["RuleOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description A rule of ``?namespace=`` (default: 'default').
+   */
+  "alert-rules-get": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RuleOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace
+   * @description Replace a rule (validated like a create).
+   */
+  "alert-rules-replace": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RuleIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RuleOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Delete
+   * @description Delete a rule (its alerts stay in the history).
+   */
+  "alert-rules-delete": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      204: {
+        content: never;
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List
+   * @description Alerts newest first, each with its delivery attempts and a link to its run in the
+   * dashboard (under TICKWORK_PUBLIC_URL); keyset pages (``?before=`` the ``next_before``).
+   */
+  "alerts-list": {
+    parameters: {
+      query?: {
+        /** @description Entries older than this id. */
+        before?: number | null;
+        status?: ("pending" | "sent" | "failed" | "held" | "digested") | null;
+        rule?: string | null;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
+        /** @description Page size. */
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["AlertList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
   /**
    * List
    * @description Who created, changed, deleted, triggered, cancelled or paused what, newest first.

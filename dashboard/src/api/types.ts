@@ -201,6 +201,11 @@ export interface ApiErrorBody {
 }
 
 export type AuditEntry = S['AuditOut']
+export type AlertChannel = S['ChannelOut']
+export type AlertRule = S['RuleOut']
+export type Alert = S['AlertOut']
+export type AlertList = S['AlertList']
+export type ChannelTest = S['ChannelTestOut']
 
 /** Bulk actions (POST /api/runs/bulk-cancel, /bulk-retry, /api/dead-letters/bulk): by ids, or
  * everything matching a filter, in one transaction; the answer says how many were changed. */

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react'
 import { NavLink, useLocation } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { Activity, Boxes, CalendarDays, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
+import { Activity, BellRing, Boxes, CalendarDays, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
 import { useIdentity } from '../api/access'
 import { getToken, setToken, setUnauthorized } from '../api/auth'
 import { endpoints } from '../api/endpoints'
@@ -26,6 +26,7 @@ const NAV = [
   { to: '/workers', label: 'Workers', icon: Server },
   { to: '/calendars', label: 'Calendars', icon: CalendarDays },
   { to: '/dead-letters', label: 'Dead letters', icon: Inbox },
+  { to: '/alerts', label: 'Alerts', icon: BellRing },
   { to: '/audit', label: 'Audit log', icon: ScrollText, admin: true },
 ] as const
 

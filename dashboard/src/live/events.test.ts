@@ -20,7 +20,9 @@ describe('eventToKeys', () => {
     expect(eventToKeys(ev('run.completed'))).not.toContainEqual(['events'])
   })
   it('invalidates workers on worker events', () => {
-    expect(eventToKeys(ev('worker.lost', { job_id: null, run_id: null }))).toEqual([['workers'], ['stats']])
+    expect(eventToKeys(ev('worker.lost', { job_id: null, run_id: null }))).toEqual([['workers'], ['stats'], ['alerts']])
+    expect(eventToKeys(ev('worker.joined', { job_id: null, run_id: null }))).toEqual([['workers'], ['stats']])
+    expect(eventToKeys(ev('sla.breached'))).toEqual([['alerts'], ['events'], ['job']])
   })
 })
 

@@ -13,9 +13,13 @@ export function eventToKeys(event: LiveEvent): QueryKey[] {
     if (event.run_id) out.push(['run', event.run_id])
     if (t === 'run.failed' || t === 'run.queued') out.push(['dead-letters'])
     if (t === 'run.missed') out.push(['events'])
+    if (t === 'run.failed' || t === 'run.retrying' || t === 'run.missed') out.push(['alerts'])
     return out
   }
+  if (t === 'sla.breached' || t === 'job.silent') return [['alerts'], ['events'], ['job']]
+  if (t === 'queue.backlog') return [['alerts'], ['stats']]
   if (t.startsWith('job.')) return [['jobs'], ['job'], ['dag'], ['stats']]
+  if (t === 'worker.lost') return [['workers'], ['stats'], ['alerts']]
   if (t.startsWith('worker.')) return [['workers'], ['stats']]
   return []
 }

@@ -18,6 +18,7 @@ import { jobLink } from '../lib/namespace'
 import { neighborhood } from '../lib/dag'
 import { useDocumentTitle, useMediaQuery } from '../lib/hooks'
 import { parseJsonObject } from '../lib/jobform'
+import { slaBadges } from '../lib/alerts'
 import { JobTypeIcon, jobTarget } from '../components/JobType'
 
 function useJobActions(job: JobDetailT | undefined, routeKey: string) {
@@ -189,6 +190,13 @@ export default function JobDetail() {
   const denied = useDenied()
   const [dialog, setDialog] = useState<'delete' | 'params' | null>(null)
   const narrow = useMediaQuery('(max-width: 720px)')
+  const watchesSla = !!j && (!!j.sla || !!j.expect_every)
+  const breaches = useQuery({
+    queryKey: keys.events(j?.id ? `${j.id}:sla` : undefined),
+    queryFn: ({ signal }) => endpoints.events({ job: j?.id, type: ['sla.breached', 'job.silent'], limit: 50 }, signal),
+    enabled: watchesSla,
+  })
+  const sla = j ? slaBadges(j, breaches.data ?? []) : []
 
   if (job.error && !j) {
     return (
@@ -226,6 +234,16 @@ export default function JobDetail() {
           <span className="inline-flex">
             <JobTypeIcon type={j.type} />
             <code className="mono">{jobTarget(j)}</code>
+            {sla.length > 0 && (
+              <span className="sla-badges" data-testid="sla-badges">
+                {sla.map((b) => (
+                  <span key={b.label} className={`badge badge-${b.tone} badge-sm`} title={b.title} data-testid="sla-badge" data-tone={b.tone}>
+                    <span className="badge-dot" aria-hidden />
+                    {b.label}
+                  </span>
+                ))}
+              </span>
+            )}
           </span>
         }
         actions={

@@ -19,6 +19,7 @@ from tickwork.api.guards import HostPolicy, RequestGuard, SiteGuard
 from tickwork.api.responses import TickworkApp
 from tickwork.api.routes import (
     admin,
+    alerts,
     bulk,
     calendars,
     events,
@@ -73,6 +74,8 @@ def create_app(
         namespaces,
     ):
         app.include_router(module.router)
+    for router in (alerts.channels, alerts.rules, alerts.alerts):
+        app.include_router(router)
     if container.settings.dashboard:
         _mount_dashboard(app)
     app.add_middleware(AuditTrail)

@@ -12,12 +12,20 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tickwork.cli.alertfile import (
+    AlertFileError,
+    AlertSections,
+    AlertStep,
+    plan_alerts,
+    read_sections,
+)
 from tickwork.cli.calendars import (
     CalendarStep,
     apply_calendars,
@@ -88,10 +96,13 @@ def apply(
     A file's ``namespace:`` (beside ``jobs:``, or on its jobs: one per file) is where it
     applies; else ``tickwork --namespace``, else ``default``. Giving both, differently, is
     refused."""
-    declared, scope = _declared(file, module, path or [])
+    declared, scope, sections = _declared(file, module, path or [])
     jobs = declared.jobs
-    namespace = file_namespace(jobs) or next(
-        (c.namespace for c in declared.calendars if c.namespace), None
+    beside = declared.data.get("namespace") if isinstance(declared.data, dict) else None
+    namespace = (
+        file_namespace(jobs)
+        or next((c.namespace for c in declared.calendars if c.namespace), None)
+        or (beside if sections else None)
     )
     if namespace and Chosen.namespace and namespace != Chosen.namespace:
         fail(
@@ -106,30 +117,54 @@ def apply(
             plan = make_plan(jobs, state, prune=prune, scope=scope)
         except PlanError as exc:
             _invalid("the jobs cannot be applied", exc.problems)
+        alerts = _alert_plan(client, sections)
         if not as_json:
             show_calendar_plan(out(), calendars)
             show_plan(out(), plan)
-        applied = _run(client, plan, calendars, dry_run=dry_run, yes=yes, quiet=as_json)
+            show_alerts(out(), alerts)
+        applied = _run(
+            client, plan, calendars, dry_run=dry_run, yes=yes, quiet=as_json, alerts=alerts
+        )
     if as_json:
         listed = {
             action: [c.name for c in calendars if c.action == action]
             for action in ("create", "update", "unchanged")
         }
-        print_json({**plan.as_json(), "calendars": listed, "applied": applied})
+        steps = [{"action": a.action, "kind": a.kind, "name": a.name} for a in alerts]
+        print_json({**plan.as_json(), "calendars": listed, "alerts": steps, "applied": applied})
+
+
+def _alert_plan(client: Client, sections: AlertSections) -> list[AlertStep]:
+    if not sections:
+        return []
+    have = client.list_alert_channels().channels
+    rules = client.list_alert_rules().rules
+    return plan_alerts(sections, have, rules)
+
+
+def show_alerts(console: Console, steps: list[AlertStep]) -> None:
+    for step in steps:
+        mark, style = MARKS[step.action]
+        console.print(
+            f"[{style}]{mark} {step.action:<9} {step.kind} {step.name}[/]", soft_wrap=True
+        )
 
 
 def _declared(
     file: str | None, module: str | None, paths: list[str]
-) -> tuple[ApplyFile, PruneScope]:
+) -> tuple[ApplyFile, PruneScope, AlertSections]:
+    """The declared jobs and calendars (with the loaded document), their prune scope and the
+    file's alert sections."""
     if (file is None) == (module is None):
         fail("give either -f FILE or --module NAME", EXIT_BAD_INPUT)
     try:
         if file is not None:
-            return read_apply_file(file), PruneScope()
+            declared = read_apply_file(file)
+            return declared, PruneScope(), read_sections(declared.data, file)
         assert module is not None
         jobs = validate_jobs(module_jobs(module, paths))
-        return ApplyFile(jobs, []), PruneScope(module=module)
-    except JobFileError as exc:
+        return ApplyFile(jobs, []), PruneScope(module=module), AlertSections()
+    except (JobFileError, AlertFileError) as exc:
         _invalid(f"{file or module} is not valid", exc.problems)
 
 
@@ -183,21 +218,42 @@ def _run(
     dry_run: bool,
     yes: bool,
     quiet: bool,
+    alerts: Sequence[AlertStep] = (),
 ) -> bool:
-    """Apply the calendars (first: jobs may name them), then the jobs' plan."""
-    changes = bool(plan.changes) or any(c.action != "unchanged" for c in calendars)
+    """Apply the calendars (first: jobs may name them), then the jobs' plan, then the alert
+    channels and rules, then the jobs' deletes."""
+    changing = [a for a in alerts if a.action != "unchanged"]
+    changes = (
+        bool(plan.changes) or bool(changing) or any(c.action != "unchanged" for c in calendars)
+    )
     if not changes or dry_run:
         if not quiet:
             err().print("dry run: nothing changed" if changes else "nothing to change")
         return False
     confirm("Apply these changes?", yes=yes)
     apply_calendars(client, calendars, quiet=quiet)
+    channels = [a for a in changing if a.kind == "channel"]
+    rules = [a for a in changing if a.kind == "rule"]
     for step in plan.changes:
+        if step.action == "delete":
+            continue
         _execute(client, step)
-        if not quiet:
-            style = MARKS[step.action][1]
-            err().print(f"[{style}]{step.action}d[/] {step.name}")  # created, updated, deleted
+        _done(step.action, step.name, quiet)
+    for alert in (*channels, *rules):  # after the jobs, before any delete
+        put = client.put_alert_channel if alert.kind == "channel" else client.put_alert_rule
+        put(alert.body, create=alert.action == "create")
+        _done(alert.action, f"{alert.kind} {alert.name}", quiet)
+    for step in plan.changes:
+        if step.action == "delete":
+            _execute(client, step)
+            _done(step.action, step.name, quiet)
     return True
+
+
+def _done(action: str, name: str, quiet: bool) -> None:
+    if not quiet:
+        style = MARKS[action][1]
+        err().print(f"[{style}]{action}d[/] {name}")  # created, updated, deleted
 
 
 def _execute(client: Client, step: Step) -> None:

@@ -1,4 +1,5 @@
-"""`tickwork export [-o FILE] [--tag T] [--json]`: the jobs of a namespace as an apply file.
+"""`tickwork export [-o FILE] [--tag T] [--json]`: the jobs (and, without --tag, the alert
+channels and rules) of a namespace as an apply file.
 
 What it writes is what ``tickwork apply -f`` reads: one document per job with its name and
 every field that differs from the default (dependencies by name, a paused job as ``enabled:
@@ -6,7 +7,9 @@ false``), dependencies before their dependents, and the namespace (``tickwork --
 beside them when it is not ``default``, and the namespace's business calendars
 (``calendars:``, which apply creates before the jobs). Applied to an empty server it recreates
 the calendars and jobs; applied back to the server it came from it changes nothing. Secrets
-stay references (``{"$secret": NAME}``): a job definition never holds a secret's value.
+stay references (``{"$secret": NAME}``): a job definition never holds a secret's value; an
+alert channel's url or signing secret that is a value (the server never returns one) is left
+out, with a comment saying so.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from tickwork.cli.alertfile import channel_document, rule_document
 from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
 from tickwork.domain.dag import topological_order
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
@@ -25,6 +29,11 @@ from tickwork.schemas.calendars import CalendarIn, CalendarOut
 from tickwork.schemas.jobs import JobIn, JobOut
 
 HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
+SECRET_NOTE = (
+    "alert channel {channel}: its {field} is a secret the server never returns, so it is left "
+    'out; give it as {{"$secret": NAME}} (the coordinator\'s environment) before applying '
+    "this file to another server"
+)
 
 
 def job_document(job: JobOut) -> dict[str, Any]:
@@ -79,16 +88,30 @@ def export(
         namespace = client.namespace
         jobs = list(client.iter_jobs(tag=tag))
         calendars = client.list_calendars()
+        channels = [] if tag else client.list_alert_channels().channels
+        rules = [] if tag else client.list_alert_rules().rules
     whole: dict[str, Any] = {} if namespace == DEFAULT_NAMESPACE else {"namespace": namespace}
     if calendars:
         whole["calendars"] = [calendar_document(c) for c in calendars]
     whole["jobs"] = [job_document(j) for j in ordered(jobs)]
     documents = whole["jobs"]
+    notes: list[str] = []
+    if channels:
+        whole["alert_channels"] = []
+        for ch in channels:
+            doc, left_out = channel_document(ch)
+            whole["alert_channels"].append(doc)
+            notes += [SECRET_NOTE.format(channel=ch.name, field=f) for f in left_out]
+    if rules:
+        whole["alert_rules"] = [rule_document(r) for r in rules]
     if as_json:
         text = json.dumps(whole, indent=2, ensure_ascii=False) + "\n"
+        for note in notes:
+            err().print(f"[yellow]{note}[/]", markup=True, soft_wrap=True)
     else:
         body = yaml.safe_dump(whole, sort_keys=False, allow_unicode=True, default_flow_style=False)
-        text = HEADER.format(name=output or "FILE") + body
+        comments = "".join(f"# {note}\n" for note in notes)
+        text = HEADER.format(name=output or "FILE") + comments + body
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -49,6 +49,9 @@ class JobFileError(Exception):
 class ApplyFile:
     jobs: list[JobIn]
     calendars: list[CalendarIn]
+    data: Any = None
+    """The loaded document (its other sections, such as ``alert_channels:``, are read by
+    their own modules)."""
 
 
 def read_job_file(path: str) -> list[JobIn]:
@@ -73,7 +76,7 @@ def read_apply_file(path: str) -> ApplyFile:
         problems += exc.problems
     if problems:
         raise JobFileError(problems)
-    return ApplyFile(jobs, calendars)
+    return ApplyFile(jobs, calendars, data)
 
 
 def calendar_documents(data: Any, source: str) -> list[Any]:
@@ -132,11 +135,13 @@ def _load(path: str) -> Any:
 
 def job_documents(data: Any, source: str) -> list[Any]:
     """The job mappings of a loaded file: ``{"jobs": [...]}`` (with ``namespace:`` beside it,
-    the namespace of every job that names none, and ``calendars:``), ``[...]`` or one job."""
-    if isinstance(data, dict) and "calendars" in data and "jobs" not in data:
+    the namespace of every job that names none, ``calendars:``, ``alert_channels:`` and
+    ``alert_rules:``), ``[...]`` or one job."""
+    sections = {"calendars", "alert_channels", "alert_rules"}
+    if isinstance(data, dict) and "jobs" not in data and sections & set(data):
         data = {**data, "jobs": []}
     if isinstance(data, dict) and "jobs" in data:
-        extra = sorted(set(data) - {"jobs", "namespace", "calendars"})
+        extra = sorted(set(data) - {"jobs", "namespace", *sections})
         if extra:
             raise JobFileError([f"{source}: unknown top-level key(s): {', '.join(extra)}"])
         namespace = data.get("namespace")

@@ -27,6 +27,14 @@ from tickwork.client.http import (
 )
 from tickwork.domain.patches import MERGE_PATCH
 from tickwork.schemas.admin import AuditOut, PruneOut, TokenCreated, TokenOut
+from tickwork.schemas.alerts import (
+    AlertList,
+    ChannelList,
+    ChannelOut,
+    ChannelTestOut,
+    RuleList,
+    RuleOut,
+)
 from tickwork.schemas.calendars import (
     CalendarChangedOut,
     CalendarDetailOut,
@@ -449,6 +457,47 @@ class AsyncClient(TransportOwner):
     async def prune(self, *, dry_run: bool = False) -> PruneOut:
         """Apply the retention policy now (admin); with ``dry_run`` only count what would go."""
         return await self._call(PruneOut, "POST", "/api/prune", json={"dry_run": dry_run})
+
+    # --- alerts ---------------------------------------------------------------------
+    async def list_alert_channels(self) -> ChannelList:
+        """The namespace's alert channels (urls masked, secrets never shown)."""
+        return await self._call(ChannelList, "GET", "/api/alert-channels")
+
+    async def put_alert_channel(self, body: Mapping[str, Any], *, create: bool) -> ChannelOut:
+        """Create (``create``) or replace an alert channel; on replace a url or secret left
+        out is kept."""
+        if create:
+            return await self._call(ChannelOut, "POST", "/api/alert-channels", json=dict(body))
+        path = _path("alert-channels", str(body["name"]))
+        return await self._call(ChannelOut, "PUT", path, json=dict(body))
+
+    async def test_alert_channel(self, name: str) -> ChannelTestOut:
+        """Send a test message through a channel now; how the delivery went."""
+        path = _path("alert-channels", name, "test")
+        return await self._call(ChannelTestOut, "POST", path)
+
+    async def list_alert_rules(self) -> RuleList:
+        return await self._call(RuleList, "GET", "/api/alert-rules")
+
+    async def put_alert_rule(self, body: Mapping[str, Any], *, create: bool) -> RuleOut:
+        """Create (``create``) or replace an alert rule."""
+        if create:
+            return await self._call(RuleOut, "POST", "/api/alert-rules", json=dict(body))
+        return await self._call(
+            RuleOut, "PUT", _path("alert-rules", str(body["name"])), json=dict(body)
+        )
+
+    async def list_alerts(
+        self,
+        *,
+        status: str | None = None,
+        rule: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> AlertList:
+        """Alerts newest first with their delivery attempts; ``before`` the ``next_before``."""
+        params: Params = {"status": status, "rule": rule, "limit": limit, "before": before}
+        return await self._call(AlertList, "GET", "/api/alerts", params=params)
 
     # --- plumbing -------------------------------------------------------------------
     async def _call(

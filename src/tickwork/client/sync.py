@@ -228,3 +228,10 @@ class Client:
     revoke_token = _Blocking(AsyncClient.revoke_token)
     audit = _Blocking(AsyncClient.audit)
     prune = _Blocking(AsyncClient.prune)
+
+    list_alert_channels = _Blocking(AsyncClient.list_alert_channels)
+    put_alert_channel = _Blocking(AsyncClient.put_alert_channel)
+    test_alert_channel = _Blocking(AsyncClient.test_alert_channel)
+    list_alert_rules = _Blocking(AsyncClient.list_alert_rules)
+    put_alert_rule = _Blocking(AsyncClient.put_alert_rule)
+    list_alerts = _Blocking(AsyncClient.list_alerts)

@@ -21,7 +21,12 @@ from tickwork.domain.namespaces import (
 )
 from tickwork.domain.quotas import RateLimit, check_rate_limit
 from tickwork.domain.retry import RetryPolicy
-from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
+from tickwork.domain.schedules import (
+    Schedule,
+    parse_duration,
+    parse_schedule,
+    validate_timezone,
+)
 from tickwork.domain.scheduling import jitter_offset
 from tickwork.domain.secrets import invalid_reference, is_reference, refuse_new_references
 
@@ -99,6 +104,12 @@ class JobSpec:
     """Keep finished runs this many days (else the server's limit); domain/retention.py."""
     retention_runs: int | None = None
     """Keep at most this many newest runs (older finished ones go sooner than their age)."""
+    sla_finish_within: float | None = None
+    """SLA: a run must finish this many seconds after its scheduled (or queued) time."""
+    sla_max_duration: float | None = None
+    """SLA: a run must not run longer than this many seconds."""
+    expect_every: str | None = None
+    """A dead man's switch: ``job.silent`` when no run succeeded within this duration."""
     namespace: str = DEFAULT_NAMESPACE
     """The namespace the job (its runs, dead letters and events) belongs to; fixed at creation."""
     calendar: str | None = None
@@ -291,6 +302,21 @@ def _check_numbers(spec: JobSpec) -> None:
         raise ValidationError("retention_runs", "must keep at least 1 run")
     if spec.rate_limit is not None:
         check_rate_limit(spec.rate_limit, field="rate_limit")
+    for name in ("sla_finish_within", "sla_max_duration"):
+        value = getattr(spec, name)
+        if value is not None and not value > 0:
+            raise ValidationError(name.replace("sla_", "sla."), "must be more than 0 seconds")
+    expect_every_seconds(spec)
+
+
+def expect_every_seconds(spec: JobSpec) -> float | None:
+    """The job's ``expect_every`` in seconds (ValidationError naming it when malformed)."""
+    if spec.expect_every is None:
+        return None
+    try:
+        return parse_duration(spec.expect_every).total_seconds()
+    except ValidationError as exc:
+        raise ValidationError("expect_every", exc.reason) from None
 
 
 def _check_schedule(spec: JobSpec, now: datetime) -> None:

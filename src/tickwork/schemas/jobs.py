@@ -111,6 +111,23 @@ class RateLimitIn(BaseModel):
     )
 
 
+class SlaIn(BaseModel):
+    """A job's service levels; a breach is an ``sla.breached`` event, a metric and an alert."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    finish_within: float | None = Field(
+        default=None,
+        gt=0,
+        le=366 * 86400,
+        description="Seconds after the run's scheduled time (else its queued time) by which "
+        "it must have finished.",
+    )
+    max_duration: float | None = Field(
+        default=None, gt=0, le=366 * 86400, description="Seconds a run may run."
+    )
+
+
 class JobIn(BaseModel):
     """A job definition. Unknown fields are rejected so typos never pass silently."""
 
@@ -239,6 +256,13 @@ class JobIn(BaseModel):
         '{"max": 10, "per": "1m"}), across every worker and coordinator; the others stay '
         "queued, in order, and start as the window allows.",
     )
+    sla: SlaIn | None = Field(default=None, description="Service levels of the job's runs.")
+    expect_every: Text | None = Field(
+        default=None,
+        max_length=40,
+        description="A dead man's switch: a duration (`26h`, `PT26H`); `job.silent` is "
+        "raised when no run of the job succeeded within it.",
+    )
 
     def to_spec(self, namespace: str | None = None) -> JobSpec:
         """The spec, in the body's namespace, else ``namespace`` (the request's), else
@@ -247,6 +271,9 @@ class JobIn(BaseModel):
         req = data.pop("request")
         rate = data.pop("rate_limit")
         body_ns = data.pop("namespace")
+        sla = data.pop("sla") or {}
+        data["sla_finish_within"] = sla.get("finish_within")
+        data["sla_max_duration"] = sla.get("max_duration")
         if body_ns is not None and namespace is not None and body_ns != namespace:
             raise ValidationError(
                 "namespace", f"the body says '{body_ns}' but the request '{namespace}'"
@@ -343,6 +370,8 @@ class JobOut(BaseModel):
     calendar: str | None = None
     calendar_policy: str = "skip"
     rate_limit: RateLimitIn | None
+    sla: SlaIn | None
+    expect_every: str | None
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
     next_run: datetime | None
     last_run_at: datetime | None
@@ -390,6 +419,10 @@ class JobOut(BaseModel):
             calendar=s.calendar,
             calendar_policy=s.calendar_policy,
             rate_limit=RateLimitIn(**s.rate_limit.as_dict()) if s.rate_limit else None,
+            sla=SlaIn(finish_within=s.sla_finish_within, max_duration=s.sla_max_duration)
+            if s.sla_finish_within is not None or s.sla_max_duration is not None
+            else None,
+            expect_every=s.expect_every,
             status=job.status,
             next_run=job.next_run,
             last_run_at=job.last_run_at,

@@ -12,6 +12,8 @@ from tickwork.domain.clock import Clock, SystemClock
 from tickwork.store import migrate
 from tickwork.store.sql import SqlStore
 
+from .alert_channels import Senders
+from .alerts import AlertPass, AlertService
 from .background import BackgroundService
 from .bulk import BulkService
 from .calendars import CalendarService
@@ -27,6 +29,7 @@ from .runs import RunService
 from .scheduler import Scheduler
 from .stats import StatsService
 from .tokens import TokenService
+from .watch import Watcher
 from .workers import WorkerService
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,19 @@ class Container:
         )
         self.totals = RunTotalsProjector(self.store, self.clock, lambda: self.scheduler.is_leader)
         self.stats = StatsService(self.store, self.coord, self.clock)
+        self.senders = Senders(settings)
+        self.alerts = AlertService(self.store, self.clock, self.senders, settings)
+        self.alert_pass = AlertPass(
+            self.store,
+            self.clock,
+            self.senders,
+            settings,
+            lambda: self.scheduler.is_leader,
+            self.metrics,
+        )
+        self.watcher = Watcher(
+            self.store, self.clock, settings, lambda: self.scheduler.is_leader, self.metrics
+        )
         self._background = False
 
     def _set_clock(self, clock: Clock) -> None:
@@ -113,6 +129,9 @@ class Container:
             self.pruner,
             self.totals,
             self.notifier,
+            self.alerts,
+            self.alert_pass,
+            self.watcher,
         ):
             svc.clock = clock
 
@@ -137,6 +156,8 @@ class Container:
             self.projector,
             self.pruner,
             self.totals,
+            self.alert_pass,
+            self.watcher,
         )
 
     async def stop(self) -> None:
@@ -146,5 +167,6 @@ class Container:
         await self.jobs.triggers.stop()
         await self.tokens.stop()
         self.notifier.cancel_timers()
+        await self.senders.close()
         await self.coord.stop()
         await self.store.close()

@@ -154,9 +154,9 @@ class EventRelay(BackgroundService):
         known = await self.namespaces_of(events)
         out: list[tuple[Event, str | None]] = []
         for e in events:
-            ns = known.get(e.job_id or "")
+            ns = known.get(e.job_id or "") or _own_namespace(e)
             if (
-                e.job_id is None
+                (e.job_id is None and ns is None)
                 or (ns is not None and namespaces.allows(ns))
                 or namespaces.everything
             ):
@@ -183,6 +183,12 @@ class EventRelay(BackgroundService):
                 self._listeners.discard(queue)
                 continue
             queue.put_nowait(event)
+
+
+def _own_namespace(e: Event) -> str | None:
+    """The namespace a job-less event names itself (a queue backlog of one namespace)."""
+    ns = e.data.get("namespace") if e.job_id is None and e.type == "queue.backlog" else None
+    return ns if isinstance(ns, str) else None
 
 
 BATCH_ROWS = 500

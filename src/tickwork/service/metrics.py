@@ -49,6 +49,19 @@ class Metrics:
         self.pruned = Counter(
             "tickwork_pruned", "Rows removed by retention, by kind", ["kind"], registry=r
         )
+        self.sla_breaches = Counter(
+            "tickwork_sla_breaches",
+            "SLA breaches and silent jobs found, by job and kind (finish_within, max_duration, "
+            "silent)",
+            ["job", "kind"],
+            registry=r,
+        )
+        self.alerts_delivered = Counter(
+            "tickwork_alerts_delivered",
+            "Alert messages sent or failed, by channel type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.queue_depth = Gauge("tickwork_queue_depth", "Runs ready to start", registry=r)
         self.running = Gauge("tickwork_runs_running", "Runs running now", registry=r)
         self.runs_by_status = Gauge("tickwork_runs", "Runs by status", ["status"], registry=r)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound, ValidationError
-from tickwork.domain.jobs import Job
+from tickwork.domain.jobs import Job, expect_every_seconds
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter, split_ref
 from tickwork.domain.queries import JobFilter, Total
 from tickwork.store import tables as t
@@ -55,6 +55,9 @@ def _job_values(job: Job) -> dict[str, Any]:
         "retention_runs": spec.retention_runs,
         "calendar": spec.calendar,
         "calendar_policy": spec.calendar_policy if spec.calendar else None,
+        "sla_finish_within": spec.sla_finish_within,
+        "sla_max_duration": spec.sla_max_duration,
+        "expect_every": expect_every_seconds(spec),
         "next_run": job.next_run,
         "created_at": job.created_at,
         "updated_at": job.updated_at,

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
+from tickwork.domain.alerts import Alert, Channel, Rule
 from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
 from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.outcomes import AttemptState
@@ -200,3 +201,53 @@ def attempt_state(row: Any) -> AttemptState:
         worker_id=row.worker_id,
         cancel_requested=row.cancel_requested,
     )
+
+
+def channel_from_row(row: Any) -> Channel:
+    cfg = row.config
+    return Channel(
+        name=row.name,
+        type=row.type,
+        namespace=row.namespace,
+        url=cfg.get("url"),
+        secret=cfg.get("secret"),
+        to=tuple(cfg.get("to") or ()),
+    )
+
+
+def rule_from_row(row: Any) -> Rule:
+    return Rule(
+        name=row.name,
+        events=tuple(row.events),
+        jobs=tuple(row.jobs),
+        channels=tuple(row.channels),
+        namespace=row.namespace,
+    )
+
+
+def alert_from_row(row: Any) -> Alert:
+    return Alert(
+        id=row.id,
+        namespace=row.namespace,
+        rule=row.rule,
+        channel=row.channel,
+        kind=row.kind,
+        subject=row.subject,
+        job_id=row.job_id,
+        run_id=row.run_id,
+        payload=row.payload,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        history=tuple(row.history or ()),
+    )
+
+
+def channel_config(ch: Channel) -> dict[str, Any]:
+    """A channel's url, secret and addresses as stored (the ``config`` column)."""
+    url = dict(ch.url) if isinstance(ch.url, Mapping) else ch.url
+    secret = dict(ch.secret) if isinstance(ch.secret, Mapping) else ch.secret
+    return {"url": url, "secret": secret, "to": list(ch.to)}

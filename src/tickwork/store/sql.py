@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickwork.store.alerts_sql import AlertRows
 from tickwork.store.bulk_sql import BulkRows
 from tickwork.store.calendars_sql import CalendarRows
 from tickwork.store.claims_sql import ClaimRows
@@ -21,6 +22,7 @@ from tickwork.store.runs_sql import RunRows
 from tickwork.store.schedule_sql import ScheduleRows
 from tickwork.store.stats_sql import StatsRows
 from tickwork.store.tokens_sql import AuditRows, TokenRows
+from tickwork.store.watch_sql import WatchRows
 from tickwork.store.workers_sql import WorkerRows
 
 
@@ -46,6 +48,8 @@ class SqlStore:
         self.bulk = BulkRows(self.db)
         self.retention = RetentionRows(self.db)
         self.quotas = QuotaRows(self.db)
+        self.alerts = AlertRows(self.db)
+        self.watch = WatchRows(self.db)
 
     @property
     def dialect(self) -> str:

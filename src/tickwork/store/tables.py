@@ -51,6 +51,10 @@ NOT_DEFAULT = "namespace <> 'default'"
 JOB_RETENTION = "retention_days IS NOT NULL OR retention_runs IS NOT NULL"
 OUTPUT_KEPT = "NOT output_pruned"
 CALENDAR_SET = "calendar IS NOT NULL"
+JOB_WATCHED = (
+    "sla_finish_within IS NOT NULL OR sla_max_duration IS NOT NULL OR expect_every IS NOT NULL"
+)
+ALERT_DUE = "status = 'pending'"
 
 jobs = sa.Table(
     "jobs",
@@ -77,6 +81,11 @@ jobs = sa.Table(
     # a calendar's change recomputes the next_run of the jobs found by ix_jobs_calendar
     sa.Column("calendar", sa.String(200)),
     sa.Column("calendar_policy", sa.String(20)),
+    # what the leader's watch pass checks (spec.sla_* and expect_every, in seconds), as
+    # columns so it finds the few jobs that set one (domain/watch.py, migration 0011)
+    sa.Column("sla_finish_within", sa.Float),
+    sa.Column("sla_max_duration", sa.Float),
+    sa.Column("expect_every", sa.Float),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(
@@ -97,6 +106,12 @@ jobs = sa.Table(
         "next_run",
         sqlite_where=sa.text("enabled"),
         postgresql_where=sa.text("enabled"),
+    ),
+    sa.Index(
+        "ix_jobs_watched",
+        "id",
+        sqlite_where=sa.text(JOB_WATCHED),
+        postgresql_where=sa.text(JOB_WATCHED),
     ),
     sa.Index("ix_jobs_last_run_status", "last_run_status"),
     # filters of the job list, each with the list's order (by name); names are unique per
@@ -462,4 +477,82 @@ projections = sa.Table(
     metadata,
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("row_id", sa.BigInteger, nullable=False),
+)
+
+# Alerts (domain/alerts.py): channels and rules of a namespace, the alerts raised (an outbox
+# the leader delivers from, one row per rule, channel, kind and subject), and the breaches
+# the leader's watch pass found (one row each: the event it wrote is written once).
+alert_channels = sa.Table(
+    "alert_channels",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(10), nullable=False),
+    # url and secret (values or {"$secret": NAME}), to: never shown by the API
+    sa.Column("config", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("namespace", "name"),
+)
+
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("events", JSONType, nullable=False),
+    sa.Column("jobs", JSONType, nullable=False),
+    sa.Column("channels", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("namespace", "name"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("job_id", sa.String(40)),
+    sa.Column("run_id", sa.String(40)),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("last_error", sa.String(500)),
+    # every delivery attempt: [{"at", "ok", "error"}]
+    sa.Column("history", JSONType, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("namespace", "rule", "channel", "kind", "subject"),
+    sa.Index(
+        "ix_alerts_due",
+        "next_attempt_at",
+        sqlite_where=sa.text(ALERT_DUE),
+        postgresql_where=sa.text(ALERT_DUE),
+    ),
+    sa.Index("ix_alerts_sent", "namespace", "rule", "channel", "sent_at"),
+    sa.Index("ix_alerts_status", "status", "id"),
+    sa.Index("ix_alerts_created_at", "created_at"),
+)
+
+breaches = sa.Table(
+    "breaches",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_breaches_at", "at"),
 )

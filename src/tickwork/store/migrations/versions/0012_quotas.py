@@ -1,7 +1,7 @@
 """namespace quotas and rate limits
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 03:50:00
 
 ``namespace_quotas``: a namespace's limits (jobs, queued runs, running runs, runs per hour,
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from tickwork.store.tables import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
