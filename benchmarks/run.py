@@ -34,7 +34,18 @@ from tickwork.service.container import Container
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 JOBS = Path(__file__).resolve().parent / "jobs"
 NOOP = {"type": "python", "function": "benchjobs.noop"}
-SCENARIOS = ("raw", "trigger", "bulk", "python", "shell", "idle", "serial", "retry", "fire")
+SCENARIOS = (
+    "raw",
+    "trigger",
+    "bulk",
+    "python",
+    "shell",
+    "idle",
+    "serial",
+    "retry",
+    "fire",
+    "scoped",
+)
 
 
 @contextlib.contextmanager
@@ -68,6 +79,21 @@ def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
     b.figures[key] = {"rate": rate, "cpu": {k: v / n for k, v in cpu.items()}, "writes": writes}
 
 
+def scoped_drain(b: scenarios.Bench, args: argparse.Namespace, env: dict[str, str]) -> None:
+    """The python drain again, by workers whose token holds them to one namespace: what
+    namespaces cost on the run path (the claim's namespace filter and its index)."""
+    for worker in b.c.workers:
+        worker.stop()
+    b.c.workers.clear()
+    for _ in range(2):
+        b.c.start_worker(
+            concurrency=args.concurrency,
+            extra=["--path", str(JOBS), "--log-level", "warning"],
+            env=env,
+        )
+    drain_measured(b, "py-noop", args.runs, "scoped")
+
+
 def triggers_measured(b: scenarios.Bench, job: str) -> None:
     """Single-call triggers from 32 clients, with the CPU each group spent per trigger (the
     bench client's own included, since it shares the machine)."""
@@ -94,10 +120,13 @@ async def make_tokens(url: str) -> dict[str, str]:
     container = Container(Settings(database_url=url))
     await container.start(background=False)
     try:
-        return {
+        made = {
             role: (await container.tokens.create(name=f"bench-{role}", role=role))[1]
             for role in ("admin", "worker")
         }
+        scoped = {"default": "worker"}  # a team's worker: claims only its namespace's runs
+        made["scoped"] = (await container.tokens.create(name="bench-scoped", scopes=scoped))[1]
+        return made
     finally:
         await container.stop()
 
@@ -183,6 +212,8 @@ def main() -> None:
                 scenarios.retry_precision(b, "retry")
             if "fire" in only:
                 scenarios.fire_lag(b, args.fire)
+            if "scoped" in only and not args.open:
+                scoped_drain(b, args, {**worker_env, "TICKWORK_TOKEN": tokens["scoped"]})
         finally:
             c.close()
             sys.stdout.write(report(b.figures, args) + "\n")  # what was measured, even so
@@ -233,10 +264,18 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
     for key, name in (
         ("python", "python no-op, enqueued and drained"),
         ("shell", "shell `true`, enqueued and drained"),
+        ("scoped", "python no-op, namespace-scoped workers"),
     ):
         if key in fig:
             fig[key]["n"] = args.runs
             lines += _drain_lines(name, fig[key], raw_rate)
+    if "scoped" in fig and "python" in fig:
+        cpu = sum(fig["scoped"]["cpu"].values()) / sum(fig["python"]["cpu"].values())
+        rate = fig["scoped"]["rate"] / fig["python"]["rate"]
+        lines.append(
+            f"      scoped / unscoped: rate {rate:.2f}, CPU per run {cpu:.2f} "
+            "(the cost of namespaces on the run path)"
+        )
     if idle := fig.get("idle"):
         lines.append(
             f"  idle worker, one run at a time      : queued→started p50 "
