@@ -52,7 +52,9 @@ def test_create_reports_every_problem_and_sends_nothing(
     bad = job_file("name: broken\ntype: shell\ncommand: true\ntimeout: -1\nfoo: 1\n")
     result = tw("jobs", "create", "-f", str(bad))
     assert result.exit_code == 2
-    assert "jobs[0] (broken): command: Input should be a valid string" in result.stderr
+    assert (
+        "jobs[0] (broken): command: must be a string (run by /bin/sh -c) or a list" in result.stderr
+    )
     assert "timeout: Input should be greater than 0" in result.stderr
     assert "foo: unknown field" in result.stderr
     cron = job_file("name: c\ntype: shell\ncommand: 'true'\nschedule: '61 * * * *'\n")
