@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tickwork.domain.runs import Completion
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
@@ -19,3 +21,9 @@ async def failed_run(c: Container, namespace: str, name: str) -> tuple[str, str,
     letters, _ = await c.runs.dead_letters(resolved=False, limit=10, offset=0)
     [dl] = [d for d in letters if d.run_id == run_id]
     return job.id, run_id, dl.id
+
+
+async def bearer(c: Container, **how: Any) -> dict[str, str]:
+    """The header of a new token made with ``how`` (``role=…``, or ``scopes={…}``)."""
+    _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
+    return {"Authorization": f"Bearer {secret}"}

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tickwork.api.app import create_app
 from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.runs import Completion
@@ -18,6 +17,7 @@ from tickwork.service.container import Container
 from tickwork.testing import job_spec
 
 from ..receivers import HttpReceiver
+from .tenancy import bearer
 
 PUBLIC = "https://tickwork.example.com"
 
@@ -34,19 +34,6 @@ async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Conta
     c.alert_pass.is_leader = lambda: True
     yield c
     await c.stop()
-
-
-@pytest.fixture
-async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(container, manage_lifecycle=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        yield client
-
-
-async def bearer(c: Container, **how: Any) -> dict[str, str]:
-    _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def test_channels_keep_their_secrets(

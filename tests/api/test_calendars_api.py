@@ -4,7 +4,6 @@ jobs that name one, and the schedule preview under one."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,8 @@ from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
 from tickwork.service.container import Container
 from tickwork.testing import job_payload
+
+from .tenancy import bearer
 
 DE = {
     "name": "de-business",
@@ -33,19 +34,6 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, auth=True)
-
-
-@pytest.fixture
-async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(settings, clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
-
-
-async def bearer(c: Container, **how: Any) -> dict[str, str]:
-    _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def test_create_get_list_replace_delete(api: httpx.AsyncClient, container: Container) -> None:

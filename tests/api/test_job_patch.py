@@ -4,14 +4,12 @@ the fields it changed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tickwork.config import Settings
-from tickwork.domain.clock import FakeClock
 from tickwork.service.container import Container
 from tickwork.testing import job_payload
 
@@ -21,14 +19,6 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, auth=True)
-
-
-@pytest.fixture
-async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(settings, clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
 
 
 @pytest.fixture

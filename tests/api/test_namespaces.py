@@ -4,7 +4,6 @@ dead letters or events (the WebSocket included), cross-namespace dependencies fo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -15,29 +14,15 @@ from starlette.websockets import WebSocketDisconnect
 
 from tickwork.api.app import create_app
 from tickwork.config import Settings
-from tickwork.domain.clock import FakeClock
 from tickwork.service.container import Container
 from tickwork.testing import job_payload, job_spec
 
-from .tenancy import failed_run
+from .tenancy import bearer, failed_run
 
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, auth=True)
-
-
-@pytest.fixture
-async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(settings, clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
-
-
-async def bearer(c: Container, **how: Any) -> dict[str, str]:
-    _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def test_names_are_unique_per_namespace(api: httpx.AsyncClient, container: Container) -> None:

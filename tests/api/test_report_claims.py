@@ -4,7 +4,6 @@ refused before the report changes anything, and never costs a gone worker its an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,23 +14,12 @@ from tickwork.domain.clock import FakeClock
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
 
+from .tenancy import bearer
+
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, auth=True)
-
-
-@pytest.fixture
-async def container(settings: Settings, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(settings, clock=clock)
-    await c.start(background=False)
-    yield c
-    await c.stop()
-
-
-async def bearer(c: Container, **how: Any) -> dict[str, str]:
-    _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def register(api: httpx.AsyncClient, who: dict[str, str]) -> str:
