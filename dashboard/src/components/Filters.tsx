@@ -3,11 +3,18 @@ import { useLocation, useSearchParams } from 'react-router'
 import { Search, X } from 'lucide-react'
 import { statusLabel } from '../lib/status'
 
+/** The query as it is now: the address bar, not a render's copy of it. A change made right
+ * after another (a debounced search committing just after a select) then builds on it
+ * instead of putting back what the other just removed. */
+function liveParams(): URLSearchParams {
+  return new URLSearchParams(window.location.search)
+}
+
 /** Updates URL query params (dropping the page cursor, since the result set changes). */
 export function useFilterParams() {
   const [params, setParams] = useSearchParams()
   const set = (patch: Record<string, string>, replace = false) => {
-    const next = new URLSearchParams(params)
+    const next = liveParams()
     for (const [k, v] of Object.entries(patch)) {
       if (v) next.set(k, v)
       else next.delete(k)
@@ -16,7 +23,7 @@ export function useFilterParams() {
     setParams(next, { replace })
   }
   const clear = (names: string[]) => {
-    const next = new URLSearchParams(params)
+    const next = liveParams()
     for (const n of [...names, 'cursor']) next.delete(n)
     setParams(next)
   }
