@@ -101,6 +101,8 @@ class Run:
     cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
     namespace: str = "default"
+    one_off: bool = False
+    """Queued with an inline definition (POST /api/runs), not of a job (domain/oneoff.py)."""
 
 
 @dataclass(frozen=True, slots=True)
