@@ -74,9 +74,8 @@ class RunSubmitIn(BaseModel):
         default=None,
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z0-9._-]+$",
-        description="A label shown with the run (as its job_name); need not be unique. "
-        "Unset: the run's id.",
+        description="A label shown with the run (as its job_name): letters, digits, '.', '_' "
+        "and '-', not starting with 'job-' or 'run-'; need not be unique. Unset: the run's id.",
     )
     namespace: Text | None = Field(
         default=None,
