@@ -225,7 +225,7 @@ async def test_failed_one_off_is_dead_lettered_and_replayed(
     await container.workers.complete_one(Completion(got.run_id, got.fence, "failed", error="x"))
     letters = (await api.get("/api/dead-letters", headers=admin)).json()["dead_letters"]
     [dl] = [d for d in letters if d["run_id"] == run["id"]]
-    assert dl["job_name"] == "fragile"
+    assert (dl["job_name"], dl["one_off"]) == ("fragile", True)
     replayed = await api.post(f"/api/dead-letters/{dl['id']}/replay", headers=admin)
     assert replayed.status_code == 200, replayed.text
     assert (replayed.json()["id"], replayed.json()["status"]) == (run["id"], "queued")

@@ -1150,6 +1150,12 @@ export interface components {
        * @description The note it was resolved or replayed with, if any.
        */
       note: string | null;
+      /**
+       * One Off
+       * @description The run is a one-off run (POST /api/runs): job_id names its hidden definition, job_name its label (else the run's id).
+       * @default false
+       */
+      one_off?: boolean;
       /** Resolution */
       resolution: string | null;
       /** Resolved At */

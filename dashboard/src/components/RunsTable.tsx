@@ -22,7 +22,7 @@ export function Attempt({ run }: { run: Pick<Run, 'attempt' | 'max_attempts'> })
 }
 
 /** A run's job: a link to it, or the one-off marker (and label) of a one-off run. */
-export function JobLink({ run, className = 'plain-link' }: { run: Run; className?: string }) {
+export function JobLink({ run, className = 'plain-link' }: { run: Pick<Run, 'id' | 'job_id' | 'job_name' | 'one_off'>; className?: string }) {
   const cell = jobCell(run)
   if (cell.kind === 'job') {
     return (

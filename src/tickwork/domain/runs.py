@@ -133,6 +133,8 @@ class DeadLetter:
     error_summary: str | None = None
     note: str | None = None
     namespace: str = "default"
+    one_off: bool = False
+    """The run is a one-off run (its job_id names its hidden definition)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,6 +238,11 @@ class DeadLetterOut(BaseModel):
     resolved_at: datetime | None
     resolution: str | None
     note: str | None = Field(description="The note it was resolved or replayed with, if any.")
+    one_off: bool = Field(
+        default=False,
+        description="The run is a one-off run (POST /api/runs): job_id names its hidden "
+        "definition, job_name its label (else the run's id).",
+    )
 
     @classmethod
     def of(cls, d: DeadLetter) -> DeadLetterOut:

@@ -34,7 +34,7 @@ class DeadLetterRows:
         if resolved is not None:
             where.append(D.c.resolved_at.isnot(None) if resolved else D.c.resolved_at.is_(None))
         stmt = (
-            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace)
+            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace, t.jobs.c.one_off)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(*where)
             .order_by(D.c.created_at.desc())
@@ -77,7 +77,7 @@ class DeadLetterRows:
 
     async def get(self, dl_id: str) -> DeadLetter | None:
         stmt = (
-            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace)
+            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace, t.jobs.c.one_off)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(D.c.id == dl_id)
         )

@@ -144,6 +144,7 @@ def dead_letter_from_row(row: Any) -> DeadLetter:
         resolution=row.resolution,
         error_summary=row.error_summary,
         note=row.note,
+        one_off=bool(row.one_off),
     )
 
 
