@@ -64,6 +64,10 @@ def test_submit_from_a_job_file(tw: Invoke, client: Client, job_file: Factory) -
     assert client.get_run(made["id"]).spec.command == ["echo", "fixed"]  # type: ignore[union-attr]
     listed = as_json(tw("runs", "list", "--json"))
     assert [r["id"] for r in listed["runs"]] == [made["id"]]
+    table = tw("runs", "list")
+    assert table.exit_code == 0 and "one-off nightly-fix" in table.stdout
+    shown = tw("runs", "show", made["id"])
+    assert shown.exit_code == 0 and '"command": ["echo", "fixed"]' in shown.stdout
 
 
 @pytest.mark.parametrize(
