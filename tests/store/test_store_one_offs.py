@@ -5,6 +5,7 @@ the definition with its run, and keeps one with an open dead letter."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -100,6 +101,16 @@ async def test_one_key_one_run(store: SqlStore, clock: FakeClock) -> None:
     run = await store.runs.get(first.run_id)
     assert run is not None and run.idempotency_key == "k-1" and run.max_attempts == 4
     assert await rows(store, t.runs) == 2 and await rows(store, t.jobs) == 2
+
+
+async def test_racing_submissions_of_one_key_make_one_run(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    items = [shell(clock, key="race") for _ in range(8)]
+    done = await asyncio.gather(*(store.one_offs.submit(i, now=clock.now()) for i in items))
+    assert sum(d.created for d in done) == 1
+    assert {d.run_id for d in done} == {items[0].run_id}
+    assert await rows(store, t.runs) == 1 and await rows(store, t.jobs) == 1
 
 
 def pruner(store: SqlStore, clock: FakeClock) -> Pruner:
