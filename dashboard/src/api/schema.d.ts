@@ -6345,8 +6345,14 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description The token's role may not call this operation. */
+      /** @description The token may not operate in the namespace, or names a secret without admin there (details: namespace, role, needs, field). */
       403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A request with the same idempotency key is being written at this moment; try again. */
+      409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -6369,7 +6375,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      /** @description quota_exceeded: the namespace is at its max_queued or runs_per_hour quota (details: namespace, quota, limit, used); or the token's request rate. */
       429: {
         headers: {
           /** @description Seconds to wait before trying again. */
