@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.served import Served, serve, start_worker
+from tests.client.served import EXAMPLES, Served, serve, start_worker
 from tickwork.client import Client
 
 from .conftest import Factory, Invoke, as_json, run_cli
@@ -110,6 +110,15 @@ def worked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield served
         finally:
             worker.stop()
+
+
+def test_the_example_file_runs_to_completion(worked: Served) -> None:
+    done = run_cli(worked.url, "submit", "-f", str(EXAMPLES / "one-off.yaml"), "--follow")
+    assert done.returncode == 0, done.stderr
+    assert "Daily report for 2026-11-30" in done.stdout
+    with Client(worked.url, token="") as client:
+        [run] = [r for r in client.list_runs().runs if r.job_name == "backfill-report"]
+        assert (run.one_off, run.status) == (True, "completed")
 
 
 def test_follow_exits_with_the_runs_outcome(worked: Served, tmp_path: Path) -> None:
