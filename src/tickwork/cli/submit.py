@@ -52,7 +52,7 @@ def submit(
     ] = None,
     function: Annotated[str | None, typer.Option(help="python: 'package.module.function'.")] = None,
     url: Annotated[str | None, typer.Option(help="http: the URL.")] = None,
-    method: Annotated[str | None, typer.Option(help="http: the method [default: GET].")] = None,
+    method: Annotated[str | None, typer.Option(help="http: the method \\[default: GET].")] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="key=value (value read as JSON if it parses)."),
@@ -60,16 +60,16 @@ def submit(
     params: Annotated[str | None, typer.Option(help="Parameters as a JSON object.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="shell: NAME=value.")] = None,
     cwd: Annotated[str | None, typer.Option(help="shell: the working directory.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds [default: 3600].")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds \\[default: 3600].")] = None,
     retries: Annotated[
-        int | None, typer.Option(help="Retries after a failure [default: 3].")
+        int | None, typer.Option(help="Retries after a failure \\[default: 3].")
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat).")] = None,
     worker_tag: Annotated[
         list[str] | None,
         typer.Option("--worker-tag", help="A tag a worker needs to run it (repeat)."),
     ] = None,
-    priority: Annotated[int | None, typer.Option(help="0-100 [default: 50].")] = None,
+    priority: Annotated[int | None, typer.Option(help="0-100 \\[default: 50].")] = None,
     name: Annotated[str | None, typer.Option(help="A label shown with the run.")] = None,
     namespace: Annotated[
         str | None, typer.Option("--namespace", help="The run's namespace.")
