@@ -22,6 +22,7 @@ from tickwork.client import (
     ValidationError,
 )
 from tickwork.schemas.jobs import JobIn
+from tickwork.schemas.oneoff import RunSubmitIn
 
 from .served import Served, serve
 
@@ -159,6 +160,24 @@ def test_system_views(client: Client) -> None:
     assert client.list_dead_letters().total == 0
     assert client.whoami().role == "admin"  # auth off: everyone is an open admin
     assert client.audit(limit=5)[0].action == "jobs-create"
+
+
+def test_submit_a_one_off_run(client: Client) -> None:
+    run = client.submit(type="shell", command="make backup", retries=2, name="backup")
+    assert (run.one_off, run.job_name, run.max_attempts, run.status) == (
+        True,
+        "backup",
+        3,
+        "queued",
+    )
+    keyed = RunSubmitIn(type="shell", command="echo once", idempotency_key="once-1")
+    first = client.submit(keyed)
+    assert client.submit(keyed, command="echo again").id == first.id
+    assert client.get_run(first.id).spec.command == "echo once"  # type: ignore[union-attr]
+    assert client.list_jobs().total == 0
+    with pytest.raises(ValidationError) as caught:
+        client.submit(type="shell", command="true", schedule="@daily")
+    assert [f.field for f in caught.value.fields] == ["schedule"]
 
 
 async def test_async_client_is_the_same_api(aclient: AsyncClient) -> None:

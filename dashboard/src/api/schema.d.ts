@@ -4,6 +4,11 @@
  */
 
 
+/** OneOf type helpers */
+type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
+type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
+type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
+
 export interface paths {
   "/api/alert-channels": {
     /**
@@ -314,6 +319,18 @@ export interface paths {
      * of namespaces the token may read.
      */
     get: operations["runs-list"];
+    /**
+     * Submit
+     * @description Queue a **one-off run**: a job's definition inline, run once, now, with no job
+     * defined first. Listed with the runs (``one_off`` true), never with the jobs; everything a
+     * run has applies (retries, timeout, cancel, logs, dead letters and replay, retention,
+     * which removes the definition with the run). Needs operate in the namespace (the body's,
+     * else ``?namespace=``, else ``default``), as a trigger does; naming a secret
+     * (``{"$secret": …}``) needs admin there. The namespace's run quotas apply (429), not
+     * ``max_jobs``. A schedule or another job-only field is refused (422 naming it). An
+     * ``Idempotency-Key`` header (or body field) answers the run the key made (200).
+     */
+    post: operations["runs-submit"];
   };
   "/api/runs/bulk": {
     /**
@@ -346,8 +363,9 @@ export interface paths {
   "/api/runs/{run_id}": {
     /**
      * Get
-     * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
-     * queued, why it waits (its namespace's running quota, a rate limit).
+     * @description A run with every attempt (worker, fence, exit code, error, captured output), while
+     * queued why it waits (its namespace's running quota, a rate limit), and a one-off run's
+     * inline definition (``spec``).
      */
     get: operations["runs-get"];
   };
@@ -1132,6 +1150,12 @@ export interface components {
        * @description The note it was resolved or replayed with, if any.
        */
       note: string | null;
+      /**
+       * One Off
+       * @description The run is a one-off run (POST /api/runs): job_id names its hidden definition, job_name its label (else the run's id).
+       * @default false
+       */
+      one_off?: boolean;
       /** Resolution */
       resolution: string | null;
       /** Resolved At */
@@ -2017,6 +2041,63 @@ export interface components {
        */
       usage?: components["schemas"]["QuotaUse"][];
     };
+    /**
+     * OneOffSpecOut
+     * @description A one-off run's definition, as submitted (secrets as their references, never values).
+     */
+    OneOffSpecOut: {
+      /** Backoff */
+      backoff: string;
+      /** Command */
+      command: string | string[] | null;
+      /** Cwd */
+      cwd: string | null;
+      /** Delivery */
+      delivery: string;
+      /** Description */
+      description: string;
+      /** Env */
+      env: {
+        [key: string]: unknown;
+      };
+      /** Function */
+      function: string | null;
+      /** Isolation */
+      isolation: string;
+      /** Max Retry Delay */
+      max_retry_delay: number;
+      /**
+       * Name
+       * @description The label given, else null.
+       */
+      name: string | null;
+      /** Namespace */
+      namespace: string;
+      /** Parameters */
+      parameters: {
+        [key: string]: unknown;
+      };
+      /** Priority */
+      priority: number;
+      /** Request */
+      request: {
+        [key: string]: unknown;
+      } | null;
+      /** Retries */
+      retries: number;
+      /** Retry Delay */
+      retry_delay: number;
+      /** Start Deadline */
+      start_deadline: number | null;
+      /** Tags */
+      tags: string[];
+      /** Timeout */
+      timeout: number;
+      /** Type */
+      type: string;
+      /** Worker Tags */
+      worker_tags: string[];
+    };
     /** PreviewOut */
     PreviewOut: {
       /**
@@ -2376,6 +2457,12 @@ export interface components {
       /** Not Before */
       not_before: string | null;
       /**
+       * One Off
+       * @description Queued with an inline definition (POST /api/runs), not of a job: job_id names its hidden definition (no job under /api/jobs) and job_name is its label, else the run's id. GET /api/runs/{id} shows the definition as spec.
+       * @default false
+       */
+      one_off?: boolean;
+      /**
        * Output
        * @description stdout of the latest attempt; null in lists (read the run itself).
        */
@@ -2393,6 +2480,8 @@ export interface components {
       result: unknown;
       /** Scheduled For */
       scheduled_for: string | null;
+      /** @description A one-off run's inline definition; null for a job's run. */
+      spec?: components["schemas"]["OneOffSpecOut"] | null;
       /** Started At */
       started_at: string | null;
       /** Status */
@@ -2491,6 +2580,12 @@ export interface components {
       /** Not Before */
       not_before: string | null;
       /**
+       * One Off
+       * @description Queued with an inline definition (POST /api/runs), not of a job: job_id names its hidden definition (no job under /api/jobs) and job_name is its label, else the run's id. GET /api/runs/{id} shows the definition as spec.
+       * @default false
+       */
+      one_off?: boolean;
+      /**
        * Output
        * @description stdout of the latest attempt; null in lists (read the run itself).
        */
@@ -2520,6 +2615,128 @@ export interface components {
       upstream_run_ids: string[];
       /** Worker */
       worker: string | null;
+    };
+    /**
+     * RunSubmitIn
+     * @description A one-off run: a job's definition inline, queued once, now, without defining a job.
+     * The fields are a job's (``POST /api/jobs``) without those that describe a job over time:
+     * ``schedule``, ``timezone``, ``depends_on``, ``calendar``, ``calendar_policy``,
+     * ``on_overlap``, ``catchup``, ``concurrency``, ``jitter``, ``enabled``, ``retention_*``,
+     * ``rate_limit``, ``sla`` and ``expect_every`` are refused (422 naming the field).
+     */
+    RunSubmitIn: {
+      /**
+       * Backoff
+       * @default exponential
+       * @enum {string}
+       */
+      backoff?: "exponential" | "fixed";
+      /**
+       * Command
+       * @description shell: a string is run with /bin/sh -c; a list is an argv (no shell).
+       */
+      command?: string | string[] | null;
+      /**
+       * Cwd
+       * @description shell: the absolute working directory.
+       */
+      cwd?: string | null;
+      /**
+       * Delivery
+       * @default at_least_once
+       * @enum {string}
+       */
+      delivery?: "at_least_once" | "at_most_once";
+      /**
+       * Description
+       * @default
+       */
+      description?: string;
+      /**
+       * Env
+       * @description shell: extra environment variables, strings or {"$secret": "NAME"} (naming a secret needs admin in the namespace).
+       */
+      env?: {
+        [key: string]: string | {
+          [key: string]: string;
+        };
+      };
+      /**
+       * Function
+       * @description python: 'package.module.function'.
+       */
+      function?: string | null;
+      /**
+       * Idempotency Key
+       * @description A repeat with the same key in the namespace answers the run it made (200) instead of queuing another; the Idempotency-Key header does the same.
+       */
+      idempotency_key?: string | null;
+      /**
+       * Isolation
+       * @default pool
+       * @enum {string}
+       */
+      isolation?: "pool" | "process";
+      /**
+       * Max Retry Delay
+       * @default 300
+       */
+      max_retry_delay?: number;
+      /**
+       * Name
+       * @description A label shown with the run (as its job_name): letters, digits, '.', '_' and '-', not starting with 'job-' or 'run-'; need not be unique. Unset: the run's id.
+       */
+      name?: string | null;
+      /**
+       * Namespace
+       * @description The run's namespace (unset: the request's ?namespace=, else 'default').
+       */
+      namespace?: string | null;
+      /**
+       * Parameters
+       * @description A JSON object passed to the run; {"$secret": "NAME"} values need admin in the namespace.
+       */
+      parameters?: {
+        [key: string]: components["schemas"]["JsonValue"];
+      };
+      /**
+       * Priority
+       * @default 50
+       */
+      priority?: number;
+      /** @description http: the request. */
+      request?: components["schemas"]["HttpRequestIn"] | null;
+      /**
+       * Retries
+       * @default 3
+       */
+      retries?: number;
+      /**
+       * Retry Delay
+       * @description Seconds.
+       * @default 1
+       */
+      retry_delay?: number;
+      /**
+       * Start Deadline
+       * @description Seconds: not started by then, the run is marked missed.
+       */
+      start_deadline?: number | null;
+      /** Tags */
+      tags?: string[];
+      /**
+       * Timeout
+       * @description Seconds.
+       * @default 3600
+       */
+      timeout?: number;
+      /**
+       * Type
+       * @enum {string}
+       */
+      type: "python" | "shell" | "http";
+      /** Worker Tags */
+      worker_tags?: string[];
     };
     /** SeriesPoint */
     SeriesPoint: {
@@ -6074,6 +6291,113 @@ export interface operations {
     };
   };
   /**
+   * Submit
+   * @description Queue a **one-off run**: a job's definition inline, run once, now, with no job
+   * defined first. Listed with the runs (``one_off`` true), never with the jobs; everything a
+   * run has applies (retries, timeout, cancel, logs, dead letters and replay, retention,
+   * which removes the definition with the run). Needs operate in the namespace (the body's,
+   * else ``?namespace=``, else ``default``), as a trigger does; naming a secret
+   * (``{"$secret": …}``) needs admin there. The namespace's run quotas apply (429), not
+   * ``max_jobs``. A schedule or another job-only field is refused (422 naming it). An
+   * ``Idempotency-Key`` header (or body field) answers the run the key made (200).
+   */
+  "runs-submit": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+      header?: {
+        "idempotency-key"?: string | null;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RunSubmitIn"];
+      };
+    };
+    responses: {
+      /** @description The run an earlier request with the same idempotency key made (nothing new queued). */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RunOut"];
+        };
+      };
+      /** @description Queued; Location names the run. */
+      201: {
+        headers: {
+          /** @description /api/runs/{id} */
+          Location?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["RunOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token may not operate in the namespace, or names a secret without admin there (details: namespace, role, needs, field). */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A request with the same idempotency key is being written at this moment; try again. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description quota_exceeded: the namespace is at its max_queued or runs_per_hour quota (details: namespace, quota, limit, used); or the token's request rate. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
    * Bulk
    * @description Queue up to 10,000 runs in one transaction; a repeated idempotency key is not
    * queued twice. Bulk runs always queue (on_overlap=skip does not fold them). Jobs by id,
@@ -6331,8 +6655,9 @@ export interface operations {
   };
   /**
    * Get
-   * @description A run with every attempt (worker, fence, exit code, error, captured output) and, while
-   * queued, why it waits (its namespace's running quota, a rate limit).
+   * @description A run with every attempt (worker, fence, exit code, error, captured output), while
+   * queued why it waits (its namespace's running quota, a rate limit), and a one-off run's
+   * inline definition (``spec``).
    */
   "runs-get": {
     parameters: {

@@ -92,6 +92,8 @@ export interface RunDetail extends Run {
   attempts: Attempt[]
   /** Why a queued run waits beyond a free worker (its namespace's running quota, a rate limit). */
   waiting?: S['RunDetail']['waiting']
+  /** A one-off run's inline definition (null for a job's run). */
+  spec?: S['RunDetail']['spec']
 }
 
 export interface RunList extends Omit<S['RunList'], 'runs'> {

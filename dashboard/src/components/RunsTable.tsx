@@ -2,6 +2,7 @@ import { Link, useNavigate } from 'react-router'
 import { rowClickProps } from '../lib/rowClick'
 import type { Run } from '../api/types'
 import { formatDuration, shortId } from '../lib/format'
+import { jobCell } from '../lib/oneoff'
 import { useNow } from '../lib/hooks'
 import { NamespaceBadge, useAllNamespaces } from './NamespaceSwitch'
 import { StatusBadge, TimeAgo } from './ui'
@@ -18,6 +19,24 @@ export function RunDuration({ run, now }: { run: Run; now: number }) {
 export function Attempt({ run }: { run: Pick<Run, 'attempt' | 'max_attempts'> }) {
   if (run.attempt > 0) return <span title={`attempt ${run.attempt} of at most ${run.max_attempts}`}>{run.attempt}/{run.max_attempts}</span>
   return <span className="muted" title={`not tried yet; up to ${run.max_attempts} attempt${run.max_attempts === 1 ? '' : 's'}`}>not yet</span>
+}
+
+/** A run's job: a link to it, or the one-off marker (and label) of a one-off run. */
+export function JobLink({ run, className = 'plain-link' }: { run: Pick<Run, 'id' | 'job_id' | 'job_name' | 'one_off'>; className?: string }) {
+  const cell = jobCell(run)
+  if (cell.kind === 'job') {
+    return (
+      <Link to={cell.to} className={className}>
+        {cell.label}
+      </Link>
+    )
+  }
+  return (
+    <span title={cell.title} data-testid={`one-off-${run.id}`}>
+      <span className="oneoff-badge">one-off</span>
+      {cell.label && <> {cell.label}</>}
+    </span>
+  )
 }
 
 /** Runs as a table (cards on a phone). `showJob` adds the job column for cross-job lists. */
@@ -69,9 +88,7 @@ export function RunsTable({ runs, showJob = true, showWorker = true, testId, sel
               </td>
               {showJob && (
                 <td data-label="Job">
-                  <Link to={`/jobs/${encodeURIComponent(run.job_id)}`} className="plain-link">
-                    {run.job_name}
-                  </Link>
+                  <JobLink run={run} />
                 </td>
               )}
               {showJob && allNs && (

@@ -12,6 +12,7 @@ import { BulkBar, BulkConfirm } from '../components/Bulk'
 import { errorLine } from '../lib/errorSummary'
 import { canWiden, deadLetterBulkBody, isSelected, NONE, selectedCount, toggle, togglePage, type Selection } from '../lib/selection'
 import { Pagination } from '../components/Pagination'
+import { JobLink } from '../components/RunsTable'
 import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, TimeAgo } from '../components/ui'
 import { formatNumber, shortId } from '../lib/format'
@@ -59,9 +60,7 @@ function Row({ dl, selected, onToggle }: { dl: DeadLetter; selected?: boolean; o
         </td>
       )}
       <td data-label="Job" className="cell-primary">
-        <Link to={`/jobs/${encodeURIComponent(dl.job_id)}`} className="row-link">
-          {dl.job_name}
-        </Link>
+        <DeadLetterJob dl={dl} />
         <span className="cell-sub">
           run{' '}
           <Link to={`/runs/${encodeURIComponent(dl.run_id)}`} className="mono">
@@ -321,4 +320,9 @@ function Groups({ onAsk }: { onAsk: (action: 'replay' | 'resolve', g: DeadLetter
       )}
     </div>
   )
+}
+
+/** A dead letter's job: a link to it, or the one-off marker of a one-off run's. */
+function DeadLetterJob({ dl }: { dl: DeadLetter }) {
+  return <JobLink run={{ id: dl.run_id, job_id: dl.job_id, job_name: dl.job_name, one_off: dl.one_off }} className="row-link" />
 }

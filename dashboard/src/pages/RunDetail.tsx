@@ -8,6 +8,7 @@ import { errorMessage, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
 import type { Attempt, RunDetail as RunDetailT } from '../api/types'
 import { LogView } from '../components/LogView'
+import { JobLink } from '../components/RunsTable'
 import { useToast } from '../components/Toasts'
 import { Button, Card, ConfirmDialog, DefList, EmptyState, ErrorState, JsonBlock, LoadingBlock, PageHeader, ProgressBar, StatusBadge, TimeAgo } from '../components/ui'
 import { mergeLog } from '../live/events'
@@ -50,7 +51,8 @@ function RunProgress({ run }: { run: RunDetailT }) {
 
 function RunningProgress({ run, elapsed }: { run: RunDetailT; elapsed: number }) {
   const filter = { job: run.job_id, status: 'completed', limit: 20 }
-  const recent = useQuery({ queryKey: keys.runs(filter), queryFn: ({ signal }) => endpoints.runs(filter, signal), staleTime: 60_000 })
+  // a one-off run's hidden definition is no job to list runs of: no usual duration
+  const recent = useQuery({ queryKey: keys.runs(filter), queryFn: ({ signal }) => endpoints.runs(filter, signal), staleTime: 60_000, enabled: !run.one_off })
   const usual = recent.data ? usualDuration(recent.data.runs) : null
   const timeoutRatio = run.timeout > 0 ? elapsed / run.timeout : 0
   // against the job's usual duration when it has one: "usually 20 s, 11 s in"; else the timeout
@@ -232,9 +234,7 @@ export default function RunDetail() {
         title={
           <span className="title-with-badge">
             <span>
-              <Link to={`/jobs/${encodeURIComponent(run.job_id)}`} className="title-link">
-                {run.job_name}
-              </Link>
+              <JobLink run={run} className="title-link" />
               <span className="title-sep"> / </span>
               <span className="mono title-id" title={run.id}>
                 {shortId(run.id, 12)}
@@ -321,7 +321,7 @@ export default function RunDetail() {
           <Card title="Details" id="details">
             <DefList
               items={[
-                ['Job', <Link key="j" to={`/jobs/${encodeURIComponent(run.job_id)}`}>{run.job_name}</Link>],
+                ['Job', <JobLink key="j" run={run} className="" />],
                 ['Status', <StatusBadge key="s" status={run.status} size="sm" />],
                 ['Trigger', run.trigger],
                 ['Queued', <TimeAgo key="q" iso={run.queued_at} />],
@@ -350,6 +350,11 @@ export default function RunDetail() {
               ]}
             />
           </Card>
+          {run.spec && (
+            <Card title="Definition (one-off run)" id="spec">
+              <JsonBlock value={run.spec} />
+            </Card>
+          )}
           <Card title="Parameters" id="params">
             <JsonBlock value={run.parameters} />
           </Card>

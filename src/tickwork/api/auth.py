@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, str] = {
     "jobs-trigger": "operate",
     "jobs-pause": "operate",
     "jobs-resume": "operate",
+    "runs-submit": "operate",
     "runs-cancel": "operate",
     "runs-retry": "operate",
     "runs-bulk": "operate",

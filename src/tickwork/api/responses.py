@@ -59,6 +59,13 @@ SPECIFIC: dict[str, dict[int, str]] = {
         429: "quota_exceeded: the namespace is at its max_queued or runs_per_hour quota "
         "(details: namespace, quota, limit, used); or the token's request rate.",
     },
+    "runs-submit": {
+        403: "The token may not operate in the namespace, or names a secret without admin "
+        "there (details: namespace, role, needs, field).",
+        409: "A request with the same idempotency key is being written at this moment; try again.",
+        429: "quota_exceeded: the namespace is at its max_queued or runs_per_hour quota "
+        "(details: namespace, quota, limit, used); or the token's request rate.",
+    },
     "runs-bulk": {
         404: "A job was deleted while its runs were being queued.",
         429: "quota_exceeded: the runs would pass a quota of their namespace (nothing is "

@@ -1,5 +1,6 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, calendars, apply, export, runs, workers, dlq, status, top, bench).
+it over the API (jobs, calendars, apply, export, runs, submit, workers, dlq, status, top,
+bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json;
 ``tickwork --namespace NS …`` (also TICKWORK_NAMESPACE) picks the namespace they work in.
@@ -22,6 +23,7 @@ from tickwork.cli import (
     runs,
     serve,
     status,
+    submit,
     tokens,
     top,
     worker,
@@ -63,6 +65,7 @@ app.add_typer(calendars.app, name="calendars", no_args_is_help=True, rich_help_p
 app.command("apply", rich_help_panel=OPERATE)(apply.apply)
 app.command("export", rich_help_panel=OPERATE)(export.export)
 app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)
+app.command("submit", rich_help_panel=OPERATE)(submit.submit)
 app.command("workers", rich_help_panel=OPERATE)(workers.workers)
 app.add_typer(dlq.app, name="dlq", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("status", rich_help_panel=OPERATE)(status.status)

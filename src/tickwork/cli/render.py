@@ -135,7 +135,7 @@ def runs_table(runs: Iterable[RunOut]) -> Table:
     for run in runs:
         table.add_row(
             run.id,
-            run.job_name,
+            job_of(run),
             status(run.status),
             run.trigger,
             f"{run.attempt}/{run.max_attempts}",
@@ -146,11 +146,18 @@ def runs_table(runs: Iterable[RunOut]) -> Table:
     return table
 
 
+def job_of(run: RunOut) -> str:
+    """A run's job as lists show it: its name, or a one-off run's marker (and label)."""
+    if not run.one_off:
+        return run.job_name
+    return "[dim]one-off[/]" + ("" if run.job_name == run.id else f" {run.job_name}")
+
+
 def run_detail(run: RunDetail) -> Table:
     grid = _grid()
     rows: list[tuple[str, Any]] = [
         ("run", run.id),
-        ("job", f"{run.job_name}  [dim]{run.job_id}[/]"),
+        ("job", job_of(run) if run.one_off else f"{run.job_name}  [dim]{run.job_id}[/]"),
         ("status", status(run.status)),
         ("trigger", run.trigger),
         ("attempt", f"{run.attempt} of {run.max_attempts}"),
@@ -164,6 +171,8 @@ def run_detail(run: RunDetail) -> Table:
         ("result", "-" if run.result is None else json.dumps(run.result)),
         ("error", Text(run.error or "-", style="red" if run.error else "")),
     ]
+    if run.spec is not None:
+        rows.append(("definition", json.dumps(run.spec.model_dump(exclude_none=True))))
     for key, value in rows:
         grid.add_row(key, value)
     return grid

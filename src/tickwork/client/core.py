@@ -51,6 +51,7 @@ from tickwork.schemas.jobs import (
     PreviewOut,
     TriggerOut,
 )
+from tickwork.schemas.oneoff import RunSubmitIn
 from tickwork.schemas.runs import (
     BulkOut,
     BulkRunIn,
@@ -227,6 +228,19 @@ class AsyncClient(TransportOwner):
         if idempotency_key is not None:
             body["idempotency_key"] = idempotency_key
         return await self._call(TriggerOut, "POST", _path("jobs", ref, "trigger"), json=body)
+
+    async def submit(
+        self, definition: RunSubmitIn | Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> RunOut:
+        """Queue a one-off run of an inline definition (a job's fields without a schedule;
+        ``fields`` over ``definition``): ``client.submit(type="shell", command="make
+        backup", retries=2)``. ``name`` labels the run; an ``idempotency_key`` already used
+        in the namespace returns that key's run instead of queuing another. In the
+        client's namespace unless the definition names one."""
+        body = {**(_model_json(definition) if definition is not None else {}), **fields}
+        return await self._call(
+            RunOut, "POST", "/api/runs", json=body, namespace=body.get("namespace")
+        )
 
     async def pause_job(self, ref: str) -> JobOut:
         return await self._call(JobOut, "POST", _path("jobs", ref, "pause"))
@@ -528,8 +542,10 @@ def _job_json(job: JobLike) -> dict[str, Any]:
     return _model_json(job)
 
 
-def _model_json(value: JobIn | CalendarIn | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(value, JobIn | CalendarIn):
+def _model_json(
+    value: JobIn | CalendarIn | RunSubmitIn | Mapping[str, Any],
+) -> dict[str, Any]:
+    if isinstance(value, JobIn | CalendarIn | RunSubmitIn):
         return value.model_dump(mode="json", exclude_unset=True)
     return dict(value)
 

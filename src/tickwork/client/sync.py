@@ -192,6 +192,7 @@ class Client:
     patch_job = _Blocking(AsyncClient.patch_job)
     delete_job = _Blocking(AsyncClient.delete_job)
     trigger = _Blocking(AsyncClient.trigger)
+    submit = _Blocking(AsyncClient.submit)
     pause_job = _Blocking(AsyncClient.pause_job)
     resume_job = _Blocking(AsyncClient.resume_job)
     job_runs = _Blocking(AsyncClient.job_runs)

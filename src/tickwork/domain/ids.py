@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -10,7 +11,17 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 def short_id(prefix: str, length: int = 12) -> str:
     """``prefix-`` and ``length`` base-36 characters from the OS's random source (one read;
     12 characters hold 62 bits)."""
-    n = int.from_bytes(os.urandom(8 if length <= 12 else 16), "big")
+    return _encoded(prefix, int.from_bytes(os.urandom(8 if length <= 12 else 16), "big"), length)
+
+
+def derived_id(prefix: str, seed: str, length: int = 12) -> str:
+    """``prefix-`` and ``length`` base-36 characters of the SHA-256 of ``seed``: the same seed
+    always gives the same id (an idempotency key's run)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return _encoded(prefix, int.from_bytes(digest[: 8 if length <= 12 else 16], "big"), length)
+
+
+def _encoded(prefix: str, n: int, length: int) -> str:
     chars = []
     for _ in range(length):
         n, digit = divmod(n, 36)

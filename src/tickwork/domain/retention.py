@@ -15,6 +15,10 @@ Runs
 
     A pruned run takes its attempts, their output and its resolved dead letters with it.
 
+    A one-off run (domain/oneoff.py) is the only run of its hidden definition: it goes by the
+    server's age limit although it is that definition's latest run, and takes the definition
+    with it (its dead-letter rule stands).
+
 Output
     The stdout and stderr of attempts of finished runs that started more than
     ``retain_output_days`` ago are cleared (the attempt, its exit code and error stay, marked
@@ -84,12 +88,18 @@ class RunFacts:
     newer_runs: int
     """How many runs of the same job are newer than this one (0: it is the latest)."""
     open_dead_letter: bool
+    one_off: bool = False
+    """A one-off run: its definition has no other run and no status of its own to keep."""
 
 
 def run_prunable(run: RunFacts, *, before: datetime, keep_last: int | None) -> bool:
     """Whether retention removes this run. ``before``: the job's age cutoff
     (``RetentionPolicy.runs_before``); ``keep_last``: the job's ``retention_runs``."""
-    if run.status not in TERMINAL or run.newer_runs == 0 or run.open_dead_letter:
+    if run.status not in TERMINAL or run.open_dead_letter:
+        return False
+    if run.one_off:
+        return run.queued_at < before
+    if run.newer_runs == 0:
         return False
     too_old = run.queued_at < before
     beyond_count = keep_last is not None and run.newer_runs >= keep_last

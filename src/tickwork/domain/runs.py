@@ -101,6 +101,8 @@ class Run:
     cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
     namespace: str = "default"
+    one_off: bool = False
+    """Queued with an inline definition (POST /api/runs), not of a job (domain/oneoff.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ class DeadLetter:
     error_summary: str | None = None
     note: str | None = None
     namespace: str = "default"
+    one_off: bool = False
+    """The run is a one-off run (its job_id names its hidden definition)."""
 
 
 @dataclass(frozen=True, slots=True)

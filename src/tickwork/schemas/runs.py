@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from tickwork.domain.jobs import JobSpec
 from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.schemas.fields import JsonObject, Text
 
@@ -48,10 +49,68 @@ class RunOut(BaseModel):
         description="Who cancelled the run: a token's name, 'cancel_previous' (a newer run "
         "superseded it) or 'system'; null unless cancelled."
     )
+    one_off: bool = Field(
+        default=False,
+        description="Queued with an inline definition (POST /api/runs), not of a job: job_id "
+        "names its hidden definition (no job under /api/jobs) and job_name is its label, "
+        "else the run's id. GET /api/runs/{id} shows the definition as spec.",
+    )
 
     @classmethod
     def of(cls, run: Run) -> RunOut:
         return cls.model_validate(run)
+
+
+class OneOffSpecOut(BaseModel):
+    """A one-off run's definition, as submitted (secrets as their references, never values)."""
+
+    name: str | None = Field(description="The label given, else null.")
+    namespace: str
+    type: str
+    function: str | None
+    command: str | list[str] | None
+    cwd: str | None
+    env: dict[str, Any]
+    request: dict[str, Any] | None
+    parameters: dict[str, Any]
+    tags: list[str]
+    worker_tags: list[str]
+    timeout: float
+    retries: int
+    retry_delay: float
+    backoff: str
+    max_retry_delay: float
+    start_deadline: float | None
+    priority: int
+    isolation: str
+    delivery: str
+    description: str
+
+    @classmethod
+    def of(cls, spec: JobSpec, run_id: str) -> OneOffSpecOut:
+        return cls(
+            name=None if spec.name == run_id else spec.name,
+            namespace=spec.namespace,
+            type=spec.type,
+            function=spec.function,
+            command=list(spec.command) if isinstance(spec.command, tuple) else spec.command,
+            cwd=spec.cwd,
+            env=dict(spec.env),
+            request=spec.request.as_dict() if spec.request else None,
+            parameters=dict(spec.parameters),
+            tags=list(spec.tags),
+            worker_tags=list(spec.worker_tags),
+            timeout=spec.timeout,
+            retries=spec.retries,
+            retry_delay=spec.retry_delay,
+            backoff=spec.backoff,
+            max_retry_delay=spec.max_retry_delay,
+            start_deadline=spec.start_deadline,
+            priority=spec.priority,
+            isolation=spec.isolation,
+            delivery=spec.delivery,
+            description=spec.description,
+        )
 
 
 class AttemptOut(BaseModel):
@@ -109,6 +168,9 @@ class RunDetail(RunOut):
         description="Why a queued run has not started beyond a free worker: 'waiting for "
         "quota: max_running …' (its namespace's running quota) or 'waiting for rate limit: …' "
         "(its job's or a tag's); null otherwise.",
+    )
+    spec: OneOffSpecOut | None = Field(
+        default=None, description="A one-off run's inline definition; null for a job's run."
     )
 
 
@@ -176,6 +238,11 @@ class DeadLetterOut(BaseModel):
     resolved_at: datetime | None
     resolution: str | None
     note: str | None = Field(description="The note it was resolved or replayed with, if any.")
+    one_off: bool = Field(
+        default=False,
+        description="The run is a one-off run (POST /api/runs): job_id names its hidden "
+        "definition, job_name its label (else the run's id).",
+    )
 
     @classmethod
     def of(cls, d: DeadLetter) -> DeadLetterOut:

@@ -68,8 +68,9 @@ class Pruner(BackgroundService):
         return backlog
 
     async def round(self, now: datetime) -> tuple[PruneCounts, bool]:
-        """One batch of each kind (runs: of the server-limit jobs, and of up to
-        ``JOBS_PER_ROUND`` jobs with their own limits); whether a backlog remains."""
+        """One batch of each kind (runs: of the server-limit jobs, of up to
+        ``JOBS_PER_ROUND`` jobs with their own limits, and one-off runs with their hidden
+        definitions); whether a backlog remains."""
         r = self.store.retention
         n = self.batch
         runs = await r.prune_runs(now=now, policy=self.policy, limit=n)
@@ -79,6 +80,10 @@ class Pruner(BackgroundService):
             pruned = await r.prune_runs(now=now, policy=self.policy, limit=n, job=job)
             runs += pruned
             backlog |= pruned >= n
+        cutoff = self.policy.runs_before(now, None)
+        one_offs = await r.prune_one_offs(now=now, before=cutoff, limit=n)
+        runs += one_offs
+        backlog |= one_offs >= n
         self._after_job = own[-1][0] if len(own) == JOBS_PER_ROUND else ""
         backlog |= bool(self._after_job)
         counts = await self._by_age(now, runs=runs, limit=n, dry_run=False)
@@ -116,6 +121,9 @@ class Pruner(BackgroundService):
                     now=now, policy=self.policy, limit=0, job=job, dry_run=True
                 )
             after = own[-1][0]
+        runs += await r.prune_one_offs(
+            now=now, before=self.policy.runs_before(now, None), limit=0, dry_run=True
+        )
         return await self._by_age(now, runs=runs, limit=0, dry_run=True)
 
     async def _by_age(self, now: datetime, *, runs: int, limit: int, dry_run: bool) -> PruneCounts:

@@ -1,15 +1,16 @@
-"""Run use cases: read, cancel, retry, bulk enqueue, dead letters."""
+"""Run use cases: read, one-off runs, cancel, retry, bulk enqueue, dead letters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from tickwork.domain.auth import ANONYMOUS_OPEN, Principal
+from tickwork.domain.auth import ANONYMOUS_OPEN, Principal, forbidden
 from tickwork.domain.clock import Clock
-from tickwork.domain.errors import NotFound, ValidationError
+from tickwork.domain.errors import Forbidden, NotFound, ValidationError
 from tickwork.domain.jobs import JobSpec, check_trigger_parameters
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, EVERY_NAMESPACE, NamespaceFilter
+from tickwork.domain.oneoff import one_off, secret_fields
 from tickwork.domain.queries import NewRun, RunFilter, Total
 from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.domain.secrets import references
@@ -33,6 +34,39 @@ class RunService:
             raise NotFound(f"no run '{run_id}'")
         who.require(needs, run.namespace)
         return run
+
+    async def submit(
+        self,
+        spec: JobSpec,
+        *,
+        label: str | None = None,
+        idempotency_key: str | None = None,
+        who: Principal = ANONYMOUS_OPEN,
+    ) -> tuple[Run, bool]:
+        """Queue a one-off run of an inline definition (domain/oneoff.py): operate in its
+        namespace, as a trigger needs; naming a secret needs admin there, as defining a job
+        does. With an idempotency key the key's run, if it exists, is answered instead
+        (created false)."""
+        who.require("operate", spec.namespace)
+        now = self.clock.now()
+        item = one_off(spec, label=label, idempotency_key=idempotency_key, now=now)
+        named = secret_fields(item.spec)
+        if named and not who.may("admin", spec.namespace):
+            field, secret = named[0]
+            denied = forbidden(who, "admin", spec.namespace)
+            raise Forbidden(
+                f"{field}: secret '{secret}': {denied.message}; an operator may submit "
+                "runs that name no secret, or trigger a job that does",
+                details={**denied.details, "field": field},
+            )
+        done = await self.store.one_offs.submit(item, now=now)
+        if done.created:
+            await self.notifier.runs_ready()
+        return await self.get(done.run_id), done.created
+
+    async def definition(self, run: Run) -> JobSpec | None:
+        """A one-off run's inline definition (None for a run of a job)."""
+        return await self.store.one_offs.spec(run.id) if run.one_off else None
 
     async def attempts(self, run_id: str) -> list[Attempt]:
         """A run's attempts (the caller has read the run, with its permission checked)."""

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 from tickwork.domain.alerts import Alert, Channel, JobInfo, NewAlert, Rule
 from tickwork.domain.calendars import Calendar, CalendarSpec
 from tickwork.domain.errors import TickworkError
-from tickwork.domain.jobs import Job
+from tickwork.domain.jobs import Job, JobSpec
 from tickwork.domain.namespaces import NamespaceFilter
+from tickwork.domain.oneoff import OneOff
 from tickwork.domain.queries import (
     DeadLetterGroup,
     DeadLetterSelection,
@@ -100,6 +101,11 @@ class Runs(Protocol):
     async def requeue(
         self, run_id: str, *, trigger: str, now: datetime, resolution: str
     ) -> Run: ...
+
+
+class OneOffs(Protocol):
+    async def submit(self, item: OneOff, *, now: datetime) -> Triggered: ...
+    async def spec(self, run_id: str) -> JobSpec | None: ...
 
 
 class DeadLetters(Protocol):
@@ -225,6 +231,9 @@ class Retention(Protocol):
         limit: int,
         job: tuple[str, float | None, int | None] | None = None,
         dry_run: bool = False,
+    ) -> int: ...
+    async def prune_one_offs(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
     ) -> int: ...
     async def prune_output(
         self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
@@ -370,6 +379,8 @@ class Store(Protocol):
     def calendars(self) -> Calendars: ...
     @property
     def runs(self) -> Runs: ...
+    @property
+    def one_offs(self) -> OneOffs: ...
     @property
     def dead_letters(self) -> DeadLetters: ...
     @property

@@ -154,9 +154,14 @@ def _unavailable_raised() -> Iterator[None]:
         raise Unavailable("the database is unavailable; try again shortly") from exc
 
 
-RUN_COLUMNS = [*t.runs.c, t.jobs.c.name.label("job_name")]
+JOB_NAME = sa.case((t.jobs.c.one_off, t.jobs.c.spec["name"].as_string()), else_=t.jobs.c.name)
+"""A job's name as runs and dead letters show it: a one-off run's hidden job is named by the
+run's id, and its spec holds the caller's label (else that id too)."""
+
+RUN_COLUMNS = [*t.runs.c, JOB_NAME.label("job_name"), t.jobs.c.one_off]
 
 
 def run_select() -> sa.Select[Any]:
-    """Runs with their job's name."""
+    """Runs with their job's name (a one-off run's: its label, else its id) and whether the
+    run is a one-off."""
     return sa.select(*RUN_COLUMNS).select_from(t.runs.join(t.jobs, t.runs.c.job_id == t.jobs.c.id))

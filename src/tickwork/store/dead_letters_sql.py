@@ -11,7 +11,7 @@ from tickwork.domain.namespaces import EVERY_NAMESPACE, NamespaceFilter
 from tickwork.domain.queries import DeadLetterGroup
 from tickwork.domain.runs import DeadLetter
 from tickwork.store import tables as t
-from tickwork.store.database import Database
+from tickwork.store.database import JOB_NAME, Database
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.rows import dead_letter_from_row
 
@@ -34,7 +34,7 @@ class DeadLetterRows:
         if resolved is not None:
             where.append(D.c.resolved_at.isnot(None) if resolved else D.c.resolved_at.is_(None))
         stmt = (
-            sa.select(*D.c, t.jobs.c.name.label("job_name"), t.jobs.c.namespace)
+            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace, t.jobs.c.one_off)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(*where)
             .order_by(D.c.created_at.desc())
@@ -55,10 +55,10 @@ class DeadLetterRows:
         count = sa.func.count().label("count")
         latest = sa.func.max(D.c.created_at).label("latest_at")
         stmt = (
-            sa.select(D.c.job_id, t.jobs.c.name, D.c.error_summary, count, latest)
+            sa.select(D.c.job_id, JOB_NAME.label("name"), D.c.error_summary, count, latest)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(D.c.resolved_at.is_(None), *namespace_where(t.jobs.c.namespace, namespaces))
-            .group_by(D.c.job_id, t.jobs.c.name, D.c.error_summary)
+            .group_by(D.c.job_id, t.jobs.c.id, D.c.error_summary)  # jobs.id: its columns too
             .order_by(count.desc(), latest.desc(), D.c.job_id, D.c.error_summary)
             .limit(limit)
         )
@@ -77,7 +77,7 @@ class DeadLetterRows:
 
     async def get(self, dl_id: str) -> DeadLetter | None:
         stmt = (
-            sa.select(*D.c, t.jobs.c.name.label("job_name"), t.jobs.c.namespace)
+            sa.select(*D.c, JOB_NAME.label("job_name"), t.jobs.c.namespace, t.jobs.c.one_off)
             .join(t.jobs, t.jobs.c.id == D.c.job_id)
             .where(D.c.id == dl_id)
         )

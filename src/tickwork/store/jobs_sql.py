@@ -22,6 +22,10 @@ from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.quotas_sql import check_new_job, sync_job_rate
 from tickwork.store.rows import job_from_row, spec_to_json
 
+JOB = sa.not_(t.jobs.c.one_off)
+"""A job row that is a job (not the hidden definition of a one-off run): what every job
+list, count and lookup by id or name keeps to."""
+
 
 def encode_cursor(*parts: str) -> str:
     return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
@@ -161,7 +165,7 @@ class JobRows:
             else sa.and_(t.jobs.c.namespace == namespace, t.jobs.c.name == ref)
         )
         async with self.db.read() as conn:
-            row = (await conn.execute(sa.select(t.jobs).where(where))).first()
+            row = (await conn.execute(sa.select(t.jobs).where(where, JOB))).first()
             if row is None:
                 return None
             if not deps:
@@ -185,7 +189,9 @@ class JobRows:
         async with self.db.read() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(jc.id, jc.name, jc.namespace).where(sa.or_(jc.id.in_(refs), by_name))
+                    sa.select(jc.id, jc.name, jc.namespace).where(
+                        sa.or_(jc.id.in_(refs), by_name), JOB
+                    )
                 )
             ).all()
         out: dict[str, tuple[str, str]] = {}
@@ -210,7 +216,7 @@ class JobRows:
         """Jobs per namespace, of the namespaces the filter allows that hold any."""
         stmt = (
             sa.select(t.jobs.c.namespace, sa.func.count())
-            .where(*namespace_where(t.jobs.c.namespace, namespaces))
+            .where(*namespace_where(t.jobs.c.namespace, namespaces), JOB)
             .group_by(t.jobs.c.namespace)
             .order_by(t.jobs.c.namespace)
         )
@@ -286,7 +292,7 @@ class JobRows:
     async def page(
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], Total, str | None]:
-        where = [*namespace_where(t.jobs.c.namespace, flt.namespaces), *_job_filters(flt)]
+        where = [*namespace_where(t.jobs.c.namespace, flt.namespaces), JOB, *_job_filters(flt)]
         page = sa.select(t.jobs).where(*where).order_by(t.jobs.c.name).limit(limit + 1)
         if cursor:
             page = page.where(t.jobs.c.name > decode_cursor(cursor, 1)[0])

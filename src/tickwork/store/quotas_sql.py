@@ -90,7 +90,9 @@ async def count_usage(
 
     figures: dict[str, int] = {}
     if wanted("max_jobs"):
-        figures["jobs"] = await _count(conn, [J.namespace == namespace], t.jobs, cap("max_jobs"))
+        figures["jobs"] = await _count(
+            conn, [J.namespace == namespace, ~J.one_off], t.jobs, cap("max_jobs")
+        )
     if wanted("max_queued"):
         where = [R.namespace == namespace, R.status == "queued"]
         figures["queued"] = await _count(conn, where, t.runs, cap("max_queued"))
@@ -144,7 +146,7 @@ async def runs_rooms(
 async def check_new_job(conn: AsyncConnection, dialect: str, namespace: str) -> None:
     q = (await lock_quotas(conn, dialect, [namespace])).get(namespace)
     if q is not None and q.max_jobs is not None:
-        jobs = await _count(conn, [J.namespace == namespace], t.jobs, q.max_jobs)
+        jobs = await _count(conn, [J.namespace == namespace, ~J.one_off], t.jobs, q.max_jobs)
         check_room(namespace, q, Usage(jobs=jobs), new_jobs=1)
 
 

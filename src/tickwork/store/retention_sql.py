@@ -28,6 +28,8 @@ D = t.dead_letters.c
 W = t.workers.c
 E = t.events.c
 L = t.audit_log.c
+T = t.job_totals.c
+G = t.job_tags.c
 
 _newer = t.runs.alias("newer")
 _FINISHED = sorted(TERMINAL)
@@ -144,6 +146,49 @@ class RetentionRows:
             await conn.execute(sa.delete(t.dead_letters).where(one_of(D.run_id, ids, dialect)))
             await conn.execute(sa.delete(t.attempts).where(one_of(A.run_id, ids, dialect)))
             await conn.execute(sa.delete(t.runs).where(one_of(R.id, ids, dialect)))
+        return len(ids)
+
+    async def prune_one_offs(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int:
+        """One batch of finished one-off runs queued before ``before`` (none with an
+        unresolved dead letter), each with its hidden definition (domain ``run_prunable``,
+        ``one_off``): how many runs went (``dry_run``: how many in all would go). The
+        definitions are locked before their runs (the lock order), skipping any another
+        transaction holds."""
+        open_letter = (
+            sa.select(sa.literal(1)).where(D.run_id == R.id, D.resolved_at.is_(None)).exists()
+        )
+        where = (J.one_off, J.created_at < before, R.status.in_(_FINISHED), ~open_letter)
+        both = t.jobs.join(t.runs, R.job_id == J.id)
+        async with self.db.write(now) as (conn, _events):
+            if dry_run:
+                count = sa.select(sa.func.count()).select_from(both).where(*where)
+                return int((await conn.execute(count)).scalar_one())
+            chosen = sa.select(J.id).select_from(both).where(*where)
+            chosen = chosen.order_by(J.created_at).limit(limit)
+            job_ids = list((await conn.execute(chosen)).scalars())
+            if not job_ids:
+                return 0
+            dialect = self.db.dialect
+            held = sa.select(J.id).where(one_of(J.id, job_ids, dialect)).order_by(J.id)
+            if self.db.is_postgres:
+                held = held.with_for_update(skip_locked=True)
+            job_ids = list((await conn.execute(held)).scalars())
+            runs = sa.select(R.id, R.job_id).select_from(both)
+            runs = runs.where(one_of(J.id, job_ids, dialect), *where).order_by(R.id)
+            if self.db.is_postgres:
+                runs = runs.with_for_update(of=t.runs, skip_locked=True)
+            found = (await conn.execute(runs)).all() if job_ids else []
+            ids, gone = [r.id for r in found], [r.job_id for r in found]
+            if not ids:
+                return 0
+            await conn.execute(sa.delete(t.dead_letters).where(one_of(D.run_id, ids, dialect)))
+            await conn.execute(sa.delete(t.attempts).where(one_of(A.run_id, ids, dialect)))
+            await conn.execute(sa.delete(t.runs).where(one_of(R.id, ids, dialect)))
+            await conn.execute(sa.delete(t.job_totals).where(one_of(T.job_id, gone, dialect)))
+            await conn.execute(sa.delete(t.job_tags).where(one_of(G.job_id, gone, dialect)))
+            await conn.execute(sa.delete(t.jobs).where(one_of(J.id, gone, dialect)))
         return len(ids)
 
     # -- output, audit, workers, events -------------------------------------------------------

@@ -89,6 +89,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         cancel_requested=row.cancel_requested,
         cancelled_by=row.cancelled_by,
         output=output,
+        one_off=bool(row.one_off),
     )
 
 
@@ -143,6 +144,7 @@ def dead_letter_from_row(row: Any) -> DeadLetter:
         resolution=row.resolution,
         error_summary=row.error_summary,
         note=row.note,
+        one_off=bool(row.one_off),
     )
 
 

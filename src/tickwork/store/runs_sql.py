@@ -349,7 +349,7 @@ async def _jobs_by_ref(
         which.append(one_of(J.id, ids, dialect))
     if names:
         which.append(one_of(J.name, names, dialect))
-    stmt = sa.select(*JOB_REF).where(sa.or_(*which)).order_by(J.id)
+    stmt = sa.select(*JOB_REF).where(sa.or_(*which), ~J.one_off).order_by(J.id)
     rows = (await conn.execute(key_share(stmt, dialect))).all()
     by_id = {row.id: row for row in rows}
     by_name = {(job_ref(row).namespace, row.name): row for row in rows}

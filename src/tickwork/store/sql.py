@@ -14,6 +14,7 @@ from tickwork.store.database import Database
 from tickwork.store.dead_letters_sql import DeadLetterRows
 from tickwork.store.events_sql import EventRows
 from tickwork.store.jobs_sql import JobRows
+from tickwork.store.oneoff_sql import OneOffRows
 from tickwork.store.quotas_sql import QuotaRows
 from tickwork.store.reaper_sql import ReaperRows
 from tickwork.store.reports_sql import ReportRows
@@ -35,6 +36,7 @@ class SqlStore:
         self.jobs = JobRows(self.db)
         self.calendars = CalendarRows(self.db)
         self.runs = RunRows(self.db)
+        self.one_offs = OneOffRows(self.db)
         self.dead_letters = DeadLetterRows(self.db)
         self.claims = ClaimRows(self.db)
         self.reports = ReportRows(self.db)

@@ -13,6 +13,7 @@ from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database
 from tickwork.store.dialect import upsert_many
+from tickwork.store.jobs_sql import JOB
 
 R = t.runs.c
 J = t.jobs.c
@@ -50,8 +51,9 @@ class StatsRows:
             }
             # exact up to 10,000, then the planner's estimate: a million jobs are not
             # counted one by one on every overview poll
-            jobs = await count_matching(conn, t.jobs, [])
-            enabled = await count_matching(conn, t.jobs, [J.enabled])
+            # (one-off runs' hidden definitions are runs', not jobs)
+            jobs = await count_matching(conn, t.jobs, [JOB])
+            enabled = await count_matching(conn, t.jobs, [J.enabled, JOB])
             ready = (
                 await conn.execute(
                     sa.select(sa.func.count()).where(

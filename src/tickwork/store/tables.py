@@ -55,6 +55,7 @@ JOB_WATCHED = (
     "sla_finish_within IS NOT NULL OR sla_max_duration IS NOT NULL OR expect_every IS NOT NULL"
 )
 ALERT_DUE = "status = 'pending'"
+ONE_OFF = "one_off"
 
 jobs = sa.Table(
     "jobs",
@@ -86,6 +87,9 @@ jobs = sa.Table(
     sa.Column("sla_finish_within", sa.Float),
     sa.Column("sla_max_duration", sa.Float),
     sa.Column("expect_every", sa.Float),
+    # the hidden definition of a one-off run (POST /api/runs), named by its run's id: read by
+    # the run path like any job's, left out of every job list and count (migration 0015)
+    sa.Column("one_off", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(
@@ -112,6 +116,12 @@ jobs = sa.Table(
         "id",
         sqlite_where=sa.text(JOB_WATCHED),
         postgresql_where=sa.text(JOB_WATCHED),
+    ),
+    sa.Index(
+        "ix_jobs_one_off",
+        "created_at",
+        sqlite_where=sa.text(ONE_OFF),
+        postgresql_where=sa.text(ONE_OFF),
     ),
     sa.Index("ix_jobs_last_run_status", "last_run_status"),
     # filters of the job list, each with the list's order (by name); names are unique per

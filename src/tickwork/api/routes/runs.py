@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from tickwork.api.deps import (
     ActorDep,
+    BodyNamespace,
     ContainerDep,
     LimitDep,
     NamespaceDep,
@@ -21,6 +22,7 @@ from tickwork.domain.errors import ValidationError
 from tickwork.domain.queries import RunFilter, moment
 from tickwork.domain.runs import RUN_STATUSES
 from tickwork.schemas.fields import INT32_MAX
+from tickwork.schemas.oneoff import RunSubmitIn
 from tickwork.schemas.runs import (
     AttemptOut,
     BulkIn,
@@ -29,6 +31,7 @@ from tickwork.schemas.runs import (
     DeadLetterList,
     DeadLetterOut,
     LogsOut,
+    OneOffSpecOut,
     ResolveIn,
     RunDetail,
     RunList,
@@ -108,17 +111,68 @@ def _moment(name: str, value: str | None, now: datetime) -> datetime | None:
         raise ValidationError(name, str(exc)) from exc
 
 
+@router.post(
+    "/api/runs",
+    status_code=201,
+    response_model=RunOut,
+    name="submit",
+    responses={
+        200: {
+            "model": RunOut,
+            "description": "The run an earlier request with the same "
+            "idempotency key made (nothing new queued).",
+        },
+        201: {
+            "description": "Queued; Location names the run.",
+            "headers": {
+                "Location": {"description": "/api/runs/{id}", "schema": {"type": "string"}}
+            },
+        },
+    },
+)
+async def submit_run(
+    body: RunSubmitIn,
+    request: Request,
+    response: Response,
+    c: ContainerDep,
+    who: PrincipalDep,
+    namespace: BodyNamespace = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> RunOut:
+    """Queue a **one-off run**: a job's definition inline, run once, now, with no job
+    defined first. Listed with the runs (``one_off`` true), never with the jobs; everything a
+    run has applies (retries, timeout, cancel, logs, dead letters and replay, retention,
+    which removes the definition with the run). Needs operate in the namespace (the body's,
+    else ``?namespace=``, else ``default``), as a trigger does; naming a secret
+    (``{"$secret": …}``) needs admin there. The namespace's run quotas apply (429), not
+    ``max_jobs``. A schedule or another job-only field is refused (422 naming it). An
+    ``Idempotency-Key`` header (or body field) answers the run the key made (200)."""
+    run, created = await c.runs.submit(
+        body.to_spec(namespace),
+        label=body.name,
+        idempotency_key=idempotency_key or body.idempotency_key,
+        who=who,
+    )
+    request.state.audit = {"target": run.id, "namespace": run.namespace}
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/runs/{run.id}"
+    return RunOut.of(run)
+
+
 @router.get("/api/runs/{run_id}", response_model=RunDetail, name="get")
 async def get_run(run_id: str, c: ContainerDep, who: PrincipalDep) -> RunDetail:
-    """A run with every attempt (worker, fence, exit code, error, captured output) and, while
-    queued, why it waits (its namespace's running quota, a rate limit)."""
+    """A run with every attempt (worker, fence, exit code, error, captured output), while
+    queued why it waits (its namespace's running quota, a rate limit), and a one-off run's
+    inline definition (``spec``)."""
     run = await c.runs.get(run_id, who=who)
     attempts = await c.runs.attempts(run_id)
     marker = _marker(c)
+    spec = await c.runs.definition(run)
     return RunDetail(
         **RunOut.of(run).model_dump(),
         attempts=[AttemptOut.of(a, marker) for a in attempts],
         waiting=await c.quotas.waiting(run),
+        spec=OneOffSpecOut.of(spec, run.id) if spec else None,
     )
 
 
