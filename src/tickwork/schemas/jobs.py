@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
     WrapValidator,
     create_model,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
@@ -145,6 +146,15 @@ class DependencyIn(BaseModel):
         "(failed, timed out, lost or missed with no retry left); done: it reached any final "
         "state (cancelled too).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare ``on:`` key as ``true``: an apply file's ``{job: x, on:
+        failure}`` arrives as ``{"job": "x", True: "failure"}``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            return {("on" if k is True else k): v for k, v in data.items()}
+        return data
 
 
 def dependency_ref(dep: str | DependencyIn) -> tuple[str, str]:

@@ -99,7 +99,7 @@ UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = fence + 1,
   claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
   ack_deadline = %(ack)s, cancel_requested = false
 WHERE id = ANY(%(ids)s) AND status = 'queued'
-RETURNING id, job_id, fence, attempt, idempotency_key, parameters, timeout
+RETURNING id, job_id, fence, attempt, idempotency_key, parameters, timeout, upstream
 """
 
 JOBS = """

@@ -88,6 +88,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         error=row.error,
         error_summary=row.error_summary,
         upstream_run_ids=tuple(row.upstream_run_ids or ()),
+        upstream=tuple(getattr(row, "upstream", None) or ()),
         cancel_requested=row.cancel_requested,
         cancelled_by=row.cancelled_by,
         output=output,
@@ -188,6 +189,7 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
         "deadline_at": run.deadline_at,
         "cancel_requested": False,
         "upstream_run_ids": list(run.upstream_run_ids),
+        "upstream": [dict(u) for u in run.upstream] or None,
     }
 
 
