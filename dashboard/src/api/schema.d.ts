@@ -623,6 +623,13 @@ export interface components {
        * @enum {string}
        */
       type: "python" | "shell" | "http";
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it ({run_id, job, status, error, error_summary}); python jobs get them as ctx.upstream, shell jobs as the JSON of TICKWORK_UPSTREAM, http jobs their run ids in the Tickwork-Upstream-Runs header.
+       */
+      upstream?: {
+          [key: string]: unknown;
+        }[];
     };
     /** AttemptOut */
     AttemptOut: {
@@ -2457,6 +2464,11 @@ export interface components {
       timeout: number;
       /** Trigger */
       trigger: string;
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it, with their status and error (what its code gets as ctx.upstream / TICKWORK_UPSTREAM).
+       */
+      upstream?: components["schemas"]["UpstreamRunOut"][];
       /** Upstream Run Ids */
       upstream_run_ids: string[];
       /**
@@ -2572,6 +2584,11 @@ export interface components {
       timeout: number;
       /** Trigger */
       trigger: string;
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it, with their status and error (what its code gets as ctx.upstream / TICKWORK_UPSTREAM).
+       */
+      upstream?: components["schemas"]["UpstreamRunOut"][];
       /** Upstream Run Ids */
       upstream_run_ids: string[];
       /** Worker */
@@ -2774,6 +2791,31 @@ export interface components {
       /** Run Id */
       run_id: string;
       /** Status */
+      status: string;
+    };
+    /**
+     * UpstreamRunOut
+     * @description An upstream run that fired a dependency run (its latest final run at the time).
+     */
+    UpstreamRunOut: {
+      /**
+       * Error
+       * @description Its error (the last 4,000 characters).
+       */
+      error?: string | null;
+      /** Error Summary */
+      error_summary?: string | null;
+      /**
+       * Job
+       * @description The upstream job's name ('namespace/name' if another's).
+       */
+      job: string;
+      /** Run Id */
+      run_id: string;
+      /**
+       * Status
+       * @description completed, failed, missed or cancelled.
+       */
       status: string;
     };
     /** WhoAmI */
