@@ -16,6 +16,30 @@ export function dependencyEntry(row: DependencyRow): Dependency {
   return row.on === 'success' ? row.job : { job: row.job, on: row.on }
 }
 
+/** The words the form uses for each condition: "run when <job> …". */
+export const CONDITION_LABELS: Record<DependOn, string> = {
+  success: 'succeeds',
+  failure: 'fails',
+  done: 'finishes (any outcome)',
+}
+
+/** The rows for these upstream names, each keeping the condition it had (new ones: success). */
+export function withDependencies(rows: DependencyRow[], names: string[]): DependencyRow[] {
+  return names.map((job) => rows.find((r) => r.job === job) ?? { job, on: 'success' })
+}
+
+/** The rows with `job`'s condition set to `on`. */
+export function withCondition(rows: DependencyRow[], job: string, on: DependOn): DependencyRow[] {
+  return rows.map((r) => (r.job === job ? { ...r, on } : r))
+}
+
+/** "extract, load (on failure)": a job's dependencies in one line, with the rule when it is any. */
+export function describeDependencies(deps: Dependency[], rule?: TriggerRule): string {
+  const shown = deps.map(dependencyRow).map((d) => (d.on === 'success' ? d.job : `${d.job} (on ${d.on})`))
+  if (shown.length === 0) return ''
+  return shown.join(', ') + (rule === 'any' && shown.length > 1 ? ' — any of them' : '')
+}
+
 export interface JobForm {
   name: string
   type: JobType
