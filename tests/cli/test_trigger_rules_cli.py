@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.client.served import EXAMPLES
 from tickwork.client import Client
 
 from .conftest import Factory, Invoke, as_json
@@ -99,3 +100,16 @@ def test_jobs_show_names_each_condition(tw: Invoke, job_file: Factory) -> None:
     assert shown.exit_code == 0, shown.output
     assert "extract (on failure), load (on failure)" in shown.stdout
     assert "any of them" in shown.stdout
+
+
+def test_the_example_file_applies_and_reads_back_unchanged(tw: Invoke, client: Client) -> None:
+    example = str(EXAMPLES / "trigger_rules.yaml")
+    assert tw("apply", "-f", example, "--yes").exit_code == 0
+    report = client.get_job("import-report")
+    assert report.trigger_rule == "any"
+    assert [d if isinstance(d, str) else (d.job, d.on) for d in report.depends_on] == [
+        ("import-cleanup", "done"),
+        ("publish", "done"),
+    ]
+    again = as_json(tw("apply", "-f", example, "--dry-run", "--json"))
+    assert not again["create"] and not again["update"]
