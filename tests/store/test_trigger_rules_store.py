@@ -199,3 +199,43 @@ async def test_a_disabled_dependent_is_not_fired(store: SqlStore, clock: FakeClo
     wid = await add_worker(store, clock)
     await finish(store, clock, up, "failed", wid=wid)
     assert await runs_of(store, off) == []
+
+
+async def test_a_completion_fires_a_done_dependent_and_not_a_failure_one(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    # on PostgreSQL a report that only completes runs takes a short path unless the runs'
+    # jobs have dependents of any kind: these must still be fired (or not) by their rules
+    up = await add_job(store, clock, "quick")
+    only_failure = await add_job(store, clock, "quick-fail", deps=[up], on={"quick": "failure"})
+    wid = await add_worker(store, clock)
+    await finish(store, clock, up, "completed", wid=wid)
+    assert await runs_of(store, only_failure) == []
+    done = await add_job(store, clock, "quick-done", deps=[up], on={"quick": "done"})
+    rid = await finish(store, clock, up, "completed", wid=wid)
+    [fired] = await runs_of(store, done)
+    assert fired.upstream_run_ids == (rid,) and fired.upstream[0]["status"] == "completed"
+
+
+async def test_a_superseded_run_fires_nothing_the_run_that_replaced_it_does(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    up = await add_job(store, clock, "latest-only", on_overlap="cancel_previous")
+    done = await add_job(store, clock, "after-latest", deps=[up], on={"latest-only": "done"})
+    wid = await add_worker(store, clock)
+    first = await trigger(store, clock, up)
+    [asg] = await claim(store, clock, wid)
+    await start(store, [(first, asg.fence, wid)], now=clock.now())
+    second = await trigger(store, clock, up)  # asks the first to stop
+    clock.advance(1)
+    stopped = Completion(run_id=first, fence=asg.fence, outcome="cancelled", error="cancelled")
+    await complete(store, [stopped], worker_id=wid, now=clock.now())
+    run = await store.runs.get(first)
+    assert run is not None and (run.status, run.cancelled_by) == ("cancelled", "cancel_previous")
+    assert await runs_of(store, done) == []
+    [asg2] = [a for a in await claim(store, clock, wid) if a.run_id == second]
+    clock.advance(1)
+    ended = Completion(run_id=second, fence=asg2.fence, outcome="completed")
+    await complete(store, [ended], worker_id=wid, now=clock.now())
+    [fired] = await runs_of(store, done)
+    assert fired.upstream_run_ids == (second,)

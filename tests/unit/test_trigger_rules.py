@@ -8,7 +8,14 @@ import pytest
 
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import Dependency, validate_spec
-from tickwork.domain.trigger_rules import Edge, UpstreamRun, decide_fire, holds
+from tickwork.domain.trigger_rules import (
+    ERROR_LIMIT,
+    Edge,
+    UpstreamRun,
+    decide_fire,
+    fires_dependents,
+    holds,
+)
 from tickwork.testing import job_spec
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -131,3 +138,26 @@ def test_spec_validation_of_conditions_and_rules() -> None:
     with pytest.raises(ValidationError) as rule:
         validate_spec(job_spec("d", trigger_rule="most"), now=T0)
     assert rule.value.field == "trigger_rule"
+
+
+@pytest.mark.parametrize(
+    ("status", "cancelled_by", "fires"),
+    [
+        ("completed", None, True),
+        ("failed", None, True),
+        ("missed", None, True),
+        ("cancelled", "ops-token", True),
+        ("cancelled", "system", True),
+        ("cancelled", "cancel_previous", False),  # superseded: the newer run ends instead
+        ("queued", None, False),  # to be retried
+        ("running", None, False),
+    ],
+)
+def test_which_ends_dependents_hear_of(status: str, cancelled_by: str | None, fires: bool) -> None:
+    assert fires_dependents(status, cancelled_by) is fires
+
+
+def test_a_long_error_reaches_the_fired_run_by_its_end() -> None:
+    error = "x" * ERROR_LIMIT + "ValueError: the last line"
+    shown = UpstreamRun("a", "run-1", "a", "failed", error).as_context()["error"]
+    assert len(shown) == ERROR_LIMIT and shown.endswith("ValueError: the last line")

@@ -17,6 +17,8 @@ class Finished:
     run_id: str
     status: str
     error_summary: str | None = None
+    cancelled_by: str | None = None
+    """Who cancelled a cancelled run (``cancel_previous``: a newer run superseded it)."""
 
 
 @dataclass(frozen=True, slots=True)

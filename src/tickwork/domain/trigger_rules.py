@@ -9,7 +9,9 @@ An edge ``dependent → upstream`` carries a condition (``Dependency.on``):
 - ``done``: it reached any final state: completed, failed, missed or ``cancelled``.
 
 An attempt that will be retried ends nothing: its run goes back to ``queued`` and fires no
-one. A cancelled run is neither a success nor a failure, only ``done``.
+one. A cancelled run is neither a success nor a failure, only ``done``; a run cancelled
+because a newer run of its job superseded it (``on_overlap: cancel_previous``) fires nothing:
+the newer run does when it ends.
 
 The dependent's ``trigger_rule`` says how its edges combine: ``all`` (every edge's condition
 holds) or ``any`` (one is enough). What an edge is judged on is the **latest final run** of
@@ -34,6 +36,16 @@ says what went wrong)."""
 SUCCESS = frozenset({"completed"})
 FAILURE = frozenset({"failed", "missed"})
 FINAL = frozenset({"completed", "failed", "missed", "cancelled"})
+
+
+SUPERSEDED = "cancel_previous"
+"""``cancelled_by`` of a run a newer run of its job replaced (``on_overlap: cancel_previous``)."""
+
+
+def fires_dependents(status: str, cancelled_by: str | None = None) -> bool:
+    """Whether a run that reached ``status`` is an end its dependents hear of: any final
+    state, except a cancel by a newer run of the same job (that run ends in its place)."""
+    return status in FINAL and not (status == "cancelled" and cancelled_by == SUPERSEDED)
 
 
 def holds(on: DependOn, status: str) -> bool:

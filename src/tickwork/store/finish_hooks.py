@@ -4,7 +4,10 @@ Every path that ends runs calls ``after_finish`` once, with the runs it ended: r
 settling attempts (completed, failed with no retry left, timed out or lost for good,
 cancelled while running; also the reaper's expired leases, which settle as reports do), the
 reaper's missed runs, and cancels of queued runs (one, or a bulk cancel). An attempt that will
-be retried ends nothing and is not passed.
+be retried ends nothing and is not passed. Queued runs a newer run supersedes
+(``on_overlap: cancel_previous``, ``run_writes.supersede``) are not passed either: such an
+end fires no dependent (domain/trigger_rules.py), and the trigger or tick that supersedes them
+holds only its own job's lock, not its dependents'.
 
 The lock order (store/locking.py): the caller has locked the jobs that depend on the ended
 runs' jobs, together with any other job it writes, before the runs.
@@ -25,7 +28,7 @@ from tickwork.domain.newruns import queued_run
 from tickwork.domain.overlap import Skip, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun
 from tickwork.domain.records import Finished
-from tickwork.domain.trigger_rules import FINAL, Edge, UpstreamRun, decide_fire
+from tickwork.domain.trigger_rules import FINAL, Edge, UpstreamRun, decide_fire, fires_dependents
 from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import one_of
@@ -48,7 +51,7 @@ async def after_finish(
     now: datetime,
 ) -> None:
     """Queue the runs the trigger rules of the ended runs' dependents call for."""
-    ended = [f for f in finished if f.status in FINAL]
+    ended = [f for f in finished if fires_dependents(f.status, f.cancelled_by)]
     if ended:
         await _fire_dependents(conn, dialect, events, ended, now)
 

@@ -401,7 +401,7 @@ async def _settle_many(
     )
     settled_events(events, plans, why)
     ended = [
-        Finished(row.job_id, row.id, s.decision.status, why.get(row.id))
+        Finished(row.job_id, row.id, s.decision.status, why.get(row.id), _cancelled_by(row, s))
         for _, row, s in plans
         if s.decision.status != "queued"
     ]
