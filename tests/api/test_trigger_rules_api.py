@@ -66,9 +66,14 @@ async def test_bad_conditions_unknown_jobs_and_cycles_are_refused(
     bad_on = job_payload("b", depends_on=[{"job": "a", "on": "sometimes"}])
     r = await api.post("/api/jobs", json=bad_on, headers=admin)
     assert r.status_code == 422
-    assert any(d["field"].startswith("depends_on.0") for d in r.json()["error"]["details"]), (
-        r.json()
-    )
+    assert r.json()["error"]["details"] == [
+        {"field": "depends_on.0.on", "message": "Input should be 'success', 'failure' or 'done'"}
+    ]
+    extra = job_payload("b", depends_on=[{"job": "a", "when": "failure"}])
+    r = await api.post("/api/jobs", json=extra, headers=admin)
+    assert r.json()["error"]["details"] == [
+        {"field": "depends_on.0.when", "message": "unknown field"}
+    ]
     bad_rule = await api.post(
         "/api/jobs", json=job_payload("b", trigger_rule="most"), headers=admin
     )

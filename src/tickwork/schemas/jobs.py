@@ -16,6 +16,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
@@ -157,6 +158,42 @@ class DependencyIn(BaseModel):
         return data
 
 
+def checked_dependency(value: Any, _handler: ValidatorFunctionWrapHandler) -> str | DependencyIn:
+    """An entry of ``depends_on``: a job name (on success) or ``{"job", "on"}``, each checked
+    (the whole check: the union's own validation is never reached, so its errors, which name
+    the union's members, never show; an object's error says where inside it)."""
+    if isinstance(value, DependencyIn):
+        return value
+    if isinstance(value, str):
+        if not 1 <= len(value) <= DEPENDENCY_CHARS:
+            raise PydanticCustomError(
+                "dependency", "a job name or id of 1 to {n} characters", {"n": DEPENDENCY_CHARS}
+            )
+        return checked_text(value)
+    if isinstance(value, dict):
+        try:
+            return DependencyIn.model_validate(value)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            at = ".".join(str(p) for p in first["loc"])
+            why = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+            raise PydanticCustomError(
+                "dependency", "{why}", {"why": why, **({"at": at} if at else {})}
+            ) from None
+    raise PydanticCustomError(
+        "dependency", 'must be a job name or {"job": name, "on": "success" | "failure" | "done"}'
+    )
+
+
+DEPENDENCY_CHARS = 200
+
+DependencyEntry = Annotated[
+    Annotated[Text, Field(max_length=DEPENDENCY_CHARS)] | DependencyIn,
+    WrapValidator(checked_dependency),
+]
+"""An entry of ``depends_on`` on input: a name, or an object with the edge's condition."""
+
+
 def dependency_ref(dep: str | DependencyIn) -> tuple[str, str]:
     """An entry of ``depends_on`` as (job ref, condition): a plain name means success."""
     return (dep, "success") if isinstance(dep, str) else (dep.job, dep.on)
@@ -225,7 +262,7 @@ class JobIn(BaseModel):
         ),
     )
     timezone: Text = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
-    depends_on: list[Annotated[Text, Field(max_length=200)] | DependencyIn] = Field(
+    depends_on: list[DependencyEntry] = Field(
         default_factory=list,
         max_length=100,
         description="The upstream jobs: a name or id (of the job's own namespace; "
