@@ -8,9 +8,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.integration.harness import Cluster
+from tests.integration.harness import Cluster, wait_until
 
-from .helpers import STEPS, python_job
+from .helpers import STEPS, finish, python_job
 
 
 def test_the_dag_page_shows_a_failure_edge_distinctly(tw: Cluster, page: Page) -> None:
@@ -51,3 +51,20 @@ def test_the_job_form_chooses_a_condition(tw: Cluster, page: Page) -> None:
     ]
     expect(page.get_by_test_id("job-depends-on")).to_contain_text("tr.extract")
     expect(page.get_by_test_id("job-depends-on")).to_contain_text("on failure")
+
+
+def test_a_run_fired_by_a_failure_shows_the_failed_upstream(tw: Cluster, page: Page) -> None:
+    python_job(tw, "tr.ingest", parameters={"fail": "partner API returned 503"}, retries=0)
+    python_job(tw, "tr.page", depends_on=[{"job": "tr.ingest", "on": "failure"}])
+    upstream = finish(tw, tw.trigger("tr.ingest"), "failed")
+    fired = wait_until(
+        lambda: tw.http.get("/api/runs", params={"job": "tr.page"}).json()["runs"],
+        what="the on-failure dependent's run",
+    )[0]
+    page.goto(f"/runs/{fired['id']}")
+    shown = page.get_by_test_id("run-upstream")
+    expect(shown).to_contain_text("tr.ingest")
+    expect(shown).to_contain_text("Failed")
+    expect(shown).to_contain_text(upstream["error_summary"])
+    shown.get_by_role("link", name="tr.ingest").click()
+    expect(page).to_have_url(re.compile(f"/runs/{upstream['id']}"))
