@@ -221,7 +221,9 @@ async def test_a_superseded_run_fires_nothing_the_run_that_replaced_it_does(
     store: SqlStore, clock: FakeClock
 ) -> None:
     up = await add_job(store, clock, "latest-only", on_overlap="cancel_previous")
+    other = await add_job(store, clock, "other")
     done = await add_job(store, clock, "after-latest", deps=[up], on={"latest-only": "done"})
+    both = await add_job(store, clock, "after-both", deps=[up, other], on={"latest-only": "done"})
     wid = await add_worker(store, clock)
     first = await trigger(store, clock, up)
     [asg] = await claim(store, clock, wid)
@@ -234,8 +236,13 @@ async def test_a_superseded_run_fires_nothing_the_run_that_replaced_it_does(
     assert run is not None and (run.status, run.cancelled_by) == ("cancelled", "cancel_previous")
     assert await runs_of(store, done) == []
     [asg2] = [a for a in await claim(store, clock, wid) if a.run_id == second]
+    # nor does it count as an end for another job's rule: `both` still waits for it
+    other_run = await finish(store, clock, other, "completed", wid=wid)
+    assert await runs_of(store, both) == []
     clock.advance(1)
     ended = Completion(run_id=second, fence=asg2.fence, outcome="completed")
     await complete(store, [ended], worker_id=wid, now=clock.now())
     [fired] = await runs_of(store, done)
     assert fired.upstream_run_ids == (second,)
+    [together] = await runs_of(store, both)
+    assert set(together.upstream_run_ids) == {second, other_run}

@@ -28,7 +28,14 @@ from tickwork.domain.newruns import queued_run
 from tickwork.domain.overlap import Skip, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun
 from tickwork.domain.records import Finished
-from tickwork.domain.trigger_rules import FINAL, Edge, UpstreamRun, decide_fire, fires_dependents
+from tickwork.domain.trigger_rules import (
+    FINAL,
+    SUPERSEDED,
+    Edge,
+    UpstreamRun,
+    decide_fire,
+    fires_dependents,
+)
 from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import one_of
@@ -135,11 +142,8 @@ async def _decide(
     for edge in edges:
         found = await _latest_final(conn, edge.upstream, last)
         if found is not None:
-            shown = (
-                found.name
-                if found.namespace == dependent.namespace
-                else (f"{found.namespace}/{found.name}")
-            )
+            own = found.namespace == dependent.namespace
+            shown = found.name if own else f"{found.namespace}/{found.name}"
             latest[edge.upstream] = UpstreamRun(
                 job_id=edge.upstream,
                 run_id=found.id,
@@ -153,11 +157,17 @@ async def _decide(
 
 
 async def _latest_final(conn: AsyncConnection, job_id: str, since: datetime | None) -> Any:
-    """The job's latest run in a final state that finished after ``since`` (or None)."""
+    """The job's latest run in a final state that finished after ``since`` (or None); a run
+    a newer one superseded is not an end (domain/trigger_rules.py ``fires_dependents``)."""
     stmt = (
         sa.select(R.id, R.status, R.error, R.error_summary, J.name, J.namespace)
         .join(t.jobs, J.id == R.job_id)
-        .where(R.job_id == job_id, R.status.in_(sorted(FINAL)), R.finished_at.is_not(None))
+        .where(
+            R.job_id == job_id,
+            R.status.in_(sorted(FINAL)),
+            R.finished_at.is_not(None),
+            sa.or_(R.status != "cancelled", R.cancelled_by.is_distinct_from(SUPERSEDED)),
+        )
     )
     if since is not None:
         stmt = stmt.where(R.finished_at > since)
