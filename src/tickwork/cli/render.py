@@ -175,9 +175,22 @@ def run_detail(run: RunDetail) -> Table:
         ("result", "-" if run.result is None else json.dumps(run.result)),
         ("error", Text(run.error or "-", style="red" if run.error else "")),
     ]
+    if run.upstream:  # fired by its dependencies: the upstream runs that fired it
+        rows.insert(4, ("upstream", upstream_lines(run)))
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def upstream_lines(run: RunOut) -> Text:
+    """One line per upstream run that fired ``run``: job, run id, status and why."""
+    text = Text()
+    for i, u in enumerate(run.upstream):
+        text.append(("\n" if i else "") + f"{u.job}  {u.run_id}  ")
+        text.append(u.status, style="red" if u.status in ("failed", "missed") else "")
+        if u.error_summary:
+            text.append(f"  {u.error_summary}", style="dim")
+    return text
 
 
 def attempts_table(attempts: Iterable[AttemptOut]) -> Table:
