@@ -1,6 +1,6 @@
 """The two ways a claim is made, on both backends: runs of ``allow`` jobs (which bypass their
-job's concurrency) claimed without any job lock (on PostgreSQL in two pipelined round trips,
-``store/claims_pg.py``), and runs of jobs that count their running runs, claimed under those
+job's concurrency) claimed without any job lock (on PostgreSQL one statement in one round
+trip, ``store/claims_pg.py``), and runs of jobs that count their running runs, claimed under those
 jobs' locks within their concurrency, even when both kinds wait on the same routes."""
 
 from __future__ import annotations
@@ -58,6 +58,24 @@ async def test_allow_runs_are_claimed_in_order_with_their_targets(
     assert first[0].parameters == {"n": 1} and first[0].attempt == 1
     assert await claim(store, clock, wid) == []
     assert fast == ([True, True, True] if store.db.is_postgres else [])
+
+
+async def test_allow_runs_come_in_priority_order_and_a_repeat_takes_the_next(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = count_fast(monkeypatch)
+    low = await add_job(store, clock, "low", on_overlap="allow", priority=10)
+    high = await add_job(store, clock, "high", on_overlap="allow", priority=90)
+    lows = await queue(store, clock, low.id, 2)
+    clock.advance(1)
+    highs = await queue(store, clock, high.id, 2)
+    wid = await add_worker(store, clock)
+    first = await claim(store, clock, wid, limit=3)
+    assert [a.run_id for a in first] == sorted(highs) + sorted(lows)[:1]
+    assert [a.job_name for a in first] == ["high", "high", "low"]
+    [last] = await claim(store, clock, wid, limit=3)
+    assert last.run_id == sorted(lows)[1] and last.job_name == "low"
+    assert fast == ([True, True] if store.db.is_postgres else [])
 
 
 async def test_runs_of_limited_jobs_keep_their_concurrency_beside_allow_runs(

@@ -296,6 +296,29 @@ async def test_lost_worker_and_start_deadline(store: SqlStore, clock: FakeClock)
     assert run is not None and run.status == "missed"
 
 
+async def test_a_reap_with_nothing_to_do_writes_nothing(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every coordinator reaps every second: a pass that finds nothing opens no write
+    transaction; one that finds work still does it (the tests above)."""
+    job = await add_job(store, clock, "calm", start_deadline=60)
+    await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
+    await add_worker(store, clock)  # online and heard from: not lost
+    writes: list[object] = []
+    real = store.db.write
+
+    def counting(now: object) -> object:
+        writes.append(now)
+        return real(now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.db, "write", counting)
+    result = await store.reaper.reap(now=clock.now(), lost_after=1000)
+    assert not result.changed and writes == []
+    clock.advance(61)  # the queued run's deadline has passed: now there is work
+    result = await store.reaper.reap(now=clock.now(), lost_after=1000)
+    assert len(result.missed) == 1 and writes
+
+
 async def test_dependents_fire_when_all_upstreams_succeeded(
     store: SqlStore, clock: FakeClock
 ) -> None:

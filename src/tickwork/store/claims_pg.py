@@ -1,9 +1,11 @@
 """Claims on PostgreSQL in raw psycopg: fixed statements (prepared by psycopg once they have
-run a few times) sent in pipelines, so a claim costs two or three round trips rather than
-six to eight through SQLAlchemy, and none of its statement building.
+run a few times) sent in pipelines, so a claim costs one round trip (three when limits
+apply) rather than six to eight through SQLAlchemy, and none of its statement building.
 
-- **Runs that bypass their job's concurrency** (``allow`` jobs), the common case: BEGIN with
-  the locking pick; then the update, the jobs' targets and COMMIT. No job is locked.
+- **Runs that bypass their job's concurrency** (``allow`` jobs), the common case: one
+  statement, sent with BEGIN and COMMIT in one round trip, picks the candidates (locking,
+  SKIP LOCKED), claims them only if every one is free, and returns them with their jobs'
+  targets; if one is not free it changes nothing and says so. No job is locked.
   A candidate is free when it bypasses its job's concurrency and no limit touches it: no
   rate limit of its job or of its namespace's tags, no running quota of its namespace (three
   index probes per candidate, in the pick itself: no round trip more).
@@ -106,6 +108,32 @@ JOBS = """
 SELECT id, name, spec FROM jobs
 WHERE id IN (SELECT job_id FROM runs WHERE id = ANY(%(ids)s))
 """
+
+
+def _claim_free(pick: str) -> str:
+    """The bypassing claim as one statement: the locking pick; whether every candidate is
+    free; the update only then; the claimed runs with their jobs in the claim's order, or
+    one row of NULLs saying whether nothing was free to take or something was not free."""
+    return f"""
+WITH picked AS ({pick}),
+verdict AS (SELECT coalesce(bool_and(free), true) AS all_free FROM picked),
+claimed AS (
+  UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = runs.fence + 1,
+    claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
+    ack_deadline = %(ack)s, cancel_requested = false
+  FROM picked, verdict
+  WHERE runs.id = picked.id AND verdict.all_free AND runs.status = 'queued'
+  RETURNING runs.id, runs.job_id, runs.fence, runs.attempt, runs.idempotency_key,
+    runs.parameters, runs.timeout, runs.upstream, runs.priority, runs.queued_at
+)
+SELECT v.all_free, c.id, c.job_id, c.fence, c.attempt, c.idempotency_key, c.parameters,
+  c.timeout, c.upstream, j.name, j.spec
+FROM verdict v LEFT JOIN (claimed c JOIN jobs j ON j.id = c.job_id) ON true
+ORDER BY c.priority DESC, c.queued_at, c.id
+"""
+
+
+CLAIM_FREE = {shape: _claim_free(PICK[shape]) for shape in SHAPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,14 +241,24 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
     limit); None if one is not (nothing changed: the transaction was rolled back, the
     caller may claim again on it)."""
     pg = await driver(conn)
+    params = {
+        **terms.ready(terms.limit),
+        "worker": terms.worker_id,
+        "expires": terms.expires,
+        "ack": terms.ack,
+    }
     async with pg.pipeline():
-        pick = pg.cursor()
-        await pick.execute(PICK[terms.shape], terms.ready(terms.limit))
-        rows = await pick.fetchall()
-    if not all(row[4] for row in rows):
-        await pg.rollback()  # the candidates' locks go: jobs are locked before runs
+        cur = pg.cursor()
+        await cur.execute(CLAIM_FREE[terms.shape], params)
+        # in the same round trip; if a candidate was not free, its lock goes with it (jobs
+        # are locked before runs), and the caller's commit has nothing to do
+        await pg.commit()
+        rows = await cur.fetchall()
+    if not rows[0][0]:
         return None
-    return await _claim(pg, [row[0] for row in rows], terms, None)
+    claimed = [tuple(r[1:9]) for r in rows if r[1] is not None]
+    found = {r[2]: (r[2], r[9], r[10]) for r in rows if r[1] is not None}
+    return [r[0] for r in claimed], claimed, found
 
 
 async def claim_limited(

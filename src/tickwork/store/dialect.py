@@ -60,7 +60,11 @@ def create_engines(
         engine = create_async_engine(
             target, pool_size=5, max_overflow=10, connect_args=connect_args
         )
-        return engine, engine
+        # Reads on the same pool in autocommit: one round trip a statement, where a read
+        # transaction costs three (BEGIN, the statement, the ROLLBACK as the connection goes
+        # back). Under READ COMMITTED every statement takes its own snapshot even inside a
+        # transaction, so a read of several statements loses no consistency it had.
+        return engine.execution_options(isolation_level="AUTOCOMMIT"), engine
     reader = create_async_engine(target, connect_args={"timeout": 30})
     writer = create_async_engine(target, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
     _sqlite_pragmas(reader, immediate=False)
