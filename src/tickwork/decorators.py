@@ -49,9 +49,10 @@ def job(
     """Declare the decorated module-level function as a tickwork python job.
 
     ``schedule`` is a cron expression, an interval or an ISO datetime (none: the job runs only
-    when triggered or when its ``depends_on`` succeed); ``name`` defaults to the function
-    name with ``_`` → ``-``; any other keyword is a job field (``timezone``, ``retries``,
-    ``depends_on``, ``parameters``, ``tags`` …). Also usable bare: ``@tickwork.job``.
+    when triggered or after its ``depends_on``, as their conditions say); ``name`` defaults to
+    the function name with ``_`` → ``-``; any other keyword is a job field (``timezone``,
+    ``retries``, ``depends_on``, ``parameters``, ``tags`` …). Also usable bare:
+    ``@tickwork.job``.
     """
     if callable(schedule):
         return _register(schedule, None, None, {})

@@ -288,3 +288,21 @@ def test_worker_command_passes_its_arguments_through(server: Served) -> None:
     )
     refused = invoker(server.url)("worker", "--concurrency", "0")
     assert refused.exit_code == 2 and "is not between 1 and 1000" in refused.stderr
+
+
+def test_runs_show_names_the_upstream_runs_that_fired_a_run(live: Live) -> None:
+    live.job("flaky-feed", type="shell", command="echo 'feed down' >&2; exit 4", retries=0)
+    live.job(
+        "feed-alert",
+        type="shell",
+        command="echo alerted",
+        depends_on=[{"job": "flaky-feed", "on": "failure"}],
+    )
+    failed = live.finished(live.client.trigger("flaky-feed").run_id)
+    assert failed.status == "failed"
+    fired = wait_until(
+        lambda: live.client.list_runs(job="feed-alert").runs, what="the on-failure dependent"
+    )[0]
+    shown = live.tw("runs", "show", fired.id)
+    assert shown.exit_code == 0, shown.output
+    assert f"flaky-feed  {failed.id}  failed  feed down" in shown.stdout

@@ -249,6 +249,19 @@ async def test_heartbeats_reports_claims_cancels_ticks_and_the_reaper_together_n
             await add_job(store, clock, "ticking", schedule="1s", on_overlap="cancel_previous")
         ).id,
     }
+    # a dependent of every kind of edge: reports, cancels (single and bulk) and the reaper's
+    # missed runs and expired leases all end runs that may queue its runs
+    free, supersede, limited = (jobs[n] for n in ("free", "supersede", "limited"))
+    dependent = await add_job(
+        store,
+        clock,
+        "dependent",
+        deps=[await store.jobs.get(j) for j in (free, supersede, limited)],  # type: ignore[misc]
+        on={"free": "failure", "supersede": "done", "limited": "done"},
+        trigger_rule="any",
+        on_overlap="allow",
+        concurrency=100,
+    )
     workers = [await add_worker(store, clock, f"worker-{i}") for i in range(3)]
     load = Load(store, clock, jobs, random.Random(3))
     failures: list[BaseException] = []
@@ -276,6 +289,8 @@ async def test_heartbeats_reports_claims_cancels_ticks_and_the_reaper_together_n
     }
     cancelled, _, _ = await store.runs.page(RunFilter(status="cancelled"), limit=500, cursor=None)
     assert "load" in {r.cancelled_by for r in cancelled}  # bulk cancels took part too
+    _, fired, _ = await store.runs.page(RunFilter(job_id=dependent.id), limit=1, cursor=None)
+    assert fired.count > 0  # the trigger rules took part
     deadlocks = [f for f in failures if is_lock_conflict(f)]
     assert not deadlocks, f"{len(deadlocks)} deadlocks, first: {deadlocks[0]}"
     assert not failures, failures[:3]

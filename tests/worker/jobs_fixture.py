@@ -40,6 +40,7 @@ def with_ctx(ctx: Any, x: int = 0) -> dict[str, Any]:
         "idempotency_key": ctx.idempotency_key,
         "parameters": dict(ctx.parameters),
         "env": dict(ctx.env),
+        "upstream": [dict(u) for u in ctx.upstream],
         "x": x,
     }
 

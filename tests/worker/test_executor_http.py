@@ -217,3 +217,18 @@ async def test_a_request_timeout_fails_the_attempt_before_the_jobs_timeout(
     req = make_request("http", request=http_request(server.url("/slow"), timeout=0.2), timeout=30.0)
     result = await executors.execute(req, output)
     assert (result.status, result.error) == ("failed", "the request took longer than 0.2s")
+
+
+async def test_a_run_fired_by_its_dependencies_names_them_in_a_header(
+    executors: Executors, server: TinyServer, output: Output
+) -> None:
+    spec = http_request(server.url("/ok"), headers={"Tickwork-Upstream-Runs": "forged"})
+    upstream = (
+        {"run_id": "run-a", "job": "a", "status": "failed", "error": "boom\nsecond line"},
+        {"run_id": "run-b", "job": "b", "status": "completed", "error": None},
+    )
+    await executors.execute(make_request("http", request=spec, upstream=upstream), output)
+    await executors.execute(make_request("http", request=http_request(server.url("/ok"))), output)
+    fired, plain = server.received
+    assert fired.headers["tickwork-upstream-runs"] == "run-a,run-b"
+    assert "tickwork-upstream-runs" not in plain.headers

@@ -34,6 +34,7 @@ async def test_ctx_is_passed_when_the_signature_asks_for_it(
         attempt=3,
         fence=99,
         env={"REGION": "eu"},
+        upstream=({"run_id": "run-up", "job": "extract", "status": "failed", "error": "boom"},),
     )
 
     result = await executors.execute(req, output)
@@ -47,6 +48,7 @@ async def test_ctx_is_passed_when_the_signature_asks_for_it(
         "idempotency_key": req.idempotency_key,
         "parameters": {"x": 5},
         "env": {"REGION": "eu"},
+        "upstream": [{"run_id": "run-up", "job": "extract", "status": "failed", "error": "boom"}],
         "x": 5,
     }
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from executor_helpers import MakeExecutors, Output, make_request
 
@@ -41,3 +43,18 @@ async def test_python_jobs_do_not_see_the_workers_own_variables(
     assert result.status == "completed"
     assert "JOB_SETTING" in result.result
     assert not [n for n in result.result if n.upper().startswith("TICKWORK_")]
+
+
+async def test_shell_jobs_get_the_upstream_runs_that_fired_them(
+    executors_with_token, output: Output
+):
+    upstream = ({"run_id": "run-a", "job": "a", "status": "failed", "error": 'a "quoted"\nerror'},)
+    req = make_request("shell", command='printf "%s" "$TICKWORK_UPSTREAM"', upstream=upstream)
+    result = await executors_with_token.execute(req, output)
+    assert result.status == "completed"
+    assert json.loads(output.text()) == [dict(u) for u in upstream]
+    plain = Output()
+    await executors_with_token.execute(
+        make_request("shell", command='printf "%s" "$TICKWORK_UPSTREAM"'), plain
+    )
+    assert plain.text() == "[]"

@@ -641,6 +641,13 @@ export interface components {
        * @enum {string}
        */
       type: "python" | "shell" | "http";
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it ({run_id, job, status, error, error_summary}); python jobs get them as ctx.upstream, shell jobs as the JSON of TICKWORK_UPSTREAM, http jobs their run ids in the Tickwork-Upstream-Runs header.
+       */
+      upstream?: {
+          [key: string]: unknown;
+        }[];
     };
     /** AttemptOut */
     AttemptOut: {
@@ -1043,6 +1050,13 @@ export interface components {
     };
     /** DagEdge */
     DagEdge: {
+      /**
+       * On
+       * @description The upstream outcome that counts along this edge.
+       * @default success
+       * @enum {string}
+       */
+      on?: "success" | "failure" | "done";
       /** Source */
       source: string;
       /** Target */
@@ -1187,6 +1201,24 @@ export interface components {
       error: string | null;
       /** Ok */
       ok: boolean;
+    };
+    /**
+     * DependencyIn
+     * @description An edge with its condition; a plain name in ``depends_on`` means ``on: success``.
+     */
+    DependencyIn: {
+      /**
+       * Job
+       * @description The upstream job: a name or id of the job's namespace, or 'other-ns/name' (only an admin of both namespaces may add that).
+       */
+      job: string;
+      /**
+       * On
+       * @description success: the upstream run completed; failure: it failed for good (failed, timed out, lost or missed with no retry left); done: it reached any final state (cancelled too).
+       * @default success
+       * @enum {string}
+       */
+      on?: "success" | "failure" | "done";
     };
     /** ErrorBody */
     ErrorBody: {
@@ -1359,8 +1391,11 @@ export interface components {
       delivery: string;
       /** Dependents */
       dependents: string[];
-      /** Depends On */
-      depends_on: string[];
+      /**
+       * Depends On
+       * @description A plain name for an on-success edge, an object for the others.
+       */
+      depends_on: (string | components["schemas"]["DependencyIn"])[];
       /** Description */
       description: string;
       /** Enabled */
@@ -1431,6 +1466,12 @@ export interface components {
       timeout: number;
       /** Timezone */
       timezone: string;
+      /**
+       * Trigger Rule
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
       /** Type */
       type: string;
       /**
@@ -1494,9 +1535,9 @@ export interface components {
       delivery?: "at_least_once" | "at_most_once";
       /**
        * Depends On
-       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @description The upstream jobs: a name or id (of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | "failure" | "done"} gives the condition.
        */
-      depends_on?: string[];
+      depends_on?: (string | components["schemas"]["DependencyIn"])[];
       /**
        * Description
        * @default
@@ -1616,6 +1657,13 @@ export interface components {
        */
       timezone?: string;
       /**
+       * Trigger Rule
+       * @description all: a run is queued once every dependency's condition holds (each upstream's latest final run since this job's own latest run); any: once one holds.
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
+      /**
        * Type
        * @enum {string}
        */
@@ -1667,8 +1715,11 @@ export interface components {
       cwd: string | null;
       /** Delivery */
       delivery: string;
-      /** Depends On */
-      depends_on: string[];
+      /**
+       * Depends On
+       * @description A plain name for an on-success edge, an object for the others.
+       */
+      depends_on: (string | components["schemas"]["DependencyIn"])[];
       /** Description */
       description: string;
       /** Enabled */
@@ -1736,6 +1787,12 @@ export interface components {
       timeout: number;
       /** Timezone */
       timezone: string;
+      /**
+       * Trigger Rule
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
       /** Type */
       type: string;
       /**
@@ -1798,10 +1855,10 @@ export interface components {
       delivery?: ("at_least_once" | "at_most_once") | null;
       /**
        * Depends On
-       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @description The upstream jobs: a name or id (of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | "failure" | "done"} gives the condition.
        * @default null
        */
-      depends_on?: string[] | null;
+      depends_on?: ((string | components["schemas"]["DependencyIn"])[]) | null;
       /**
        * Description
        * @default null
@@ -1944,6 +2001,12 @@ export interface components {
        * @default null
        */
       timezone?: string | null;
+      /**
+       * Trigger Rule
+       * @description all: a run is queued once every dependency's condition holds (each upstream's latest final run since this job's own latest run); any: once one holds.
+       * @default null
+       */
+      trigger_rule?: ("all" | "any") | null;
       /**
        * Type
        * @default null
@@ -2490,6 +2553,11 @@ export interface components {
       timeout: number;
       /** Trigger */
       trigger: string;
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it, with their status and error (what its code gets as ctx.upstream / TICKWORK_UPSTREAM).
+       */
+      upstream?: components["schemas"]["UpstreamRunOut"][];
       /** Upstream Run Ids */
       upstream_run_ids: string[];
       /**
@@ -2611,6 +2679,11 @@ export interface components {
       timeout: number;
       /** Trigger */
       trigger: string;
+      /**
+       * Upstream
+       * @description A run fired by its dependencies: the upstream runs that fired it, with their status and error (what its code gets as ctx.upstream / TICKWORK_UPSTREAM).
+       */
+      upstream?: components["schemas"]["UpstreamRunOut"][];
       /** Upstream Run Ids */
       upstream_run_ids: string[];
       /** Worker */
@@ -2935,6 +3008,31 @@ export interface components {
       /** Run Id */
       run_id: string;
       /** Status */
+      status: string;
+    };
+    /**
+     * UpstreamRunOut
+     * @description An upstream run that fired a dependency run (its latest final run at the time).
+     */
+    UpstreamRunOut: {
+      /**
+       * Error
+       * @description Its error (the last 4,000 characters).
+       */
+      error?: string | null;
+      /** Error Summary */
+      error_summary?: string | null;
+      /**
+       * Job
+       * @description The upstream job's name ('namespace/name' if another's).
+       */
+      job: string;
+      /** Run Id */
+      run_id: string;
+      /**
+       * Status
+       * @description completed, failed, missed or cancelled.
+       */
       status: string;
     };
     /** WhoAmI */

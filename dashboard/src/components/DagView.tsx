@@ -3,7 +3,7 @@ import { useNavigate } from 'react-router'
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react'
 import '@xyflow/react/dist/style.css'
 import type { Dag, DagNode } from '../api/types'
-import { bounds, layoutDag, NODE_H, NODE_W } from '../lib/dag'
+import { bounds, EDGE_KINDS, edgeKinds, edgeLook, edgeSentence, layoutDag, NODE_H, NODE_W } from '../lib/dag'
 import { statusColor, statusLabel } from '../lib/status'
 
 type JobNodeData = { job: DagNode; highlighted: boolean; direction: 'LR' | 'TB' }
@@ -47,19 +47,25 @@ export function DagView({ dag, highlight, height = 'auto', direction = 'LR', min
     }))
     const edges: Edge[] = dag.edges.map((e) => {
       const lit = !!highlight && (e.source === highlight || e.target === highlight)
+      const look = edgeLook(e.on, lit)
       return {
         id: `${e.source}->${e.target}`,
         source: e.source,
         target: e.target,
         type: 'smoothstep',
-        animated: dag.nodes.find((n) => n.name === e.source)?.status === 'running',
-        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: lit ? 'var(--brand)' : '#94a3b8' },
-        style: { stroke: lit ? 'var(--brand)' : '#94a3b8', strokeWidth: lit ? 2 : 1.5 },
+        className: look.className,
+        label: look.label,
+        labelStyle: { fill: look.stroke, fontSize: 11, fontWeight: 600 },
+        labelBgStyle: { fill: 'var(--surface)' },
+        animated: !look.strokeDasharray && dag.nodes.find((n) => n.name === e.source)?.status === 'running',
+        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: look.stroke },
+        style: { stroke: look.stroke, strokeWidth: look.strokeWidth, strokeDasharray: look.strokeDasharray },
       }
     })
     return { nodes, edges, box }
   }, [dag, highlight, direction])
   const paneHeight = height === 'auto' ? Math.round(Math.min(maxHeight, Math.max(minHeight, box.height + 110))) : height
+  const kinds = edgeKinds(dag)
 
   return (
     <div className="dag-view" style={{ height: paneHeight }} data-testid="dag-view" role="figure" aria-label={`Dependency graph with ${dag.nodes.length} jobs`}>
@@ -81,11 +87,21 @@ export function DagView({ dag, highlight, height = 'auto', direction = 'LR', min
         <Background gap={20} size={1} color="#e2e8f0" />
         <Controls showInteractive={false} />
       </ReactFlow>
+      {kinds.some((k) => k !== 'success') && (
+        <ul className="dag-legend" aria-label="Edge kinds" data-testid="dag-legend">
+          {kinds.map((k) => (
+            <li key={k}>
+              <svg width="28" height="8" aria-hidden>
+                <line x1="0" y1="4" x2="28" y2="4" stroke={EDGE_KINDS[k].stroke} strokeWidth="2" strokeDasharray={EDGE_KINDS[k].dash} />
+              </svg>
+              {EDGE_KINDS[k].legend}
+            </li>
+          ))}
+        </ul>
+      )}
       <ul className="sr-only">
         {dag.edges.map((e) => (
-          <li key={`${e.source}->${e.target}`}>
-            {e.target} depends on {e.source}
-          </li>
+          <li key={`${e.source}->${e.target}`}>{edgeSentence(e)}</li>
         ))}
       </ul>
     </div>

@@ -24,7 +24,7 @@ export function SchedulePreview({ schedule, timezone, calendar }: { schedule: st
   if (!s) {
     return (
       <div className="preview preview-empty" data-testid="schedule-preview">
-        No schedule: the job runs only when triggered or when the jobs it depends on succeed.
+        No schedule: the job runs only when triggered or when its dependencies succeed, fail or finish as it asks.
       </div>
     )
   }

@@ -1,5 +1,5 @@
 import { Graph, layout } from '@dagrejs/dagre'
-import type { Dag, DagNode } from '../api/types'
+import type { Dag, DagEdge, DagNode, DependOn } from '../api/types'
 
 /**
  * The part of the graph a job belongs to: the job, everything upstream of it
@@ -49,7 +49,9 @@ export const NODE_H = 52
 /** Left-to-right layered layout (dagre); returns top-left positions. */
 export function layoutDag(dag: Dag, direction: 'LR' | 'TB' = 'LR'): Positioned[] {
   const g = new Graph()
-  g.setGraph({ rankdir: direction, nodesep: 24, ranksep: 52, marginx: 8, marginy: 8 })
+  // a labelled (failure / done) edge needs room between the ranks for its label
+  const labelled = dag.edges.some((e) => e.on && e.on !== 'success')
+  g.setGraph({ rankdir: direction, nodesep: 24, ranksep: labelled ? 96 : 52, marginx: 8, marginy: 8 })
   g.setDefaultEdgeLabel(() => ({}))
   for (const n of dag.nodes) g.setNode(n.name, { width: NODE_W, height: NODE_H })
   for (const e of dag.edges) {
@@ -78,4 +80,47 @@ export function connectedOnly(dag: Dag): Dag {
     used.add(e.target)
   }
   return { nodes: dag.nodes.filter((n) => used.has(n.name)), edges: dag.edges }
+}
+
+/** How each kind of edge is drawn: a success edge solid grey, a failure edge dashed red, a
+ * done edge dotted blue; the non-success ones also carry a label, so colour is never the
+ * only cue. */
+export const EDGE_KINDS: Record<DependOn, { stroke: string; dash?: string; label?: string; legend: string }> = {
+  success: { stroke: '#94a3b8', legend: 'on success' },
+  failure: { stroke: '#dc2626', dash: '6 4', label: 'on failure', legend: 'on failure' },
+  done: { stroke: '#2563eb', dash: '2 4', label: 'when done', legend: 'when done (any outcome)' },
+}
+
+export interface EdgeLook {
+  stroke: string
+  strokeWidth: number
+  strokeDasharray?: string
+  label?: string
+  className: string
+}
+
+/** The drawing of an edge of condition `on` (success when absent), brighter when `lit`. */
+export function edgeLook(on: DependOn | undefined, lit: boolean): EdgeLook {
+  const kind = on ?? 'success'
+  const look = EDGE_KINDS[kind]
+  return {
+    stroke: lit && kind === 'success' ? 'var(--brand)' : look.stroke,
+    strokeWidth: lit ? 2.25 : 1.5,
+    strokeDasharray: look.dash,
+    label: look.label,
+    className: `dag-edge dag-edge-${kind}`,
+  }
+}
+
+const WHEN: Record<DependOn, string> = { success: 'succeeds', failure: 'fails', done: 'finishes, whatever the outcome' }
+
+/** An edge in words, for screen readers: "cleanup runs when load fails". */
+export function edgeSentence(e: DagEdge): string {
+  return `${e.target} runs when ${e.source} ${WHEN[e.on ?? 'success']}`
+}
+
+/** The kinds of edge the graph has, in a fixed order (what its legend lists). */
+export function edgeKinds(dag: Dag): DependOn[] {
+  const present = new Set(dag.edges.map((e) => e.on ?? 'success'))
+  return (['success', 'failure', 'done'] as DependOn[]).filter((k) => present.has(k))
 }

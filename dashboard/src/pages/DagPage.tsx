@@ -36,7 +36,7 @@ export default function DagPage() {
     <div className="page">
       <PageHeader
         title="Dependencies"
-        subtitle={`Jobs that run after others succeed${allNs ? ', in the default namespace (choose another in the header)' : ''}. Click a job to open it.`}
+        subtitle={`Jobs that run after others succeed, fail or finish${allNs ? ', in the default namespace (choose another in the header)' : ''}. Click a job to open it.`}
       />
       <div className="filters">
         <DebouncedInput id="dag-focus" label="Focus on a job" placeholder="Focus on a job…" value={focus} onCommit={setFocus} />

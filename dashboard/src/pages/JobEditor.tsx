@@ -6,7 +6,7 @@ import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, fieldErrors, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
-import { CALENDAR_POLICIES, type JobType } from '../api/types'
+import { CALENDAR_POLICIES, DEPEND_ON, type DependOn, type JobType, type TriggerRule } from '../api/types'
 import { DependsOnInput } from '../components/DependsOnInput'
 import { SchedulePreview } from '../components/SchedulePreview'
 import { useToast } from '../components/Toasts'
@@ -15,7 +15,7 @@ import { POLICY_LABELS } from '../lib/calendar'
 import { formatDateTime } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { listNamespace } from '../lib/namespace'
-import { EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, serverErrorsToForm, type JobForm } from '../lib/jobform'
+import { CONDITION_LABELS, EMPTY_FORM, formToSpec, jobToForm, parseJsonObject, serverErrorsToForm, withCondition, withDependencies, type JobForm } from '../lib/jobform'
 
 const SCHEDULE_PRESETS = [
   { label: 'Every 5 min', value: 'every 5m' },
@@ -303,9 +303,35 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
             </Field>
           </div>
           <SchedulePreview schedule={form.schedule} timezone={form.timezone} calendar={form.calendar ? { name: form.calendar, policy: form.calendar_policy, namespace: calendarNamespace } : undefined} />
-          <Field label="Depends on" htmlFor="depends_on" error={err('depends_on')} hint="Runs after each of these jobs succeeds. Cycles are rejected.">
-            <DependsOnInput id="depends_on" value={form.depends_on} onChange={(v) => set('depends_on', v)} exclude={form.name.trim()} invalid={!!err('depends_on')} />
+          <Field label="Depends on" htmlFor="depends_on" error={err('depends_on')} hint="Runs after these jobs: choose for each whether it must succeed, fail or just finish. Cycles are rejected.">
+            <DependsOnInput id="depends_on" value={form.depends_on.map((d) => d.job)} onChange={(v) => set('depends_on', withDependencies(form.depends_on, v))} exclude={form.name.trim()} invalid={!!err('depends_on')} />
           </Field>
+          {form.depends_on.length > 0 && (
+            <div className="dep-conditions" data-testid="dep-conditions">
+              {form.depends_on.map((d) => (
+                <label key={d.job} className="dep-condition">
+                  <span>
+                    Run when <strong>{d.job}</strong>
+                  </span>
+                  <select className="select" aria-label={`Condition for ${d.job}`} value={d.on} onChange={(e) => set('depends_on', withCondition(form.depends_on, d.job, e.target.value as DependOn))}>
+                    {DEPEND_ON.map((on) => (
+                      <option key={on} value={on}>
+                        {CONDITION_LABELS[on]}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              ))}
+              {form.depends_on.length > 1 && (
+                <Field label="Trigger rule" htmlFor="trigger_rule" error={err('trigger_rule')} hint="All: every condition above must hold. Any: one is enough.">
+                  <select id="trigger_rule" className="select" value={form.trigger_rule} onChange={(e) => set('trigger_rule', e.target.value as TriggerRule)}>
+                    <option value="all">all of them</option>
+                    <option value="any">any of them</option>
+                  </select>
+                </Field>
+              )}
+            </div>
+          )}
         </Section>
 
         <Section title="Reliability" description="Timeouts and retries. Failed runs with no retries left go to the dead-letter queue.">

@@ -6,7 +6,7 @@ import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
 import { errorMessage, isApiError } from '../api/errors'
 import { keys } from '../api/keys'
-import type { Attempt, RunDetail as RunDetailT } from '../api/types'
+import type { Attempt, RunDetail as RunDetailT, RunStatus } from '../api/types'
 import { LogView } from '../components/LogView'
 import { JobLink } from '../components/RunsTable'
 import { useToast } from '../components/Toasts'
@@ -334,7 +334,16 @@ export default function RunDetail() {
                 ['Idempotency key', <code key="k" className="mono wrap">{run.idempotency_key}</code>],
                 [
                   'Upstream runs',
-                  run.upstream_run_ids.length ? (
+                  run.upstream?.length ? (
+                    <span key="u" className="upstream-list" data-testid="run-upstream">
+                      {run.upstream.map((u) => (
+                        <span key={u.run_id}>
+                          <Link to={`/runs/${encodeURIComponent(u.run_id)}`}>{u.job}</Link> <StatusBadge status={u.status as RunStatus} size="sm" />
+                          {u.error_summary && <span className="muted"> {u.error_summary}</span>}
+                        </span>
+                      ))}
+                    </span>
+                  ) : run.upstream_run_ids.length ? (
                     <span key="u" className="link-list">
                       {run.upstream_run_ids.map((u) => (
                         <Link key={u} to={`/runs/${encodeURIComponent(u)}`} className="mono">

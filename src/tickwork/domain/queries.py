@@ -55,6 +55,9 @@ class NewRun:
     scheduled_for: datetime | None = None
     upstream_run_ids: tuple[str, ...] = ()
     due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
+    upstream: tuple[Mapping[str, Any], ...] = ()
+    """A run fired by its dependencies: the upstream runs that fired it, as its code sees
+    them (domain/trigger_rules.py ``UpstreamRun.as_context``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,19 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class Finished:
+    """A run that has just reached a final state (completed, failed, missed, cancelled):
+    what the store's ``finish_hooks.after_finish`` is called with."""
+
+    job_id: str
+    run_id: str
+    status: str
+    error_summary: str | None = None
+    cancelled_by: str | None = None
+    """Who cancelled a cancelled run (``cancel_previous``: a newer run superseded it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportResult:
     run_id: str
     ok: bool

@@ -97,6 +97,8 @@ class Run:
     error: str | None = None
     error_summary: str | None = None
     upstream_run_ids: tuple[str, ...] = ()
+    upstream: tuple[Mapping[str, Any], ...] = ()
+    """The upstream runs that fired it (run_id, job, status, error, error_summary)."""
     cancel_requested: bool = False
     cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
@@ -170,6 +172,9 @@ class Assignment:
     by its own monotonic clock: the worker counts the ack window from its send plus this."""
     delivery: str = "at_least_once"
     """``at_most_once``: the worker executes only once the coordinator took the start."""
+    upstream: tuple[Mapping[str, Any], ...] = ()
+    """A run fired by its dependencies: the upstream runs that fired it (run_id, job,
+    status, error, error_summary), for the job's code."""
 
 
 @dataclass(frozen=True, slots=True)

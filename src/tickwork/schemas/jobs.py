@@ -14,13 +14,15 @@ from pydantic import (
     WithJsonSchema,
     WrapValidator,
     create_model,
+    model_validator,
 )
+from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from tickwork.domain.errors import ValidationError
-from tickwork.domain.jobs import HttpRequest, Job, JobSpec
+from tickwork.domain.jobs import Dependency, HttpRequest, Job, JobSpec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.domain.quotas import RATE_MAX, RateLimit
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text, checked_text
@@ -128,6 +130,75 @@ class SlaIn(BaseModel):
     )
 
 
+class DependencyIn(BaseModel):
+    """An edge with its condition; a plain name in ``depends_on`` means ``on: success``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="The upstream job: a name or id of the job's namespace, or "
+        "'other-ns/name' (only an admin of both namespaces may add that).",
+    )
+    on: Literal["success", "failure", "done"] = Field(
+        default="success",
+        description="success: the upstream run completed; failure: it failed for good "
+        "(failed, timed out, lost or missed with no retry left); done: it reached any final "
+        "state (cancelled too).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads a bare ``on:`` key as ``true``: an apply file's ``{job: x, on:
+        failure}`` arrives as ``{"job": "x", True: "failure"}``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            return {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
+def checked_dependency(value: Any, _handler: ValidatorFunctionWrapHandler) -> str | DependencyIn:
+    """An entry of ``depends_on``: a job name (on success) or ``{"job", "on"}``, each checked
+    (the whole check: the union's own validation is never reached, so its errors, which name
+    the union's members, never show; an object's error says where inside it)."""
+    if isinstance(value, DependencyIn):
+        return value
+    if isinstance(value, str):
+        if not 1 <= len(value) <= DEPENDENCY_CHARS:
+            raise PydanticCustomError(
+                "dependency", "a job name or id of 1 to {n} characters", {"n": DEPENDENCY_CHARS}
+            )
+        return checked_text(value)
+    if isinstance(value, dict):
+        try:
+            return DependencyIn.model_validate(value)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            at = ".".join(str(p) for p in first["loc"])
+            why = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+            raise PydanticCustomError(
+                "dependency", "{why}", {"why": why, **({"at": at} if at else {})}
+            ) from None
+    raise PydanticCustomError(
+        "dependency", 'must be a job name or {"job": name, "on": "success" | "failure" | "done"}'
+    )
+
+
+DEPENDENCY_CHARS = 200
+
+DependencyEntry = Annotated[
+    Annotated[Text, Field(max_length=DEPENDENCY_CHARS)] | DependencyIn,
+    WrapValidator(checked_dependency),
+]
+"""An entry of ``depends_on`` on input: a name, or an object with the edge's condition."""
+
+
+def dependency_ref(dep: str | DependencyIn) -> tuple[str, str]:
+    """An entry of ``depends_on`` as (job ref, condition): a plain name means success."""
+    return (dep, "success") if isinstance(dep, str) else (dep.job, dep.on)
+
+
 class JobIn(BaseModel):
     """A job definition. Unknown fields are rejected so typos never pass silently."""
 
@@ -191,12 +262,18 @@ class JobIn(BaseModel):
         ),
     )
     timezone: Text = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
-    depends_on: list[Annotated[Text, Field(max_length=200)]] = Field(
+    depends_on: list[DependencyEntry] = Field(
         default_factory=list,
         max_length=100,
-        description="Job names or ids that must succeed first, of the job's own namespace; "
+        description="The upstream jobs: a name or id (of the job's own namespace; "
         "'other-ns/name' names a job of another namespace, which only an admin of both "
-        "namespaces may add.",
+        'namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | '
+        '"failure" | "done"} gives the condition.',
+    )
+    trigger_rule: Literal["all", "any"] = Field(
+        default="all",
+        description="all: a run is queued once every dependency's condition holds (each "
+        "upstream's latest final run since this job's own latest run); any: once one holds.",
     )
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     worker_tags: list[Tag] = Field(default_factory=lambda: ["default"], max_length=10)
@@ -282,7 +359,10 @@ class JobIn(BaseModel):
             **{
                 **data,
                 "namespace": body_ns or namespace or DEFAULT_NAMESPACE,
-                "depends_on": tuple(self.depends_on),
+                "depends_on": tuple(
+                    Dependency(d) if isinstance(d, str) else Dependency(d.job, d.on)
+                    for d in self.depends_on
+                ),
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
                 "command": tuple(self.command) if isinstance(self.command, list) else self.command,
@@ -347,7 +427,10 @@ class JobOut(BaseModel):
     schedule: str | None
     schedule_type: Literal["cron", "interval", "once"] | None
     timezone: str
-    depends_on: list[str]
+    depends_on: list[str | DependencyIn] = Field(
+        description="A plain name for an on-success edge, an object for the others."
+    )
+    trigger_rule: Literal["all", "any"] = "all"
     tags: list[str]
     worker_tags: list[str]
     timeout: float
@@ -396,7 +479,11 @@ class JobOut(BaseModel):
             schedule=s.schedule,
             schedule_type=sched.kind if sched else None,
             timezone=s.timezone,
-            depends_on=list(s.depends_on),
+            depends_on=[
+                d.job if d.on == "success" else DependencyIn(job=d.job, on=d.on)
+                for d in s.depends_on
+            ],
+            trigger_rule=s.trigger_rule,
             tags=list(s.tags),
             worker_tags=list(s.worker_tags),
             timeout=s.timeout,
@@ -475,6 +562,9 @@ class DagNode(BaseModel):
 class DagEdge(BaseModel):
     source: str
     target: str
+    on: Literal["success", "failure", "done"] = Field(
+        default="success", description="The upstream outcome that counts along this edge."
+    )
 
 
 class DagOut(BaseModel):

@@ -12,6 +12,16 @@ from tickwork.domain.runs import Attempt, DeadLetter, Run
 from tickwork.schemas.fields import JsonObject, Text
 
 
+class UpstreamRunOut(BaseModel):
+    """An upstream run that fired a dependency run (its latest final run at the time)."""
+
+    run_id: str
+    job: str = Field(description="The upstream job's name ('namespace/name' if another's).")
+    status: str = Field(description="completed, failed, missed or cancelled.")
+    error: str | None = Field(default=None, description="Its error (the last 4,000 characters).")
+    error_summary: str | None = None
+
+
 class RunOut(BaseModel):
     # read from the domain Run by attribute: one source for the wire shape
     model_config = ConfigDict(from_attributes=True)
@@ -44,6 +54,11 @@ class RunOut(BaseModel):
     )
     not_before: datetime | None
     upstream_run_ids: list[str]
+    upstream: list[UpstreamRunOut] = Field(
+        default_factory=list,
+        description="A run fired by its dependencies: the upstream runs that fired it, with "
+        "their status and error (what its code gets as ctx.upstream / TICKWORK_UPSTREAM).",
+    )
     cancel_requested: bool
     cancelled_by: str | None = Field(
         description="Who cancelled the run: a token's name, 'cancel_previous' (a newer run "

@@ -110,6 +110,13 @@ class AssignmentOut(BaseModel):
         description="at_most_once: execute only once the start is answered ok (a worker must "
         "not run it on the claim alone).",
     )
+    upstream: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="A run fired by its dependencies: the upstream runs that fired it "
+        "({run_id, job, status, error, error_summary}); python jobs get them as ctx.upstream, "
+        "shell jobs as the JSON of TICKWORK_UPSTREAM, http jobs their run ids in the "
+        "Tickwork-Upstream-Runs header.",
+    )
     lease_expires_at: datetime | None
     ack_deadline: datetime
     claim_held: float = Field(

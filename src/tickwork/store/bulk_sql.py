@@ -16,9 +16,16 @@ from tickwork.domain.runs import ACTIVE
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
+from tickwork.store.finish_hooks import after_finish
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import lock_jobs_of, lock_runs
-from tickwork.store.run_writes import CANCELLED, STOPPED_RUN, requeue_runs, stop_runs
+from tickwork.store.run_writes import (
+    CANCELLED,
+    STOPPED_RUN,
+    cancelled_ends,
+    requeue_runs,
+    stop_runs,
+)
 
 R = t.runs.c
 D = t.dead_letters.c
@@ -36,11 +43,14 @@ class BulkRows:
         them, as a single cancel does (``by`` is kept as ``cancelled_by``)."""
         which = self._runs(sel, ACTIVE)
         async with self.db.write(now) as (conn, events):
-            await lock_jobs_of(conn, self.db.dialect, which)
+            # their jobs and the jobs depending on those: a cancelled run may queue theirs
+            await lock_jobs_of(conn, self.db.dialect, which, dependents=True)
             held = await lock_runs(conn, self.db.dialect, which, columns=STOPPED_RUN)
             changed, stopping = await stop_runs(
                 conn, self.db.dialect, events, held, by=by, error=CANCELLED, now=now
             )
+            ended = cancelled_ends(held, changed)
+            await after_finish(conn, self.db.dialect, events, ended, now)
         return BulkResult(len(changed), changed, stopping)
 
     async def runs_retry(self, sel: RunSelection, *, now: datetime) -> BulkResult:

@@ -101,7 +101,7 @@ UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = fence + 1,
   claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
   ack_deadline = %(ack)s, cancel_requested = false
 WHERE id = ANY(%(ids)s) AND status = 'queued'
-RETURNING id, job_id, fence, attempt, idempotency_key, parameters, timeout
+RETURNING id, job_id, fence, attempt, idempotency_key, parameters, timeout, upstream
 """
 
 JOBS = """
@@ -124,10 +124,10 @@ claimed AS (
   FROM picked, verdict
   WHERE runs.id = picked.id AND verdict.all_free AND runs.status = 'queued'
   RETURNING runs.id, runs.job_id, runs.fence, runs.attempt, runs.idempotency_key,
-    runs.parameters, runs.timeout, runs.priority, runs.queued_at
+    runs.parameters, runs.timeout, runs.upstream, runs.priority, runs.queued_at
 )
 SELECT v.all_free, c.id, c.job_id, c.fence, c.attempt, c.idempotency_key, c.parameters,
-  c.timeout, j.name, j.spec
+  c.timeout, c.upstream, j.name, j.spec
 FROM verdict v LEFT JOIN (claimed c JOIN jobs j ON j.id = c.job_id) ON true
 ORDER BY c.priority DESC, c.queued_at, c.id
 """
@@ -256,8 +256,8 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
         rows = await cur.fetchall()
     if not rows[0][0]:
         return None
-    claimed = [tuple(r[1:8]) for r in rows if r[1] is not None]
-    found = {r[2]: (r[2], r[8], r[9]) for r in rows if r[1] is not None}
+    claimed = [tuple(r[1:9]) for r in rows if r[1] is not None]
+    found = {r[2]: (r[2], r[9], r[10]) for r in rows if r[1] is not None}
     return [r[0] for r in claimed], claimed, found
 
 

@@ -39,7 +39,16 @@ FREE = sa.and_(
 """A run under no limit: bypasses its job's concurrency, no rate limit of its job or its
 namespace's tags, no running quota of its namespace (the same test as claims_pg's)."""
 
-CLAIMED = (R.id, R.job_id, R.fence, R.attempt, R.idempotency_key, R.parameters, R.timeout)
+CLAIMED = (
+    R.id,
+    R.job_id,
+    R.fence,
+    R.attempt,
+    R.idempotency_key,
+    R.parameters,
+    R.timeout,
+    R.upstream,
+)
 
 
 def _target(spec: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +73,7 @@ class _Claimed(NamedTuple):
     idempotency_key: str
     parameters: Any
     timeout: float
+    upstream: Any
 
 
 class _Job(NamedTuple):
@@ -289,4 +299,5 @@ def _assignment(r: Any, job: Any, worker_id: str, expires: datetime, ack: dateti
         delivery=spec.get("delivery", "at_least_once"),
         lease_expires_at=expires,
         ack_deadline=ack,
+        upstream=tuple(r.upstream or ()),
     )

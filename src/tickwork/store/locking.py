@@ -155,10 +155,19 @@ async def retry_lock_conflicts(op: Callable[[], Awaitable[T]], *, attempts: int 
 
 
 async def lock_jobs_of(
-    conn: AsyncConnection, dialect: str, runs_where: sa.ColumnElement[bool]
+    conn: AsyncConnection,
+    dialect: str,
+    runs_where: sa.ColumnElement[bool],
+    *,
+    dependents: bool = False,
 ) -> list[str]:
-    """Lock the jobs of the runs matching ``runs_where``, by id, in one statement; their ids
-    (a bulk action's first step: the lock order)."""
+    """Lock the jobs of the runs matching ``runs_where`` (with ``dependents``, and the jobs
+    that depend on those), by id, in one statement; their ids (a bulk action's first step:
+    the lock order)."""
     jobs = sa.select(R.job_id).where(runs_where).scalar_subquery()
-    stmt = sa.select(J.id).where(J.id.in_(jobs)).order_by(J.id)
+    which: sa.ColumnElement[bool] = J.id.in_(jobs)
+    if dependents:
+        after = sa.select(t.job_deps.c.job_id).where(t.job_deps.c.depends_on_id.in_(jobs))
+        which = sa.or_(which, J.id.in_(after.scalar_subquery()))
+    stmt = sa.select(J.id).where(which).order_by(J.id)
     return list((await conn.execute(no_key_update(stmt, dialect))).scalars())

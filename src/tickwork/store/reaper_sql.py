@@ -8,17 +8,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tickwork.domain.records import ReapResult
+from tickwork.domain.records import Finished, ReapResult
 from tickwork.domain.runs import Completion
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
-from tickwork.store.locking import lock_runs, no_key_update
+from tickwork.store.finish_hooks import after_finish
+from tickwork.store.locking import lock_jobs_of_runs, lock_runs, no_key_update
 from tickwork.store.reports_sql import settle_expired
 from tickwork.store.run_writes import unclaim
 
 R = t.runs.c
 W = t.workers.c
+MISSED = "not started before its start_deadline"
 
 
 class ReaperRows:
@@ -141,6 +143,8 @@ class ReaperRows:
             )
             if not due:
                 return []
+            # the jobs depending on theirs first (the lock order): a missed run may queue theirs
+            await lock_jobs_of_runs(conn, self.db.dialect, [], dependents_of=due)
             held = await lock_runs(
                 conn, self.db.dialect, one_of(R.id, due, self.db.dialect), *late, skip_locked=True
             )
@@ -155,7 +159,7 @@ class ReaperRows:
                     .values(
                         status="missed",
                         finished_at=now,
-                        error="not started before its start_deadline",
+                        error=MISSED,
                     )
                     .returning(R.id, R.job_id)
                 )
@@ -167,4 +171,6 @@ class ReaperRows:
                     run_id=r.id,
                     data={"status": "missed", "reason": "not started before its start_deadline"},
                 )
+            ended = [Finished(r.job_id, r.id, "missed", MISSED) for r in rows]
+            await after_finish(conn, self.db.dialect, events, ended, now)
         return [r.id for r in rows]

@@ -6,8 +6,10 @@ the runs locked, the update, the look for dependents, the events, COMMIT) and th
 of each statement. Here:
 
 1. ``lock``, one pipeline: the jobs that depend on the finishing runs' jobs locked (the lock
-   order, store/locking.py: jobs before runs; none found also says no dependent will be
-   queued), then the runs named, locked by id, with their job's name and type.
+   order, store/locking.py: jobs before runs), by an edge of any condition (success, failure
+   or done): none found says ``finish_hooks.after_finish`` has nothing to do for these runs,
+   which is what lets the happy path skip it; then the runs named, locked by id, with their
+   job's name and type.
 2. ``finish``, one pipeline: the runs' update (``update_many``'s text), the events and
    COMMIT.
 

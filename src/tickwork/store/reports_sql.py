@@ -25,6 +25,7 @@ from tickwork.store import reports_pg
 from tickwork.store import tables as t
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in
+from tickwork.store.finish_hooks import after_finish
 from tickwork.store.locking import lock_jobs_of_runs
 from tickwork.store.run_writes import (
     STALE,
@@ -60,8 +61,9 @@ class ReportRows:
         now: datetime,
     ) -> Report:
         """Starts, then output, then completions, then releases, in one transaction. The lock
-        order (store/locking.py): the jobs that depend on a finishing run's job (a completion
-        may queue a run of each), then every run named, by id."""
+        order (store/locking.py): the jobs that depend on a finishing run's job by an edge of
+        any condition (an ending may queue a run of each: ``finish_hooks.after_finish``), then
+        every run named, by id."""
         named = [
             *(r for r, _ in starts),
             *(c[0] for c in logs),
@@ -84,7 +86,8 @@ class ReportRows:
                 conn, events, starts, rows, finishing, worker_id, now
             )
             logged = await self._log(conn, events, logs, rows, now_started, limit, now)
-            done = await complete_runs(conn, self.db.dialect, events, completions, rows, now)
+            done, ended = await complete_runs(conn, self.db.dialect, events, completions, rows, now)
+            await after_finish(conn, self.db.dialect, events, ended, now)
             released = await self._release(conn, events, releases, rows, worker_id)
         return Report(
             [started[k] for k in starts],
@@ -387,5 +390,6 @@ async def settle_expired(
     async with db.write(now) as (conn, events):
         await lock_jobs_of_runs(conn, db.dialect, [], dependents_of=[c.run_id for c in items])
         rows = await locked_runs(conn, db.dialect, [c.run_id for c in items])
-        done = await complete_runs(conn, db.dialect, events, items, rows, now)
+        done, ended = await complete_runs(conn, db.dialect, events, items, rows, now)
+        await after_finish(conn, db.dialect, events, ended, now)
     return [done[(c.run_id, c.fence)] for c in items]

@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain import ids
 from tickwork.domain.newruns import JobRef, QueuedRun, queued_run
 from tickwork.domain.outcomes import Settlement, settle
-from tickwork.domain.overlap import Skip, decide_overlap, needs_active
 from tickwork.domain.queries import NewRun
-from tickwork.domain.records import ReportResult
+from tickwork.domain.records import Finished, ReportResult
 from tickwork.domain.retry import RetryPolicy
 from tickwork.domain.runs import ACTIVE, Completion
 from tickwork.domain.summary import STDERR_TAIL, error_summary
@@ -29,7 +28,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in, update_many, upsert_many
 from tickwork.store.locking import lock_runs
-from tickwork.store.rows import attempt_state, job_ref, queued_run_row
+from tickwork.store.rows import attempt_state, queued_run_row
 
 R = t.runs.c
 A = t.attempts.c
@@ -179,6 +178,17 @@ async def stop_runs(
     asked = set(changed)
     running = [(a.id, a.worker_id) for a in active if a.status == "running" and a.worker_id]
     return changed, [(run_id, worker) for run_id, worker in running if run_id in asked]
+
+
+def cancelled_ends(active: Sequence[Any], changed: Sequence[str]) -> list[Finished]:
+    """The queued runs of ``active`` (``STOPPED_RUN`` columns) that ``stop_runs`` cancelled:
+    ended at once (a running one ends when its worker reports)."""
+    done = set(changed)
+    return [
+        Finished(a.job_id, a.id, "cancelled")
+        for a in active
+        if a.status == "queued" and a.id in done
+    ]
 
 
 def requeued(now: datetime) -> dict[str, Any]:
@@ -333,10 +343,11 @@ async def complete_runs(
     items: Sequence[Completion],
     rows: dict[str, Any],
     now: datetime,
-) -> dict[tuple[str, int], ReportResult]:
+) -> tuple[dict[tuple[str, int], ReportResult], list[Finished]]:
     """Settle what ``items`` report, for the ``rows`` (locked by ``locked_runs``): each
     owned attempt ends as the domain decides; any other is an identical repeat of a
-    recorded outcome (answered as such) or stale."""
+    recorded outcome (answered as such) or stale. Also the runs that reached a final state
+    (an attempt to be retried ends none), for the caller's ``after_finish``."""
     mine: list[tuple[Completion, Any]] = []
     others: list[Completion] = []
     for c in items:
@@ -347,8 +358,9 @@ async def complete_runs(
         else:
             others.append(c)
     out = await _repeated_completions(conn, dialect, others, rows)
-    out.update(await _settle_many(conn, dialect, events, mine, now))
-    return out
+    settled, ended = await _settle_many(conn, dialect, events, mine, now)
+    out.update(settled)
+    return out, ended
 
 
 Plan = tuple[Completion, Any, Settlement]
@@ -361,9 +373,9 @@ async def _settle_many(
     events: Outbox,
     finished: list[tuple[Completion, Any]],
     now: datetime,
-) -> dict[tuple[str, int], ReportResult]:
+) -> tuple[dict[tuple[str, int], ReportResult], list[Finished]]:
     if not finished:
-        return {}
+        return {}, []
     policies = await _policies(
         conn, dialect, [r.job_id for c, r in finished if c.outcome != "completed"]
     )
@@ -388,9 +400,12 @@ async def _settle_many(
         conn, [(c, row, s) for c, row, s in plans if s.decision.dead_letter], why, now
     )
     settled_events(events, plans, why)
-    done = [(row.job_id, row.id) for _, row, s in plans if s.decision.status == "completed"]
-    await fire_dependents_of(conn, dialect, events, done, now)
-    return answers(plans)
+    ended = [
+        Finished(row.job_id, row.id, s.decision.status, why.get(row.id), _cancelled_by(row, s))
+        for _, row, s in plans
+        if s.decision.status != "queued"
+    ]
+    return answers(plans), ended
 
 
 def completed_plans(finished: Sequence[tuple[Completion, Any]], now: datetime) -> list[Plan]:
@@ -643,97 +658,7 @@ async def _repeated_completions(
     return out
 
 
-# --- dependencies ----------------------------------------------------------------------
-
-
-async def fire_dependents_of(
-    conn: AsyncConnection,
-    dialect: str,
-    events: Outbox,
-    done: list[tuple[str, str]],
-    now: datetime,
-) -> None:
-    """Queue every dependent whose dependencies have all succeeded since its last run
-    (the caller locked the dependents' jobs: the lock order)."""
-    if not done:
-        return
-    has = set(
-        (
-            await conn.execute(
-                sa.select(t.job_deps.c.depends_on_id)
-                .where(one_of(t.job_deps.c.depends_on_id, {j for j, _ in done}, dialect))
-                .distinct()
-            )
-        ).scalars()
-    )
-    for job_id, run_id in done:
-        if job_id in has:
-            await _fire_dependents(conn, dialect, events, job_id, run_id, now)
-
-
-async def _fire_dependents(
-    conn: AsyncConnection, dialect: str, events: Outbox, job_id: str, run_id: str, now: datetime
-) -> None:
-    dependents = (
-        await conn.execute(
-            sa.select(t.jobs)
-            .join(t.job_deps, t.job_deps.c.job_id == t.jobs.c.id)
-            .where(t.job_deps.c.depends_on_id == job_id, t.jobs.c.enabled)
-        )
-    ).all()
-    for row in dependents:
-        upstream = await _upstream_ready(conn, row.id)
-        if upstream is None:
-            continue
-        job = job_ref(row)
-        active = None
-        if needs_active(job.on_overlap):
-            active = (await active_runs(conn, dialect, [job.id])).get(job.id)
-        decision = decide_overlap(job.on_overlap, active)
-        if isinstance(decision, Skip):
-            events.add(
-                "run.skipped",
-                job_id=job.id,
-                data={"reason": decision.reason, "upstream": run_id},
-            )
-            continue
-        new = NewRun(
-            job_id=job.id,
-            trigger="dependency",
-            idempotency_key=f"after-{run_id}",
-            upstream_run_ids=tuple(upstream),
-        )
-        run = queued_run(job, new, run_id=ids.run_id(), now=now)
-        await insert_runs(conn, dialect, events, [run], {job.id: job.name})
-
-
-async def _upstream_ready(conn: AsyncConnection, job_id: str) -> list[str] | None:
-    """The latest successful run of each dependency, if every one has succeeded since the
-    dependent's own latest run (None while any has not)."""
-    last = (
-        await conn.execute(sa.select(sa.func.max(R.queued_at)).where(R.job_id == job_id))
-    ).scalar_one_or_none()
-    deps = (
-        (
-            await conn.execute(
-                sa.select(t.job_deps.c.depends_on_id)
-                .where(t.job_deps.c.job_id == job_id)
-                .order_by(t.job_deps.c.depends_on_id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    upstream: list[str] = []
-    for dep in deps:
-        stmt = sa.select(R.id).where(R.job_id == dep, R.status == "completed")
-        if last is not None:
-            stmt = stmt.where(R.finished_at > last)
-        found = (await conn.execute(stmt.order_by(R.finished_at.desc()).limit(1))).first()
-        if found is None:
-            return None
-        upstream.append(found.id)
-    return upstream
+# --- new runs of a job -----------------------------------------------------------------
 
 
 def new_runs(job: JobRef, news: Sequence[NewRun], now: datetime) -> list[QueuedRun]:

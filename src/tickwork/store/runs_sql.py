@@ -22,14 +22,16 @@ from tickwork.store import tables as t
 from tickwork.store.counting import count_matching
 from tickwork.store.database import Database, run_select
 from tickwork.store.dialect import one_of
+from tickwork.store.finish_hooks import after_finish
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
-from tickwork.store.locking import key_share, lock_jobs, lock_runs
+from tickwork.store.locking import key_share, lock_jobs, lock_jobs_of_runs, lock_runs
 from tickwork.store.quotas_sql import check_new_runs, runs_rooms
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
     CANCELLED,
     STOPPED_RUN,
     active_runs,
+    cancelled_ends,
     insert_runs,
     new_runs,
     requeue_runs,
@@ -238,11 +240,13 @@ class RunRows:
         that its worker has just started.
         """
         async with self.db.write(now) as (conn, events):
-            row = await self._lock_run_and_job(conn, run_id, *STOPPED_RUN)
+            row = await self._lock_run_and_job(conn, run_id, *STOPPED_RUN, dependents=True)
             if row.status in ACTIVE:
-                _, stopping = await stop_runs(
+                changed, stopping = await stop_runs(
                     conn, self.db.dialect, events, [row], by=by, error=CANCELLED, now=now
                 )
+                ended = cancelled_ends([row], changed)
+                await after_finish(conn, self.db.dialect, events, ended, now)
                 if row.status == "queued":
                     return "cancelled", None
                 return "running", stopping[0][1] if stopping else None
@@ -251,13 +255,21 @@ class RunRows:
         )
 
     async def _lock_run_and_job(
-        self, conn: AsyncConnection, run_id: str, *columns: sa.ColumnElement[Any]
+        self,
+        conn: AsyncConnection,
+        run_id: str,
+        *columns: sa.ColumnElement[Any],
+        dependents: bool = False,
     ) -> Any:
-        """Lock a run's job, then the run (the lock order); the run's ``columns``."""
+        """Lock a run's job (with ``dependents``, and the jobs that depend on it: ending the
+        run may queue theirs), then the run (the lock order); the run's ``columns``."""
         job_id = (await conn.execute(sa.select(R.job_id).where(R.id == run_id))).scalar()
         if job_id is None:
             raise NotFound(f"no run '{run_id}'")
-        await lock_jobs(conn, self.db.dialect, [job_id], columns=(J.id,))
+        if dependents:
+            await lock_jobs_of_runs(conn, self.db.dialect, [run_id], dependents_of=[run_id])
+        else:
+            await lock_jobs(conn, self.db.dialect, [job_id], columns=(J.id,))
         rows = await lock_runs(conn, self.db.dialect, R.id == run_id, columns=columns)
         if not rows:  # deleted with its job meanwhile
             raise NotFound(f"no run '{run_id}'")

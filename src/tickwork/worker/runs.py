@@ -192,6 +192,7 @@ def execution_request(
         parameters=parameters,
         timeout=a.timeout,
         isolation="process" if a.isolation == "process" else "pool",
+        upstream=tuple(a.upstream),
     ), Mask.of(values)
 
 

@@ -102,3 +102,8 @@ def nul_output() -> dict[str, str]:
     """Prints and returns NUL characters, which no PostgreSQL text column can hold."""
     print("before\x00after")
     return {"key\x00": "value\x00"}
+
+
+def upstream_seen(ctx: Any = None) -> list[dict[str, Any]]:
+    """The upstream runs that fired this run, as its code gets them (``ctx.upstream``)."""
+    return [dict(u) for u in ctx.upstream] if ctx is not None else []

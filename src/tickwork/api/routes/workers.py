@@ -47,6 +47,7 @@ def _assignment(a: Assignment) -> AssignmentOut:
         timeout=a.timeout,
         isolation=a.isolation,
         delivery="at_most_once" if a.delivery == "at_most_once" else "at_least_once",
+        upstream=[dict(u) for u in a.upstream],
         lease_expires_at=a.lease_expires_at,
         ack_deadline=a.ack_deadline,
         claim_held=a.claim_held,

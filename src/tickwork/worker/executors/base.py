@@ -66,6 +66,8 @@ class ExecutionRequest:
     timeout: float = 3600.0
     isolation: Isolation = "pool"
     env: Mapping[str, str] = field(default_factory=dict)
+    upstream: tuple[Mapping[str, Any], ...] = ()
+    """A run fired by its dependencies: the upstream runs that fired it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,9 @@ class RunContext:
     idempotency_key: str
     parameters: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    upstream: tuple[Mapping[str, Any], ...] = ()
+    """A run fired by its dependencies: the upstream runs that fired it, each
+    ``{"run_id", "job", "status", "error", "error_summary"}`` (empty otherwise)."""
 
 
 class RunControl:

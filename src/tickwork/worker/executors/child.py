@@ -138,6 +138,7 @@ def arguments(func: Callable[..., Any], message: Mapping[str, Any]) -> dict[str,
             idempotency_key=ctx["idempotency_key"],
             parameters=MappingProxyType(dict(message.get("parameters") or {})),
             env=MappingProxyType(dict(ctx.get("env") or {})),
+            upstream=tuple(MappingProxyType(dict(u)) for u in ctx.get("upstream") or ()),
         )
     return kwargs
 

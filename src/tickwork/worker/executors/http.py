@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -64,7 +64,7 @@ class HttpExecutor:
             async with self.client.stream(
                 str(spec.get("method") or "GET").upper(),
                 str(spec["url"]),
-                headers=_headers(spec, req.idempotency_key),
+                headers=_headers(spec, req.idempotency_key, req.upstream),
                 timeout=limit,
                 **_body(spec.get("body")),
             ) as response:
@@ -92,13 +92,23 @@ class HttpExecutor:
         )
 
 
-def _headers(spec: Mapping[str, Any], idempotency_key: str) -> dict[str, str]:
+UPSTREAM_HEADER = "Tickwork-Upstream-Runs"
+"""A run fired by its dependencies: the upstream runs' ids, comma-separated (an error's text
+does not belong in a header; the receiver may read the runs through the API)."""
+
+
+def _headers(
+    spec: Mapping[str, Any], idempotency_key: str, upstream: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, str]:
+    own = {"idempotency-key", UPSTREAM_HEADER.lower()}
     headers = {
         str(name): str(value)
         for name, value in (spec.get("headers") or {}).items()
-        if str(name).lower() != "idempotency-key"
+        if str(name).lower() not in own
     }
     headers["Idempotency-Key"] = idempotency_key
+    if upstream:
+        headers[UPSTREAM_HEADER] = ",".join(str(u["run_id"]) for u in upstream)
     return headers
 
 

@@ -65,6 +65,7 @@ def job_message(req: ExecutionRequest) -> dict[str, Any]:
             "fence": req.fence,
             "idempotency_key": req.idempotency_key,
             "env": dict(req.env),
+            "upstream": [dict(u) for u in req.upstream],
         },
     }
 

@@ -62,6 +62,8 @@ def shell_env(req: ExecutionRequest, base: Mapping[str, str]) -> dict[str, str]:
         "TICKWORK_FENCE": str(req.fence),
         "TICKWORK_IDEMPOTENCY_KEY": req.idempotency_key,
         "TICKWORK_PARAMETERS": json.dumps(dict(req.parameters)),
+        # the upstream runs that fired it (a JSON list; [] unless fired by dependencies)
+        "TICKWORK_UPSTREAM": json.dumps([dict(u) for u in req.upstream]),
     }
 
 
