@@ -39,9 +39,15 @@ def follow(client: Client, run_id: str, *, as_json: bool) -> int:
         print_logs(client.run_logs(run_id), as_json=as_json)
         return exit_code(run.status)
     printer = _Printer(as_json)
+    heard = False
     for event in client.follow_run(run_id):
+        heard = True
         printer.show(event)
     final = client.get_run(run_id)
+    if not heard and final.status in TERMINAL:
+        # it ended between the look above and the stream opening: the stream had nothing
+        # more to say, so what it printed is in its stored output
+        print_logs(client.run_logs(run_id), as_json=as_json)
     printer.finish(final)
     return exit_code(final.status)
 
