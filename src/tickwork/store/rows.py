@@ -56,6 +56,7 @@ def job_from_row(row: Any, depends_on: list[str] | None = None) -> Job:
         next_run=row.next_run,
         status=job_status(row.enabled, row.last_run_status),
         last_run_at=row.last_run_at,
+        pipeline_id=getattr(row, "pipeline_id", None),
     )
 
 
@@ -89,6 +90,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         cancel_requested=row.cancel_requested,
         cancelled_by=row.cancelled_by,
         output=output,
+        pipeline_run_id=getattr(row, "pipeline_run_id", None),
     )
 
 
@@ -186,6 +188,7 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
         "deadline_at": run.deadline_at,
         "cancel_requested": False,
         "upstream_run_ids": list(run.upstream_run_ids),
+        "pipeline_run_id": run.pipeline_run_id,
     }
 
 
