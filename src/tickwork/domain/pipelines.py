@@ -7,7 +7,8 @@ run, which tasks to queue, which to skip and why, and how the run ends.
 
 The rules, in one place:
 
-- an edge ``{"job": "extract", "on": "success" | "failure" | "done"}`` holds when its upstream
+- an edge (a ``Dependency`` naming a task of the pipeline: ``{"job": "extract", "on":
+  "success" | "failure" | "done"}``) holds when its upstream
   task completed / failed / finished in any way (completed, failed, cancelled or skipped);
   it can no longer hold once the upstream finished another way;
 - ``trigger_rule: all`` (default): the task is queued when every edge holds, skipped as soon
@@ -35,12 +36,10 @@ from tickwork.domain.business import BusinessSchedule
 from tickwork.domain.calendars import CalendarPolicy, CalendarSpec
 from tickwork.domain.dag import find_cycle, topological_order
 from tickwork.domain.errors import ValidationError
-from tickwork.domain.jobs import NAME_RE, JobSpec, validate_spec
+from tickwork.domain.jobs import NAME_RE, Dependency, JobSpec, TriggerRule, validate_spec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, check_namespace
 from tickwork.domain.schedules import Schedule, parse_schedule, validate_timezone
 
-DependOn = Literal["success", "failure", "done"]
-TriggerRule = Literal["all", "any"]
 TaskStatus = Literal["pending", "queued", "running", "completed", "failed", "cancelled", "skipped"]
 RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 OnOverlap = Literal["skip", "queue", "allow", "cancel_previous"]
@@ -56,19 +55,11 @@ CANCELLED_REASON = "pipeline cancelled"
 
 
 @dataclass(frozen=True, slots=True)
-class Edge:
-    """One upstream condition of a task: ``task`` must end as ``on`` says."""
-
-    task: str
-    on: DependOn = "success"
-
-
-@dataclass(frozen=True, slots=True)
 class TaskNode:
     """A task as the graph sees it."""
 
     name: str
-    depends_on: tuple[Edge, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()
     trigger_rule: TriggerRule = "all"
 
 
@@ -160,7 +151,7 @@ def validate_pipeline(spec: PipelineSpec, *, now: datetime) -> PipelineSpec:
     names = set(seen)
     for i, task in enumerate(spec.tasks):
         _check_edges(task.node, i, names)
-    cycle = find_cycle({t.name: [e.task for e in t.node.depends_on] for t in spec.tasks})
+    cycle = find_cycle({t.name: [e.job for e in t.node.depends_on] for t in spec.tasks})
     if cycle is not None:
         i = seen[cycle[0]]
         raise ValidationError(
@@ -198,7 +189,7 @@ _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 def _check_edges(node: TaskNode, i: int, names: set[str]) -> None:
     where = f"tasks[{i}].depends_on"
-    ups = [e.task for e in node.depends_on]
+    ups = [e.job for e in node.depends_on]
     for up in ups:
         if up == node.name:
             raise ValidationError(where, f"task '{up}' depends on itself")
@@ -242,7 +233,7 @@ class Step:
     error: str | None = None
 
 
-def _edge(edge: Edge, up: TaskState) -> tuple[bool | None, str | None, bool]:
+def _edge(edge: Dependency, up: TaskState) -> tuple[bool | None, str | None, bool]:
     """(holds: True / False / None undecided, why not, the reason is a failure)."""
     if up.status in ACTIVE_TASK:
         return None, None, False
@@ -255,13 +246,13 @@ def _edge(edge: Edge, up: TaskState) -> tuple[bool | None, str | None, bool]:
         return True, None, False
     failure = up.status in ("failed", "cancelled") or (up.status == "skipped" and up.by_failure)
     word = {"completed": "succeeded", "skipped": "skipped"}.get(up.status, up.status)
-    return False, f"upstream {word}: {edge.task}", failure
+    return False, f"upstream {word}: {edge.job}", failure
 
 
 def _decide(node: TaskNode, states: Mapping[str, TaskState]) -> tuple[str, list[str], TaskState]:
     """("queue", upstream, _) / ("skip", _, state) / ("wait", _, _) for a pending task."""
-    looks = [(e, *_edge(e, states[e.task])) for e in node.depends_on]
-    held = [e.task for e, holds, _, _ in looks if holds]
+    looks = [(e, *_edge(e, states[e.job])) for e in node.depends_on]
+    held = [e.job for e, holds, _, _ in looks if holds]
     blocked = [(why, failure) for _, holds, why, failure in looks if holds is False]
     undecided = any(holds is None for _, holds, _, _ in looks)
     if node.trigger_rule == "any" and node.depends_on:
@@ -287,7 +278,7 @@ def advance(graph: Sequence[TaskNode], states: Mapping[str, TaskState]) -> Step:
     nodes = {n.name: n for n in graph}
     now = dict(states)
     step = Step()
-    order = topological_order({n.name: [e.task for e in n.depends_on] for n in graph})
+    order = topological_order({n.name: [e.job for e in n.depends_on] for n in graph})
     for name in order:
         if now[name].status != "pending":
             continue
@@ -309,7 +300,7 @@ def outcome(
 ) -> tuple[RunStatus, str | None]:
     """How a pipeline run whose tasks all finished ends: failed when a leaf task failed,
     was cancelled or was skipped because of a failure; else completed."""
-    upstream = {e.task for n in graph for e in n.depends_on}
+    upstream = {e.job for n in graph for e in n.depends_on}
     bad = [
         n.name
         for n in graph
@@ -342,7 +333,7 @@ class TaskRun:
     name: str
     job_id: str
     job_name: str
-    depends_on: tuple[Edge, ...]
+    depends_on: tuple[Dependency, ...]
     trigger_rule: TriggerRule
     status: TaskStatus
     reason: str | None = None

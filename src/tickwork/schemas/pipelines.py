@@ -9,10 +9,9 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from tickwork.domain.errors import ValidationError
-from tickwork.domain.jobs import Job
+from tickwork.domain.jobs import Dependency, Job
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.domain.pipelines import (
-    Edge,
     Pipeline,
     PipelineRun,
     PipelineSpec,
@@ -22,10 +21,19 @@ from tickwork.domain.pipelines import (
     job_name,
 )
 from tickwork.schemas.fields import JsonObject, Tag, Text
-from tickwork.schemas.jobs import JobIn, JobOut
+from tickwork.schemas.jobs import DependencyIn, JobIn, JobOut
 
 NOT_TASK_FIELDS = frozenset(
-    {"name", "namespace", "schedule", "timezone", "calendar", "calendar_policy", "depends_on"}
+    {
+        "name",
+        "namespace",
+        "schedule",
+        "timezone",
+        "calendar",
+        "calendar_policy",
+        "depends_on",
+        "trigger_rule",
+    }
 )
 """Job fields a task does not have: the pipeline's schedule, calendar and namespace are its
 tasks', and a task's edges name tasks, not jobs."""
@@ -33,17 +41,7 @@ tasks', and a task's edges name tasks, not jobs."""
 TASK_JOB_FIELDS = [f for f in JobIn.model_fields if f not in NOT_TASK_FIELDS]
 
 
-class TaskDependencyIn(BaseModel):
-    """An upstream condition: the task ``job`` (a task of the same pipeline) ended as ``on``
-    says (``done``: in any way)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    job: Text = Field(max_length=100, description="A task of the same pipeline, by name.")
-    on: Literal["success", "failure", "done"] = "success"
-
-
-DependsOn = list[Text | TaskDependencyIn]
+DependsOn = list[Text | DependencyIn]
 
 _TASK_FIELDS: dict[str, Any] = {
     f: (JobIn.model_fields[f].annotation, JobIn.model_fields[f]) for f in TASK_JOB_FIELDS
@@ -78,7 +76,8 @@ class TaskIn(_TaskBase):
         return TaskNode(
             name=self.name,
             depends_on=tuple(
-                Edge(d) if isinstance(d, str) else Edge(d.job, d.on) for d in self.depends_on
+                Dependency(d) if isinstance(d, str) else Dependency(d.job, d.on)
+                for d in self.depends_on
             ),
             trigger_rule=self.trigger_rule,
         )
@@ -186,9 +185,9 @@ class PipelineTriggerIn(BaseModel):
     idempotency_key: Text | None = Field(default=None, min_length=1, max_length=255)
 
 
-def _depends_out(edges: tuple[Edge, ...]) -> list[str | dict[str, str]]:
+def _depends_out(edges: tuple[Dependency, ...]) -> list[str | dict[str, str]]:
     """Edges as given: a plain name for ``on: success``."""
-    return [e.task if e.on == "success" else {"job": e.task, "on": e.on} for e in edges]
+    return [e.as_json() for e in edges]
 
 
 _TASK_OUT_FIELDS: dict[str, Any] = {

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain import ids
+from tickwork.domain.jobs import Dependency
 from tickwork.domain.newruns import queued_run
 from tickwork.domain.pipelines import (
     CANCELLED_REASON,
-    Edge,
     Step,
     TaskNode,
     TaskState,
@@ -77,7 +77,7 @@ def graph_of(tasks: Sequence[Mapping[str, Any]]) -> list[TaskNode]:
     return [
         TaskNode(
             name=x["name"],
-            depends_on=tuple(Edge(e["task"], e["on"]) for e in x["depends_on"]),
+            depends_on=tuple(Dependency(e["job"], e["on"]) for e in x["depends_on"]),
             trigger_rule=x["trigger_rule"],
         )
         for x in tasks

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickwork.domain import ids
 from tickwork.domain.calendars import CalendarSpec
 from tickwork.domain.errors import Conflict, NotFound
+from tickwork.domain.jobs import Dependency
 from tickwork.domain.overlap import Skip, Supersede, decide_overlap
 from tickwork.domain.pipelines import (
     PIPELINE_ACTIVE,
-    Edge,
     Pipeline,
     PipelineRun,
     PipelineTriggered,
@@ -63,7 +63,7 @@ def _run_from(
                 name=x["name"],
                 job_id=x["job_id"],
                 job_name=job_names.get(x["job_id"], job_name(name, x["name"])),
-                depends_on=tuple(Edge(e["task"], e["on"]) for e in x["depends_on"]),
+                depends_on=tuple(Dependency(e["job"], e["on"]) for e in x["depends_on"]),
                 trigger_rule=x["trigger_rule"],
                 status=state.status,
                 reason=state.reason,

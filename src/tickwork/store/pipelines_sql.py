@@ -13,11 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound, ValidationError
-from tickwork.domain.jobs import Job
+from tickwork.domain.jobs import Dependency, Job
 from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.pipelines import (
     PIPELINE_ACTIVE,
-    Edge,
     Pipeline,
     PipelineSpec,
     TaskNode,
@@ -52,7 +51,7 @@ def _graph_json(spec: PipelineSpec) -> list[dict[str, Any]]:
     return [
         {
             "name": n.name,
-            "depends_on": [{"task": e.task, "on": e.on} for e in n.depends_on],
+            "depends_on": [{"job": e.job, "on": e.on} for e in n.depends_on],
             "trigger_rule": n.trigger_rule,
         }
         for n in spec.graph
@@ -91,7 +90,7 @@ def _nodes(spec_json: Mapping[str, Any]) -> list[TaskNode]:
     return [
         TaskNode(
             name=x["name"],
-            depends_on=tuple(Edge(e["task"], e["on"]) for e in x["depends_on"]),
+            depends_on=tuple(Dependency(e["job"], e["on"]) for e in x["depends_on"]),
             trigger_rule=x["trigger_rule"],
         )
         for x in spec_json["tasks"]

@@ -252,6 +252,8 @@ job_deps = sa.Table(
         sa.ForeignKey("jobs.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # the upstream outcome that counts along the edge: success, failure or done
+    sa.Column("condition", sa.String(8), nullable=False, server_default="success"),
     sa.Index("ix_job_deps_depends_on_id", "depends_on_id"),
 )
 
@@ -293,6 +295,9 @@ runs = sa.Table(
     sa.Column("error_summary", sa.String(200)),
     sa.Column("cancelled_by", sa.String(200)),
     sa.Column("upstream_run_ids", JSONType, nullable=False),
+    # a run fired by its dependencies: each upstream run that fired it, {run_id, job,
+    # status, error}, as the job's code sees it (ctx.upstream, TICKWORK_UPSTREAM)
+    sa.Column("upstream", JSONType),
     # the pipeline run the run is a task of (store/pipeline_flow.py advances it)
     sa.Column("pipeline_run_id", sa.String(40)),
     sa.UniqueConstraint("job_id", "idempotency_key"),

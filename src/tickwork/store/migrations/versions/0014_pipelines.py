@@ -1,7 +1,7 @@
 """pipelines
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 06:40:00
 
 A pipeline (a DAG of tasks defined, scheduled and run as one unit) belongs to a namespace,
@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from tickwork.store.tables import UTCDateTime
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
