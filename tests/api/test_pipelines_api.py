@@ -102,7 +102,10 @@ async def test_create_read_list(api: httpx.AsyncClient, container: Container) ->
         (lambda b: b["tasks"][2].update(name="extract"), "tasks[2].name"),
         (lambda b: b["tasks"][0].update(command=None), "tasks[0].command"),
         (lambda b: b.update(tasks=[]), "tasks"),
-        (lambda b: b["tasks"][0].update(name="a.b"), "tasks.0.name"),
+        (lambda b: b["tasks"][0].update(name="a.b"), "tasks[0].name"),
+        (lambda b: b["tasks"][1].update(tags=[""]), "tasks[1].tags[0]"),
+        (lambda b: b["tasks"][1].update(worker_tags=["bad tag"]), "tasks[1].worker_tags"),
+        (lambda b: b["tasks"][2].update(retries=-1), "tasks[2].retries"),
     ],
 )
 async def test_bad_definitions_name_the_field(
