@@ -268,6 +268,7 @@ async def test_permissions_by_role(api: httpx.AsyncClient, container: Container)
     ).status_code == 200
     paused = await api.post("/api/pipelines/etl/pause", headers=operator)
     assert paused.json()["enabled"] is False
+    assert paused.json()["last_run"]["id"] == run_id
     assert (await api.put("/api/pipelines/etl", json=etl(), headers=operator)).status_code == 403
     assert (await api.delete("/api/pipelines/etl", headers=operator)).status_code == 403
     # a token of another namespace sees nothing of default's: pipelines, runs or events
