@@ -11,7 +11,18 @@ from pydantic import BaseModel
 
 from tickwork import schemas
 from tickwork.api.openapi import document
-from tickwork.schemas import admin, alerts, bulk, calendars, fields, jobs, runs, system, workers
+from tickwork.schemas import (
+    admin,
+    alerts,
+    bulk,
+    calendars,
+    fields,
+    jobs,
+    pipelines,
+    runs,
+    system,
+    workers,
+)
 
 GUARDS = {
     fields._checked_text,
@@ -20,7 +31,7 @@ GUARDS = {
     fields._scrubbed_json,
     jobs.checked_command,
 }
-MODULES = (admin, alerts, bulk, calendars, jobs, runs, system, workers)
+MODULES = (admin, alerts, bulk, calendars, jobs, pipelines, runs, system, workers)
 
 
 def request_models() -> list[type[BaseModel]]:
