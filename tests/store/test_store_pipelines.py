@@ -358,3 +358,15 @@ async def test_two_tasks_finishing_at_once_both_count(store: SqlStore, clock: Fa
         )
         states = await tasks_of(store, run.id)
         assert states["c"] == ("queued", None), (round_, states)
+
+
+async def test_an_attempt_to_be_retried_does_not_advance(store: SqlStore, clock: FakeClock) -> None:
+    tasks: list[Task] = [("a", [], {"retries": 1, "retry_delay": 0}), ("b", ["a"], {})]
+    pipeline = await add_pipeline(store, clock, tasks)
+    run = await trigger(store, clock, pipeline)
+    assert await end_all(store, clock, {"a": "failed"}) == ["a"]
+    assert await tasks_of(store, run.id) == {"a": ("queued", None), "b": ("pending", None)}
+    assert await status_of(store, run.id) == "running"
+    assert await end_all(store, clock, {"a": "failed"}) == ["a"]  # its last attempt
+    assert (await tasks_of(store, run.id))["b"] == ("skipped", "upstream failed: a")
+    assert await status_of(store, run.id) == "failed"
