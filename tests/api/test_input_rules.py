@@ -19,6 +19,7 @@ from tickwork.schemas import (
     fields,
     jobs,
     oneoff,
+    pipelines,
     runs,
     system,
     workers,
@@ -31,7 +32,7 @@ GUARDS = {
     fields._scrubbed_json,
     jobs.checked_command,
 }
-MODULES = (admin, alerts, bulk, calendars, jobs, oneoff, runs, system, workers)
+MODULES = (admin, alerts, bulk, calendars, jobs, oneoff, pipelines, runs, system, workers)
 
 
 def request_models() -> list[type[BaseModel]]:

@@ -185,6 +185,8 @@ class Job:
     next_run: datetime | None = None
     status: str = "idle"
     last_run_at: datetime | None = None
+    pipeline_id: str | None = None
+    """The pipeline that owns the job (one of its tasks), changed only through it."""
 
     @property
     def name(self) -> str:

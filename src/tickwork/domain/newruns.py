@@ -66,6 +66,7 @@ class QueuedRun:
     upstream_run_ids: tuple[str, ...]
     namespace: str = DEFAULT_NAMESPACE
     upstream: tuple[Mapping[str, Any], ...] = ()
+    pipeline_run_id: str | None = None
 
 
 def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> QueuedRun:
@@ -93,4 +94,5 @@ def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> Queue
         upstream_run_ids=tuple(new.upstream_run_ids),
         namespace=job.namespace,
         upstream=tuple(new.upstream),
+        pipeline_run_id=new.pipeline_run_id,
     )

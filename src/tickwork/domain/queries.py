@@ -58,6 +58,7 @@ class NewRun:
     upstream: tuple[Mapping[str, Any], ...] = ()
     """A run fired by its dependencies: the upstream runs that fired it, as its code sees
     them (domain/trigger_rules.py ``UpstreamRun.as_context``)."""
+    pipeline_run_id: str | None = None  # the pipeline run the new run is a task of
 
 
 @dataclass(frozen=True, slots=True)

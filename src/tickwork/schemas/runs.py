@@ -70,6 +70,9 @@ class RunOut(BaseModel):
         "names its hidden definition (no job under /api/jobs) and job_name is its label, "
         "else the run's id. GET /api/runs/{id} shows the definition as spec.",
     )
+    pipeline_run_id: str | None = Field(
+        default=None, description="The pipeline run the run is a task of (null: none)."
+    )
 
     @classmethod
     def of(cls, run: Run) -> RunOut:

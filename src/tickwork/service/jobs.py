@@ -96,6 +96,7 @@ class JobService:
         refused, 422 ``namespace``)."""
         now = self.clock.now()
         current = await self.get(ref, spec.namespace, who=who, needs="admin")
+        await self.refuse_owned(current)
         if spec.namespace != current.spec.namespace:
             raise ValidationError(
                 "namespace",
@@ -123,6 +124,7 @@ class JobService:
         who: Principal = ANONYMOUS_OPEN,
     ) -> Job:
         job = await self.get(ref, namespace, who=who, needs="admin")
+        await self.refuse_owned(job)
         dependents = await self.store.jobs.dependents(job.id)
         if dependents and not force:
             raise Conflict(
@@ -143,6 +145,7 @@ class JobService:
         who: Principal = ANONYMOUS_OPEN,
     ) -> Job:
         job = await self.get(ref, namespace, who=who, needs="operate")
+        await self.refuse_owned(job)
         now = self.clock.now()
         resumed = replace(job.spec, enabled=True)
         next_run = None
@@ -262,6 +265,17 @@ class JobService:
         if calendar is None:
             return schedule, [PreviewTick(t, fires=True) for t in schedule.fire_times(now, n)]
         return schedule, BusinessSchedule(schedule, calendar, policy).preview(now, n)
+
+    async def refuse_owned(self, job: Job) -> None:
+        """409 naming the pipeline for a change of one of its task jobs made outside it
+        (a replace, patch, delete, pause or resume): a pipeline's tasks change with it."""
+        if job.pipeline_id is None:
+            return
+        owner = await self.store.pipelines.owner(job.pipeline_id) or job.pipeline_id
+        raise Conflict(
+            f"job '{job.name}' is a task of pipeline '{owner}'; change it through the pipeline",
+            details={"pipeline": owner},
+        )
 
     async def _calendar(self, spec: JobSpec) -> CalendarSpec | None:
         """The calendar a job names, from its namespace (422 ``calendar`` if unknown)."""

@@ -15,6 +15,7 @@ from tickwork.domain.calendars import CalendarSpec
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import Job
+from tickwork.domain.pipelines import Pipeline
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan, jitter_offset, plan_ticks
 from tickwork.store.base import Store
@@ -63,8 +64,8 @@ class Scheduler(BackgroundService):
     async def run_once(self) -> bool:
         """One tick: renew leadership, fire one batch of due jobs; True if more are due.
 
-        The soonest due time is read first (one statement on the index ix_jobs_due): a pass
-        with nothing due, most passes, opens no write transaction."""
+        The soonest due time of a job or a pipeline is read first (a statement each, on their
+        due indexes): a pass with nothing due, most passes, opens no write transaction."""
         fence = await self.leader.acquire(LEADER, self.holder, self.settings.leader_ttl)
         if fence != self.fence:
             log.info("scheduler leadership: %s (fence %s)", "gained" if fence else "lost", fence)
@@ -73,8 +74,8 @@ class Scheduler(BackgroundService):
         if fence is None:
             return False
         now = self.clock.now()
-        due = await self.store.schedule.next_due()
-        if due is None or due > now:  # one read, not a write transaction finding nothing
+        due = await self._soonest()
+        if due is None or due > now:  # reads, not write transactions finding nothing
             self._wait = self._until(due)
             return False
         result = await self.store.schedule.fire(
@@ -84,6 +85,7 @@ class Scheduler(BackgroundService):
             idle_limit=self.settings.leader_ttl,
         )
         self.last = result
+        piped = await self._fire_pipelines(now)
         self.lags = (self.lags + result.lags)[-10_000:]
         for lag in result.lags:
             self.metrics.fire_lag.observe(lag)
@@ -95,10 +97,31 @@ class Scheduler(BackgroundService):
             await self.notifier.runs_ready()
         elif result.jobs:
             await self.notifier.changed()
-        more = result.jobs >= self.settings.scheduler_batch
+        more = max(result.jobs, piped) >= self.settings.scheduler_batch
         if not more:
-            self._wait = self._until(await self.store.schedule.next_due())
+            self._wait = self._until(await self._soonest())
         return more
+
+    async def _fire_pipelines(self, now: datetime) -> int:
+        """One batch of due pipelines made pipeline runs; how many pipelines were due."""
+        piped, made, _, stops = await self.store.pipeline_schedule.fire(
+            now=now, limit=self.settings.scheduler_batch, planner=self.plan_pipeline_at(now)
+        )
+        for run_id, worker in stops:
+            await self.notifier.cancel(worker, run_id)
+        if made:
+            await self.notifier.runs_ready()
+        elif piped:
+            await self.notifier.changed()
+        return int(piped)
+
+    async def _soonest(self) -> datetime | None:
+        """When the next enabled job or pipeline is due (None: nothing scheduled)."""
+        dues = [
+            await self.store.schedule.next_due(),
+            await self.store.pipeline_schedule.next_due(),
+        ]
+        return min((d for d in dues if d is not None), default=None)
 
     def next_wait(self) -> float:
         return self._wait
@@ -156,6 +179,41 @@ class Scheduler(BackgroundService):
         except ValidationError as exc:  # NoBusinessDay: never an endless search
             log.warning("job %s stops: %s", job.id, exc.message)
             return TickPlan(fire=[], skipped=[(due, exc.reason)], skipped_total=1), None
+        return plan, plan.next_due
+
+    def plan_pipeline_at(
+        self, now: datetime
+    ) -> Callable[[Pipeline, CalendarSpec | None], tuple[TickPlan, datetime | None]]:
+        def plan(
+            pipeline: Pipeline, calendar: CalendarSpec | None
+        ) -> tuple[TickPlan, datetime | None]:
+            return self.plan_pipeline(pipeline, now, calendar)
+
+        return plan
+
+    def plan_pipeline(
+        self, pipeline: Pipeline, now: datetime, calendar: CalendarSpec | None = None
+    ) -> tuple[TickPlan, datetime | None]:
+        """Pure decision for one due pipeline, as for a job (no jitter): its catch-up policy
+        and calendar decide which ticks make pipeline runs."""
+        schedule = pipeline.spec.ticks(calendar)
+        if schedule is None or pipeline.next_run is None:
+            return TickPlan(fire=[]), None
+        try:
+            plan = plan_ticks(
+                schedule,
+                due=pipeline.next_run,
+                now=now,
+                catchup=pipeline.spec.catchup,
+                grace=self.settings.misfire_grace,
+                limit=self.settings.catchup_limit,
+                since=pipeline.updated_at if calendar is not None else None,
+            )
+        except ValidationError as exc:  # NoBusinessDay: never an endless search
+            log.warning("pipeline %s stops: %s", pipeline.id, exc.message)
+            return TickPlan(
+                fire=[], skipped=[(pipeline.next_run, exc.reason)], skipped_total=1
+            ), None
         return plan, plan.next_due
 
     async def on_stop(self) -> None:

@@ -14,6 +14,7 @@ from tickwork.domain.errors import TickworkError
 from tickwork.domain.jobs import DependOn, Job, JobSpec
 from tickwork.domain.namespaces import NamespaceFilter
 from tickwork.domain.oneoff import OneOff
+from tickwork.domain.pipelines import Pipeline, PipelineRun, PipelineTriggered
 from tickwork.domain.queries import (
     DeadLetterGroup,
     DeadLetterSelection,
@@ -78,6 +79,7 @@ class Calendars(Protocol):
         *,
         recompute: Callable[[Job, CalendarSpec], datetime | None],
         now: datetime,
+        recompute_pipeline: Callable[[Pipeline, CalendarSpec], datetime | None] | None = None,
     ) -> dict[str, datetime | None]: ...
     async def delete(self, name: str, *, namespace: str, now: datetime) -> None: ...
 
@@ -349,6 +351,9 @@ __all__ = [
     "DeadLetters",
     "Events",
     "Jobs",
+    "PipelineRuns",
+    "PipelineSchedule",
+    "Pipelines",
     "Reaper",
     "Reports",
     "Runs",
@@ -358,6 +363,50 @@ __all__ = [
     "Watch",
     "Workers",
 ]
+
+
+class Pipelines(Protocol):
+    async def insert(self, pipeline: Pipeline, jobs: Sequence[Job], *, now: datetime) -> None: ...
+    async def replace(self, pipeline: Pipeline, jobs: Sequence[Job], *, now: datetime) -> None: ...
+    async def delete(self, pipeline_id: str, *, now: datetime) -> None: ...
+    async def set_enabled(
+        self, pipeline_id: str, *, enabled: bool, next_run: datetime | None, now: datetime
+    ) -> None: ...
+    async def get(self, ref: str, *, namespace: str) -> Pipeline | None: ...
+    async def owner(self, pipeline_id: str) -> str | None: ...
+    async def page(
+        self, namespaces: NamespaceFilter, *, q: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[Pipeline], Total, str | None]: ...
+
+
+class PipelineRuns(Protocol):
+    async def run(self, run_id: str) -> PipelineRun | None: ...
+    async def runs_page(
+        self, pipeline_id: str, *, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[PipelineRun], Total, str | None]: ...
+    async def last_runs(self, pipeline_ids: Sequence[str]) -> dict[str, PipelineRun]: ...
+    async def trigger(
+        self,
+        pipeline_id: str,
+        *,
+        trigger: str,
+        parameters: Mapping[str, Any],
+        idempotency_key: str | None,
+        now: datetime,
+    ) -> PipelineTriggered: ...
+    async def cancel(self, run_id: str, *, by: str, now: datetime) -> list[tuple[str, str]]: ...
+    async def retry(self, run_id: str, *, now: datetime) -> None: ...
+
+
+class PipelineSchedule(Protocol):
+    async def fire(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        planner: Callable[[Pipeline, CalendarSpec | None], tuple[TickPlan, datetime | None]],
+    ) -> tuple[int, int, int, list[tuple[str, str]]]: ...
+    async def next_due(self) -> datetime | None: ...
 
 
 class QuotaStore(Protocol):
@@ -409,6 +458,12 @@ class Store(Protocol):
     def quotas(self) -> QuotaStore: ...
     @property
     def alerts(self) -> Alerts: ...
+    @property
+    def pipelines(self) -> Pipelines: ...
+    @property
+    def pipeline_runs(self) -> PipelineRuns: ...
+    @property
+    def pipeline_schedule(self) -> PipelineSchedule: ...
     @property
     def watch(self) -> Watch: ...
     async def ping(self) -> bool: ...

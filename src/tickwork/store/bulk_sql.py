@@ -19,6 +19,7 @@ from tickwork.store.dialect import one_of
 from tickwork.store.finish_hooks import after_finish
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import lock_jobs_of, lock_runs
+from tickwork.store.pipeline_flow import lock_pipeline_runs
 from tickwork.store.run_writes import (
     CANCELLED,
     STOPPED_RUN,
@@ -29,6 +30,7 @@ from tickwork.store.run_writes import (
 
 R = t.runs.c
 D = t.dead_letters.c
+P = t.pipeline_runs.c
 
 REQUEUABLE = ("cancelled", "failed", "missed")
 """The statuses a replayed dead letter's run may be queued again from (as a single replay)."""
@@ -43,7 +45,13 @@ class BulkRows:
         them, as a single cancel does (``by`` is kept as ``cancelled_by``)."""
         which = self._runs(sel, ACTIVE)
         async with self.db.write(now) as (conn, events):
-            # their jobs and the jobs depending on those: a cancelled run may queue theirs
+            # the pipeline runs they are tasks of, their jobs and the jobs depending on
+            # those (the lock order): a cancelled run may advance the one and queue the other
+            await lock_pipeline_runs(
+                conn,
+                self.db.dialect,
+                P.id.in_(sa.select(R.pipeline_run_id).where(which).scalar_subquery()),
+            )
             await lock_jobs_of(conn, self.db.dialect, which, dependents=True)
             held = await lock_runs(conn, self.db.dialect, which, columns=STOPPED_RUN)
             changed, stopping = await stop_runs(

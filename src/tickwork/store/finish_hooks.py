@@ -9,8 +9,13 @@ be retried ends nothing and is not passed. Queued runs a newer run supersedes
 end fires no dependent (domain/trigger_rules.py), and the trigger or tick that supersedes them
 holds only its own job's lock, not its dependents'.
 
-The lock order (store/locking.py): the caller has locked the jobs that depend on the ended
-runs' jobs, together with any other job it writes, before the runs.
+It fires the dependents whose trigger rules now hold, and advances the pipeline runs the
+ended runs are tasks of (store/pipeline_flow.py: queue the tasks their rules allow, skip what
+can no longer run, end the pipeline run when nothing is left).
+
+The lock order (store/locking.py): the caller has locked the pipeline runs of the ended runs,
+then the jobs that depend on the ended runs' jobs, together with any other job it writes,
+before the runs.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from tickwork.domain.trigger_rules import (
 from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import one_of
+from tickwork.store.pipeline_flow import advance_pipeline_runs
 from tickwork.store.rows import job_ref
 from tickwork.store.run_writes import active_runs, insert_runs
 
@@ -57,10 +63,12 @@ async def after_finish(
     finished: Sequence[Finished],
     now: datetime,
 ) -> None:
-    """Queue the runs the trigger rules of the ended runs' dependents call for."""
+    """Queue the runs the trigger rules of the ended runs' dependents call for; advance the
+    pipeline runs they are tasks of."""
     ended = [f for f in finished if fires_dependents(f.status, f.cancelled_by)]
     if ended:
         await _fire_dependents(conn, dialect, events, ended, now)
+    await advance_pipeline_runs(conn, dialect, events, [f.run_id for f in finished], now)
 
 
 async def _fire_dependents(

@@ -41,6 +41,11 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     return parts
 
 
+def job_values(job: Job) -> dict[str, Any]:
+    """A job's row (``pipeline_id`` included: the pipeline that owns it, if any)."""
+    return _job_values(job) | {"pipeline_id": job.pipeline_id}
+
+
 def _job_values(job: Job) -> dict[str, Any]:
     spec = job.spec
     schedule = spec.parsed_schedule()

@@ -15,6 +15,7 @@ from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.finish_hooks import after_finish
 from tickwork.store.locking import lock_jobs_of_runs, lock_runs, no_key_update
+from tickwork.store.pipeline_flow import lock_pipeline_runs_of
 from tickwork.store.reports_sql import settle_expired
 from tickwork.store.run_writes import unclaim
 
@@ -143,7 +144,9 @@ class ReaperRows:
             )
             if not due:
                 return []
-            # the jobs depending on theirs first (the lock order): a missed run may queue theirs
+            # the pipeline runs they are tasks of, then the jobs depending on theirs (the lock
+            # order): a missed run may advance the one and queue runs of the others
+            await lock_pipeline_runs_of(conn, self.db.dialect, due)
             await lock_jobs_of_runs(conn, self.db.dialect, [], dependents_of=due)
             held = await lock_runs(
                 conn, self.db.dialect, one_of(R.id, due, self.db.dialect), *late, skip_locked=True

@@ -58,6 +58,7 @@ def job_from_row(row: Any, depends_on: list[Dependency] | None = None) -> Job:
         next_run=row.next_run,
         status=job_status(row.enabled, row.last_run_status),
         last_run_at=row.last_run_at,
+        pipeline_id=getattr(row, "pipeline_id", None),
     )
 
 
@@ -93,6 +94,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         cancelled_by=row.cancelled_by,
         output=output,
         one_off=bool(row.one_off),
+        pipeline_run_id=getattr(row, "pipeline_run_id", None),
     )
 
 
@@ -192,6 +194,7 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
         "cancel_requested": False,
         "upstream_run_ids": list(run.upstream_run_ids),
         "upstream": [dict(u) for u in run.upstream] or None,
+        "pipeline_run_id": run.pipeline_run_id,
     }
 
 

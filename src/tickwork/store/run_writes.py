@@ -118,6 +118,7 @@ async def supersede(
         dialect,
         one_of(R.job_id, job_ids, dialect),
         R.status.in_(ACTIVE),
+        R.pipeline_run_id.is_(None),  # a pipeline's task runs are its own to stop
         columns=STOPPED_RUN,
     )
     _, stopping = await stop_runs(
@@ -315,6 +316,7 @@ LOCKED_RUN = (
     R.worker_id,
     R.cancel_requested,
     R.cancelled_by,
+    R.pipeline_run_id,
 )
 
 

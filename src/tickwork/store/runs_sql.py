@@ -25,6 +25,7 @@ from tickwork.store.dialect import one_of
 from tickwork.store.finish_hooks import after_finish
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
 from tickwork.store.locking import key_share, lock_jobs, lock_jobs_of_runs, lock_runs
+from tickwork.store.pipeline_flow import lock_pipeline_runs_of
 from tickwork.store.quotas_sql import check_new_runs, runs_rooms
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
@@ -261,11 +262,13 @@ class RunRows:
         *columns: sa.ColumnElement[Any],
         dependents: bool = False,
     ) -> Any:
-        """Lock a run's job (with ``dependents``, and the jobs that depend on it: ending the
-        run may queue theirs), then the run (the lock order); the run's ``columns``."""
+        """Lock the pipeline run it is a task of, a run's job (with ``dependents``, and the
+        jobs that depend on it: ending the run may queue theirs), then the run (the lock
+        order); the run's ``columns``."""
         job_id = (await conn.execute(sa.select(R.job_id).where(R.id == run_id))).scalar()
         if job_id is None:
             raise NotFound(f"no run '{run_id}'")
+        await lock_pipeline_runs_of(conn, self.db.dialect, [run_id])
         if dependents:
             await lock_jobs_of_runs(conn, self.db.dialect, [run_id], dependents_of=[run_id])
         else:

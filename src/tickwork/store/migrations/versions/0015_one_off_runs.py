@@ -1,7 +1,7 @@
 """one-off runs
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 06:40:00
 
 A one-off run (``POST /api/runs`` with an inline spec) keeps its definition in a hidden job
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
