@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TaskRun } from '../api/pipelineTypes'
-import { countsText, dependency, dependencyText, edgePath, ganttModel, layoutTasks, offsetLabel, STATUS_LEGEND, TASK_H, TASK_W, taskCaption, taskEdges, taskTone, tickStep } from './pipeline'
+import { countsText, pollInterval, dependency, dependencyText, edgePath, ganttModel, layoutTasks, offsetLabel, STATUS_LEGEND, TASK_H, TASK_W, taskCaption, taskEdges, taskTone, tickStep } from './pipeline'
 
 const tasks = [
   { name: 'extract', depends_on: [] },
@@ -152,5 +152,14 @@ describe('ganttModel', () => {
     expect(tickStep(10 * 86400)).toBe(2 * 86400)
     expect(offsetLabel(90)).toBe('1m 30s')
     expect(offsetLabel(0.5)).toBe('500ms')
+  })
+})
+
+describe('pollInterval', () => {
+  it('polls an active pipeline run slowly with the socket open, quicker without, never with live off', () => {
+    expect(pollInterval(true, true, 'running')).toBe(10_000)
+    expect(pollInterval(true, false, 'queued')).toBe(3_000)
+    expect(pollInterval(false, false, 'running')).toBe(false)
+    expect(pollInterval(true, true, 'failed')).toBe(false)
   })
 })

@@ -189,13 +189,21 @@ export function isActivePipelineRun(status: PipelineRunStatus | string | null | 
   return status === 'queued' || status === 'running'
 }
 
+/** How often an open pipeline run page asks again: events drive it, a poll covers what they
+ * could not (slow while the socket is open, quicker while it reconnects). Live off: no polling,
+ * as on every page. */
+export function pollInterval(live: boolean, socketOpen: boolean, status: string | null | undefined): number | false {
+  if (!live || !isActivePipelineRun(status)) return false
+  return socketOpen ? 10_000 : 3_000
+}
+
 /** A task that can still change (the graph and the Gantt keep ticking while one is). */
 export function isActiveTask(status: string | null | undefined): boolean {
   return status === 'pending' || status === 'queued' || status === 'running'
 }
 
 /** The task's own words for its node: its status, and why it was skipped. */
-export function taskCaption(task: Pick<TaskRun, 'status' | 'reason'>): string {
+export function taskCaption(task: { status: string; reason: string | null }): string {
   const label = taskLabel(task.status)
   return task.reason ? `${label} · ${task.reason}` : label
 }
