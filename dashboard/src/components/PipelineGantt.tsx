@@ -15,8 +15,8 @@ function Bar({ bar, className, testId, status }: { bar: GanttBar; className: str
  * pipeline run (from its first task queued). While a task waits or runs, `now` ends its bar, so
  * the bar grows as the page re-renders. Each row is also said in words for screen readers.
  */
-export function PipelineGantt({ tasks, now, runStart }: { tasks: TaskRun[]; now: number; runStart?: string | null }) {
-  const g = ganttModel(tasks, now, runStart)
+export function PipelineGantt({ tasks, now, runStart, maxTicks = 6 }: { tasks: TaskRun[]; now: number; runStart?: string | null; maxTicks?: number }) {
+  const g = ganttModel(tasks, now, runStart, maxTicks)
   return (
     <div className="gantt" data-testid="gantt">
       <div className="gantt-axis" aria-hidden>

@@ -1,7 +1,6 @@
-import type { Dag } from '../api/types'
+import { Graph, layout } from '@dagrejs/dagre'
 import type { Condition, Dependency, PipelineRunStatus, TaskRun, TaskStatus } from '../api/pipelineTypes'
 import { TASK_STATUSES } from '../api/pipelineTypes'
-import { layoutDag, NODE_H, NODE_W } from './dag'
 import { formatDuration } from './format'
 
 // The pure side of the pipeline pages: a pipeline's tasks as a graph (edges by condition), the
@@ -76,8 +75,10 @@ export interface TaskGraph<T> {
   height: number
 }
 
-export const TASK_W = NODE_W
-export const TASK_H = NODE_H
+// wider than the dependency graph's job nodes (lib/dag): a node also says why a task was
+// skipped, and the ranks leave room for the edges' condition labels
+export const TASK_W = 184
+export const TASK_H = 54
 const PAD = 12
 
 /** A cubic curve from the upstream node's outlet to the downstream node's inlet. */
@@ -98,18 +99,31 @@ export function edgePath(from: { x: number; y: number }, to: { x: number; y: num
   return { path: `M ${x1} ${y1} C ${x1} ${y1 + dy}, ${x2} ${y2 - dy}, ${x2} ${y2}`, labelX: (x1 + x2) / 2, labelY: (y1 + y2) / 2 }
 }
 
-/** Tasks laid out in layers (the dependency graph's own layout, lib/dag), upstream first. */
-export function layoutTasks<T extends TaskLike>(tasks: readonly T[], direction: Direction = 'LR'): TaskGraph<T> {
-  const edges = taskEdges(tasks)
-  const dag: Dag = {
-    nodes: tasks.map((t) => ({ id: t.name, name: t.name, status: 'idle', enabled: true })),
-    edges: edges.map((e) => ({ source: e.source, target: e.target })),
-  }
-  const placed = layoutDag(dag, direction)
+/** Top-left corners of the tasks laid out in layers by dagre (as lib/dag lays out jobs). */
+function place(names: readonly string[], edges: readonly TaskEdge[], direction: Direction): Map<string, { x: number; y: number }> {
+  const g = new Graph()
+  g.setGraph({ rankdir: direction, nodesep: 28, ranksep: direction === 'LR' ? 68 : 60, marginx: 0, marginy: 0 })
+  g.setDefaultEdgeLabel(() => ({}))
+  for (const n of names) g.setNode(n, { width: TASK_W, height: TASK_H })
+  for (const e of edges) g.setEdge(e.source, e.target)
+  layout(g)
+  const placed = names.map((n) => {
+    const p = g.node(n) as { x: number; y: number } | undefined
+    return { n, x: (p?.x ?? 0) - TASK_W / 2, y: (p?.y ?? 0) - TASK_H / 2 }
+  })
   const minX = Math.min(...placed.map((p) => p.x))
   const minY = Math.min(...placed.map((p) => p.y))
-  const byName = new Map<string, { x: number; y: number }>()
-  for (const p of placed) byName.set(p.node.name, { x: Math.round(p.x - minX + PAD), y: Math.round(p.y - minY + PAD) })
+  return new Map(placed.map((p) => [p.n, { x: Math.round(p.x - minX + PAD), y: Math.round(p.y - minY + PAD) }]))
+}
+
+/** Tasks laid out in layers, upstream first, with each edge's curve. */
+export function layoutTasks<T extends TaskLike>(tasks: readonly T[], direction: Direction = 'LR'): TaskGraph<T> {
+  const edges = taskEdges(tasks)
+  const byName = place(
+    tasks.map((t) => t.name),
+    edges,
+    direction,
+  )
   const nodes = tasks.map((task) => ({ task, ...(byName.get(task.name) ?? { x: PAD, y: PAD }) }))
   const width = nodes.length ? Math.max(...nodes.map((n) => n.x)) + TASK_W + PAD : 0
   const height = nodes.length ? Math.max(...nodes.map((n) => n.y)) + TASK_H + PAD : 0
@@ -277,7 +291,7 @@ function rowText(name: string, status: string, reason: string | null, wait: numb
  * Bars of each task's time in the queue and running, on one time axis from the first task
  * queued to the last one finished (or `now`, while a task still waits or runs: its bar grows).
  */
-export function ganttModel(tasks: readonly TaskRun[], now: number, runStart?: string | null): Gantt {
+export function ganttModel(tasks: readonly TaskRun[], now: number, runStart?: string | null, maxTicks = 6): Gantt {
   const starts = tasks.flatMap((t) => [ms(t.queued_at), ms(t.started_at)]).filter((t): t is number => t !== null)
   const start = starts.length ? Math.min(...starts) : (ms(runStart) ?? now)
   let end = start
@@ -309,7 +323,7 @@ export function ganttModel(tasks: readonly TaskRun[], now: number, runStart?: st
     }
   })
   const span = spanMs / 1000
-  const step = tickStep(span)
+  const step = tickStep(span, maxTicks)
   const ticks: GanttTick[] = []
   for (let at = 0; at <= span + 1e-9; at += step) ticks.push({ at: at / span, label: offsetLabel(Math.round(at * 1000) / 1000) })
   return { start, end: start + spanMs, rows, ticks }
