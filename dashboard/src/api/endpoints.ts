@@ -33,7 +33,7 @@ import type {
   TriggerResult,
   Worker,
 } from './types'
-import type { Pipeline, PipelineList, PipelineRun, PipelineRunList } from './pipelineTypes'
+import type { Pipeline, PipelineList, PipelineRun, PipelineRunList, PipelineTriggered } from './pipelineTypes'
 
 const enc = encodeURIComponent
 
@@ -151,14 +151,15 @@ export const endpoints = {
   pipelines: (f: PipelineFilters, signal?: AbortSignal) => api<PipelineList>(`/api/pipelines${buildQuery({ ...ns(), ...f })}`, { signal }),
   pipeline: (ref: string, signal?: AbortSignal) => api<Pipeline>(`/api/pipelines/${enc(ref)}${inNs()}`, { signal }),
   /** `namespace`: the pipeline's own (the chosen one may be all namespaces). */
-  deletePipeline: (ref: string, namespace?: string) =>
-    api<unknown>(`/api/pipelines/${enc(ref)}${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'DELETE' }),
+  /** `force`: cancel its active pipeline runs first (else 409 while one is active). */
+  deletePipeline: (ref: string, namespace?: string, force = false) =>
+    api<unknown>(`/api/pipelines/${enc(ref)}${buildQuery({ namespace: namespace ?? listNamespace(), force: force || undefined })}`, { method: 'DELETE' }),
   pausePipeline: (ref: string, namespace?: string) =>
     api<Pipeline>(`/api/pipelines/${enc(ref)}/pause${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
   resumePipeline: (ref: string, namespace?: string) =>
     api<Pipeline>(`/api/pipelines/${enc(ref)}/resume${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
   triggerPipeline: (ref: string, namespace?: string) =>
-    api<PipelineRun>(`/api/pipelines/${enc(ref)}/trigger${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
+    api<PipelineTriggered>(`/api/pipelines/${enc(ref)}/trigger${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
   pipelineRuns: (ref: string, f: PipelineRunFilters, namespace?: string, signal?: AbortSignal) =>
     api<PipelineRunList>(`/api/pipelines/${enc(ref)}/runs${buildQuery({ namespace: namespace ?? listNamespace(), ...f })}`, { signal }),
   pipelineRun: (id: string, signal?: AbortSignal) => api<PipelineRun>(`/api/pipeline-runs/${enc(id)}`, { signal }),

@@ -41,6 +41,8 @@ export interface PipelineRunSummary {
 }
 
 export interface TaskRun {
+  /** every run the task had in this pipeline run (more than one after a retry) */
+  runs?: string[]
   name: string
   job_id: string
   job_name: string
@@ -85,10 +87,18 @@ export interface PipelineList {
   items: Pipeline[]
   next_cursor: string | null
   total: number
+  total_exact?: boolean
 }
 
 export interface PipelineRunList {
   items: PipelineRunSummary[]
   next_cursor: string | null
   total: number
+  total_exact?: boolean
+}
+
+/** POST /api/pipelines/{ref}/trigger: `created` false when an active run was returned
+ * (on_overlap=skip) or the idempotency key was seen before. */
+export interface PipelineTriggered extends PipelineRun {
+  created: boolean
 }

@@ -79,6 +79,12 @@ describe('patchPipelineRun', () => {
     expect(patchPipelineRun(before, ev('pipeline_run.finished', { data: { pipeline_run_id: 'prun-2', status: 'failed' } }))).toBe(before)
     expect(patchPipelineRun(before, ev('run.log'))).toBe(before)
   })
+  it('skips a task the moment the server says so, with the reason', () => {
+    const after = patchPipelineRun(prun(), ev('pipeline_run.task_skipped', { run_id: null, data: { pipeline_run_id: 'prun-1', task: 'load', reason: 'upstream failed' } }))
+    expect(after?.tasks[1]).toMatchObject({ status: 'skipped', reason: 'upstream failed' })
+    const other = prun()
+    expect(patchPipelineRun(other, ev('pipeline_run.task_skipped', { data: { pipeline_run_id: 'prun-2', task: 'load' } }))).toBe(other)
+  })
   it('takes the pipeline run status from its own events', () => {
     expect(patchPipelineRun(prun(), ev('pipeline_run.finished', { data: { pipeline_run_id: 'prun-1', status: 'failed' } }))?.status).toBe('failed')
   })

@@ -63,6 +63,16 @@ function pipelineStatusOf(event: LiveEvent): PipelineRunStatus | null {
  */
 export function patchPipelineRun(run: PipelineRun | undefined, event: LiveEvent): PipelineRun | undefined {
   if (!run) return run
+  if (event.type === 'pipeline_run.task_skipped') {
+    if (eventPipelineRunId(event) !== run.id) return run
+    const name = text(event.data?.task)
+    const i = run.tasks.findIndex((t) => t.name === name)
+    const task = run.tasks[i]
+    if (!task || task.status === 'skipped') return run
+    const tasks = [...run.tasks]
+    tasks[i] = { ...task, status: 'skipped', reason: text(event.data?.reason) ?? task.reason }
+    return { ...run, tasks }
+  }
   if (event.type.startsWith('pipeline_run.')) {
     if (eventPipelineRunId(event) !== run.id) return run
     const status = pipelineStatusOf(event)

@@ -32,7 +32,11 @@ function usePipelineActions(p: Pipeline | undefined, routeKey: string) {
   const trigger = useMutation({
     mutationFn: () => endpoints.triggerPipeline(p?.id as string, p?.namespace),
     onSuccess: (r) => {
-      toast.push({ tone: 'success', title: `Triggered ${p?.name}`, message: `Pipeline run ${shortId(r.id)} is ${r.status}.`, link: { to: pipelineRunLink(r.id), label: 'View pipeline run' } })
+      toast.push(
+        r.created === false
+          ? { tone: 'info', title: `${p?.name} is already ${r.status}`, message: 'Its overlap policy returned the active pipeline run instead of starting another.' }
+          : { tone: 'success', title: `Triggered ${p?.name}`, message: `Pipeline run ${shortId(r.id)} is ${r.status}.` },
+      )
       refresh()
       navigate(pipelineRunLink(r.id))
     },
@@ -54,8 +58,9 @@ function DeletePipeline({ pipeline, open, onClose }: { pipeline: Pipeline; open:
   const qc = useQueryClient()
   const toast = useToast()
   const navigate = useNavigate()
+  const [conflict, setConflict] = useState<string | null>(null)
   const del = useMutation({
-    mutationFn: () => endpoints.deletePipeline(pipeline.id, pipeline.namespace),
+    mutationFn: (force: boolean) => endpoints.deletePipeline(pipeline.id, pipeline.namespace, force),
     onSuccess: () => {
       toast.success(`Deleted ${pipeline.name}`)
       qc.removeQueries({ queryKey: ['pipeline'] })
@@ -63,13 +68,35 @@ function DeletePipeline({ pipeline, open, onClose }: { pipeline: Pipeline; open:
       void qc.invalidateQueries({ queryKey: ['jobs'] })
       navigate('/pipelines')
     },
-    onError: (e) => toast.error(`Could not delete ${pipeline.name}`, errorMessage(e)),
+    onError: (e) => {
+      if (isApiError(e) && e.status === 409) setConflict(e.message)
+      else toast.error(`Could not delete ${pipeline.name}`, errorMessage(e))
+    },
   })
   return (
-    <ConfirmDialog open={open} title={`Delete ${pipeline.name}?`} confirmLabel="Delete pipeline" danger pending={del.isPending} onClose={onClose} onConfirm={() => del.mutate()}>
-      <p>
-        This deletes the pipeline, its schedule, its {pipeline.tasks.length} task job{pipeline.tasks.length === 1 ? '' : 's'} ({pipeline.tasks.map((t) => t.job_name).join(', ')}) and its run history. It cannot be undone.
-      </p>
+    <ConfirmDialog
+      open={open}
+      title={`Delete ${pipeline.name}?`}
+      confirmLabel={conflict ? 'Cancel its run and delete' : 'Delete pipeline'}
+      danger
+      pending={del.isPending}
+      onClose={() => {
+        setConflict(null)
+        onClose()
+      }}
+      onConfirm={() => del.mutate(!!conflict)}
+    >
+      {conflict ? (
+        <div className="conflict" role="alert" data-testid="pipeline-delete-conflict">
+          <strong>{pipeline.name} is running.</strong>
+          <p>{conflict}</p>
+          <p>Deleting it anyway cancels the active pipeline run first.</p>
+        </div>
+      ) : (
+        <p>
+          This deletes the pipeline, its schedule, its {pipeline.tasks.length} task job{pipeline.tasks.length === 1 ? '' : 's'} ({pipeline.tasks.map((t) => t.job_name).join(', ')}) and their run history. It cannot be undone.
+        </p>
+      )}
     </ConfirmDialog>
   )
 }

@@ -133,7 +133,7 @@ export default function PipelineRunDetail() {
     )
   }
   const active = isActivePipelineRun(run.status)
-  const failedTasks = run.tasks.filter((t) => t.status === 'failed').length
+  const failedTasks = run.tasks.filter((t) => t.status === 'failed' || t.status === 'cancelled' || t.status === 'skipped').length
   const counts = countsText(run.task_counts ?? Object.fromEntries(run.tasks.map((t) => [t.status, run.tasks.filter((u) => u.status === t.status).length])))
   const pipelineHref = `/pipelines/${encodeURIComponent(run.pipeline_id)}`
   return (
@@ -171,8 +171,8 @@ export default function PipelineRunDetail() {
                 Cancel
               </Button>
             )}
-            {run.status === 'failed' && (
-              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="pipeline-retry-button" denied={denied('operate', 'retrying a pipeline run', run.namespace)} title={`Run the ${failedTasks} failed task${failedTasks === 1 ? '' : 's'} again, and what waits on them`}>
+            {(run.status === 'failed' || run.status === 'cancelled') && (
+              <Button variant="primary" icon={<RotateCcw size={16} />} pending={retry.isPending} onClick={() => retry.mutate()} data-testid="pipeline-retry-button" denied={denied('operate', 'retrying a pipeline run', run.namespace)} title={`Run the ${failedTasks} task${failedTasks === 1 ? '' : 's'} that failed, were cancelled or skipped again (new runs); completed tasks are kept`}>
                 Retry failed
               </Button>
             )}

@@ -11,7 +11,7 @@ import { NamespaceBadge, useAllNamespaces } from '../components/NamespaceSwitch'
 import { Pagination, useCursorPagination } from '../components/Pagination'
 import { useToast } from '../components/Toasts'
 import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, TimeAgo } from '../components/ui'
-import { formatNumber } from '../lib/format'
+import { formatTotal, shortId } from '../lib/format'
 import { useDocumentTitle } from '../lib/hooks'
 import { countsText } from '../lib/pipeline'
 import { pipelineFiltersFrom, pipelineLink, pipelineRunLink } from '../lib/pipelineRoutes'
@@ -24,7 +24,11 @@ function TriggerCell({ pipeline }: { pipeline: Pipeline }) {
   const m = useMutation({
     mutationFn: () => endpoints.triggerPipeline(pipeline.id, pipeline.namespace),
     onSuccess: (r) => {
-      toast.push({ tone: 'success', title: `Triggered ${pipeline.name}`, message: `Pipeline run ${r.id} is ${r.status}.`, link: { to: pipelineRunLink(r.id), label: 'View pipeline run' } })
+      toast.push(
+        r.created === false
+          ? { tone: 'info', title: `${pipeline.name} is already ${r.status}`, message: 'Its overlap policy returned the active pipeline run.', link: { to: pipelineRunLink(r.id), label: 'View pipeline run' } }
+          : { tone: 'success', title: `Triggered ${pipeline.name}`, message: `Pipeline run ${shortId(r.id)} is ${r.status}.`, link: { to: pipelineRunLink(r.id), label: 'View pipeline run' } },
+      )
       void qc.invalidateQueries({ queryKey: ['pipelines'] })
     },
     onError: (e) => toast.error(`Could not trigger ${pipeline.name}`, errorMessage(e)),
@@ -72,7 +76,7 @@ export default function Pipelines() {
     <div className="page">
       <PageHeader
         title="Pipelines"
-        subtitle={query.data ? `${formatNumber(query.data.total)} ${filtered ? 'matching' : 'defined'}` : 'Groups of tasks defined, triggered and watched as one unit.'}
+        subtitle={query.data ? `${formatTotal(query.data.total, query.data.total_exact)} ${filtered ? 'matching' : 'defined'}` : 'Groups of tasks defined, triggered and watched as one unit.'}
       />
       <div className="filters" role="search" aria-label="Filter pipelines">
         <DebouncedInput id="pipeline-search" label="Search pipelines by name" placeholder="Search by name…" value={filters.q ?? ''} onCommit={(v) => set({ q: v }, true)} testId="pipeline-search" />
