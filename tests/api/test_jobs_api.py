@@ -89,7 +89,7 @@ async def test_dependencies_unknown_cycle_and_delete(api: httpx.AsyncClient) -> 
     assert (await api.delete("/api/jobs/a", params={"force": "true"})).status_code == 204
     assert (await api.get("/api/jobs/b")).json()["depends_on"] == []
     dag = (await api.get("/api/dag")).json()
-    assert dag["edges"] == [{"source": "b", "target": "c"}]
+    assert dag["edges"] == [{"source": "b", "target": "c", "on": "success"}]
 
 
 @pytest.mark.parametrize(

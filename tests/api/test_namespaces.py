@@ -147,7 +147,7 @@ async def test_cross_namespace_dependencies_need_an_admin_of_both(
     up = await api.get("/api/jobs/upstream?namespace=data", headers=both)
     assert up.json()["dependents"] == ["payments/downstream"]
     dag = (await api.get("/api/dag?namespace=payments", headers=both)).json()
-    assert dag["edges"] == [{"source": "data/upstream", "target": "downstream"}]
+    assert dag["edges"] == [{"source": "data/upstream", "target": "downstream", "on": "success"}]
     plain = job_payload("same-ns", namespace="payments", depends_on=["upstream"])
     missing = await api.post("/api/jobs", json=plain, headers=both)
     assert missing.status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tickwork.domain.clock import FakeClock
-from tickwork.domain.jobs import Job, first_run
+from tickwork.domain.jobs import Dependency, DependOn, Job, first_run
 from tickwork.domain.records import ReportResult
 from tickwork.domain.runs import Assignment, Completion, Worker
 from tickwork.store.sql import SqlStore
@@ -18,10 +18,15 @@ async def add_job(
     name: str,
     *,
     deps: list[Job] = (),  # type: ignore[assignment]
+    on: dict[str, DependOn] | None = None,
     **fields: object,
 ) -> Job:
+    """A job, depending on ``deps`` (each on success, or as ``on`` gives by name)."""
     now = clock.now()
-    spec = job_spec(name, depends_on=tuple(d.name for d in deps), **fields)
+    conditions = {d.name: (on or {}).get(d.name, "success") for d in deps}
+    spec = job_spec(
+        name, depends_on=tuple(Dependency(n, c) for n, c in conditions.items()), **fields
+    )
     job = Job(
         id=f"job-{name}",
         spec=spec,
@@ -29,7 +34,7 @@ async def add_job(
         updated_at=now,
         next_run=first_run(spec, job_id=f"job-{name}", now=now),
     )
-    await store.jobs.insert(job, dep_ids=[d.id for d in deps], now=now)
+    await store.jobs.insert(job, deps={d.id: conditions[d.name] for d in deps}, now=now)
     return job
 
 

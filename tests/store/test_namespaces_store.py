@@ -29,7 +29,7 @@ async def add_in(store: SqlStore, clock: FakeClock, job_id: str, name: str, ns: 
     """A job with its own id, named ``name`` in namespace ``ns``."""
     now = clock.now()
     job = Job(id=job_id, spec=job_spec(name, namespace=ns), created_at=now, updated_at=now)
-    await store.jobs.insert(job, dep_ids=[], now=now)
+    await store.jobs.insert(job, deps={}, now=now)
     return job
 
 

@@ -134,7 +134,7 @@ async def test_a_job_naming_a_missing_calendar_is_refused_in_its_write(
     job = await add_job(store, clock, "kept", schedule="0 9 * * *", calendar="de-business")
     with pytest.raises(ValidationError):
         await store.jobs.replace(
-            replace(job, spec=replace(job.spec, calendar="gone")), dep_ids=[], now=clock.now()
+            replace(job, spec=replace(job.spec, calendar="gone")), deps={}, now=clock.now()
         )
     stored = await store.jobs.get(job.id)
     assert stored is not None and stored.spec.calendar == "de-business"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.errors import Conflict
-from tickwork.domain.jobs import Job
+from tickwork.domain.jobs import Dependency, Job
 from tickwork.domain.queries import JobFilter, Total
 from tickwork.store import tables as t
 from tickwork.store.counting import EXACT_UP_TO
@@ -25,7 +25,7 @@ def make_job(clock: FakeClock, name: str, **fields: object) -> Job:
 
 async def test_insert_get_by_id_and_name(store: SqlStore, clock: FakeClock) -> None:
     job = make_job(clock, "alpha", tags=("reports",), schedule="*/5 * * * *")
-    await store.jobs.insert(replace(job, next_run=clock.now()), dep_ids=[], now=clock.now())
+    await store.jobs.insert(replace(job, next_run=clock.now()), deps={}, now=clock.now())
     by_id = await store.jobs.get(job.id)
     by_name = await store.jobs.get("alpha")
     assert by_id == by_name
@@ -38,35 +38,35 @@ async def test_insert_get_by_id_and_name(store: SqlStore, clock: FakeClock) -> N
 async def test_duplicate_name_conflicts_and_writes_nothing(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    await store.jobs.insert(make_job(clock, "dup"), dep_ids=[], now=clock.now())
+    await store.jobs.insert(make_job(clock, "dup"), deps={}, now=clock.now())
     other = replace(make_job(clock, "dup"), id="job-other")
     with pytest.raises(Conflict, match="already exists"):
-        await store.jobs.insert(other, dep_ids=[], now=clock.now())
+        await store.jobs.insert(other, deps={}, now=clock.now())
     assert await store.jobs.get("job-other") is None
 
 
 async def test_dependencies_come_from_the_graph(store: SqlStore, clock: FakeClock) -> None:
     up = make_job(clock, "up")
     down = make_job(clock, "down", depends_on=("up",))
-    await store.jobs.insert(up, dep_ids=[], now=clock.now())
-    await store.jobs.insert(down, dep_ids=[up.id], now=clock.now())
+    await store.jobs.insert(up, deps={}, now=clock.now())
+    await store.jobs.insert(down, deps={up.id: "success"}, now=clock.now())
     got = await store.jobs.get("down")
-    assert got is not None and got.spec.depends_on == ("up",)
+    assert got is not None and got.spec.depends_on == (Dependency("up"),)
     assert await store.jobs.dependents(up.id) == ["down"]
     renamed = replace(up, spec=replace(up.spec, name="upstream"))
-    await store.jobs.replace(renamed, dep_ids=[], now=clock.now())
+    await store.jobs.replace(renamed, deps={}, now=clock.now())
     got = await store.jobs.get("down")
-    assert got is not None and got.spec.depends_on == ("upstream",)
+    assert got is not None and got.spec.depends_on == (Dependency("upstream"),)
     nodes, edges = await store.jobs.dag("default")
-    assert edges == [(up.id, down.id)]
+    assert edges == [(up.id, down.id, "success")]
     assert {n.name for n in nodes} == {"upstream", "down"}
 
 
 async def test_upstream_graph_follows_chains(store: SqlStore, clock: FakeClock) -> None:
     a, b, c = (make_job(clock, n) for n in "abc")
-    await store.jobs.insert(a, dep_ids=[], now=clock.now())
-    await store.jobs.insert(b, dep_ids=[a.id], now=clock.now())
-    await store.jobs.insert(c, dep_ids=[b.id], now=clock.now())
+    await store.jobs.insert(a, deps={}, now=clock.now())
+    await store.jobs.insert(b, deps={a.id: "success"}, now=clock.now())
+    await store.jobs.insert(c, deps={b.id: "success"}, now=clock.now())
     assert await store.jobs.upstream_graph([c.id]) == {c.id: [b.id], b.id: [a.id]}
 
 
@@ -75,7 +75,7 @@ async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) 
         tags = ("reports",) if i % 2 == 0 else ("etl",)
         schedule = "0 9 * * *" if i < 3 else None
         await store.jobs.insert(
-            make_job(clock, f"job{i}", tags=tags, schedule=schedule), dep_ids=[], now=clock.now()
+            make_job(clock, f"job{i}", tags=tags, schedule=schedule), deps={}, now=clock.now()
         )
     jobs, total, cursor = await store.jobs.page(JobFilter(tag="reports"), limit=2, cursor=None)
     assert total.count == 4
@@ -94,7 +94,7 @@ async def test_list_filters_and_keyset_pages(store: SqlStore, clock: FakeClock) 
 
 async def test_pause_filter_and_status(store: SqlStore, clock: FakeClock) -> None:
     job = make_job(clock, "p")
-    await store.jobs.insert(job, dep_ids=[], now=clock.now())
+    await store.jobs.insert(job, deps={}, now=clock.now())
     assert await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
     assert not await store.jobs.set_enabled(job.id, enabled=False, next_run=None, now=clock.now())
     paused, total, _ = await store.jobs.page(JobFilter(status="paused"), limit=10, cursor=None)
@@ -111,7 +111,7 @@ async def test_delete_cascades_runs(store: SqlStore, clock: FakeClock) -> None:
     from tickwork.domain.queries import NewRun
 
     job = make_job(clock, "gone")
-    await store.jobs.insert(job, dep_ids=[], now=clock.now())
+    await store.jobs.insert(job, deps={}, now=clock.now())
     run_id = (
         await store.runs.trigger(NewRun(job_id=job.id, trigger="manual"), now=clock.now())
     ).run_id

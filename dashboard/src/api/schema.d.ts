@@ -1025,6 +1025,13 @@ export interface components {
     };
     /** DagEdge */
     DagEdge: {
+      /**
+       * On
+       * @description The upstream outcome that counts along this edge.
+       * @default success
+       * @enum {string}
+       */
+      on?: "success" | "failure" | "done";
       /** Source */
       source: string;
       /** Target */
@@ -1163,6 +1170,24 @@ export interface components {
       error: string | null;
       /** Ok */
       ok: boolean;
+    };
+    /**
+     * DependencyIn
+     * @description An edge with its condition; a plain name in ``depends_on`` means ``on: success``.
+     */
+    DependencyIn: {
+      /**
+       * Job
+       * @description The upstream job: a name or id of the job's namespace, or 'other-ns/name' (only an admin of both namespaces may add that).
+       */
+      job: string;
+      /**
+       * On
+       * @description success: the upstream run completed; failure: it failed for good (failed, timed out, lost or missed with no retry left); done: it reached any final state (cancelled too).
+       * @default success
+       * @enum {string}
+       */
+      on?: "success" | "failure" | "done";
     };
     /** ErrorBody */
     ErrorBody: {
@@ -1335,8 +1360,11 @@ export interface components {
       delivery: string;
       /** Dependents */
       dependents: string[];
-      /** Depends On */
-      depends_on: string[];
+      /**
+       * Depends On
+       * @description A plain name for an on-success edge, an object for the others.
+       */
+      depends_on: (string | components["schemas"]["DependencyIn"])[];
       /** Description */
       description: string;
       /** Enabled */
@@ -1407,6 +1435,12 @@ export interface components {
       timeout: number;
       /** Timezone */
       timezone: string;
+      /**
+       * Trigger Rule
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
       /** Type */
       type: string;
       /**
@@ -1470,9 +1504,9 @@ export interface components {
       delivery?: "at_least_once" | "at_most_once";
       /**
        * Depends On
-       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @description The upstream jobs: a name or id (of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | "failure" | "done"} gives the condition.
        */
-      depends_on?: string[];
+      depends_on?: (string | components["schemas"]["DependencyIn"])[];
       /**
        * Description
        * @default
@@ -1592,6 +1626,13 @@ export interface components {
        */
       timezone?: string;
       /**
+       * Trigger Rule
+       * @description all: a run is queued once every dependency's condition holds (each upstream's latest final run since this job's own latest run); any: once one holds.
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
+      /**
        * Type
        * @enum {string}
        */
@@ -1643,8 +1684,11 @@ export interface components {
       cwd: string | null;
       /** Delivery */
       delivery: string;
-      /** Depends On */
-      depends_on: string[];
+      /**
+       * Depends On
+       * @description A plain name for an on-success edge, an object for the others.
+       */
+      depends_on: (string | components["schemas"]["DependencyIn"])[];
       /** Description */
       description: string;
       /** Enabled */
@@ -1712,6 +1756,12 @@ export interface components {
       timeout: number;
       /** Timezone */
       timezone: string;
+      /**
+       * Trigger Rule
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
       /** Type */
       type: string;
       /**
@@ -1774,10 +1824,10 @@ export interface components {
       delivery?: ("at_least_once" | "at_most_once") | null;
       /**
        * Depends On
-       * @description Job names or ids that must succeed first, of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add.
+       * @description The upstream jobs: a name or id (of the job's own namespace; 'other-ns/name' names a job of another namespace, which only an admin of both namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | "failure" | "done"} gives the condition.
        * @default null
        */
-      depends_on?: string[] | null;
+      depends_on?: ((string | components["schemas"]["DependencyIn"])[]) | null;
       /**
        * Description
        * @default null
@@ -1920,6 +1970,12 @@ export interface components {
        * @default null
        */
       timezone?: string | null;
+      /**
+       * Trigger Rule
+       * @description all: a run is queued once every dependency's condition holds (each upstream's latest final run since this job's own latest run); any: once one holds.
+       * @default null
+       */
+      trigger_rule?: ("all" | "any") | null;
       /**
        * Type
        * @default null

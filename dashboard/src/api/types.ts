@@ -17,6 +17,13 @@ export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'completed', 'fai
 export const JOB_STATUSES: JobStatus[] = ['idle', 'paused', ...RUN_STATUSES]
 export const SCHEDULE_TYPES: ScheduleType[] = ['cron', 'interval', 'once']
 
+/** The upstream outcome an edge waits for (a plain name in depends_on means 'success'). */
+export type DependOn = 'success' | 'failure' | 'done'
+export const DEPEND_ON: DependOn[] = ['success', 'failure', 'done']
+export type TriggerRule = 'all' | 'any'
+/** An entry of depends_on: a name (on success) or the edge with its condition. */
+export type Dependency = string | { job: string; on?: DependOn }
+
 export interface HttpRequestSpec {
   method: string
   url: string
@@ -33,7 +40,8 @@ export interface JobSpec {
   schedule: string | null
   timezone: string
   parameters: Record<string, unknown>
-  depends_on: string[]
+  depends_on: Dependency[]
+  trigger_rule?: TriggerRule
   tags: string[]
   worker_tags: string[]
   timeout: number
@@ -123,6 +131,7 @@ export interface DagNode {
 export interface DagEdge {
   source: string
   target: string
+  on?: DependOn
 }
 
 export interface Dag {

@@ -1,4 +1,20 @@
-import type { CalendarPolicy, Job, JobSpec, JobType } from '../api/types'
+import type { CalendarPolicy, Dependency, DependOn, Job, JobSpec, JobType, TriggerRule } from '../api/types'
+
+/** One edge in the form: the upstream job and the outcome of it that counts. */
+export interface DependencyRow {
+  job: string
+  on: DependOn
+}
+
+/** An entry of depends_on as the form holds it (a plain name means on success). */
+export function dependencyRow(dep: Dependency): DependencyRow {
+  return typeof dep === 'string' ? { job: dep, on: 'success' } : { job: dep.job, on: dep.on ?? 'success' }
+}
+
+/** The form's edge as the API takes it: a plain name for on success (as before conditions). */
+export function dependencyEntry(row: DependencyRow): Dependency {
+  return row.on === 'success' ? row.job : { job: row.job, on: row.on }
+}
 
 export interface JobForm {
   name: string
@@ -14,7 +30,8 @@ export interface JobForm {
   parameters: string
   tags: string
   worker_tags: string
-  depends_on: string[]
+  depends_on: DependencyRow[]
+  trigger_rule: TriggerRule
   timeout: string
   retries: string
   retry_delay: string
@@ -53,6 +70,7 @@ export const EMPTY_FORM: JobForm = {
   tags: '',
   worker_tags: 'default',
   depends_on: [],
+  trigger_rule: 'all',
   timeout: '3600',
   retries: '3',
   retry_delay: '1',
@@ -91,7 +109,8 @@ export function jobToForm(job: Job): JobForm {
     parameters: JSON.stringify(job.parameters ?? {}, null, 2),
     tags: (job.tags ?? []).join(', '),
     worker_tags: (job.worker_tags ?? []).join(', '),
-    depends_on: [...(job.depends_on ?? [])],
+    depends_on: (job.depends_on ?? []).map(dependencyRow),
+    trigger_rule: job.trigger_rule === 'any' ? 'any' : 'all',
     timeout: num(job.timeout, EMPTY_FORM.timeout),
     retries: num(job.retries, EMPTY_FORM.retries),
     retry_delay: num(job.retry_delay, EMPTY_FORM.retry_delay),
@@ -208,7 +227,8 @@ export function formToSpec(form: JobForm): { spec?: JobSpec; errors: Record<stri
     schedule: form.schedule.trim() || null,
     timezone: form.timezone.trim() || 'UTC',
     parameters: params.value ?? {},
-    depends_on: form.depends_on,
+    depends_on: form.depends_on.map(dependencyEntry),
+    trigger_rule: form.trigger_rule,
     tags: splitList(form.tags),
     worker_tags: splitList(form.worker_tags),
     timeout: numbers.timeout as number,
@@ -245,7 +265,7 @@ export function parseArgv(text: string): string[] | undefined {
 }
 
 /** The fields the form builds itself, and those only the server sets. */
-const FORM_FIELDS = new Set(['name', 'type', 'function', 'command', 'request', 'schedule', 'timezone', 'parameters', 'tags', 'worker_tags', 'depends_on', 'timeout', 'retries', 'retry_delay', 'backoff', 'max_retry_delay', 'concurrency', 'on_overlap', 'catchup', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery', 'calendar', 'calendar_policy', 'enabled', 'description'])
+const FORM_FIELDS = new Set(['name', 'type', 'function', 'command', 'request', 'schedule', 'timezone', 'parameters', 'tags', 'worker_tags', 'depends_on', 'trigger_rule', 'timeout', 'retries', 'retry_delay', 'backoff', 'max_retry_delay', 'concurrency', 'on_overlap', 'catchup', 'start_deadline', 'jitter', 'priority', 'isolation', 'delivery', 'calendar', 'calendar_policy', 'enabled', 'description'])
 const SERVER_FIELDS = new Set(['id', 'namespace', 'status', 'schedule_type', 'next_run', 'last_run_at', 'created_at', 'updated_at'])
 
 export function carriedFields(job: Job): Record<string, unknown> {

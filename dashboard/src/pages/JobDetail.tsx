@@ -17,7 +17,7 @@ import { formatDateTime, formatDuration, formatNumber, formatPercent } from '../
 import { jobLink } from '../lib/namespace'
 import { neighborhood } from '../lib/dag'
 import { useDocumentTitle, useMediaQuery } from '../lib/hooks'
-import { parseJsonObject } from '../lib/jobform'
+import { dependencyRow, parseJsonObject } from '../lib/jobform'
 import { slaBadges } from '../lib/alerts'
 import { JobTypeIcon, jobTarget } from '../components/JobType'
 
@@ -148,7 +148,7 @@ function Configuration({ job }: { job: JobDetailT }) {
     ['Schedule', job.schedule ? <span key="s"><code className="mono">{job.schedule}</code> {job.schedule_type && <span className="pill">{job.schedule_type}</span>}</span> : <span className="muted">none</span>],
     ['Time zone', job.timezone],
     ['Calendar', job.calendar ? <span key="cal"><Link to="/calendars">{job.calendar}</Link> · {job.calendar_policy === 'next_business_day' ? 'next business day' : 'skip closed days'}</span> : <span className="muted">—</span>],
-    ['Depends on', job.depends_on.length ? <span key="d" className="link-list">{job.depends_on.map((d) => <Link key={d} to={jobLink(d, job.namespace)}>{d}</Link>)}</span> : <span className="muted">—</span>],
+    ['Depends on', job.depends_on.length ? <span key="d" className="link-list">{job.depends_on.map(dependencyRow).map((d) => <Link key={d.job} to={jobLink(d.job, job.namespace)}>{d.job}</Link>)}</span> : <span className="muted">—</span>],
     ['Dependents', job.dependents.length ? <span key="dd" className="link-list">{job.dependents.map((d) => <Link key={d} to={jobLink(d, job.namespace)}>{d}</Link>)}</span> : <span className="muted">—</span>],
     ['Tags', <Tags key="tags" tags={job.tags} />],
     ['Worker tags', <Tags key="wt" tags={job.worker_tags} variant="worker" />],

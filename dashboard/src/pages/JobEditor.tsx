@@ -304,7 +304,7 @@ function JobFormPage({ initial, jobId, namespace }: { initial: JobForm; jobId?: 
           </div>
           <SchedulePreview schedule={form.schedule} timezone={form.timezone} calendar={form.calendar ? { name: form.calendar, policy: form.calendar_policy, namespace: calendarNamespace } : undefined} />
           <Field label="Depends on" htmlFor="depends_on" error={err('depends_on')} hint="Runs after each of these jobs succeeds. Cycles are rejected.">
-            <DependsOnInput id="depends_on" value={form.depends_on} onChange={(v) => set('depends_on', v)} exclude={form.name.trim()} invalid={!!err('depends_on')} />
+            <DependsOnInput id="depends_on" value={form.depends_on.map((d) => d.job)} onChange={(v) => set('depends_on', v.map((job) => form.depends_on.find((d) => d.job === job) ?? { job, on: 'success' }))} exclude={form.name.trim()} invalid={!!err('depends_on')} />
           </Field>
         </Section>
 

@@ -16,6 +16,7 @@ import { Button, EmptyState, ErrorState, LoadingBlock, PageHeader, StatusBadge, 
 import { useDocumentTitle } from '../lib/hooks'
 import { jobFiltersFrom } from '../lib/routeData'
 import { formatTotal } from '../lib/format'
+import { dependencyRow } from '../lib/jobform'
 
 const LIMIT = 50
 const FILTER_NAMES = ['q', 'status', 'tag', 'schedule_type']
@@ -155,7 +156,7 @@ export default function Jobs() {
                           {job.schedule_type && <span className="pill">{job.schedule_type}</span>}
                         </span>
                       ) : (
-                        <span className="muted">{job.depends_on.length ? `after ${job.depends_on.join(', ')}` : 'manual'}</span>
+                        <span className="muted">{job.depends_on.length ? `after ${job.depends_on.map((d) => dependencyRow(d).job).join(', ')}` : 'manual'}</span>
                       )}
                     </td>
                     <td data-label="Next run">{job.enabled ? <TimeAgo iso={job.next_run} /> : <span className="muted">paused</span>}</td>

@@ -26,6 +26,7 @@ from tickwork.api.routes import (
     jobs,
     metrics,
     namespaces,
+    pipelines,
     runs,
     system,
     workers,
@@ -72,9 +73,10 @@ def create_app(
         admin,
         metrics,
         namespaces,
+        pipelines,
     ):
         app.include_router(module.router)
-    for router in (alerts.channels, alerts.rules, alerts.alerts):
+    for router in (alerts.channels, alerts.rules, alerts.alerts, pipelines.runs_router):
         app.include_router(router)
     if container.settings.dashboard:
         _mount_dashboard(app)

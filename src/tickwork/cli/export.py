@@ -26,7 +26,7 @@ from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
 from tickwork.domain.dag import topological_order
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.calendars import CalendarIn, CalendarOut
-from tickwork.schemas.jobs import JobIn, JobOut
+from tickwork.schemas.jobs import JobIn, JobOut, dependency_ref
 
 HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
 SECRET_NOTE = (
@@ -69,7 +69,10 @@ def _tidy(value: Any) -> Any:
 def ordered(jobs: list[JobOut]) -> list[JobOut]:
     """Dependencies first, else by name."""
     by_name = {j.name: j for j in sorted(jobs, key=lambda j: j.name)}
-    graph = {name: [d for d in j.depends_on if d in by_name] for name, j in by_name.items()}
+    graph = {
+        name: [ref for ref, _ in map(dependency_ref, j.depends_on) if ref in by_name]
+        for name, j in by_name.items()
+    }
     return [by_name[n] for n in topological_order(graph)]
 
 

@@ -3,7 +3,8 @@
 - **Compared**: every field of ``JobIn`` except ``name`` and ``namespace`` (the identity: a
   plan is made within one namespace), with the defaults the
   file leaves out filled in, so a job the file created compares equal when read back. Tags,
-  worker tags and dependencies compare as sets (dependencies by name, ids resolved). ``enabled``
+  worker tags and dependencies compare as sets (dependencies by name, ids resolved, with
+  their condition: a plain name is ``on: success``). ``enabled``
   compares only when the file sets it: pausing is an operator's act that apply leaves alone.
 - **Order**: creates and updates in dependency order (``topological_order`` of the file's jobs:
   a job's dependencies exist before it does); deletes afterwards, dependents first.
@@ -22,7 +23,7 @@ from typing import Any, Literal
 from tickwork.client import Client, NotFoundError
 from tickwork.decorators import OWNER_TAG_PREFIX, owner_tag
 from tickwork.domain.dag import dependents_of, find_cycle, topological_order
-from tickwork.schemas.jobs import JobIn, JobOut
+from tickwork.schemas.jobs import JobIn, JobOut, dependency_ref
 
 __all__ = [
     "COMPARED",
@@ -146,7 +147,7 @@ def _refs(jobs: Iterable[JobIn]) -> list[str]:
     refs: dict[str, None] = {}
     for job in jobs:
         refs[job.name] = None
-        refs.update(dict.fromkeys(job.depends_on))
+        refs.update(dict.fromkeys(dependency_ref(d)[0] for d in job.depends_on))
     return list(refs)
 
 
@@ -159,26 +160,30 @@ def make_plan(jobs: list[JobIn], state: ServerState, *, prune: bool, scope: Prun
     if problems:
         raise PlanError(problems)
     by_name = {j.name: j for j in jobs}
-    order = [n for n in topological_order({n: deps[n] & names for n in names}) if n in names]
+    order = [n for n in topological_order({n: set(deps[n]) & names for n in names}) if n in names]
     upserts = [_upsert(by_name[n], deps[n], state.jobs.get(n)) for n in order]
     return Plan(tuple(upserts + _deletes(state, pruned)))
 
 
+Deps = dict[str, str]
+"""A job's dependencies by name, each with its condition."""
+
+
 def _resolve_deps(
     jobs: list[JobIn], names: set[str], state: ServerState
-) -> tuple[dict[str, set[str]], list[str]]:
-    deps: dict[str, set[str]] = {}
+) -> tuple[dict[str, Deps], list[str]]:
+    deps: dict[str, Deps] = {}
     problems: list[str] = []
     for job in jobs:
-        resolved: set[str] = set()
-        for ref in job.depends_on:
+        resolved: Deps = {}
+        for ref, on in map(dependency_ref, job.depends_on):
             name = ref if ref in names else state.name_of(ref)
             if name is None:
                 problems.append(
                     f"{job.name}: depends_on: unknown job {ref!r} (not declared, not on the server)"
                 )
             else:
-                resolved.add(name)
+                resolved[name] = on
         deps[job.name] = resolved
     return deps, problems
 
@@ -187,9 +192,7 @@ def _pruned(state: ServerState, names: set[str], scope: PruneScope) -> list[str]
     return sorted(n for n, j in state.jobs.items() if n not in names and scope.owns(j))
 
 
-def _graph_problems(
-    state: ServerState, deps: Mapping[str, set[str]], pruned: list[str]
-) -> list[str]:
+def _graph_problems(state: ServerState, deps: Mapping[str, Deps], pruned: list[str]) -> list[str]:
     """The graph after the apply: no cycle, and nothing left depends on a pruned job."""
     gone = set(pruned)
     final = {n: list(d) for n, d in state.edges.items() if n not in gone and n not in deps}
@@ -205,7 +208,7 @@ def _graph_problems(
     return problems
 
 
-def _upsert(job: JobIn, deps: set[str], current: JobOut | None) -> Step:
+def _upsert(job: JobIn, deps: Deps, current: JobOut | None) -> Step:
     body = job.model_dump(mode="json", exclude_unset=True)
     if current is None:
         return Step("create", job.name, body=body)
@@ -215,17 +218,19 @@ def _upsert(job: JobIn, deps: set[str], current: JobOut | None) -> Step:
     want = _normal(job.model_dump(mode="json"), deps)
     if keep_enabled:
         want["enabled"] = current.enabled
-    have = _normal(current.model_dump(mode="json"), set(current.depends_on))
+    have = _normal(current.model_dump(mode="json"), dict(map(dependency_ref, current.depends_on)))
     changes = tuple(
         FieldChange(f, _tidy(have[f]), _tidy(want[f])) for f in COMPARED if have[f] != want[f]
     )
     return Step("update" if changes else "unchanged", job.name, body=body, changes=changes)
 
 
-def _normal(view: dict[str, Any], deps: set[str]) -> dict[str, Any]:
+def _normal(view: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """The compared fields in one canonical form (sets sorted, HTTP method upper-case)."""
     out = {f: view.get(f) for f in COMPARED}
-    out["depends_on"] = sorted(deps)
+    out["depends_on"] = [
+        name if on == "success" else {"job": name, "on": on} for name, on in sorted(deps.items())
+    ]
     for key in ("tags", "worker_tags"):
         out[key] = sorted(out[key] or [])
     request = out["request"]

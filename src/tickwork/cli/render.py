@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from tickwork.schemas.jobs import JobDetailOut, JobOut
+from tickwork.schemas.jobs import JobDetailOut, JobOut, dependency_ref
 from tickwork.schemas.runs import AttemptOut, DeadLetterOut, RunDetail, RunOut
 from tickwork.schemas.workers import WorkerOut
 
@@ -74,6 +74,17 @@ def target(job: JobOut) -> str:
     return f"{req.get('method', 'GET')} {req.get('url', '')}"
 
 
+def dependencies(job: JobOut) -> str:
+    """``extract, cleanup (on failure)``, and the trigger rule when it is ``any``."""
+    shown = [
+        ref if on == "success" else f"{ref} (on {on})"
+        for ref, on in map(dependency_ref, job.depends_on)
+    ]
+    if not shown:
+        return "-"
+    return ", ".join(shown) + ("  [dim]any of them[/]" if job.trigger_rule == "any" else "")
+
+
 def schedule(job: JobOut) -> str:
     if not job.schedule:
         return "-"
@@ -108,7 +119,7 @@ def job_detail(job: JobDetailOut) -> Table:
         ("schedule", schedule(job)),
         ("calendar", f"{job.calendar} ({job.calendar_policy})" if job.calendar else "-"),
         ("next run", when(job.next_run)),
-        ("depends on", ", ".join(job.depends_on) or "-"),
+        ("depends on", dependencies(job)),
         ("dependents", ", ".join(job.dependents) or "-"),
         ("tags", ", ".join(job.tags) or "-"),
         ("worker tags", ", ".join(job.worker_tags)),

@@ -32,3 +32,11 @@ def worker_id() -> str:
 
 def dead_letter_id() -> str:
     return short_id("dlq")
+
+
+def pipeline_id() -> str:
+    return short_id("pipe")
+
+
+def pipeline_run_id() -> str:
+    return short_id("prun")

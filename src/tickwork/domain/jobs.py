@@ -35,6 +35,10 @@ OnOverlap = Literal["skip", "queue", "allow", "cancel_previous"]
 Catchup = Literal["latest", "all", "none"]
 Isolation = Literal["pool", "process"]
 Delivery = Literal["at_least_once", "at_most_once"]
+DependOn = Literal["success", "failure", "done"]
+TriggerRule = Literal["all", "any"]
+DEPEND_ON: tuple[DependOn, ...] = ("success", "failure", "done")
+TRIGGER_RULES: tuple[TriggerRule, ...] = ("all", "any")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 FUNCTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -65,6 +69,30 @@ class HttpRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Dependency:
+    """One edge of the dependency graph: the upstream job and the outcome of its run that
+    counts (domain/triggers.py says which final states are a ``failure``)."""
+
+    job: str
+    """A name, an id, or ``namespace/name``."""
+    on: DependOn = "success"
+
+    def as_json(self) -> str | dict[str, str]:
+        """A plain name for an on-success edge (as before conditions), else an object."""
+        return self.job if self.on == "success" else {"job": self.job, "on": self.on}
+
+
+def dependency_of(value: str | Mapping[str, Any] | Dependency) -> Dependency:
+    """A dependency from its stored or written form: a name (on success) or
+    ``{"job": …, "on": …}``."""
+    if isinstance(value, Dependency):
+        return value
+    if isinstance(value, str):
+        return Dependency(value)
+    return Dependency(job=value["job"], on=value.get("on") or "success")
+
+
+@dataclass(frozen=True, slots=True)
 class JobSpec:
     """Everything a user controls about a job, with the documented defaults."""
 
@@ -81,7 +109,10 @@ class JobSpec:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     schedule: str | None = None
     timezone: str = "UTC"
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[Dependency, ...] = ()
+    """The upstream jobs and the outcome of each that counts."""
+    trigger_rule: TriggerRule = "all"
+    """``all``: every dependency's condition must hold; ``any``: one is enough."""
     tags: tuple[str, ...] = ()
     worker_tags: tuple[str, ...] = ("default",)
     timeout: float = 3600.0
@@ -154,6 +185,8 @@ class Job:
     next_run: datetime | None = None
     status: str = "idle"
     last_run_at: datetime | None = None
+    pipeline_id: str | None = None
+    """The pipeline that owns the job (one of its tasks), changed only through it."""
 
     @property
     def name(self) -> str:
@@ -200,15 +233,25 @@ def validate_spec(spec: JobSpec, *, now: datetime) -> JobSpec:
         raise ValidationError("calendar", f"'{spec.calendar}' is not a calendar name")
     if spec.calendar is None and spec.calendar_policy != "skip":
         raise ValidationError("calendar_policy", "applies only to a job that names a calendar")
-    for dep in spec.depends_on:
-        ns, name = split_ref(dep, spec.namespace)
+    _check_dependencies(spec)
+    return spec
+
+
+def _check_dependencies(spec: JobSpec) -> None:
+    for i, dep in enumerate(spec.depends_on):
+        ns, name = split_ref(dep.job, spec.namespace)
         if not NAME_RE.match(name) or (ns != spec.namespace and not NAMESPACE_RE.match(ns)):
             raise ValidationError(
-                "depends_on", f"'{dep}' is not a job name or id (or 'namespace/name')"
+                "depends_on", f"'{dep.job}' is not a job name or id (or 'namespace/name')"
             )
-    if len(set(spec.depends_on)) != len(spec.depends_on):
+        if dep.on not in DEPEND_ON:
+            raise ValidationError(
+                f"depends_on.{i}.on", f"'{dep.on}' is not one of {', '.join(DEPEND_ON)}"
+            )
+    if len({dep.job for dep in spec.depends_on}) != len(spec.depends_on):
         raise ValidationError("depends_on", "lists the same job twice")
-    return spec
+    if spec.trigger_rule not in TRIGGER_RULES:
+        raise ValidationError("trigger_rule", "must be 'all' or 'any'")
 
 
 def _check_name(name: str) -> None:

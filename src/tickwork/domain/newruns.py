@@ -65,6 +65,7 @@ class QueuedRun:
     deadline_at: datetime | None
     upstream_run_ids: tuple[str, ...]
     namespace: str = DEFAULT_NAMESPACE
+    pipeline_run_id: str | None = None
 
 
 def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> QueuedRun:
@@ -91,4 +92,5 @@ def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> Queue
         deadline_at=deadline,
         upstream_run_ids=tuple(new.upstream_run_ids),
         namespace=job.namespace,
+        pipeline_run_id=new.pipeline_run_id,
     )

@@ -55,6 +55,7 @@ class NewRun:
     scheduled_for: datetime | None = None
     upstream_run_ids: tuple[str, ...] = ()
     due_at: datetime | None = None  # a schedule tick's fire time (nominal + jitter offset)
+    pipeline_run_id: str | None = None  # the pipeline run the new run is a task of
 
 
 @dataclass(frozen=True, slots=True)

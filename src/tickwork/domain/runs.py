@@ -100,6 +100,7 @@ class Run:
     cancel_requested: bool = False
     cancelled_by: str | None = None
     output: str | None = None  # stdout of the latest attempt, when loaded
+    pipeline_run_id: str | None = None  # the pipeline run it is a task of
     namespace: str = "default"
 
 

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from tickwork.domain.errors import ValidationError
-from tickwork.domain.jobs import HttpRequest, Job, JobSpec
+from tickwork.domain.jobs import Dependency, HttpRequest, Job, JobSpec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.domain.quotas import RATE_MAX, RateLimit
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text, checked_text
@@ -128,6 +128,30 @@ class SlaIn(BaseModel):
     )
 
 
+class DependencyIn(BaseModel):
+    """An edge with its condition; a plain name in ``depends_on`` means ``on: success``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job: Text = Field(
+        min_length=1,
+        max_length=200,
+        description="The upstream job: a name or id of the job's namespace, or "
+        "'other-ns/name' (only an admin of both namespaces may add that).",
+    )
+    on: Literal["success", "failure", "done"] = Field(
+        default="success",
+        description="success: the upstream run completed; failure: it failed for good "
+        "(failed, timed out, lost or missed with no retry left); done: it reached any final "
+        "state (cancelled too).",
+    )
+
+
+def dependency_ref(dep: str | DependencyIn) -> tuple[str, str]:
+    """An entry of ``depends_on`` as (job ref, condition): a plain name means success."""
+    return (dep, "success") if isinstance(dep, str) else (dep.job, dep.on)
+
+
 class JobIn(BaseModel):
     """A job definition. Unknown fields are rejected so typos never pass silently."""
 
@@ -191,12 +215,18 @@ class JobIn(BaseModel):
         ),
     )
     timezone: Text = Field(default="UTC", max_length=64, description="IANA time zone for cron.")
-    depends_on: list[Annotated[Text, Field(max_length=200)]] = Field(
+    depends_on: list[Annotated[Text, Field(max_length=200)] | DependencyIn] = Field(
         default_factory=list,
         max_length=100,
-        description="Job names or ids that must succeed first, of the job's own namespace; "
+        description="The upstream jobs: a name or id (of the job's own namespace; "
         "'other-ns/name' names a job of another namespace, which only an admin of both "
-        "namespaces may add.",
+        'namespaces may add) means "when it succeeds"; {"job": …, "on": "success" | '
+        '"failure" | "done"} gives the condition.',
+    )
+    trigger_rule: Literal["all", "any"] = Field(
+        default="all",
+        description="all: a run is queued once every dependency's condition holds (each "
+        "upstream's latest final run since this job's own latest run); any: once one holds.",
     )
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     worker_tags: list[Tag] = Field(default_factory=lambda: ["default"], max_length=10)
@@ -282,7 +312,10 @@ class JobIn(BaseModel):
             **{
                 **data,
                 "namespace": body_ns or namespace or DEFAULT_NAMESPACE,
-                "depends_on": tuple(self.depends_on),
+                "depends_on": tuple(
+                    Dependency(d) if isinstance(d, str) else Dependency(d.job, d.on)
+                    for d in self.depends_on
+                ),
                 "tags": tuple(self.tags),
                 "worker_tags": tuple(self.worker_tags),
                 "command": tuple(self.command) if isinstance(self.command, list) else self.command,
@@ -347,7 +380,10 @@ class JobOut(BaseModel):
     schedule: str | None
     schedule_type: Literal["cron", "interval", "once"] | None
     timezone: str
-    depends_on: list[str]
+    depends_on: list[str | DependencyIn] = Field(
+        description="A plain name for an on-success edge, an object for the others."
+    )
+    trigger_rule: Literal["all", "any"] = "all"
     tags: list[str]
     worker_tags: list[str]
     timeout: float
@@ -396,7 +432,11 @@ class JobOut(BaseModel):
             schedule=s.schedule,
             schedule_type=sched.kind if sched else None,
             timezone=s.timezone,
-            depends_on=list(s.depends_on),
+            depends_on=[
+                d.job if d.on == "success" else DependencyIn(job=d.job, on=d.on)
+                for d in s.depends_on
+            ],
+            trigger_rule=s.trigger_rule,
             tags=list(s.tags),
             worker_tags=list(s.worker_tags),
             timeout=s.timeout,
@@ -475,6 +515,9 @@ class DagNode(BaseModel):
 class DagEdge(BaseModel):
     source: str
     target: str
+    on: Literal["success", "failure", "done"] = Field(
+        default="success", description="The upstream outcome that counts along this edge."
+    )
 
 
 class DagOut(BaseModel):

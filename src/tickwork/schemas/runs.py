@@ -48,6 +48,9 @@ class RunOut(BaseModel):
         description="Who cancelled the run: a token's name, 'cancel_previous' (a newer run "
         "superseded it) or 'system'; null unless cancelled."
     )
+    pipeline_run_id: str | None = Field(
+        default=None, description="The pipeline run the run is a task of (null: none)."
+    )
 
     @classmethod
     def of(cls, run: Run) -> RunOut:

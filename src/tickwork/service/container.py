@@ -21,6 +21,7 @@ from .events import EventRelay
 from .jobs import JobService
 from .metrics import Metrics
 from .notify import Notifier
+from .pipelines import PipelineService
 from .projection import JobStatusProjector, RunTotalsProjector
 from .quotas import ApiRates, QuotaService
 from .reaper import Reaper
@@ -73,6 +74,7 @@ class Container:
         )
         self.jobs = JobService(self.store, self.clock, self.notifier)
         self.calendars = CalendarService(self.store, self.clock, self.notifier)
+        self.pipelines = PipelineService(self.store, self.clock, self.notifier)
         self.quotas = QuotaService(self.store, self.clock, self.metrics)
         self.api_rates = ApiRates(
             self.coord.rates, self.clock, self.metrics, settings.api_rate_limit
@@ -116,6 +118,7 @@ class Container:
         for svc in (
             self.jobs,
             self.calendars,
+            self.pipelines,
             self.quotas,
             self.api_rates,
             self.runs,

@@ -186,8 +186,10 @@ class EventRelay(BackgroundService):
 
 
 def _own_namespace(e: Event) -> str | None:
-    """The namespace a job-less event names itself (a queue backlog of one namespace)."""
-    ns = e.data.get("namespace") if e.job_id is None and e.type == "queue.backlog" else None
+    """The namespace a job-less event names itself (a queue backlog of one namespace, a
+    pipeline's or pipeline run's event)."""
+    own = e.type == "queue.backlog" or e.type.startswith("pipeline")
+    ns = e.data.get("namespace") if e.job_id is None and own else None
     return ns if isinstance(ns, str) else None
 
 

@@ -14,6 +14,7 @@ from tickwork.domain.clock import Clock
 from tickwork.domain.dag import find_cycle
 from tickwork.domain.errors import Conflict, CycleError, NotFound, TickworkError, ValidationError
 from tickwork.domain.jobs import (
+    DependOn,
     Job,
     JobSpec,
     check_trigger_parameters,
@@ -75,9 +76,9 @@ class JobService:
         now = self.clock.now()
         spec = validate_spec(spec, now=now)
         who.require("admin", spec.namespace)
-        if spec.name in spec.depends_on:
+        if spec.name in {d.job for d in spec.depends_on}:
             raise CycleError([spec.name, spec.name])
-        dep_ids = await self._resolve_deps(spec, who)
+        deps = await self._resolve_deps(spec, who)
         job_id = ids.job_id()
         job = Job(
             id=job_id,
@@ -86,7 +87,7 @@ class JobService:
             updated_at=now,
             next_run=first_run(spec, job_id=job_id, now=now, calendar=await self._calendar(spec)),
         )
-        await self.store.jobs.insert(job, dep_ids=dep_ids, now=now)
+        await self.store.jobs.insert(job, deps=deps, now=now)
         await self.notifier.changed()
         return await self.get(job.id)
 
@@ -95,6 +96,7 @@ class JobService:
         refused, 422 ``namespace``)."""
         now = self.clock.now()
         current = await self.get(ref, spec.namespace, who=who, needs="admin")
+        await self.refuse_owned(current)
         if spec.namespace != current.spec.namespace:
             raise ValidationError(
                 "namespace",
@@ -102,14 +104,14 @@ class JobService:
                 "cannot move (create it in the other namespace and delete this one)",
             )
         spec = validate_spec(spec, now=now)
-        dep_ids = await self._resolve_deps(spec, who)
-        await self._check_no_cycle(current, spec, dep_ids)
+        deps = await self._resolve_deps(spec, who)
+        await self._check_no_cycle(current, spec, sorted(deps))
         next_run = current.next_run
         calendar = await self._calendar(spec)
         if _timing_changed(current.spec, spec) or next_run is None:
             next_run = first_run(spec, job_id=current.id, now=now, calendar=calendar)
         updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
-        await self.store.jobs.replace(updated, dep_ids=dep_ids, now=now)
+        await self.store.jobs.replace(updated, deps=deps, now=now)
         await self.notifier.changed()
         return await self.get(current.id)
 
@@ -122,6 +124,7 @@ class JobService:
         who: Principal = ANONYMOUS_OPEN,
     ) -> Job:
         job = await self.get(ref, namespace, who=who, needs="admin")
+        await self.refuse_owned(job)
         dependents = await self.store.jobs.dependents(job.id)
         if dependents and not force:
             raise Conflict(
@@ -142,6 +145,7 @@ class JobService:
         who: Principal = ANONYMOUS_OPEN,
     ) -> Job:
         job = await self.get(ref, namespace, who=who, needs="operate")
+        await self.refuse_owned(job)
         now = self.clock.now()
         resumed = replace(job.spec, enabled=True)
         next_run = None
@@ -224,15 +228,15 @@ class JobService:
 
     async def dag(
         self, namespace: str = DEFAULT_NAMESPACE, *, who: Principal = ANONYMOUS_OPEN
-    ) -> tuple[list[Job], list[tuple[str, str]]]:
-        """The dependency graph of a namespace (ids on the edges), without the jobs of
-        other namespaces ``who`` may not read."""
+    ) -> tuple[list[Job], list[tuple[str, str, DependOn]]]:
+        """The dependency graph of a namespace (upstream id, dependent id, condition), without
+        the jobs of other namespaces ``who`` may not read."""
         who.require("read", namespace)
         jobs, edges = await self.store.jobs.dag(namespace)
         shown = {j.id for j in jobs if who.may("read", j.spec.namespace)}
         return (
             [j for j in jobs if j.id in shown],
-            [(a, b) for a, b in edges if a in shown and b in shown],
+            [(a, b, on) for a, b, on in edges if a in shown and b in shown],
         )
 
     async def namespaces(self, who: Principal = ANONYMOUS_OPEN) -> dict[str, int]:
@@ -262,6 +266,17 @@ class JobService:
             return schedule, [PreviewTick(t, fires=True) for t in schedule.fire_times(now, n)]
         return schedule, BusinessSchedule(schedule, calendar, policy).preview(now, n)
 
+    async def refuse_owned(self, job: Job) -> None:
+        """409 naming the pipeline for a change of one of its task jobs made outside it
+        (a replace, patch, delete, pause or resume): a pipeline's tasks change with it."""
+        if job.pipeline_id is None:
+            return
+        owner = await self.store.pipelines.owner(job.pipeline_id) or job.pipeline_id
+        raise Conflict(
+            f"job '{job.name}' is a task of pipeline '{owner}'; change it through the pipeline",
+            details={"pipeline": owner},
+        )
+
     async def _calendar(self, spec: JobSpec) -> CalendarSpec | None:
         """The calendar a job names, from its namespace (422 ``calendar`` if unknown)."""
         if spec.calendar is None:
@@ -273,26 +288,33 @@ class JobService:
             )
         return found.spec
 
-    async def _resolve_deps(self, spec: JobSpec, who: Principal) -> list[str]:
-        """The ids of the jobs ``spec`` depends on: of its own namespace, or named
-        ``other-ns/name`` when ``who`` is an admin there too (else Forbidden)."""
-        for ref in spec.depends_on:
+    async def _resolve_deps(self, spec: JobSpec, who: Principal) -> dict[str, DependOn]:
+        """The ids of the jobs ``spec`` depends on, with each edge's condition: of its own
+        namespace, or named ``other-ns/name`` when ``who`` is an admin there too (else
+        Forbidden)."""
+        refs = [d.job for d in spec.depends_on]
+        for ref in refs:
             ns, _ = split_ref(ref, spec.namespace)
             if ns != spec.namespace:
                 who.require("admin", ns)
-        found = await self.store.jobs.resolve(list(spec.depends_on), namespace=spec.namespace)
-        missing = [d for d in spec.depends_on if d not in found]
+        found = await self.store.jobs.resolve(refs, namespace=spec.namespace)
+        missing = [d for d in refs if d not in found]
         if missing:
             raise ValidationError(
                 "depends_on",
                 f"unknown job(s) in namespace '{spec.namespace}': {', '.join(missing)}",
             )
-        ids_ = sorted({found[d][0] for d in spec.depends_on})
+        deps: dict[str, DependOn] = {}
+        for dep in spec.depends_on:
+            job_id, name = found[dep.job]
+            if deps.setdefault(job_id, dep.on) != dep.on:
+                raise ValidationError("depends_on", f"lists job '{name}' twice")
+        ids_ = sorted(deps)
         others = await self.store.jobs.namespaces_of(ids_)
         for ns in others.values():  # a dependency given by id, of another namespace
             if ns != spec.namespace:
                 who.require("admin", ns)
-        return ids_
+        return deps
 
     async def _check_no_cycle(self, current: Job, spec: JobSpec, dep_ids: list[str]) -> None:
         if current.id in dep_ids:

@@ -15,6 +15,7 @@ from tickwork.domain.calendars import CalendarSpec
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import ValidationError
 from tickwork.domain.jobs import Job
+from tickwork.domain.pipelines import Pipeline
 from tickwork.domain.records import TickResult
 from tickwork.domain.scheduling import TickPlan, jitter_offset, plan_ticks
 from tickwork.store.base import Store
@@ -77,6 +78,15 @@ class Scheduler(BackgroundService):
             idle_limit=self.settings.leader_ttl,
         )
         self.last = result
+        piped, made, _, stops = await self.store.pipeline_schedule.fire(
+            now=now, limit=self.settings.scheduler_batch, planner=self.plan_pipeline_at(now)
+        )
+        for run_id, worker in stops:
+            await self.notifier.cancel(worker, run_id)
+        if made:
+            await self.notifier.runs_ready()
+        elif piped:
+            await self.notifier.changed()
         self.lags = (self.lags + result.lags)[-10_000:]
         for lag in result.lags:
             self.metrics.fire_lag.observe(lag)
@@ -88,9 +98,13 @@ class Scheduler(BackgroundService):
             await self.notifier.runs_ready()
         elif result.jobs:
             await self.notifier.changed()
-        more = result.jobs >= self.settings.scheduler_batch
+        more = max(result.jobs, piped) >= self.settings.scheduler_batch
         if not more:
-            self._wait = self._until(await self.store.schedule.next_due())
+            dues = [
+                await self.store.schedule.next_due(),
+                await self.store.pipeline_schedule.next_due(),
+            ]
+            self._wait = self._until(min((d for d in dues if d is not None), default=None))
         return more
 
     def next_wait(self) -> float:
@@ -149,6 +163,41 @@ class Scheduler(BackgroundService):
         except ValidationError as exc:  # NoBusinessDay: never an endless search
             log.warning("job %s stops: %s", job.id, exc.message)
             return TickPlan(fire=[], skipped=[(due, exc.reason)], skipped_total=1), None
+        return plan, plan.next_due
+
+    def plan_pipeline_at(
+        self, now: datetime
+    ) -> Callable[[Pipeline, CalendarSpec | None], tuple[TickPlan, datetime | None]]:
+        def plan(
+            pipeline: Pipeline, calendar: CalendarSpec | None
+        ) -> tuple[TickPlan, datetime | None]:
+            return self.plan_pipeline(pipeline, now, calendar)
+
+        return plan
+
+    def plan_pipeline(
+        self, pipeline: Pipeline, now: datetime, calendar: CalendarSpec | None = None
+    ) -> tuple[TickPlan, datetime | None]:
+        """Pure decision for one due pipeline, as for a job (no jitter): its catch-up policy
+        and calendar decide which ticks make pipeline runs."""
+        schedule = pipeline.spec.ticks(calendar)
+        if schedule is None or pipeline.next_run is None:
+            return TickPlan(fire=[]), None
+        try:
+            plan = plan_ticks(
+                schedule,
+                due=pipeline.next_run,
+                now=now,
+                catchup=pipeline.spec.catchup,
+                grace=self.settings.misfire_grace,
+                limit=self.settings.catchup_limit,
+                since=pipeline.updated_at if calendar is not None else None,
+            )
+        except ValidationError as exc:  # NoBusinessDay: never an endless search
+            log.warning("pipeline %s stops: %s", pipeline.id, exc.message)
+            return TickPlan(
+                fire=[], skipped=[(pipeline.next_run, exc.reason)], skipped_total=1
+            ), None
         return plan, plan.next_due
 
     async def on_stop(self) -> None:

@@ -18,10 +18,12 @@ from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import lock_jobs_of, lock_runs
+from tickwork.store.pipeline_flow import advance_pipeline_runs, lock_pipeline_runs
 from tickwork.store.run_writes import CANCELLED, STOPPED_RUN, requeue_runs, stop_runs
 
 R = t.runs.c
 D = t.dead_letters.c
+P = t.pipeline_runs.c
 
 REQUEUABLE = ("cancelled", "failed", "missed")
 """The statuses a replayed dead letter's run may be queued again from (as a single replay)."""
@@ -36,11 +38,17 @@ class BulkRows:
         them, as a single cancel does (``by`` is kept as ``cancelled_by``)."""
         which = self._runs(sel, ACTIVE)
         async with self.db.write(now) as (conn, events):
+            await lock_pipeline_runs(
+                conn,
+                self.db.dialect,
+                P.id.in_(sa.select(R.pipeline_run_id).where(which).scalar_subquery()),
+            )
             await lock_jobs_of(conn, self.db.dialect, which)
             held = await lock_runs(conn, self.db.dialect, which, columns=STOPPED_RUN)
             changed, stopping = await stop_runs(
                 conn, self.db.dialect, events, held, by=by, error=CANCELLED, now=now
             )
+            await advance_pipeline_runs(conn, self.db.dialect, events, changed, now)
         return BulkResult(len(changed), changed, stopping)
 
     async def runs_retry(self, sel: RunSelection, *, now: datetime) -> BulkResult:

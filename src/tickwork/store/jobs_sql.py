@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.errors import Conflict, NotFound, ValidationError
-from tickwork.domain.jobs import Job, expect_every_seconds
+from tickwork.domain.jobs import Dependency, DependOn, Job, expect_every_seconds
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter, split_ref
 from tickwork.domain.queries import JobFilter, Total
 from tickwork.store import tables as t
@@ -35,6 +35,11 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     if len(parts) != n:
         raise ValueError("cursor is not one this server issued")
     return parts
+
+
+def job_values(job: Job) -> dict[str, Any]:
+    """A job's row (``pipeline_id`` included: the pipeline that owns it, if any)."""
+    return _job_values(job) | {"pipeline_id": job.pipeline_id}
 
 
 def _job_values(job: Job) -> dict[str, Any]:
@@ -83,13 +88,14 @@ class JobRows:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
+    async def insert(self, job: Job, *, deps: dict[str, DependOn], now: datetime) -> None:
+        """Insert a job and its edges (``deps``: upstream job id → condition)."""
         try:
             async with self.db.write(now) as (conn, events):
                 await check_calendar(conn, self.db.dialect, job)
                 await check_new_job(conn, self.db.dialect, job.spec.namespace)
                 await conn.execute(sa.insert(t.jobs).values(**_job_values(job)))
-                await self._job_links(conn, job, dep_ids)
+                await self._job_links(conn, job, deps)
                 await sync_job_rate(conn, job)
                 events.add("job.created", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
@@ -98,7 +104,7 @@ class JobRows:
                 details={"field": "name"},
             ) from exc
 
-    async def replace(self, job: Job, *, dep_ids: list[str], now: datetime) -> None:
+    async def replace(self, job: Job, *, deps: dict[str, DependOn], now: datetime) -> None:
         values = _job_values(job)
         values.pop("created_at")
         try:
@@ -111,7 +117,7 @@ class JobRows:
                     raise NotFound(f"no job '{job.id}'")
                 await conn.execute(sa.delete(t.job_tags).where(t.job_tags.c.job_id == job.id))
                 await conn.execute(sa.delete(t.job_deps).where(t.job_deps.c.job_id == job.id))
-                await self._job_links(conn, job, dep_ids)
+                await self._job_links(conn, job, deps)
                 await sync_job_rate(conn, job)
                 events.add("job.updated", job_id=job.id, data=_named(job))
         except IntegrityError as exc:
@@ -120,15 +126,19 @@ class JobRows:
                 details={"field": "name"},
             ) from exc
 
-    async def _job_links(self, conn: AsyncConnection, job: Job, dep_ids: list[str]) -> None:
+    async def _job_links(self, conn: AsyncConnection, job: Job, deps: dict[str, DependOn]) -> None:
         if job.spec.tags:
             await conn.execute(
                 sa.insert(t.job_tags),
                 [{"job_id": job.id, "tag": tag} for tag in set(job.spec.tags)],
             )
-        if dep_ids:
+        if deps:
             await conn.execute(
-                sa.insert(t.job_deps), [{"job_id": job.id, "depends_on_id": d} for d in dep_ids]
+                sa.insert(t.job_deps),
+                [
+                    {"job_id": job.id, "depends_on_id": d, "condition": on}
+                    for d, on in sorted(deps.items())
+                ],
             )
 
     async def delete(self, job_id: str, *, now: datetime) -> None:
@@ -343,12 +353,13 @@ class JobRows:
         async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
 
-    async def dag(self, namespace: str) -> tuple[list[Job], list[tuple[str, str]]]:
+    async def dag(self, namespace: str) -> tuple[list[Job], list[tuple[str, str, DependOn]]]:
         """The jobs of ``namespace`` that have or are a dependency, with the jobs of other
-        namespaces at the far end of an edge, and the edges (upstream id, dependent id)."""
+        namespaces at the far end of an edge, and the edges (upstream id, dependent id,
+        condition)."""
         child, parent = t.jobs.alias("child"), t.jobs.alias("parent")
         edge_stmt = (
-            sa.select(parent.c.id, child.c.id)
+            sa.select(parent.c.id, child.c.id, t.job_deps.c.condition)
             .select_from(
                 t.job_deps.join(child, child.c.id == t.job_deps.c.job_id).join(
                     parent, parent.c.id == t.job_deps.c.depends_on_id
@@ -357,8 +368,8 @@ class JobRows:
             .where(sa.or_(child.c.namespace == namespace, parent.c.namespace == namespace))
         )
         async with self.db.read() as conn:
-            edges = [(a, b) for a, b in (await conn.execute(edge_stmt)).all()]
-            ids = sorted({n for e in edges for n in e})
+            edges = [(a, b, on) for a, b, on in (await conn.execute(edge_stmt)).all()]
+            ids = sorted({n for a, b, _ in edges for n in (a, b)})
             rows = (
                 (
                     await conn.execute(
@@ -389,22 +400,24 @@ def namespace_where(
     return where
 
 
-async def _deps_of(conn: AsyncConnection, job_ids: list[str]) -> dict[str, list[str]]:
-    """The dependency names of each job (the graph, not the spec copy, is the truth): a
-    dependency of another namespace is named ``namespace/name``."""
+async def _deps_of(conn: AsyncConnection, job_ids: list[str]) -> dict[str, list[Dependency]]:
+    """The dependencies of each job (the graph, not the spec copy, is the truth): by name,
+    ``namespace/name`` for one of another namespace, with the edge's condition."""
     if not job_ids:
         return {}
     child, parent = t.jobs.alias("child"), t.jobs.alias("parent")
+    d = t.job_deps.c
     stmt = (
-        sa.select(t.job_deps.c.job_id, parent.c.name, parent.c.namespace, child.c.namespace)
+        sa.select(d.job_id, parent.c.name, parent.c.namespace, child.c.namespace, d.condition)
         .join(parent, parent.c.id == t.job_deps.c.depends_on_id)
         .join(child, child.c.id == t.job_deps.c.job_id)
         .where(t.job_deps.c.job_id.in_(job_ids))
         .order_by(parent.c.namespace, parent.c.name)
     )
-    out: dict[str, list[str]] = {}
-    for job_id, name, dep_ns, own_ns in (await conn.execute(stmt)).all():
-        out.setdefault(job_id, []).append(name if dep_ns == own_ns else f"{dep_ns}/{name}")
+    out: dict[str, list[Dependency]] = {}
+    for job_id, name, dep_ns, own_ns, on in (await conn.execute(stmt)).all():
+        shown = name if dep_ns == own_ns else f"{dep_ns}/{name}"
+        out.setdefault(job_id, []).append(Dependency(shown, on))
     return out
 
 

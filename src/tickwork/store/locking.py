@@ -3,8 +3,14 @@
 On PostgreSQL a transaction that changes rows of these tables locks them in this order, and
 only in this order::
 
-    workers (one, or by id)  →  jobs (by id)  →  runs (by id)  →  attempts (of runs it holds)
+    workers (one, or by id)  →  pipelines (one)  →  pipeline_runs (by id)
+        →  jobs (by id)  →  runs (by id)  →  attempts (of runs it holds)
 
+- a pipeline (a trigger or tick of it, a change of its definition) before its pipeline runs;
+- the pipeline runs a transaction changes before any job or run: a finish (report, reaper,
+  cancel) locks the pipeline runs its runs are tasks of first (a run's ``pipeline_run_id``
+  never changes, so it is read without a lock), since advancing one queues task runs and
+  reads its other tasks' runs (store/pipeline_flow.py);
 - the jobs it will touch (``last_run_status``, concurrency, overlap) before any run;
 - its runs in ascending id, in one statement, before it changes any of them;
 - attempts only of runs it already holds.

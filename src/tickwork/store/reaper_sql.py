@@ -13,6 +13,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_runs, no_key_update
+from tickwork.store.pipeline_flow import advance_pipeline_runs, lock_pipeline_runs_of
 from tickwork.store.reports_sql import settle_expired
 from tickwork.store.run_writes import unclaim
 
@@ -111,6 +112,8 @@ class ReaperRows:
             )
             if not due:
                 return []
+            # the pipeline runs they are tasks of first (the lock order); advanced below
+            await lock_pipeline_runs_of(conn, self.db.dialect, due)
             held = await lock_runs(
                 conn, self.db.dialect, one_of(R.id, due, self.db.dialect), *late, skip_locked=True
             )
@@ -137,4 +140,5 @@ class ReaperRows:
                     run_id=r.id,
                     data={"status": "missed", "reason": "not started before its start_deadline"},
                 )
+            await advance_pipeline_runs(conn, self.db.dialect, events, [r.id for r in rows], now)
         return [r.id for r in rows]

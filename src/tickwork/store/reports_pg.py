@@ -37,9 +37,19 @@ WHERE id IN (
 ORDER BY id FOR NO KEY UPDATE
 """
 
+LOCK_PIPELINE_RUNS = """
+SELECT id FROM pipeline_runs
+WHERE id IN (
+  SELECT pipeline_run_id FROM runs
+  WHERE id = ANY(%(finishing)s) AND pipeline_run_id IS NOT NULL
+)
+ORDER BY id FOR NO KEY UPDATE
+"""
+"""The pipeline runs the finishing runs are tasks of (before any job or run: the lock order)."""
+
 LOCK_RUNS = """
 SELECT r.id, r.job_id, r.fence, r.status, r.attempt, r.max_attempts, r.started_at,
-  r.claimed_at, r.worker_id, r.cancel_requested, r.cancelled_by,
+  r.claimed_at, r.worker_id, r.cancel_requested, r.cancelled_by, r.pipeline_run_id,
   j.name AS job_name, j.type AS job_type
 FROM runs r JOIN jobs j ON j.id = r.job_id
 WHERE r.id = ANY(%(ids)s)
@@ -54,17 +64,22 @@ FINISH_KEYS = ["id", "fence", *FINISH_COLUMNS]
 async def lock(
     conn: AsyncConnection, finishing: Sequence[str], named: Sequence[str]
 ) -> tuple[list[str], dict[str, Any]]:
-    """(the dependents' jobs, now locked; the runs named, locked, by id) in one round trip."""
+    """(the pipeline runs and the dependents' jobs, now locked; the runs named, locked, by
+    id) in one round trip. A finish that locked a pipeline run goes the general way (its
+    pipeline run advances there)."""
     pg = await driver(conn)
     async with pg.pipeline():
-        jobs = pg.cursor()
+        pipes, jobs = pg.cursor(), pg.cursor()
         runs = pg.cursor(row_factory=namedtuple_row)
         if finishing:
-            await jobs.execute(LOCK_DEPENDENTS, {"finishing": sorted(set(finishing))})
+            wanted = {"finishing": sorted(set(finishing))}
+            await pipes.execute(LOCK_PIPELINE_RUNS, wanted)
+            await jobs.execute(LOCK_DEPENDENTS, wanted)
         await runs.execute(LOCK_RUNS, {"ids": sorted(set(named))})
+        pipelines = [r[0] for r in await pipes.fetchall()] if finishing else []
         dependents = [r[0] for r in await jobs.fetchall()] if finishing else []
         rows = {r.id: r for r in await runs.fetchall()}
-    return dependents, rows
+    return [*pipelines, *dependents], rows
 
 
 async def finish(

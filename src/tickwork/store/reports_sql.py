@@ -26,6 +26,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in
 from tickwork.store.locking import lock_jobs_of_runs
+from tickwork.store.pipeline_flow import lock_pipeline_runs_of
 from tickwork.store.run_writes import (
     STALE,
     answers,
@@ -60,8 +61,9 @@ class ReportRows:
         now: datetime,
     ) -> Report:
         """Starts, then output, then completions, then releases, in one transaction. The lock
-        order (store/locking.py): the jobs that depend on a finishing run's job (a completion
-        may queue a run of each), then every run named, by id."""
+        order (store/locking.py): the pipeline runs the finishing runs are tasks of (a finish
+        advances them), the jobs that depend on a finishing run's job (a completion may
+        queue a run of each), then every run named, by id."""
         named = [
             *(r for r, _ in starts),
             *(c[0] for c in logs),
@@ -71,12 +73,13 @@ class ReportRows:
         finishing_ids = [c.run_id for c in completions]
         async with self.db.write(now) as (conn, events):
             if self.db.is_postgres:
-                dependents, rows = await reports_pg.lock(conn, finishing_ids, named)
-                if not dependents and _only_completed(starts, logs, completions, releases, rows):
+                held, rows = await reports_pg.lock(conn, finishing_ids, named)
+                if not held and _only_completed(starts, logs, completions, releases, rows):
                     return await self._completed(
                         conn, events, starts, completions, rows, worker_id, now
                     )
             else:
+                await lock_pipeline_runs_of(conn, self.db.dialect, finishing_ids)
                 await lock_jobs_of_runs(conn, self.db.dialect, [], dependents_of=finishing_ids)
                 rows = await locked_runs(conn, self.db.dialect, named)
             finishing = {(c.run_id, c.fence) for c in completions}
@@ -385,6 +388,7 @@ async def settle_expired(
 ) -> list[ReportResult]:
     """The reaper's lost attempts (expired leases), settled as a report would settle them."""
     async with db.write(now) as (conn, events):
+        await lock_pipeline_runs_of(conn, db.dialect, [c.run_id for c in items])
         await lock_jobs_of_runs(conn, db.dialect, [], dependents_of=[c.run_id for c in items])
         rows = await locked_runs(conn, db.dialect, [c.run_id for c in items])
         done = await complete_runs(conn, db.dialect, events, items, rows, now)

@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from tickwork.domain.alerts import Alert, Channel, Rule
-from tickwork.domain.jobs import HttpRequest, Job, JobSpec, job_status
+from tickwork.domain.jobs import Dependency, HttpRequest, Job, JobSpec, dependency_of, job_status
 from tickwork.domain.newruns import JobRef, QueuedRun
 from tickwork.domain.outcomes import AttemptState
 from tickwork.domain.quotas import rate_limit_of
@@ -24,8 +24,9 @@ def spec_to_json(spec: JobSpec) -> dict[str, Any]:
     data["env"] = dict(spec.env)
     if isinstance(spec.command, tuple):
         data["command"] = list(spec.command)
-    for key in ("depends_on", "tags", "worker_tags"):
+    for key in ("tags", "worker_tags"):
         data[key] = list(data[key])
+    data["depends_on"] = [dep.as_json() for dep in spec.depends_on]
     return data
 
 
@@ -36,15 +37,16 @@ def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
         expected = request.get("expect_status")
         request = {**request, "expect_status": tuple(expected) if expected else None}
     values["request"] = HttpRequest(**request) if request else None
-    for key in ("depends_on", "tags", "worker_tags"):
+    for key in ("tags", "worker_tags"):
         values[key] = tuple(values.get(key) or ())
+    values["depends_on"] = tuple(dependency_of(d) for d in values.get("depends_on") or ())
     if isinstance(values.get("command"), list):
         values["command"] = tuple(values["command"])
     values["rate_limit"] = rate_limit_of(values.get("rate_limit"))
     return JobSpec(**values)
 
 
-def job_from_row(row: Any, depends_on: list[str] | None = None) -> Job:
+def job_from_row(row: Any, depends_on: list[Dependency] | None = None) -> Job:
     spec = spec_from_json(row.spec)
     if depends_on is not None:
         spec = replace(spec, depends_on=tuple(depends_on))
@@ -56,6 +58,7 @@ def job_from_row(row: Any, depends_on: list[str] | None = None) -> Job:
         next_run=row.next_run,
         status=job_status(row.enabled, row.last_run_status),
         last_run_at=row.last_run_at,
+        pipeline_id=getattr(row, "pipeline_id", None),
     )
 
 
@@ -89,6 +92,7 @@ def run_from_row(row: Any, *, output: str | None = None, job_name: str | None = 
         cancel_requested=row.cancel_requested,
         cancelled_by=row.cancelled_by,
         output=output,
+        pipeline_run_id=getattr(row, "pipeline_run_id", None),
     )
 
 
@@ -186,6 +190,7 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
         "deadline_at": run.deadline_at,
         "cancel_requested": False,
         "upstream_run_ids": list(run.upstream_run_ids),
+        "pipeline_run_id": run.pipeline_run_id,
     }
 
 

@@ -29,6 +29,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in, update_many, upsert_many
 from tickwork.store.locking import lock_runs
+from tickwork.store.pipeline_flow import advance_pipeline_runs
 from tickwork.store.rows import attempt_state, job_ref, queued_run_row
 
 R = t.runs.c
@@ -119,6 +120,7 @@ async def supersede(
         dialect,
         one_of(R.job_id, job_ids, dialect),
         R.status.in_(ACTIVE),
+        R.pipeline_run_id.is_(None),  # a pipeline's task runs are its own to stop
         columns=STOPPED_RUN,
     )
     _, stopping = await stop_runs(
@@ -305,6 +307,7 @@ LOCKED_RUN = (
     R.worker_id,
     R.cancel_requested,
     R.cancelled_by,
+    R.pipeline_run_id,
 )
 
 
@@ -390,6 +393,8 @@ async def _settle_many(
     settled_events(events, plans, why)
     done = [(row.job_id, row.id) for _, row, s in plans if s.decision.status == "completed"]
     await fire_dependents_of(conn, dialect, events, done, now)
+    ended = [row.id for _, row, s in plans if s.decision.status != "queued" and row.pipeline_run_id]
+    await advance_pipeline_runs(conn, dialect, events, ended, now)
     return answers(plans)
 
 

@@ -24,6 +24,7 @@ from tickwork.store.database import Database, run_select
 from tickwork.store.dialect import one_of
 from tickwork.store.jobs_sql import decode_cursor, encode_cursor, namespace_where
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
+from tickwork.store.pipeline_flow import advance_pipeline_runs, lock_pipeline_runs_of
 from tickwork.store.quotas_sql import check_new_runs, runs_rooms
 from tickwork.store.rows import attempt_from_row, job_ref, run_from_row
 from tickwork.store.run_writes import (
@@ -244,6 +245,7 @@ class RunRows:
                     conn, self.db.dialect, events, [row], by=by, error=CANCELLED, now=now
                 )
                 if row.status == "queued":
+                    await advance_pipeline_runs(conn, self.db.dialect, events, [run_id], now)
                     return "cancelled", None
                 return "running", stopping[0][1] if stopping else None
         raise Conflict(
@@ -253,10 +255,12 @@ class RunRows:
     async def _lock_run_and_job(
         self, conn: AsyncConnection, run_id: str, *columns: sa.ColumnElement[Any]
     ) -> Any:
-        """Lock a run's job, then the run (the lock order); the run's ``columns``."""
+        """Lock the pipeline run it is a task of, a run's job, then the run (the lock
+        order); the run's ``columns``."""
         job_id = (await conn.execute(sa.select(R.job_id).where(R.id == run_id))).scalar()
         if job_id is None:
             raise NotFound(f"no run '{run_id}'")
+        await lock_pipeline_runs_of(conn, self.db.dialect, [run_id])
         await lock_jobs(conn, self.db.dialect, [job_id], columns=(J.id,))
         rows = await lock_runs(conn, self.db.dialect, R.id == run_id, columns=columns)
         if not rows:  # deleted with its job meanwhile

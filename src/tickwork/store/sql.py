@@ -14,6 +14,8 @@ from tickwork.store.database import Database
 from tickwork.store.dead_letters_sql import DeadLetterRows
 from tickwork.store.events_sql import EventRows
 from tickwork.store.jobs_sql import JobRows
+from tickwork.store.pipeline_runs_sql import PipelineRunRows, PipelineSchedule
+from tickwork.store.pipelines_sql import PipelineRows
 from tickwork.store.quotas_sql import QuotaRows
 from tickwork.store.reaper_sql import ReaperRows
 from tickwork.store.reports_sql import ReportRows
@@ -50,6 +52,9 @@ class SqlStore:
         self.quotas = QuotaRows(self.db)
         self.alerts = AlertRows(self.db)
         self.watch = WatchRows(self.db)
+        self.pipelines = PipelineRows(self.db)
+        self.pipeline_runs = PipelineRunRows(self.db)
+        self.pipeline_schedule = PipelineSchedule(self.pipeline_runs)
 
     @property
     def dialect(self) -> str:

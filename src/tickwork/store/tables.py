@@ -55,6 +55,9 @@ JOB_WATCHED = (
     "sla_finish_within IS NOT NULL OR sla_max_duration IS NOT NULL OR expect_every IS NOT NULL"
 )
 ALERT_DUE = "status = 'pending'"
+OWNED = "pipeline_id IS NOT NULL"
+IN_PIPELINE = "pipeline_run_id IS NOT NULL"
+ACTIVE = "status IN ('queued', 'running')"
 
 jobs = sa.Table(
     "jobs",
@@ -86,8 +89,16 @@ jobs = sa.Table(
     sa.Column("sla_finish_within", sa.Float),
     sa.Column("sla_max_duration", sa.Float),
     sa.Column("expect_every", sa.Float),
+    # the pipeline that owns the job (one of its tasks): changed only through the pipeline
+    sa.Column("pipeline_id", sa.String(40), sa.ForeignKey("pipelines.id")),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(
+        "ix_jobs_pipeline_id",
+        "pipeline_id",
+        sqlite_where=sa.text(OWNED),
+        postgresql_where=sa.text(OWNED),
+    ),
     sa.Index(
         "ix_jobs_calendar",
         "namespace",
@@ -144,6 +155,81 @@ calendars = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Pipelines (domain/pipelines.py): a DAG of tasks run as one unit. Each task is a job owned by
+# the pipeline (jobs.pipeline_id); the pipeline keeps the schedule and the task graph (its
+# edges are not job_deps rows: standalone dependencies never fire a task).
+pipelines = sa.Table(
+    "pipelines",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("spec", JSONType, nullable=False),
+    sa.Column("schedule_type", sa.String(10)),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("next_run", UTCDateTime),
+    sa.Column("calendar", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("namespace", "name"),
+    sa.Index(
+        "ix_pipelines_due",
+        "next_run",
+        sqlite_where=sa.text("enabled"),
+        postgresql_where=sa.text("enabled"),
+    ),
+    sa.Index(
+        "ix_pipelines_calendar",
+        "namespace",
+        "calendar",
+        sqlite_where=sa.text(CALENDAR_SET),
+        postgresql_where=sa.text(CALENDAR_SET),
+    ),
+)
+
+# One run of a pipeline: its tasks' states (and the graph they started with) in ``tasks``,
+# its task runs found by runs.pipeline_run_id. The row is the lock every change of the
+# pipeline run is made under (store/locking.py).
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "pipeline_id",
+        sa.String(40),
+        sa.ForeignKey("pipelines.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("namespace", NAMESPACE, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("trigger", sa.String(12), nullable=False),
+    sa.Column("scheduled_for", UTCDateTime),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("parameters", JSONType, nullable=False),
+    sa.Column("tasks", JSONType, nullable=False),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.UniqueConstraint("pipeline_id", "idempotency_key"),
+    sa.Index(
+        "ix_pipeline_runs_schedule_tick",
+        "pipeline_id",
+        "scheduled_for",
+        unique=True,
+        sqlite_where=sa.text("trigger = 'schedule'"),
+        postgresql_where=sa.text("trigger = 'schedule'"),
+    ),
+    sa.Index("ix_pipeline_runs_pipeline_id_queued_at_id", "pipeline_id", "queued_at", "id"),
+    sa.Index(
+        "ix_pipeline_runs_active",
+        "pipeline_id",
+        "status",
+        sqlite_where=sa.text(ACTIVE),
+        postgresql_where=sa.text(ACTIVE),
+    ),
+)
+
 job_tags = sa.Table(
     "job_tags",
     metadata,
@@ -166,6 +252,8 @@ job_deps = sa.Table(
         sa.ForeignKey("jobs.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # the upstream outcome that counts along the edge: success, failure or done
+    sa.Column("condition", sa.String(8), nullable=False, server_default="success"),
     sa.Index("ix_job_deps_depends_on_id", "depends_on_id"),
 )
 
@@ -207,7 +295,18 @@ runs = sa.Table(
     sa.Column("error_summary", sa.String(200)),
     sa.Column("cancelled_by", sa.String(200)),
     sa.Column("upstream_run_ids", JSONType, nullable=False),
+    # a run fired by its dependencies: each upstream run that fired it, {run_id, job,
+    # status, error}, as the job's code sees it (ctx.upstream, TICKWORK_UPSTREAM)
+    sa.Column("upstream", JSONType),
+    # the pipeline run the run is a task of (store/pipeline_flow.py advances it)
+    sa.Column("pipeline_run_id", sa.String(40)),
     sa.UniqueConstraint("job_id", "idempotency_key"),
+    sa.Index(
+        "ix_runs_pipeline_run_id",
+        "pipeline_run_id",
+        sqlite_where=sa.text(IN_PIPELINE),
+        postgresql_where=sa.text(IN_PIPELINE),
+    ),
     sa.Index(
         "ix_runs_schedule_tick",
         "job_id",

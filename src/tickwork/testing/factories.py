@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from tickwork.domain.jobs import JobSpec
+from tickwork.domain.jobs import JobSpec, dependency_of
 
 _seq = count(1)
 
@@ -20,9 +20,11 @@ def job_spec(name: str | None = None, **fields: Any) -> JobSpec:
     base.update(fields)
     if base["type"] != "shell":
         base.pop("command", None) if "command" not in fields else None
-    for key in ("depends_on", "tags", "worker_tags"):
+    for key in ("tags", "worker_tags"):
         if key in base:
             base[key] = tuple(base[key])
+    if "depends_on" in base:  # names (on success), {"job", "on"} objects or Dependency
+        base["depends_on"] = tuple(dependency_of(d) for d in base["depends_on"])
     return JobSpec(**base)
 
 

@@ -281,7 +281,7 @@ async def get_dag(c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep) -
             )
             for j in jobs
         ],
-        edges=[DagEdge(source=label[a], target=label[b]) for a, b in edges],
+        edges=[DagEdge(source=label[a], target=label[b], on=on) for a, b, on in edges],
     )
 
 
