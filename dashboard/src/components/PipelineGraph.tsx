@@ -1,4 +1,4 @@
-import { useId, useMemo } from 'react'
+import { useEffect, useId, useMemo, useRef, useState, type RefObject } from 'react'
 import './pipelines.css'
 import { Link } from 'react-router'
 import type { Condition, Dependency } from '../api/pipelineTypes'
@@ -18,6 +18,24 @@ export interface GraphTask {
 }
 
 const CONDITIONS: Condition[] = ['success', 'failure', 'done']
+/** A graph a little wider than its box is shrunk to fit (down to this), a wider one scrolls. */
+const MIN_SCALE = 0.72
+
+/** The width the graph's box offers, as it changes (none before it is on screen). */
+function useBoxWidth(): [RefObject<HTMLDivElement | null>, number | null] {
+  const ref = useRef<HTMLDivElement>(null)
+  const [width, setWidth] = useState<number | null>(null)
+  useEffect(() => {
+    const el = ref.current
+    if (!el || typeof ResizeObserver === 'undefined') return
+    const measure = () => setWidth(el.clientWidth - 16)
+    measure()
+    const ro = new ResizeObserver(measure)
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [])
+  return [ref, width]
+}
 const EDGE_WORDS: Record<Condition, string> = { success: '', failure: 'on failure', done: 'on done' }
 
 function NodeBody({ task }: { task: GraphTask }) {
@@ -50,10 +68,14 @@ export function PipelineGraph({
 }) {
   const uid = useId().replace(/:/g, '')
   const graph = useMemo(() => layoutTasks(tasks, direction), [tasks, direction])
+  const [box, available] = useBoxWidth()
+  const fit = available && graph.width > available ? available / graph.width : 1
+  const scale = fit >= MIN_SCALE ? fit : 1
   return (
     <figure className="pgraph" data-testid={testId} aria-label={label}>
-      <div className="pgraph-scroll" tabIndex={0} role="region" aria-label={`${label}: scroll to see every task`}>
-        <div className="pgraph-canvas" style={{ width: graph.width, height: graph.height }}>
+      <div ref={box} className="pgraph-scroll" tabIndex={0} role="region" aria-label={`${label}: scroll to see every task`}>
+        <div className="pgraph-canvas" data-scale={scale.toFixed(2)} style={{ width: graph.width * scale, height: graph.height * scale }}>
+          <div className="pgraph-scaled" style={scale < 1 ? { transform: `scale(${scale})`, transformOrigin: '0 0', width: graph.width, height: graph.height } : { width: graph.width, height: graph.height }}>
           <svg className="pgraph-edges" width={graph.width} height={graph.height} aria-hidden focusable="false">
             <defs>
               {CONDITIONS.map((on) => (
@@ -66,7 +88,7 @@ export function PipelineGraph({
               <g key={`${e.source}->${e.target}:${e.on}`} data-testid={`pipeline-edge-${e.source}-${e.target}`} data-on={e.on}>
                 <path d={e.path} className={`pedge pedge-${e.on}`} markerEnd={`url(#${uid}-arrow-${e.on})`} />
                 {EDGE_WORDS[e.on] && (
-                  <text x={e.labelX} y={e.labelY - 5} className={`pedge-label pedge-label-${e.on}`} textAnchor="middle">
+                  <text x={e.labelX} y={e.labelY - 6} className={`pedge-label pedge-label-${e.on}`} textAnchor="middle">
                     {EDGE_WORDS[e.on]}
                   </text>
                 )}
@@ -93,6 +115,7 @@ export function PipelineGraph({
               </div>
             )
           })}
+          </div>
         </div>
       </div>
       <ul className="sr-only" data-testid={`${testId}-text`}>

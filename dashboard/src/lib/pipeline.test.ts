@@ -77,6 +77,11 @@ describe('layoutTasks', () => {
   it('joins the outlet of one node to the inlet of the next', () => {
     const dx = (300 - TASK_W) / 2
     expect(edgePath({ x: 0, y: 0 }, { x: 300, y: 100 }, 'LR').path).toBe(`M ${TASK_W} ${TASK_H / 2} C ${TASK_W + dx} ${TASK_H / 2}, ${300 - dx} ${100 + TASK_H / 2}, 300 ${100 + TASK_H / 2}`)
+    // the label sits past the middle, on the curve
+    const label = edgePath({ x: 0, y: 0 }, { x: 300, y: 100 }, 'LR')
+    expect(label.labelX).toBeGreaterThan((TASK_W + 300) / 2)
+    expect(label.labelY).toBeGreaterThan(TASK_H / 2 + 50)
+    expect(label.labelY).toBeLessThan(100 + TASK_H / 2)
     const tb = edgePath({ x: 0, y: 0 }, { x: 0, y: 200 }, 'TB')
     expect(tb.path.startsWith(`M ${TASK_W / 2} ${TASK_H} `)).toBe(true)
     expect(tb.path.endsWith(`${TASK_W / 2} 200`)).toBe(true)

@@ -81,22 +81,38 @@ export const TASK_W = 184
 export const TASK_H = 54
 const PAD = 12
 
-/** A cubic curve from the upstream node's outlet to the downstream node's inlet. */
+/** The point at `t` (0..1) along a cubic curve. */
+function along(t: number, p: readonly [number, number][]): [number, number] {
+  const [a, b, c, d] = p as [[number, number], [number, number], [number, number], [number, number]]
+  const u = 1 - t
+  const f = (i: 0 | 1) => u * u * u * a[i] + 3 * u * u * t * b[i] + 3 * u * t * t * c[i] + t * t * t * d[i]
+  return [f(0), f(1)]
+}
+
+/**
+ * A cubic curve from the upstream node's outlet to the downstream node's inlet, and where its
+ * label goes: past the middle, where edges fanning out of one task have spread apart.
+ */
 export function edgePath(from: { x: number; y: number }, to: { x: number; y: number }, direction: Direction): { path: string; labelX: number; labelY: number } {
+  let points: [number, number][]
   if (direction === 'LR') {
     const x1 = from.x + TASK_W
     const y1 = from.y + TASK_H / 2
     const x2 = to.x
     const y2 = to.y + TASK_H / 2
     const dx = Math.max(24, Math.abs(x2 - x1) / 2)
-    return { path: `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`, labelX: (x1 + x2) / 2, labelY: (y1 + y2) / 2 }
+    points = [[x1, y1], [x1 + dx, y1], [x2 - dx, y2], [x2, y2]]
+  } else {
+    const x1 = from.x + TASK_W / 2
+    const y1 = from.y + TASK_H
+    const x2 = to.x + TASK_W / 2
+    const y2 = to.y
+    const dy = Math.max(18, Math.abs(y2 - y1) / 2)
+    points = [[x1, y1], [x1, y1 + dy], [x2, y2 - dy], [x2, y2]]
   }
-  const x1 = from.x + TASK_W / 2
-  const y1 = from.y + TASK_H
-  const x2 = to.x + TASK_W / 2
-  const y2 = to.y
-  const dy = Math.max(18, Math.abs(y2 - y1) / 2)
-  return { path: `M ${x1} ${y1} C ${x1} ${y1 + dy}, ${x2} ${y2 - dy}, ${x2} ${y2}`, labelX: (x1 + x2) / 2, labelY: (y1 + y2) / 2 }
+  const [p0, p1, p2, p3] = points as [[number, number], [number, number], [number, number], [number, number]]
+  const [labelX, labelY] = along(0.62, points)
+  return { path: `M ${p0[0]} ${p0[1]} C ${p1[0]} ${p1[1]}, ${p2[0]} ${p2[1]}, ${p3[0]} ${p3[1]}`, labelX: Math.round(labelX), labelY: Math.round(labelY) }
 }
 
 /** Top-left corners of the tasks laid out in layers by dagre (as lib/dag lays out jobs). */

@@ -193,7 +193,13 @@ export default function PipelineRunDetail() {
       </ConfirmDialog>
       {run.error && run.status !== 'completed' && (
         <div className={`banner ${run.status === 'failed' ? 'banner-danger' : ''}`} role={run.status === 'failed' ? 'alert' : 'status'} data-testid="pipeline-run-error">
-          <strong>{run.status === 'failed' ? 'Failed' : taskLabel(run.status)}:</strong> {run.error}
+          {run.error.toLowerCase().startsWith(run.status) ? (
+            <strong>{run.error.charAt(0).toUpperCase() + run.error.slice(1)}</strong>
+          ) : (
+            <>
+              <strong>{taskLabel(run.status)}:</strong> {run.error}
+            </>
+          )}
         </div>
       )}
 
