@@ -298,6 +298,96 @@ export interface paths {
      */
     put: operations["namespaces-quotas"];
   };
+  "/api/pipeline-runs/{run_id}": {
+    /**
+     * Get
+     * @description A pipeline run with each task's state, run and timings.
+     */
+    get: operations["pipeline-runs-get"];
+  };
+  "/api/pipeline-runs/{run_id}/cancel": {
+    /**
+     * Cancel
+     * @description Cancel a queued or running pipeline run: its queued task runs are cancelled, its
+     * running ones stopped, its pending tasks skipped ("pipeline cancelled"). 409 once it
+     * ended.
+     */
+    post: operations["pipeline-runs-cancel"];
+  };
+  "/api/pipeline-runs/{run_id}/retry": {
+    /**
+     * Retry
+     * @description Run a failed or cancelled pipeline run again: its failed, cancelled and skipped
+     * tasks run again as their rules allow (new runs), its completed ones are kept. 409
+     * otherwise.
+     */
+    post: operations["pipeline-runs-retry"];
+  };
+  "/api/pipelines": {
+    /**
+     * List
+     * @description Pipelines by namespace and name (of the namespaces the token may read), each with its
+     * latest run; keyset pagination (pass ``next_cursor`` back).
+     */
+    get: operations["pipelines-list"];
+    /**
+     * Create
+     * @description Create a pipeline and its task jobs (``<pipeline>.<task>``) in its namespace (admin
+     * there). 422 names the field at fault (``tasks[1].depends_on``: an unknown task, a cycle;
+     * ``tasks[0].name``: a duplicate, or a job of that name exists); 409 if the name is taken.
+     */
+    post: operations["pipelines-create"];
+  };
+  "/api/pipelines/{ref}": {
+    /**
+     * Get
+     * @description A pipeline by id or name (in ``?namespace=``), with its tasks and latest run.
+     */
+    get: operations["pipelines-get"];
+    /**
+     * Replace
+     * @description Replace a pipeline's definition in one transaction: tasks added, changed and removed
+     * (their jobs with them). Removing a task while a pipeline run is active: 409 unless
+     * ``force=true``. The name and namespace cannot change (422).
+     */
+    put: operations["pipelines-replace"];
+    /**
+     * Delete
+     * @description Delete a pipeline, its task jobs and all their runs. 409 while a pipeline run is
+     * active, unless ``force=true`` (which cancels it).
+     */
+    delete: operations["pipelines-delete"];
+  };
+  "/api/pipelines/{ref}/pause": {
+    /**
+     * Pause
+     * @description Stop scheduling the pipeline (runs already made go on).
+     */
+    post: operations["pipelines-pause"];
+  };
+  "/api/pipelines/{ref}/resume": {
+    /**
+     * Resume
+     * @description Schedule the pipeline again from now (ticks missed while paused are not replayed).
+     */
+    post: operations["pipelines-resume"];
+  };
+  "/api/pipelines/{ref}/runs": {
+    /**
+     * Runs
+     * @description A pipeline's runs, newest first, each with its tasks counted by status.
+     */
+    get: operations["pipelines-runs"];
+  };
+  "/api/pipelines/{ref}/trigger": {
+    /**
+     * Trigger
+     * @description A pipeline run now: its tasks with no upstream are queued at once. An
+     * ``Idempotency-Key`` header (or body field) returns the same run for the same key; under
+     * on_overlap=skip an active run is returned instead (``created`` false).
+     */
+    post: operations["pipelines-trigger"];
+  };
   "/api/prune": {
     /**
      * Prune
@@ -1399,6 +1489,11 @@ export interface components {
       parameters: {
         [key: string]: unknown;
       };
+      /**
+       * Pipeline Id
+       * @description The pipeline that owns the job (one of its tasks): it is changed only through the pipeline (a PUT, PATCH, DELETE, pause or resume here answers 409).
+       */
+      pipeline_id?: string | null;
       /** Priority */
       priority: number;
       rate_limit: components["schemas"]["RateLimitIn"] | null;
@@ -1723,6 +1818,11 @@ export interface components {
       parameters: {
         [key: string]: unknown;
       };
+      /**
+       * Pipeline Id
+       * @description The pipeline that owns the job (one of its tasks): it is changed only through the pipeline (a PUT, PATCH, DELETE, pause or resume here answers 409).
+       */
+      pipeline_id?: string | null;
       /** Priority */
       priority: number;
       rate_limit: components["schemas"]["RateLimitIn"] | null;
@@ -2072,6 +2172,291 @@ export interface components {
        * @description Its use of each quota it has, now.
        */
       usage?: components["schemas"]["QuotaUse"][];
+    };
+    /**
+     * PipelineIn
+     * @description A pipeline definition: its schedule and policies, and its tasks.
+     */
+    PipelineIn: {
+      /**
+       * Calendar
+       * @description A business calendar of the namespace.
+       */
+      calendar?: string | null;
+      /**
+       * Calendar Policy
+       * @default skip
+       * @enum {string}
+       */
+      calendar_policy?: "skip" | "next_business_day";
+      /**
+       * Catchup
+       * @default latest
+       * @enum {string}
+       */
+      catchup?: "latest" | "all" | "none";
+      /**
+       * Description
+       * @default
+       */
+      description?: string;
+      /**
+       * Enabled
+       * @default true
+       */
+      enabled?: boolean;
+      /** Name */
+      name: string;
+      /**
+       * Namespace
+       * @description The pipeline's namespace (its tasks' too). Unset: the request's ?namespace=, else 'default'. Fixed once the pipeline exists.
+       */
+      namespace?: string | null;
+      /**
+       * On Overlap
+       * @description A trigger or tick while a pipeline run is active: skip it (the active run is returned), queue it (it starts when the active one ends), allow it (alongside), or cancel_previous (the active runs are cancelled).
+       * @default skip
+       * @enum {string}
+       */
+      on_overlap?: "skip" | "queue" | "allow" | "cancel_previous";
+      /**
+       * Schedule
+       * @description cron, interval or a one-time ISO datetime, as for jobs; each tick makes one pipeline run.
+       */
+      schedule?: string | null;
+      /** Tags */
+      tags?: string[];
+      /** Tasks */
+      tasks: components["schemas"]["TaskIn"][];
+      /**
+       * Timezone
+       * @default UTC
+       */
+      timezone?: string;
+    };
+    /** PipelineList */
+    PipelineList: {
+      /** Items */
+      items: components["schemas"]["PipelineOut"][];
+      /** Next Cursor */
+      next_cursor: string | null;
+      /** Total */
+      total: number;
+      /**
+       * Total Exact
+       * @default true
+       */
+      total_exact?: boolean;
+    };
+    /** PipelineOut */
+    PipelineOut: {
+      /** Calendar */
+      calendar: string | null;
+      /** Calendar Policy */
+      calendar_policy: string;
+      /** Catchup */
+      catchup: string;
+      /**
+       * Created At
+       * Format: date-time
+       */
+      created_at: string;
+      /** Description */
+      description: string;
+      /** Enabled */
+      enabled: boolean;
+      /** Id */
+      id: string;
+      last_run: components["schemas"]["PipelineRunSummary"] | null;
+      /** Name */
+      name: string;
+      /** Namespace */
+      namespace: string;
+      /** Next Run */
+      next_run: string | null;
+      /** On Overlap */
+      on_overlap: string;
+      /** Schedule */
+      schedule: string | null;
+      /** Schedule Type */
+      schedule_type: ("cron" | "interval" | "once") | null;
+      /** Tags */
+      tags: string[];
+      /** Tasks */
+      tasks: components["schemas"]["TaskOut"][];
+      /** Timezone */
+      timezone: string;
+      /**
+       * Updated At
+       * Format: date-time
+       */
+      updated_at: string;
+    };
+    /** PipelineRunList */
+    PipelineRunList: {
+      /** Items */
+      items: components["schemas"]["PipelineRunSummary"][];
+      /** Next Cursor */
+      next_cursor: string | null;
+      /** Total */
+      total: number;
+      /**
+       * Total Exact
+       * @default true
+       */
+      total_exact?: boolean;
+    };
+    /** PipelineRunOut */
+    PipelineRunOut: {
+      /**
+       * Duration
+       * @description Seconds from its start to its end.
+       */
+      duration: number | null;
+      /** Error */
+      error: string | null;
+      /** Finished At */
+      finished_at: string | null;
+      /** Id */
+      id: string;
+      /** Namespace */
+      namespace: string;
+      /** Pipeline Id */
+      pipeline_id: string;
+      /** Pipeline Name */
+      pipeline_name: string;
+      /**
+       * Queued At
+       * Format: date-time
+       */
+      queued_at: string;
+      /** Scheduled For */
+      scheduled_for: string | null;
+      /** Started At */
+      started_at: string | null;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "running" | "completed" | "failed" | "cancelled";
+      /**
+       * Task Counts
+       * @description Tasks by status.
+       */
+      task_counts: {
+        [key: string]: number;
+      };
+      /** Tasks */
+      tasks: components["schemas"]["TaskRunOut"][];
+      /** Trigger */
+      trigger: string;
+    };
+    /** PipelineRunSummary */
+    PipelineRunSummary: {
+      /**
+       * Duration
+       * @description Seconds from its start to its end.
+       */
+      duration: number | null;
+      /** Error */
+      error: string | null;
+      /** Finished At */
+      finished_at: string | null;
+      /** Id */
+      id: string;
+      /** Namespace */
+      namespace: string;
+      /** Pipeline Id */
+      pipeline_id: string;
+      /** Pipeline Name */
+      pipeline_name: string;
+      /**
+       * Queued At
+       * Format: date-time
+       */
+      queued_at: string;
+      /** Scheduled For */
+      scheduled_for: string | null;
+      /** Started At */
+      started_at: string | null;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "running" | "completed" | "failed" | "cancelled";
+      /**
+       * Task Counts
+       * @description Tasks by status.
+       */
+      task_counts: {
+        [key: string]: number;
+      };
+      /** Trigger */
+      trigger: string;
+    };
+    /** PipelineTriggerIn */
+    PipelineTriggerIn: {
+      /** Idempotency Key */
+      idempotency_key?: string | null;
+      /**
+       * Parameters
+       * @description Per task name: parameters merged over the task's own for this run.
+       */
+      parameters?: {
+        [key: string]: {
+          [key: string]: components["schemas"]["JsonValue"];
+        };
+      };
+    };
+    /** PipelineTriggerOut */
+    PipelineTriggerOut: {
+      /**
+       * Created
+       * @description False when an existing pipeline run was returned.
+       */
+      created: boolean;
+      /**
+       * Duration
+       * @description Seconds from its start to its end.
+       */
+      duration: number | null;
+      /** Error */
+      error: string | null;
+      /** Finished At */
+      finished_at: string | null;
+      /** Id */
+      id: string;
+      /** Namespace */
+      namespace: string;
+      /** Pipeline Id */
+      pipeline_id: string;
+      /** Pipeline Name */
+      pipeline_name: string;
+      /**
+       * Queued At
+       * Format: date-time
+       */
+      queued_at: string;
+      /** Scheduled For */
+      scheduled_for: string | null;
+      /** Started At */
+      started_at: string | null;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "queued" | "running" | "completed" | "failed" | "cancelled";
+      /**
+       * Task Counts
+       * @description Tasks by status.
+       */
+      task_counts: {
+        [key: string]: number;
+      };
+      /** Tasks */
+      tasks: components["schemas"]["TaskRunOut"][];
+      /** Trigger */
+      trigger: string;
     };
     /** PreviewOut */
     PreviewOut: {
@@ -2441,6 +2826,11 @@ export interface components {
         [key: string]: unknown;
       };
       /**
+       * Pipeline Run Id
+       * @description The pipeline run the run is a task of (null: none).
+       */
+      pipeline_run_id?: string | null;
+      /**
        * Queued At
        * Format: date-time
        */
@@ -2556,6 +2946,11 @@ export interface components {
         [key: string]: unknown;
       };
       /**
+       * Pipeline Run Id
+       * @description The pipeline run the run is a task of (null: none).
+       */
+      pipeline_run_id?: string | null;
+      /**
        * Queued At
        * Format: date-time
        */
@@ -2643,6 +3038,290 @@ export interface components {
       /** Utilization */
       utilization: number;
       workers: components["schemas"]["WorkerTotals"];
+    };
+    /**
+     * TaskIn
+     * @description A task: a short name, every job field but the schedule, calendar, namespace and job
+     * dependencies, and its edges to other tasks of the pipeline.
+     */
+    TaskIn: {
+      /**
+       * Backoff
+       * @default exponential
+       * @enum {string}
+       */
+      backoff?: "exponential" | "fixed";
+      /**
+       * Catchup
+       * @default latest
+       * @enum {string}
+       */
+      catchup?: "latest" | "all" | "none";
+      /**
+       * Command
+       * @description shell jobs: a string is run with /bin/sh -c; a list is an argv run without a shell (the first item looked up on PATH).
+       */
+      command?: string | string[] | null;
+      /**
+       * Concurrency
+       * @default 1
+       */
+      concurrency?: number;
+      /**
+       * Cwd
+       * @description shell jobs: the absolute directory the command runs in (else the worker's).
+       */
+      cwd?: string | null;
+      /**
+       * Delivery
+       * @description at_least_once: a run whose worker is lost or times out is retried (its retries allowing). at_most_once: a run whose attempt may have started is never started again: the worker executes only once the coordinator took the start, and a lost or timed-out attempt ends the run failed ('lost; not retried: at-most-once'); failures the code itself reports are retried as the job allows.
+       * @default at_least_once
+       * @enum {string}
+       */
+      delivery?: "at_least_once" | "at_most_once";
+      /**
+       * Depends On
+       * @description Tasks of this pipeline that must end first: a name (it must succeed) or {"job": name, "on": "success" | "failure" | "done"}.
+       */
+      depends_on?: (string | components["schemas"]["DependencyIn"])[];
+      /**
+       * Description
+       * @default
+       */
+      description?: string;
+      /**
+       * Enabled
+       * @default true
+       */
+      enabled?: boolean;
+      /**
+       * Env
+       * @description shell jobs: extra environment variables; a value is a string or {"$secret": "NAME"} filled in by the worker (masked in output). TICKWORK_* names are tickwork's own.
+       */
+      env?: {
+        [key: string]: string | {
+          [key: string]: string;
+        };
+      };
+      /**
+       * Expect Every
+       * @description A dead man's switch: a duration (`26h`, `PT26H`); `job.silent` is raised when no run of the job succeeded within it.
+       */
+      expect_every?: string | null;
+      /**
+       * Function
+       * @description python jobs: 'package.module.function'.
+       */
+      function?: string | null;
+      /**
+       * Isolation
+       * @default pool
+       * @enum {string}
+       */
+      isolation?: "pool" | "process";
+      /**
+       * Jitter
+       * @default 0
+       */
+      jitter?: number;
+      /**
+       * Max Retry Delay
+       * @default 300
+       */
+      max_retry_delay?: number;
+      /**
+       * Name
+       * @description The task's name; its job is '<pipeline>.<task>'.
+       */
+      name: string;
+      /**
+       * On Overlap
+       * @default skip
+       * @enum {string}
+       */
+      on_overlap?: "skip" | "queue" | "allow" | "cancel_previous";
+      /**
+       * Parameters
+       * @description A JSON object passed to the job.
+       */
+      parameters?: {
+        [key: string]: components["schemas"]["JsonValue"];
+      };
+      /**
+       * Priority
+       * @default 50
+       */
+      priority?: number;
+      /** @description At most max of this job's runs start in any window of per (e.g. {"max": 10, "per": "1m"}), across every worker and coordinator; the others stay queued, in order, and start as the window allows. */
+      rate_limit?: components["schemas"]["RateLimitIn"] | null;
+      /** @description http jobs. */
+      request?: components["schemas"]["HttpRequestIn"] | null;
+      /**
+       * Retention Days
+       * @description Keep this job's finished runs this many days (unset: the server's TICKWORK_RETAIN_RUNS_DAYS). The latest run and runs with an unresolved dead letter are always kept.
+       */
+      retention_days?: number | null;
+      /**
+       * Retention Runs
+       * @description Keep at most this many newest runs of this job; older finished runs go even when younger than retention_days (whichever removes more applies).
+       */
+      retention_runs?: number | null;
+      /**
+       * Retries
+       * @default 3
+       */
+      retries?: number;
+      /**
+       * Retry Delay
+       * @description Seconds.
+       * @default 1
+       */
+      retry_delay?: number;
+      /** @description Service levels of the job's runs. */
+      sla?: components["schemas"]["SlaIn"] | null;
+      /** Start Deadline */
+      start_deadline?: number | null;
+      /** Tags */
+      tags?: string[];
+      /**
+       * Timeout
+       * @description Seconds.
+       * @default 3600
+       */
+      timeout?: number;
+      /**
+       * Trigger Rule
+       * @description all: every upstream condition must hold; any: one is enough.
+       * @default all
+       * @enum {string}
+       */
+      trigger_rule?: "all" | "any";
+      /**
+       * Type
+       * @enum {string}
+       */
+      type: "python" | "shell" | "http";
+      /** Worker Tags */
+      worker_tags?: string[];
+    };
+    /** TaskOut */
+    TaskOut: {
+      /** Backoff */
+      backoff: string;
+      /** Catchup */
+      catchup: string;
+      /** Command */
+      command: string | string[] | null;
+      /** Concurrency */
+      concurrency: number;
+      /** Cwd */
+      cwd: string | null;
+      /** Delivery */
+      delivery: string;
+      /** Depends On */
+      depends_on: (string | {
+          [key: string]: string;
+        })[];
+      /** Description */
+      description: string;
+      /** Enabled */
+      enabled: boolean;
+      /** Env */
+      env: {
+        [key: string]: unknown;
+      };
+      /** Expect Every */
+      expect_every: string | null;
+      /** Function */
+      function: string | null;
+      /** Isolation */
+      isolation: string;
+      /** Jitter */
+      jitter: number;
+      /** Job Id */
+      job_id: string;
+      /** Job Name */
+      job_name: string;
+      /** Max Retry Delay */
+      max_retry_delay: number;
+      /** Name */
+      name: string;
+      /** On Overlap */
+      on_overlap: string;
+      /** Parameters */
+      parameters: {
+        [key: string]: unknown;
+      };
+      /** Priority */
+      priority: number;
+      rate_limit: components["schemas"]["RateLimitIn"] | null;
+      /** Request */
+      request: {
+        [key: string]: unknown;
+      } | null;
+      /** Retention Days */
+      retention_days: number | null;
+      /** Retention Runs */
+      retention_runs: number | null;
+      /** Retries */
+      retries: number;
+      /** Retry Delay */
+      retry_delay: number;
+      sla: components["schemas"]["SlaIn"] | null;
+      /** Start Deadline */
+      start_deadline: number | null;
+      /** Tags */
+      tags: string[];
+      /** Timeout */
+      timeout: number;
+      /** Trigger Rule */
+      trigger_rule: string;
+      /** Type */
+      type: string;
+      /** Worker Tags */
+      worker_tags: string[];
+    };
+    /** TaskRunOut */
+    TaskRunOut: {
+      /** Attempt */
+      attempt: number | null;
+      /** Depends On */
+      depends_on: (string | {
+          [key: string]: string;
+        })[];
+      /** Duration */
+      duration: number | null;
+      /** Finished At */
+      finished_at: string | null;
+      /** Job Id */
+      job_id: string;
+      /** Job Name */
+      job_name: string;
+      /** Name */
+      name: string;
+      /** Queued At */
+      queued_at: string | null;
+      /**
+       * Reason
+       * @description Why skipped (or why the run failed).
+       */
+      reason: string | null;
+      /** Run Id */
+      run_id: string | null;
+      /**
+       * Runs
+       * @description Every run the task had in this pipeline run (more than one after a retry).
+       */
+      runs: string[];
+      /** Started At */
+      started_at: string | null;
+      /**
+       * Status
+       * @enum {string}
+       */
+      status: "pending" | "queued" | "running" | "completed" | "failed" | "cancelled" | "skipped";
+      /** Trigger Rule */
+      trigger_rule: string;
     };
     /** TokenCreated */
     TokenCreated: {
@@ -5901,6 +6580,959 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["NamespaceOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description A pipeline run with each task's state, run and timings.
+   */
+  "pipeline-runs-get": {
+    parameters: {
+      path: {
+        run_id: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineRunOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Cancel
+   * @description Cancel a queued or running pipeline run: its queued task runs are cancelled, its
+   * running ones stopped, its pending tasks skipped ("pipeline cancelled"). 409 once it
+   * ended.
+   */
+  "pipeline-runs-cancel": {
+    parameters: {
+      path: {
+        run_id: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineRunOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Retry
+   * @description Run a failed or cancelled pipeline run again: its failed, cancelled and skipped
+   * tasks run again as their rules allow (new runs), its completed ones are kept. 409
+   * otherwise.
+   */
+  "pipeline-runs-retry": {
+    parameters: {
+      path: {
+        run_id: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineRunOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * List
+   * @description Pipelines by namespace and name (of the namespaces the token may read), each with its
+   * latest run; keyset pagination (pass ``next_cursor`` back).
+   */
+  "pipelines-list": {
+    parameters: {
+      query?: {
+        /** @description Name contains. */
+        q?: string | null;
+        cursor?: string | null;
+        /** @description Page size. */
+        limit?: number;
+        /** @description Only this namespace (default: every namespace the token may read). */
+        namespace?: string | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Create
+   * @description Create a pipeline and its task jobs (``<pipeline>.<task>``) in its namespace (admin
+   * there). 422 names the field at fault (``tasks[1].depends_on``: an unknown task, a cycle;
+   * ``tasks[0].name``: a duplicate, or a job of that name exists); 409 if the name is taken.
+   */
+  "pipelines-create": {
+    parameters: {
+      query?: {
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PipelineIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["PipelineOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Get
+   * @description A pipeline by id or name (in ``?namespace=``), with its tasks and latest run.
+   */
+  "pipelines-get": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace
+   * @description Replace a pipeline's definition in one transaction: tasks added, changed and removed
+   * (their jobs with them). Removing a task while a pipeline run is active: 409 unless
+   * ``force=true``. The name and namespace cannot change (422).
+   */
+  "pipelines-replace": {
+    parameters: {
+      query?: {
+        /** @description Cancel the pipeline's active runs first instead of refusing (409). */
+        force?: boolean;
+        /** @description The job's namespace, unless the body names one. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PipelineIn"];
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineOut"];
+        };
+      };
+      /** @description The body is not valid JSON. */
+      400: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Delete
+   * @description Delete a pipeline, its task jobs and all their runs. 409 while a pipeline run is
+   * active, unless ``force=true`` (which cancels it).
+   */
+  "pipelines-delete": {
+    parameters: {
+      query?: {
+        /** @description Cancel the pipeline's active runs first instead of refusing (409). */
+        force?: boolean;
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      204: {
+        content: never;
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Pause
+   * @description Stop scheduling the pipeline (runs already made go on).
+   */
+  "pipelines-pause": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Resume
+   * @description Schedule the pipeline again from now (ticks missed while paused are not replayed).
+   */
+  "pipelines-resume": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineOut"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A write whose Content-Type is not application/json (a PATCH may also be application/merge-patch+json). */
+      415: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Runs
+   * @description A pipeline's runs, newest first, each with its tasks counted by status.
+   */
+  "pipelines-runs": {
+    parameters: {
+      query?: {
+        status?: ("queued" | "running" | "completed" | "failed" | "cancelled") | null;
+        cursor?: string | null;
+        /** @description Page size. */
+        limit?: number;
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PipelineRunList"];
+        };
+      };
+      /** @description No token, or an unknown, expired or revoked one (when auth is on). */
+      401: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The token's role may not call this operation. */
+      403: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description What the path names does not exist. */
+      404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The request body is over the size limit (max_body_bytes). */
+      413: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description Invalid input: ``details`` names each field at fault and why. */
+      422: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The database is unavailable for now; retry after ``Retry-After`` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "Retry-After": number;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+    };
+  };
+  /**
+   * Trigger
+   * @description A pipeline run now: its tasks with no upstream are queued at once. An
+   * ``Idempotency-Key`` header (or body field) returns the same run for the same key; under
+   * on_overlap=skip an active run is returned instead (``created`` false).
+   */
+  "pipelines-trigger": {
+    parameters: {
+      query?: {
+        /** @description The namespace a job name is looked up in (default: 'default'); a job id needs none. */
+        namespace?: string | null;
+      };
+      header?: {
+        "idempotency-key"?: string | null;
+      };
+      path: {
+        ref: string;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["PipelineTriggerIn"] | null;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      201: {
+        content: {
+          "application/json": components["schemas"]["PipelineTriggerOut"];
         };
       };
       /** @description The body is not valid JSON. */

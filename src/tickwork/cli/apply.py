@@ -53,6 +53,12 @@ from tickwork.cli.jobfile import (
     read_apply_file,
     validate_jobs,
 )
+from tickwork.cli.pipelineplan import (
+    PipelineStep,
+    apply_pipelines,
+    plan_pipelines,
+    show_pipeline_plan,
+)
 from tickwork.cli.plan import Plan, PlanError, PruneScope, Step, fetch_state, make_plan
 from tickwork.client import Client
 from tickwork.decorators import registered_jobs
@@ -102,6 +108,7 @@ def apply(
     namespace = (
         file_namespace(jobs)
         or next((c.namespace for c in declared.calendars if c.namespace), None)
+        or next((p.namespace for p in declared.pipelines if p.namespace), None)
         or (beside if sections else None)
     )
     if namespace and Chosen.namespace and namespace != Chosen.namespace:
@@ -118,12 +125,21 @@ def apply(
         except PlanError as exc:
             _invalid("the jobs cannot be applied", exc.problems)
         alerts = _alert_plan(client, sections)
+        pipelines = plan_pipelines(client, declared.pipelines, prune=prune and file is not None)
         if not as_json:
             show_calendar_plan(out(), calendars)
             show_plan(out(), plan)
+            show_pipeline_plan(out(), pipelines)
             show_alerts(out(), alerts)
         applied = _run(
-            client, plan, calendars, dry_run=dry_run, yes=yes, quiet=as_json, alerts=alerts
+            client,
+            plan,
+            calendars,
+            dry_run=dry_run,
+            yes=yes,
+            quiet=as_json,
+            alerts=alerts,
+            pipelines=pipelines,
         )
     if as_json:
         listed = {
@@ -131,7 +147,19 @@ def apply(
             for action in ("create", "update", "unchanged")
         }
         steps = [{"action": a.action, "kind": a.kind, "name": a.name} for a in alerts]
-        print_json({**plan.as_json(), "calendars": listed, "alerts": steps, "applied": applied})
+        piped = {
+            action: [p.name for p in pipelines if p.action == action]
+            for action in ("create", "update", "unchanged", "delete")
+        }
+        print_json(
+            {
+                **plan.as_json(),
+                "calendars": listed,
+                "pipelines": piped,
+                "alerts": steps,
+                "applied": applied,
+            }
+        )
 
 
 def _alert_plan(client: Client, sections: AlertSections) -> list[AlertStep]:
@@ -219,12 +247,16 @@ def _run(
     yes: bool,
     quiet: bool,
     alerts: Sequence[AlertStep] = (),
+    pipelines: Sequence[PipelineStep] = (),
 ) -> bool:
-    """Apply the calendars (first: jobs may name them), then the jobs' plan, then the alert
-    channels and rules, then the jobs' deletes."""
+    """Apply the calendars (first: jobs and pipelines may name them), then the jobs' plan,
+    then the pipelines, then the alert channels and rules, then the jobs' deletes."""
     changing = [a for a in alerts if a.action != "unchanged"]
     changes = (
-        bool(plan.changes) or bool(changing) or any(c.action != "unchanged" for c in calendars)
+        bool(plan.changes)
+        or bool(changing)
+        or any(c.action != "unchanged" for c in calendars)
+        or any(p.action != "unchanged" for p in pipelines)
     )
     if not changes or dry_run:
         if not quiet:
@@ -239,6 +271,7 @@ def _run(
             continue
         _execute(client, step)
         _done(step.action, step.name, quiet)
+    apply_pipelines(client, list(pipelines), quiet=quiet)
     for alert in (*channels, *rules):  # after the jobs, before any delete
         put = client.put_alert_channel if alert.kind == "channel" else client.put_alert_rule
         put(alert.body, create=alert.action == "create")

@@ -1,5 +1,6 @@
-"""`tickwork export [-o FILE] [--tag T] [--json]`: the jobs (and, without --tag, the alert
-channels and rules) of a namespace as an apply file.
+"""`tickwork export [-o FILE] [--tag T] [--json]`: the jobs (and, without --tag, the
+pipelines and the alert channels and rules) of a namespace as an apply file. A pipeline's
+task jobs are written inside its pipeline (``pipelines:``), not among the jobs.
 
 What it writes is what ``tickwork apply -f`` reads: one document per job with its name and
 every field that differs from the default (dependencies by name, a paused job as ``enabled:
@@ -23,10 +24,12 @@ import yaml
 
 from tickwork.cli.alertfile import channel_document, rule_document
 from tickwork.cli.common import ServerOpt, TokenOpt, err, fail, session
+from tickwork.client import Client
 from tickwork.domain.dag import topological_order
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
 from tickwork.schemas.calendars import CalendarIn, CalendarOut
 from tickwork.schemas.jobs import JobIn, JobOut, dependency_ref
+from tickwork.schemas.pipelines import PipelineOut, pipeline_document
 
 HEADER = "# tickwork export: apply with `tickwork apply -f {name}`\n"
 SECRET_NOTE = (
@@ -76,6 +79,17 @@ def ordered(jobs: list[JobOut]) -> list[JobOut]:
     return [by_name[n] for n in topological_order(graph)]
 
 
+def _all_pipelines(client: Client) -> list[PipelineOut]:
+    found: list[PipelineOut] = []
+    cursor = None
+    while True:
+        page = client.list_pipelines(limit=200, cursor=cursor)
+        found += page.items
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
 def export(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
@@ -89,7 +103,8 @@ def export(
     back."""
     with session(server, token) as client:
         namespace = client.namespace
-        jobs = list(client.iter_jobs(tag=tag))
+        jobs = [j for j in client.iter_jobs(tag=tag) if j.pipeline_id is None]
+        pipelines = [] if tag else _all_pipelines(client)
         calendars = client.list_calendars()
         channels = [] if tag else client.list_alert_channels().channels
         rules = [] if tag else client.list_alert_rules().rules
@@ -97,6 +112,8 @@ def export(
     if calendars:
         whole["calendars"] = [calendar_document(c) for c in calendars]
     whole["jobs"] = [job_document(j) for j in ordered(jobs)]
+    if pipelines:
+        whole["pipelines"] = [pipeline_document(p, defaults=False) for p in pipelines]
     documents = whole["jobs"]
     notes: list[str] = []
     if channels:

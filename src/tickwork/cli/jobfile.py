@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ from tickwork.domain.errors import TickworkError
 from tickwork.domain.errors import ValidationError as DomainValidationError
 from tickwork.domain.jobs import validate_spec
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE
+from tickwork.domain.pipelines import validate_pipeline
 from tickwork.schemas.calendars import CalendarIn
 from tickwork.schemas.jobs import JobIn
+from tickwork.schemas.pipelines import PipelineIn
 
 __all__ = [
     "ApplyFile",
@@ -34,6 +36,7 @@ __all__ = [
     "read_job_file",
     "validate_calendars",
     "validate_jobs",
+    "validate_pipelines",
 ]
 
 
@@ -52,6 +55,7 @@ class ApplyFile:
     data: Any = None
     """The loaded document (its other sections, such as ``alert_channels:``, are read by
     their own modules)."""
+    pipelines: list[PipelineIn] = field(default_factory=list)
 
 
 def read_job_file(path: str) -> list[JobIn]:
@@ -74,9 +78,58 @@ def read_apply_file(path: str) -> ApplyFile:
         calendars = validate_calendars(calendar_documents(data, path))
     except JobFileError as exc:
         problems += exc.problems
+    pipelines: list[PipelineIn] = []
+    try:
+        pipelines = validate_pipelines(section_documents(data, path, "pipelines"))
+    except JobFileError as exc:
+        problems += exc.problems
     if problems:
         raise JobFileError(problems)
-    return ApplyFile(jobs, calendars, data)
+    return ApplyFile(jobs, calendars, data, pipelines)
+
+
+def section_documents(data: Any, source: str, section: str) -> list[Any]:
+    """The mappings of a loaded file's ``section:`` list, in the file's ``namespace:``; none
+    for a file without one."""
+    if not isinstance(data, dict) or section not in data:
+        return []
+    found = data[section] or []
+    if not isinstance(found, list):
+        raise JobFileError([f"{source}: {section}: expected a list"])
+    namespace = data.get("namespace")
+    if namespace is None:
+        return found
+    return [{"namespace": namespace, **doc} if isinstance(doc, dict) else doc for doc in found]
+
+
+def validate_pipelines(documents: Iterable[Any]) -> list[PipelineIn]:
+    """Check every pipeline with the API's model and the domain's rules (its tasks' jobs,
+    its graph)."""
+    pipelines: list[PipelineIn] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, doc in enumerate(documents):
+        label = f"pipelines[{index}]"
+        if not isinstance(doc, dict):
+            problems.append(f"{label}: a pipeline must be a mapping of fields")
+            continue
+        label += f" ({doc.get('name')})" if isinstance(doc.get("name"), str) else ""
+        try:
+            pipeline = PipelineIn.model_validate(doc)
+            validate_pipeline(pipeline.to_spec(), now=datetime.now(UTC))
+        except pydantic.ValidationError as exc:
+            problems += [f"{label}: {_field(e['loc'])}: {_message(e)}" for e in exc.errors()]
+            continue
+        except DomainValidationError as exc:
+            problems.append(f"{label}: {exc.field}: {exc.reason}")
+            continue
+        if pipeline.name in seen:
+            problems.append(f"{label}: name: {pipeline.name!r} is declared twice")
+        seen.add(pipeline.name)
+        pipelines.append(pipeline)
+    if problems:
+        raise JobFileError(problems)
+    return pipelines
 
 
 def calendar_documents(data: Any, source: str) -> list[Any]:
@@ -137,7 +190,7 @@ def job_documents(data: Any, source: str) -> list[Any]:
     """The job mappings of a loaded file: ``{"jobs": [...]}`` (with ``namespace:`` beside it,
     the namespace of every job that names none, ``calendars:``, ``alert_channels:`` and
     ``alert_rules:``), ``[...]`` or one job."""
-    sections = {"calendars", "alert_channels", "alert_rules"}
+    sections = {"calendars", "alert_channels", "alert_rules", "pipelines"}
     if isinstance(data, dict) and "jobs" not in data and sections & set(data):
         data = {**data, "jobs": []}
     if isinstance(data, dict) and "jobs" in data:

@@ -1,5 +1,5 @@
 """The `tickwork` command: run the system (server, dev, worker, db-upgrade, tokens) and operate
-it over the API (jobs, calendars, apply, export, runs, workers, dlq, status, top, bench).
+it over the API (jobs, calendars, pipelines, apply, export, runs, workers, dlq, status, top, bench).
 
 Every API command takes --server / --token (also TICKWORK_SERVER / TICKWORK_TOKEN) and --json;
 ``tickwork --namespace NS …`` (also TICKWORK_NAMESPACE) picks the namespace they work in.
@@ -18,6 +18,7 @@ from tickwork.cli import (
     dlq,
     export,
     jobs,
+    pipelines,
     prune,
     runs,
     serve,
@@ -60,6 +61,7 @@ OPERATE = "Operate it over the API (--server, --token, --json)"
 
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True, rich_help_panel=OPERATE)
 app.add_typer(calendars.app, name="calendars", no_args_is_help=True, rich_help_panel=OPERATE)
+app.add_typer(pipelines.app, name="pipelines", no_args_is_help=True, rich_help_panel=OPERATE)
 app.command("apply", rich_help_panel=OPERATE)(apply.apply)
 app.command("export", rich_help_panel=OPERATE)(export.export)
 app.add_typer(runs.app, name="runs", no_args_is_help=True, rich_help_panel=OPERATE)

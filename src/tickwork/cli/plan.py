@@ -129,8 +129,8 @@ class ServerState:
 def fetch_state(client: Client, jobs: Iterable[JobIn], *, prune: bool) -> ServerState:
     """What the plan needs from the server: every job with ``prune``, else only those named."""
     state = ServerState()
-    if prune:
-        state.jobs = {j.name: j for j in client.iter_jobs()}
+    if prune:  # a pipeline's task jobs are its own: never pruned as jobs
+        state.jobs = {j.name: j for j in client.iter_jobs() if j.pipeline_id is None}
     else:
         for ref in _refs(jobs):
             try:

@@ -28,6 +28,8 @@ STYLES = {
     "paused": "dim",
     "idle": "dim",
     "offline": "dim",
+    "skipped": "dim",
+    "pending": "dim",
 }
 
 

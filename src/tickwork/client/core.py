@@ -51,6 +51,14 @@ from tickwork.schemas.jobs import (
     PreviewOut,
     TriggerOut,
 )
+from tickwork.schemas.pipelines import (
+    PipelineIn,
+    PipelineList,
+    PipelineOut,
+    PipelineRunList,
+    PipelineRunOut,
+    PipelineTriggerOut,
+)
 from tickwork.schemas.runs import (
     BulkOut,
     BulkRunIn,
@@ -80,6 +88,7 @@ DEFAULT_NAMESPACE = "default"
 M = TypeVar("M", bound=BaseModel)
 JobLike = JobIn | Mapping[str, Any]
 CalendarLike = CalendarIn | Mapping[str, Any]
+PipelineLike = PipelineIn | Mapping[str, Any]
 
 _WORKERS = TypeAdapter(list[WorkerOut])
 _TOKENS = TypeAdapter(list[TokenOut])
@@ -289,6 +298,88 @@ class AsyncClient(TransportOwner):
         """Delete a calendar (409 while jobs name it)."""
         params: Params = {"namespace": self.namespace}
         await self._http.request("DELETE", _path("calendars", name), params=params)
+
+    # --- pipelines --------------------------------------------------------------------
+    async def create_pipeline(self, pipeline: PipelineLike) -> PipelineOut:
+        """Create a pipeline (its tasks become jobs ``<pipeline>.<task>``) from a
+        ``PipelineIn`` or a dict of its fields."""
+        body = _model_json(pipeline)
+        return await self._call(
+            PipelineOut, "POST", "/api/pipelines", json=body, namespace=body.get("namespace")
+        )
+
+    async def list_pipelines(
+        self, *, q: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> PipelineList:
+        """One page of the pipelines of the client's namespace, each with its latest run."""
+        params: Params = {"q": q, "limit": limit, "cursor": cursor}
+        return await self._call(PipelineList, "GET", "/api/pipelines", params=params)
+
+    async def get_pipeline(self, ref: str) -> PipelineOut:
+        return await self._call(PipelineOut, "GET", _path("pipelines", ref))
+
+    async def replace_pipeline(
+        self, ref: str, pipeline: PipelineLike, *, force: bool = False
+    ) -> PipelineOut:
+        """Replace a pipeline's definition (tasks added, changed, removed at once);
+        ``force`` cancels an active run that removing a task would otherwise wait for."""
+        body = _model_json(pipeline)
+        return await self._call(
+            PipelineOut,
+            "PUT",
+            _path("pipelines", ref),
+            json=body,
+            params={"force": force or None},
+            namespace=body.get("namespace"),
+        )
+
+    async def delete_pipeline(self, ref: str, *, force: bool = False) -> None:
+        """Delete a pipeline with its task jobs and runs (409 while a run is active, unless
+        ``force``, which cancels it)."""
+        params: Params = {"force": force or None, "namespace": self.namespace}
+        await self._http.request("DELETE", _path("pipelines", ref), params=params)
+
+    async def pause_pipeline(self, ref: str) -> PipelineOut:
+        return await self._call(PipelineOut, "POST", _path("pipelines", ref, "pause"))
+
+    async def resume_pipeline(self, ref: str) -> PipelineOut:
+        return await self._call(PipelineOut, "POST", _path("pipelines", ref, "resume"))
+
+    async def trigger_pipeline(
+        self,
+        ref: str,
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> PipelineTriggerOut:
+        """A pipeline run now; ``parameters`` per task name. The same ``idempotency_key``
+        returns the same pipeline run."""
+        body: dict[str, Any] = {"parameters": {k: dict(v) for k, v in (parameters or {}).items()}}
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        path = _path("pipelines", ref, "trigger")
+        return await self._call(PipelineTriggerOut, "POST", path, json=body)
+
+    async def pipeline_runs(
+        self, ref: str, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> PipelineRunList:
+        """A pipeline's runs, newest first."""
+        params: Params = {"status": status, "limit": limit, "cursor": cursor}
+        path = _path("pipelines", ref, "runs")
+        return await self._call(PipelineRunList, "GET", path, params=params)
+
+    async def get_pipeline_run(self, run_id: str) -> PipelineRunOut:
+        return await self._call(PipelineRunOut, "GET", _path("pipeline-runs", run_id))
+
+    async def cancel_pipeline_run(self, run_id: str) -> PipelineRunOut:
+        """Cancel a pipeline run: its queued and running tasks stop, the rest are skipped."""
+        path = _path("pipeline-runs", run_id, "cancel")
+        return await self._call(PipelineRunOut, "POST", path)
+
+    async def retry_pipeline_run(self, run_id: str) -> PipelineRunOut:
+        """Run a failed or cancelled pipeline run again from its failed tasks."""
+        path = _path("pipeline-runs", run_id, "retry")
+        return await self._call(PipelineRunOut, "POST", path)
 
     # --- runs -----------------------------------------------------------------------
     async def list_runs(
@@ -528,8 +619,8 @@ def _job_json(job: JobLike) -> dict[str, Any]:
     return _model_json(job)
 
 
-def _model_json(value: JobIn | CalendarIn | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(value, JobIn | CalendarIn):
+def _model_json(value: JobIn | CalendarIn | PipelineIn | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(value, JobIn | CalendarIn | PipelineIn):
         return value.model_dump(mode="json", exclude_unset=True)
     return dict(value)
 

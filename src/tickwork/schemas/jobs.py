@@ -409,6 +409,11 @@ class JobOut(BaseModel):
     sla: SlaIn | None
     expect_every: str | None
     status: str = Field(description="paused, idle (never ran), or the latest run's status.")
+    pipeline_id: str | None = Field(
+        default=None,
+        description="The pipeline that owns the job (one of its tasks): it is changed only "
+        "through the pipeline (a PUT, PATCH, DELETE, pause or resume here answers 409).",
+    )
     next_run: datetime | None
     last_run_at: datetime | None
     created_at: datetime
@@ -464,6 +469,7 @@ class JobOut(BaseModel):
             else None,
             expect_every=s.expect_every,
             status=job.status,
+            pipeline_id=job.pipeline_id,
             next_run=job.next_run,
             last_run_at=job.last_run_at,
             created_at=job.created_at,

@@ -371,3 +371,34 @@ class PipelineRunList(BaseModel):
 
 class PipelineTriggerOut(PipelineRunOut):
     created: bool = Field(description="False when an existing pipeline run was returned.")
+
+
+def pipeline_document(p: PipelineOut, *, defaults: bool = True) -> dict[str, Any]:
+    """A pipeline as the create body that would make it (``defaults=False``: only the
+    fields that differ from their defaults, the apply-file form); no namespace."""
+    tasks = []
+    for t in p.tasks:
+        shown = t.model_dump(mode="json")
+        tasks.append(
+            {f: shown[f] for f in ("name", "depends_on", "trigger_rule", *TASK_JOB_FIELDS)}
+        )
+    fields = {f: v for f, v in p.model_dump(mode="json").items() if f in PipelineIn.model_fields}
+    body = PipelineIn.model_validate({**fields, "tasks": tasks, "namespace": None})
+    doc = body.model_dump(mode="json", exclude_defaults=not defaults, exclude={"namespace"})
+    if not defaults:
+        doc = {"name": p.name, **{k: _tidy(v) for k, v in doc.items() if k != "name"}}
+        doc["tasks"] = [_task_document(t) for t in body.tasks]
+    return doc
+
+
+def _task_document(task: TaskIn) -> dict[str, Any]:
+    """A task's apply-file form: its name, then the fields that differ from the defaults."""
+    doc = task.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(doc.get("request"), dict):
+        doc["request"] = {k: v for k, v in doc["request"].items() if v not in (None, {}, "")}
+    return {"name": task.name, **{k: _tidy(v) for k, v in doc.items() if k != "name"}}
+
+
+def _tidy(value: Any) -> Any:
+    """600.0 → 600, for people reading the file."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
