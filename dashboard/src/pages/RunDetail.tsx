@@ -220,7 +220,7 @@ export default function RunDetail() {
   }
 
   // a task of a pipeline run links back to it
-  const pipelineRunId = (run as { pipeline_run_id?: string | null }).pipeline_run_id ?? null
+  const pipelineRunId = run.pipeline_run_id ?? null
   const canCancel = isActiveRun(run.status)
   const canRetry = run.status === 'failed'
   return (
