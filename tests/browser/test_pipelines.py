@@ -264,3 +264,42 @@ def test_a_viewer_may_watch_a_pipeline_run_but_not_trigger_or_cancel_it(
         )
     finally:
         tw.http.post(f"/api/pipeline-runs/{run_id}/cancel")
+
+
+def test_the_keyboard_reaches_pipelines_and_their_tasks(tw: Cluster, page: Page) -> None:
+    created = create_pipeline(
+        tw,
+        name="pl-keys",
+        tasks=[
+            {"name": "first", "type": "python", "function": STEPS},
+            {"name": "second", "type": "python", "function": STEPS, "depends_on": ["first"]},
+        ],
+    )
+    page.goto("/")
+    expect(page.get_by_test_id("nav-pipelines")).to_be_visible()
+    page.keyboard.press("g")
+    page.keyboard.press("p")
+    expect(page).to_have_url(re.compile(r"/pipelines$"))
+    search = page.get_by_test_id("pipeline-search")
+    expect(search).to_be_visible()
+    expect(search).not_to_be_focused()
+    page.keyboard.press("/")
+    expect(search).to_be_focused()
+    search.fill("pl-keys")
+    expect(page.get_by_test_id("pipelines-table").locator("tbody tr")).to_have_count(1)
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="pl-keys")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/pipelines/{re.escape(created['id'])}$"))
+
+    # Enter on the trigger button opens the new run; Tab walks the graph's nodes to a task's run
+    page.get_by_test_id("pipeline-trigger-button").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/pipeline-runs/[^/]+$"))
+    expect(node(page, "second")).to_have_attribute("data-status", "completed", timeout=30_000)
+    node(page, "first").focus()
+    page.keyboard.press("Tab")
+    expect(node(page, "second")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "completed")
