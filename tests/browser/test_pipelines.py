@@ -198,7 +198,7 @@ def test_pause_resume_and_delete_a_pipeline_from_its_page(tw: Cluster, page: Pag
     assert tw.http.get(f"/api/pipelines/{created['id']}").status_code == 404
 
 
-def test_a_pipeline_run_page_fits_a_phone(
+def test_the_pipeline_pages_fit_a_phone(
     tw: Cluster, new_page: Callable[..., Page], tmp_path: Path
 ) -> None:
     created = create_pipeline(tw, name="pl-phone", tasks=etl_tasks(tmp_path / "phone"))
@@ -208,12 +208,18 @@ def test_a_pipeline_run_page_fits_a_phone(
     wait_pipeline_run(tw, run_id, "failed", "completed")
 
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
-    page.goto(f"/pipeline-runs/{run_id}")
+    pages = {
+        "/pipelines?q=pl-phone": "pipeline-row-pl-phone",
+        f"/pipelines/{created['id']}": f"pipeline-run-row-{run_id}",
+        f"/pipeline-runs/{run_id}": "gantt-bar-extract",
+    }
+    for path, testid in pages.items():
+        page.goto(path)
+        expect(page.get_by_test_id(testid)).to_be_visible()
+        overflow = horizontal_overflow(page)
+        assert overflow["document"] <= overflow["viewport"], (path, overflow)
+        assert not overflow["offenders"], (path, overflow)
     expect(node(page, "transform")).to_have_attribute("data-status", "failed")
-    expect(page.get_by_test_id("gantt-bar-extract")).to_be_visible()
-    overflow = horizontal_overflow(page)
-    assert overflow["document"] <= overflow["viewport"], overflow
-    assert not overflow["offenders"], overflow
     # the graph scrolls inside its own box, and the keyboard reaches its nodes
     node(page, "extract").focus()
     expect(node(page, "extract")).to_be_focused()
