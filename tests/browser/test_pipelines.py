@@ -167,6 +167,7 @@ def test_a_pipeline_run_is_a_live_graph_with_a_gantt_and_retry_failed_reruns_it(
         "data-status", "completed", timeout=30_000
     )
     expect(page.get_by_test_id("gantt-bar-load")).to_be_visible()
+    expect(page.get_by_test_id("task-earlier-transform")).to_contain_text("before the retry")
     expect(page.get_by_test_id("pipeline-retry-button")).to_have_count(0)
     assert pipeline_run(tw, run_id)["status"] == "completed"
 

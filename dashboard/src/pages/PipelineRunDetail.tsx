@@ -27,6 +27,25 @@ function TaskBadge({ task }: { task: TaskRun }) {
   )
 }
 
+/** The runs a task had before a retry of the pipeline run (its latest is the row's link). */
+function EarlierRuns({ task }: { task: TaskRun }) {
+  const earlier = (task.runs ?? []).filter((r) => r !== task.run_id)
+  if (earlier.length === 0) return null
+  return (
+    <span className="ptask-earlier" data-testid={`task-earlier-${task.name}`}>
+      before the retry:{' '}
+      {earlier.map((r, i) => (
+        <span key={r}>
+          {i > 0 && ', '}
+          <Link to={`/runs/${encodeURIComponent(r)}`} className="mono">
+            {shortId(r)}
+          </Link>
+        </span>
+      ))}
+    </span>
+  )
+}
+
 function TaskTable({ run, now }: { run: PipelineRun; now: number }) {
   return (
     <div className="table-scroll">
@@ -44,13 +63,16 @@ function TaskTable({ run, now }: { run: PipelineRun; now: number }) {
           {run.tasks.map((t) => (
             <tr key={t.name} data-testid={`pipeline-run-task-${t.name}`}>
               <td data-label="Task" className="cell-primary">
-                {t.run_id ? (
-                  <Link to={`/runs/${encodeURIComponent(t.run_id)}`} className="row-link" data-testid={`task-link-${t.name}`}>
-                    {t.name}
-                  </Link>
-                ) : (
-                  <span>{t.name}</span>
-                )}
+                <span className="name-text">
+                  {t.run_id ? (
+                    <Link to={`/runs/${encodeURIComponent(t.run_id)}`} className="row-link" data-testid={`task-link-${t.name}`}>
+                      {t.name}
+                    </Link>
+                  ) : (
+                    <span>{t.name}</span>
+                  )}
+                  <EarlierRuns task={t} />
+                </span>
               </td>
               <td data-label="Status">
                 <span className="name-text">

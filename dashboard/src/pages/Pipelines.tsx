@@ -16,6 +16,7 @@ import { useDocumentTitle } from '../lib/hooks'
 import { countsText } from '../lib/pipeline'
 import { pipelineFiltersFrom, pipelineLink, pipelineRunLink } from '../lib/pipelineRoutes'
 import { rowClickProps } from '../lib/rowClick'
+import '../components/pipelines.css'
 
 function TriggerCell({ pipeline }: { pipeline: Pipeline }) {
   const toast = useToast()
@@ -137,7 +138,7 @@ export default function Pipelines() {
                     )}
                     <td data-label="Schedule">
                       {p.schedule ? (
-                        <span className="schedule-cell">
+                        <span className="schedule-cell pipelines-schedule">
                           <code className="mono">{p.schedule}</code>
                           {p.calendar && <span className="pill" title={`calendar ${p.calendar}`}>{p.calendar}</span>}
                         </span>

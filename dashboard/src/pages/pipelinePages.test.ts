@@ -157,6 +157,15 @@ describe('the pipeline run page', () => {
     expect(html).toContain('waiting for upstream tasks')
   })
 
+  it('links the runs a task had before a retry', async () => {
+    const retried = { ...task('transform', 'completed', [4, 5, 8], ['extract']), run_id: 'run-new', runs: ['run-old', 'run-new'] }
+    serve({ '/api/pipeline-runs/prun-1': { ...RUN, status: 'completed', error: null, tasks: [RUN.tasks[0], retried] } })
+    const html = await render(PipelineRunDetail, '/pipeline-runs/prun-1', '/pipeline-runs/:id', load)
+    expect(attr(html, 'task-link-transform', 'href')).toBe('/runs/run-new')
+    expect(html).toMatch(/data-testid="task-earlier-transform">before the retry: <span><a [^>]*href="\/runs\/run-old"/)
+    expect(html).not.toContain('task-earlier-extract')
+  })
+
   it('leaves a viewer the page but not its actions', async () => {
     serve({ '/api/pipeline-runs/prun-1': RUN })
     const html = await render(PipelineRunDetail, '/pipeline-runs/prun-1', '/pipeline-runs/:id', load, 'viewer')
