@@ -193,6 +193,15 @@ def test_pause_resume_and_delete_a_pipeline_from_its_page(tw: Cluster, page: Pag
     page.get_by_test_id("pipeline-resume-button").click()
     expect(page.get_by_test_id("pipeline-enabled")).to_have_attribute("data-enabled", "true")
 
+    # its task's job is changed only through the pipeline: its page says so and leads back
+    node(page, "only").click()
+    expect(page.get_by_test_id("job-pipeline-banner")).to_be_visible()
+    expect(page.get_by_test_id("edit-button")).to_have_count(0)
+    expect(page.get_by_test_id("delete-button")).to_have_count(0)
+    expect(page.get_by_test_id("trigger-button")).to_be_visible()
+    page.get_by_test_id("job-pipeline-button").click()
+    expect(page).to_have_url(re.compile(rf"/pipelines/{re.escape(created['id'])}$"))
+
     page.get_by_test_id("pipeline-delete-button").click()
     page.get_by_test_id("dialog-confirm").click()
     expect(page).to_have_url(re.compile(r"/pipelines$"))
