@@ -267,8 +267,16 @@ async def test_permissions_by_role(api: httpx.AsyncClient, container: Container)
     assert paused.json()["enabled"] is False
     assert (await api.put("/api/pipelines/etl", json=etl(), headers=operator)).status_code == 403
     assert (await api.delete("/api/pipelines/etl", headers=operator)).status_code == 403
-    # a token of another namespace sees nothing of default's
+    # a token of another namespace sees nothing of default's: pipelines, runs or events
     assert (await api.get("/api/pipelines", headers=other)).json()["total"] == 0
+    kinds = ["pipeline_run.queued", "pipeline_run.started", "pipeline_run.finished"]
+    seen = await api.get("/api/events", params={"type": kinds}, headers=viewer)
+    assert sorted(e["type"] for e in seen.json()) == sorted(kinds)
+    finished = next(e for e in seen.json() if e["type"] == "pipeline_run.finished")
+    assert finished["data"]["status"] == "cancelled"
+    assert finished["data"]["pipeline_run_id"] == run_id
+    hidden = await api.get("/api/events", params={"type": kinds}, headers=other)
+    assert hidden.json() == []
     assert (await api.get(f"/api/pipeline-runs/{run_id}", headers=other)).status_code == 403
     mine = await api.post("/api/pipelines", json=etl(namespace="team-a"), headers=other)
     assert mine.status_code == 201, mine.text

@@ -85,6 +85,17 @@ def test_plan_shows_updates_and_prune_deletes(
     assert client.list_pipelines().total == 0
 
 
+def test_a_task_job_cannot_be_declared_as_a_job(
+    tw: Invoke, job_file: Factory, client: Client
+) -> None:
+    as_json(tw("apply", "-f", str(job_file(SMALL)), "--yes", "--json"))
+    hijack = "jobs:\n  - {name: small.b, type: shell, command: 'echo other'}\n"
+    result = tw("apply", "-f", str(job_file(hijack)), "--yes")
+    assert result.exit_code == 2
+    assert "small.b: is a task of a pipeline" in result.output
+    assert client.get_job("small.b").command == "echo b"
+
+
 def test_a_bad_pipeline_file_changes_nothing(tw: Invoke, job_file: Factory, client: Client) -> None:
     bad = SMALL.replace("depends_on: [a]", "depends_on: [nowhere]")
     result = tw("apply", "-f", str(job_file(bad)), "--yes")

@@ -5,6 +5,7 @@ failed tasks, on_overlap and the scheduler's ticks."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime, timedelta
 from typing import Any
@@ -330,3 +331,30 @@ async def test_delete_refused_while_active_then_removes_the_task_jobs(
     await store.pipelines.delete(pipeline.id, now=clock.now())
     assert await store.jobs.get("etl.extract", namespace="default") is None
     assert await store.pipeline_runs.run(run.id) is None
+
+
+async def test_two_tasks_finishing_at_once_both_count(store: SqlStore, clock: FakeClock) -> None:
+    """The join of two tasks whose reports commit concurrently: the pipeline run's lock makes
+    the second advance see the first, so the joining task is queued once."""
+    for round_ in range(5):
+        tag = {"worker_tags": (f"r{round_}",)}
+        tasks: list[Task] = [("a", [], tag), ("b", [], tag), ("c", ["a", "b"], tag)]
+        pipeline = await add_pipeline(store, clock, tasks, name=f"join{round_}")
+        run = await trigger(store, clock, pipeline)
+        wid = await add_worker(store, clock, f"worker-join-{round_}", tags=(f"r{round_}",))
+        got = await claim(store, clock, wid, limit=2, routes=(f"r{round_}",))
+        assert len(got) == 2
+        await asyncio.gather(
+            *(
+                store.reports.apply(
+                    wid,
+                    starts=[(a.run_id, a.fence)],
+                    completions=[Completion(a.run_id, a.fence, "completed")],
+                    limit=0,
+                    now=clock.now(),
+                )
+                for a in got
+            )
+        )
+        states = await tasks_of(store, run.id)
+        assert states["c"] == ("queued", None), (round_, states)

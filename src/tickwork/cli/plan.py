@@ -8,8 +8,9 @@
   compares only when the file sets it: pausing is an operator's act that apply leaves alone.
 - **Order**: creates and updates in dependency order (``topological_order`` of the file's jobs:
   a job's dependencies exist before it does); deletes afterwards, dependents first.
-- **Checked before any change**: unknown dependencies, cycles in the resulting graph, and
-  pruned jobs that a remaining job still depends on.
+- **Checked before any change**: unknown dependencies, cycles in the resulting graph,
+  pruned jobs that a remaining job still depends on, and jobs that are a pipeline's tasks
+  (they change only through their pipeline, ``pipelines:``).
 - **Prune scope**: ``-f`` may delete jobs not in the file, except jobs a module owns (tag
   ``module:…``); ``--module m`` may delete only jobs tagged ``module:m``.
 """
@@ -155,6 +156,11 @@ def make_plan(jobs: list[JobIn], state: ServerState, *, prune: bool, scope: Prun
     """Compare, check and order; raise ``PlanError`` before anything would change."""
     names = {j.name for j in jobs}
     deps, problems = _resolve_deps(jobs, names, state)
+    problems += [
+        f"{n}: is a task of a pipeline; it changes only through its pipeline (pipelines:)"
+        for n in sorted(names)
+        if (found := state.jobs.get(n)) is not None and found.pipeline_id is not None
+    ]
     pruned = _pruned(state, names, scope) if prune else []
     problems += _graph_problems(state, deps, pruned)
     if problems:

@@ -17,6 +17,8 @@ from tickwork.domain.clock import Clock
 from tickwork.domain.errors import NotFound, ValidationError
 from tickwork.domain.jobs import Job, first_run
 from tickwork.domain.namespaces import DEFAULT_NAMESPACE, NamespaceFilter
+from tickwork.domain.pipelines import Pipeline
+from tickwork.domain.pipelines import first_run as pipeline_first_run
 from tickwork.store.base import Store
 
 from .notify import Notifier
@@ -78,7 +80,17 @@ class CalendarService:
             except ValidationError as exc:
                 raise ValidationError("calendar", f"job '{job.name}': {exc.reason}") from exc
 
-        moved = await self.store.calendars.replace(spec, recompute=recompute, now=now)
+        def recompute_pipeline(pipeline: Pipeline, calendar: CalendarSpec) -> datetime | None:
+            try:
+                return pipeline_first_run(pipeline.spec, now=now, calendar=calendar)
+            except ValidationError as exc:
+                raise ValidationError(
+                    "calendar", f"pipeline '{pipeline.name}': {exc.reason}"
+                ) from exc
+
+        moved = await self.store.calendars.replace(
+            spec, recompute=recompute, now=now, recompute_pipeline=recompute_pipeline
+        )
         if moved:
             await self.notifier.changed()
         return await self.get(name, spec.namespace), moved

@@ -78,6 +78,7 @@ class Calendars(Protocol):
         *,
         recompute: Callable[[Job, CalendarSpec], datetime | None],
         now: datetime,
+        recompute_pipeline: Callable[[Pipeline, CalendarSpec], datetime | None] | None = None,
     ) -> dict[str, datetime | None]: ...
     async def delete(self, name: str, *, namespace: str, now: datetime) -> None: ...
 

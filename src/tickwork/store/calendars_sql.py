@@ -14,11 +14,13 @@ from tickwork.domain.calendars import Calendar, CalendarSpec, HolidaySet
 from tickwork.domain.errors import Conflict, NotFound
 from tickwork.domain.jobs import Job
 from tickwork.domain.namespaces import NamespaceFilter
+from tickwork.domain.pipelines import Pipeline
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import update_many
 from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import for_update, no_key_update
+from tickwork.store.pipelines_sql import pipeline_from
 from tickwork.store.rows import job_from_row
 
 C = t.calendars.c
@@ -26,6 +28,7 @@ J = t.jobs.c
 
 # a job's next fire time under a calendar's new definition: pure domain code, from the service
 Recompute = Callable[[Job, CalendarSpec], datetime | None]
+PipelineRecompute = Callable[[Pipeline, CalendarSpec], datetime | None]
 
 
 def calendar_values(spec: CalendarSpec) -> dict[str, Any]:
@@ -111,7 +114,12 @@ class CalendarRows:
             return await _users(conn, namespace, name)
 
     async def replace(
-        self, spec: CalendarSpec, *, recompute: Recompute, now: datetime
+        self,
+        spec: CalendarSpec,
+        *,
+        recompute: Recompute,
+        now: datetime,
+        recompute_pipeline: PipelineRecompute | None = None,
     ) -> dict[str, datetime | None]:
         """Store the calendar's new definition and, in the same transaction, the next_run
         ``recompute`` gives each enabled job that names it; those, by job id. An error from
@@ -124,6 +132,9 @@ class CalendarRows:
             )
             if res.rowcount == 0:
                 raise NotFound(f"no calendar '{spec.name}' in namespace '{spec.namespace}'")
+            pipes = {}  # pipelines before jobs (the lock order)
+            if recompute_pipeline is not None:
+                pipes = await self._move_pipelines(conn, spec, recompute_pipeline)
             using = sa.select(t.jobs).where(
                 J.namespace == spec.namespace, J.calendar == spec.name, J.enabled
             )
@@ -147,6 +158,24 @@ class CalendarRows:
                         "next_run": nxt.isoformat() if nxt else None,
                     },
                 )
+            moved.update(pipes)
+        return moved
+
+    async def _move_pipelines(
+        self, conn: AsyncConnection, spec: CalendarSpec, recompute: PipelineRecompute
+    ) -> dict[str, datetime | None]:
+        """The next_run of the enabled pipelines that name the calendar, recomputed (the
+        pipelines locked: a tick of theirs waits)."""
+        pl = t.pipelines.c
+        using = sa.select(t.pipelines).where(
+            pl.namespace == spec.namespace, pl.calendar == spec.name, pl.enabled
+        )
+        rows = (await conn.execute(no_key_update(using.order_by(pl.id), self.db.dialect))).all()
+        moved = {row.id: recompute(pipeline_from(row, {}), spec) for row in rows}
+        for pipeline_id, nxt in moved.items():
+            await conn.execute(
+                sa.update(t.pipelines).where(pl.id == pipeline_id).values(next_run=nxt)
+            )
         return moved
 
     async def delete(self, name: str, *, namespace: str, now: datetime) -> None:
@@ -160,13 +189,25 @@ class CalendarRows:
             if (await conn.execute(for_update(locked, self.db.dialect))).first() is None:
                 raise NotFound(f"no calendar '{name}' in namespace '{namespace}'")
             users = await _users(conn, namespace, name)
-            if users:
+            pipelines = await _pipelines(conn, namespace, name)
+            if users or pipelines:
+                named = [f"job(s) {', '.join(users)}"] if users else []
+                named += [f"pipeline(s) {', '.join(pipelines)}"] if pipelines else []
+                details: dict[str, list[str]] = {"jobs": users}
+                if pipelines:
+                    details["pipelines"] = pipelines
                 raise Conflict(
-                    f"calendar '{name}' is used by job(s) {', '.join(users)}; change or "
-                    "delete them first",
-                    details={"jobs": users},
+                    f"calendar '{name}' is used by {' and '.join(named)}; change or delete "
+                    "them first",
+                    details=details,
                 )
             await conn.execute(sa.delete(t.calendars).where(*here))
+
+
+async def _pipelines(conn: AsyncConnection, namespace: str, name: str) -> list[str]:
+    pl = t.pipelines.c
+    stmt = sa.select(pl.name).where(pl.namespace == namespace, pl.calendar == name)
+    return list((await conn.execute(stmt.order_by(pl.name))).scalars())
 
 
 async def _users(conn: AsyncConnection, namespace: str, name: str) -> list[str]:

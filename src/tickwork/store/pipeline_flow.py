@@ -111,13 +111,13 @@ async def task_runs(conn: AsyncConnection, pipeline_run_id: str) -> dict[str, An
 
 def task_state(task: Mapping[str, Any], runs: Mapping[str, Any]) -> TaskState:
     """Where a task stands: its run's status, or pending / skipped as recorded (a task
-    whose run was removed with its job counts as skipped)."""
+    whose run no longer exists, removed with its job or by retention, counts as skipped)."""
     run_id = task.get("run_id")
     if run_id is None:
         return TaskState(task["state"], task.get("reason"), bool(task.get("by_failure")))
     run = runs.get(run_id)
     if run is None:
-        return TaskState("skipped", "task removed", False)
+        return TaskState("skipped", "its run no longer exists", False)
     status = task_status_of_run(run.status)
     return TaskState(status, (run.error_summary or run.error) if status == "failed" else None)
 

@@ -271,6 +271,24 @@ class PipelineRunRows:
                 )
                 return None, False, []
             return decision.active, False, []
+        if trigger == "schedule":
+            taken = await conn.execute(
+                sa.select(P.id).where(
+                    P.pipeline_id == pipe.id,
+                    P.trigger == "schedule",
+                    P.scheduled_for == scheduled_for,
+                )
+            )
+            if taken.first() is not None:
+                return None, False, []
+        graph = await self._graph(conn, pipe)
+        # the quota rows before any run is locked (the lock order)
+        await check_new_runs(
+            conn,
+            self.db.dialect,
+            {pipe.namespace: sum(1 for x in graph if not x["depends_on"])},
+            now=now,
+        )
         stopping: list[tuple[str, str]] = []
         if isinstance(decision, Supersede):
             for row in await lock_pipeline_runs(
@@ -279,13 +297,6 @@ class PipelineRunRows:
                 stopping += await cancel_pipeline_run(
                     conn, self.db.dialect, events, row, by="cancel_previous", now=now
                 )
-        graph = await self._graph(conn, pipe)
-        await check_new_runs(
-            conn,
-            self.db.dialect,
-            {pipe.namespace: sum(1 for x in graph if not x["depends_on"])},
-            now=now,
-        )
         run_id = ids.pipeline_run_id()
         values = {
             "id": run_id,
@@ -299,16 +310,6 @@ class PipelineRunRows:
             "tasks": new_task_states(graph),
             "queued_at": now,
         }
-        if trigger == "schedule":
-            taken = await conn.execute(
-                sa.select(P.id).where(
-                    P.pipeline_id == pipe.id,
-                    P.trigger == "schedule",
-                    P.scheduled_for == scheduled_for,
-                )
-            )
-            if taken.first() is not None:
-                return None, False, stopping
         await conn.execute(sa.insert(t.pipeline_runs).values(**values))
         queued_event(events, values)
         waits = on_overlap == "queue" and active is not None
