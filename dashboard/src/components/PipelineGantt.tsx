@@ -1,8 +1,8 @@
 import { Link } from 'react-router'
-import './pipelines.css'
 import type { TaskRun } from '../api/pipelineTypes'
 import { formatDuration } from '../lib/format'
 import { ganttModel, taskTone, type GanttBar } from '../lib/pipeline'
+import './pipelines.css'
 
 const pct = (f: number) => `${(f * 100).toFixed(3)}%`
 

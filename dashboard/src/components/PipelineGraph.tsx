@@ -1,8 +1,8 @@
 import { useEffect, useId, useMemo, useRef, useState, type RefObject } from 'react'
-import './pipelines.css'
 import { Link } from 'react-router'
 import type { Condition, Dependency } from '../api/pipelineTypes'
-import { dependencyText, EDGE_LEGEND, layoutTasks, STATUS_LEGEND, TASK_H, TASK_W, taskCaption, taskTone, type Direction } from '../lib/pipeline'
+import { dependencyText, EDGE_LEGEND, layoutTasks, STATUS_LEGEND, TASK_H, TASK_W, taskCaption, taskTone, type Direction, type TaskGraph } from '../lib/pipeline'
+import './pipelines.css'
 
 /** A task as the graph draws it: a pipeline's definition (no status) or a pipeline run's task. */
 export interface GraphTask {
@@ -66,7 +66,6 @@ export function PipelineGraph({
   label: string
   testId?: string
 }) {
-  const uid = useId().replace(/:/g, '')
   const graph = useMemo(() => layoutTasks(tasks, direction), [tasks, direction])
   const [box, available] = useBoxWidth()
   const fit = available && graph.width > available ? available / graph.width : 1
@@ -75,46 +74,11 @@ export function PipelineGraph({
     <figure className="pgraph" data-testid={testId} aria-label={label}>
       <div ref={box} className="pgraph-scroll" tabIndex={0} role="region" aria-label={`${label}: scroll to see every task`}>
         <div className="pgraph-canvas" data-scale={scale.toFixed(2)} style={{ width: graph.width * scale, height: graph.height * scale }}>
-          <div className="pgraph-scaled" style={scale < 1 ? { transform: `scale(${scale})`, transformOrigin: '0 0', width: graph.width, height: graph.height } : { width: graph.width, height: graph.height }}>
-          <svg className="pgraph-edges" width={graph.width} height={graph.height} aria-hidden focusable="false">
-            <defs>
-              {CONDITIONS.map((on) => (
-                <marker key={on} id={`${uid}-arrow-${on}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" className={`pmarker pmarker-${on}`}>
-                  <path d="M 0 0 L 10 5 L 0 10 z" />
-                </marker>
-              ))}
-            </defs>
-            {graph.edges.map((e) => (
-              <g key={`${e.source}->${e.target}:${e.on}`} data-testid={`pipeline-edge-${e.source}-${e.target}`} data-on={e.on}>
-                <path d={e.path} className={`pedge pedge-${e.on}`} markerEnd={`url(#${uid}-arrow-${e.on})`} />
-                {EDGE_WORDS[e.on] && (
-                  <text x={e.labelX} y={e.labelY - 6} className={`pedge-label pedge-label-${e.on}`} textAnchor="middle">
-                    {EDGE_WORDS[e.on]}
-                  </text>
-                )}
-              </g>
+          <div className="pgraph-scaled" style={{ width: graph.width, height: graph.height, ...(scale < 1 ? { transform: `scale(${scale})`, transformOrigin: '0 0' } : {}) }}>
+            <Edges graph={graph} />
+            {graph.nodes.map(({ task, x, y }) => (
+              <TaskNode key={task.name} task={task} x={x} y={y} />
             ))}
-          </svg>
-          {graph.nodes.map(({ task, x, y }) => {
-            const to = task.href ?? null
-            const tone = task.status ? taskTone(task.status) : 'none'
-            const common = {
-              className: `pnode ptone-border-${tone}${task.status ? ` pnode-${task.status}` : ''}`,
-              style: { left: x, top: y, width: TASK_W, height: TASK_H },
-              'data-testid': `pipeline-node-${task.name}`,
-              'data-status': task.status ?? '',
-              title: `${task.name}${task.status ? ` — ${taskCaption({ status: task.status, reason: task.reason ?? null })}` : ''} (${dependencyText(task)})`,
-            }
-            return to ? (
-              <Link key={task.name} to={to} {...common}>
-                <NodeBody task={task} />
-              </Link>
-            ) : (
-              <div key={task.name} {...common}>
-                <NodeBody task={task} />
-              </div>
-            )
-          })}
           </div>
         </div>
       </div>
@@ -127,6 +91,53 @@ export function PipelineGraph({
         ))}
       </ul>
     </figure>
+  )
+}
+
+/** The edges, one SVG under the nodes: drawn (and arrowed) by the condition each waits for. */
+function Edges({ graph }: { graph: TaskGraph<GraphTask> }) {
+  const uid = useId().replace(/:/g, '')
+  return (
+    <svg className="pgraph-edges" width={graph.width} height={graph.height} aria-hidden focusable="false">
+      <defs>
+        {CONDITIONS.map((on) => (
+          <marker key={on} id={`${uid}-arrow-${on}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse" className={`pmarker pmarker-${on}`}>
+            <path d="M 0 0 L 10 5 L 0 10 z" />
+          </marker>
+        ))}
+      </defs>
+      {graph.edges.map((e) => (
+        <g key={`${e.source}->${e.target}:${e.on}`} data-testid={`pipeline-edge-${e.source}-${e.target}`} data-on={e.on}>
+          <path d={e.path} className={`pedge pedge-${e.on}`} markerEnd={`url(#${uid}-arrow-${e.on})`} />
+          {EDGE_WORDS[e.on] && (
+            <text x={e.labelX} y={e.labelY - 6} className={`pedge-label pedge-label-${e.on}`} textAnchor="middle">
+              {EDGE_WORDS[e.on]}
+            </text>
+          )}
+        </g>
+      ))}
+    </svg>
+  )
+}
+
+/** A task's node: a link when it has a page (its run, its job), so Tab walks the graph. */
+function TaskNode({ task, x, y }: { task: GraphTask; x: number; y: number }) {
+  const tone = task.status ? taskTone(task.status) : 'none'
+  const common = {
+    className: `pnode ptone-border-${tone}${task.status ? ` pnode-${task.status}` : ''}`,
+    style: { left: x, top: y, width: TASK_W, height: TASK_H },
+    'data-testid': `pipeline-node-${task.name}`,
+    'data-status': task.status ?? '',
+    title: `${task.name}${task.status ? ` — ${taskCaption({ status: task.status, reason: task.reason ?? null })}` : ''} (${dependencyText(task)})`,
+  }
+  return task.href ? (
+    <Link to={task.href} {...common}>
+      <NodeBody task={task} />
+    </Link>
+  ) : (
+    <div {...common}>
+      <NodeBody task={task} />
+    </div>
   )
 }
 
