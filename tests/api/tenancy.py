@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickwork.domain.pipelines import PipelineSpec, TaskNode, TaskSpec
 from tickwork.domain.runs import Completion
 from tickwork.service.container import Container
 from tickwork.testing import job_spec
@@ -27,3 +28,16 @@ async def bearer(c: Container, **how: Any) -> dict[str, str]:
     """The header of a new token made with ``how`` (``role=…``, or ``scopes={…}``)."""
     _, secret = await c.tokens.create(name=f"t-{sorted(how.items())}", **how)
     return {"Authorization": f"Bearer {secret}"}
+
+
+async def pipeline_run(c: Container, namespace: str) -> tuple[str, str]:
+    """A pipeline ``flow`` of ``namespace`` with one run: (pipeline id, pipeline run id)."""
+    pipeline = await c.pipelines.create(
+        PipelineSpec(
+            name="flow",
+            namespace=namespace,
+            tasks=(TaskSpec(TaskNode("t"), job_spec("flow.t", namespace=namespace)),),
+        )
+    )
+    done = await c.pipelines.trigger(pipeline.id)
+    return pipeline.id, done.run.id

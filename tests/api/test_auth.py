@@ -24,7 +24,7 @@ from tickwork.domain.queries import RunFilter
 from tickwork.service.container import Container
 from tickwork.testing import job_payload
 
-from .tenancy import failed_run
+from .tenancy import failed_run, pipeline_run
 
 ROLES = ["viewer", "operator", "admin", "worker"]
 
@@ -287,6 +287,8 @@ def _bodies(job_id: str, run_id: str, dl_id: str) -> dict[str, Any]:
         "runs-bulk-retry": {"ids": [run_id]},
         "dead-letters-bulk": {"action": "replay", "ids": [dl_id]},
         "tokens-create": {"name": "x", "role": "admin"},
+        "pipelines-create": {"name": "intruder", "tasks": [{"name": "t", **job_payload("t")}]},
+        "pipelines-replace": {"name": "flow", "tasks": [{"name": "t", **job_payload("t")}]},
     }
 
 
@@ -310,25 +312,29 @@ async def test_namespace_role_matrix(
     the other namespace changes. Aimed at its own namespace's, the same call is allowed."""
     theirs = await failed_run(container, "other", "theirs")
     ours = await failed_run(container, "payments", "ours")
+    aimed, mine_ = theirs, ours
+    if op.startswith("pipeline"):  # aimed at a pipeline (and its run) of each namespace
+        aimed = (*await pipeline_run(container, "other"), theirs[2])
+        mine_ = (*await pipeline_run(container, "payments"), ours[2])
     _, secret = await container.tokens.create(name="scoped", scopes={"payments": role})
     headers = {"Authorization": f"Bearer {secret}"}
     permission = PERMISSIONS[op]
     if permission == OPEN:
         return
     params = set(re.findall(r"\{([^}]+)\}", path))
-    r = await _call(api, method, path, op, theirs, "other", headers)
+    r = await _call(api, method, path, op, aimed, "other", headers)
     if op in GLOBAL or permission not in GRANTS[role]:
         assert r.status_code == 403, r.text
     elif permission == "work":
         # the worker protocol's reports name a run and prove ownership by its fence, which
         # only the claim hands out, and a worker limited to payments never claims other's
         assert r.status_code not in (401, 403), r.text
-    elif params & NAMESPACED or op in ("jobs-create", "runs-bulk"):
+    elif params & NAMESPACED or op in ("jobs-create", "runs-bulk", "pipelines-create"):
         assert r.status_code == 403, r.text
         assert "'other'" in r.json()["error"]["message"], r.text
-        mine = await _call(api, method, path, op, ours, "payments", headers)
+        mine = await _call(api, method, path, op, mine_, "payments", headers)
         assert mine.status_code not in (401, 403), mine.text
-    for ref in theirs:
+    for ref in {*theirs, *aimed}:
         assert ref not in r.text, (op, r.text)
     await _unchanged(container, theirs)
 
@@ -347,7 +353,7 @@ async def _call(
     url = re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), "x-unknown"), path)
     writes = ("POST", "PUT", "PATCH")
     body = _bodies(job_id, run_id, dl_id).get(op, {}) if method in writes else None
-    if op in ("jobs-create", "jobs-replace") and body is not None:
+    if op in ("jobs-create", "jobs-replace", "pipelines-create", "pipelines-replace") and body:
         body = {**body, "namespace": namespace}
         if op == "jobs-replace":
             body["name"] = "theirs" if namespace == "other" else "ours"

@@ -281,3 +281,31 @@ async def test_permissions_by_role(api: httpx.AsyncClient, container: Container)
     mine = await api.post("/api/pipelines", json=etl(namespace="team-a"), headers=other)
     assert mine.status_code == 201, mine.text
     assert (await api.get("/api/jobs/etl.load?namespace=team-a", headers=other)).status_code == 200
+
+
+async def test_removing_a_task_waits_for_the_active_run(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    admin = await bearer(container, role="admin")
+    await api.post("/api/pipelines", json=etl(), headers=admin)
+    run = (await api.post("/api/pipelines/etl/trigger", headers=admin)).json()
+    smaller = etl()
+    smaller["tasks"] = smaller["tasks"][:2]
+    refused = await api.put("/api/pipelines/etl", json=smaller, headers=admin)
+    assert refused.status_code == 409, refused.text
+    assert run["id"] in refused.json()["error"]["message"]
+    assert (await api.get("/api/jobs/etl.notify", headers=admin)).status_code == 200
+    # a change that removes nothing goes ahead; the active run keeps its graph
+    bigger = etl()
+    bigger["tasks"].append({"name": "extra", "type": "shell", "command": "true"})
+    grown = await api.put("/api/pipelines/etl", json=bigger, headers=admin)
+    assert grown.status_code == 200, grown.text
+    same = (await api.get(f"/api/pipeline-runs/{run['id']}", headers=admin)).json()
+    assert [t["name"] for t in same["tasks"]] == ["extract", "load", "notify"]
+    forced = await api.put("/api/pipelines/etl?force=true", json=smaller, headers=admin)
+    assert forced.status_code == 200, forced.text
+    ended = (await api.get(f"/api/pipeline-runs/{run['id']}", headers=admin)).json()
+    assert ended["status"] == "cancelled"
+    assert (await api.get("/api/jobs/etl.notify", headers=admin)).status_code == 404
+    renamed = await api.put("/api/pipelines/etl", json={**smaller, "name": "other"}, headers=admin)
+    assert renamed.status_code == 422

@@ -4960,7 +4960,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description Jobs name the calendar (``details.jobs`` lists them). */
+      /** @description Jobs or pipelines name the calendar (``details.jobs`` and ``details.pipelines`` list them). */
       409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -5867,7 +5867,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description The name is taken, or depends_on would make a cycle. */
+      /** @description The name is taken, depends_on would make a cycle, or the job is a pipeline's task (change it through the pipeline). */
       409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -5951,7 +5951,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description Other jobs depend on it (pass force=true). */
+      /** @description Other jobs depend on it (pass force=true), or it is a pipeline's task. */
       409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -6053,7 +6053,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description The name is taken, or depends_on would make a cycle. */
+      /** @description The name is taken, depends_on would make a cycle, or the job is a pipeline's task (change it through the pipeline). */
       409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
@@ -6138,6 +6138,12 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description The job is a pipeline's task (pause the pipeline). */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
         content: {
@@ -6213,6 +6219,12 @@ export interface operations {
       };
       /** @description What the path names does not exist. */
       404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The job is a pipeline's task (resume the pipeline). */
+      409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -6752,6 +6764,12 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description The pipeline run has ended. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
         content: {
@@ -6825,6 +6843,12 @@ export interface operations {
       };
       /** @description What the path names does not exist. */
       404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description The pipeline run is not failed or cancelled. */
+      409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -6982,6 +7006,12 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description A pipeline of that name exists in the namespace. */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
         content: {
@@ -7000,7 +7030,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      /** @description quota_exceeded: the namespace is at its max_jobs quota (each task is a job); or the token's request rate. */
       429: {
         headers: {
           /** @description Seconds to wait before trying again. */
@@ -7149,6 +7179,12 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
+      /** @description A pipeline run is active and the change removes tasks (pass force=true). */
+      409: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
       /** @description The request body is over the size limit (max_body_bytes). */
       413: {
         content: {
@@ -7225,6 +7261,12 @@ export interface operations {
       };
       /** @description What the path names does not exist. */
       404: {
+        content: {
+          "application/json": components["schemas"]["ErrorOut"];
+        };
+      };
+      /** @description A pipeline run is active (pass force=true to cancel it). */
+      409: {
         content: {
           "application/json": components["schemas"]["ErrorOut"];
         };
@@ -7577,7 +7619,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorOut"];
         };
       };
-      /** @description rate_limited: the token is over its requests per second; retry after ``Retry-After`` seconds. */
+      /** @description quota_exceeded: the namespace is at its max_queued or runs_per_hour quota; or the token's request rate. */
       429: {
         headers: {
           /** @description Seconds to wait before trying again. */

@@ -35,11 +35,37 @@ COMMON = {
 }
 
 SPECIFIC: dict[str, dict[int, str]] = {
-    "jobs-replace": {409: "The name is taken, or depends_on would make a cycle."},
-    "jobs-patch": {409: "The name is taken, or depends_on would make a cycle."},
-    "jobs-delete": {409: "Other jobs depend on it (pass force=true)."},
+    "jobs-replace": {
+        409: "The name is taken, depends_on would make a cycle, or the job is a pipeline's "
+        "task (change it through the pipeline)."
+    },
+    "jobs-patch": {
+        409: "The name is taken, depends_on would make a cycle, or the job is a pipeline's "
+        "task (change it through the pipeline)."
+    },
+    "jobs-delete": {409: "Other jobs depend on it (pass force=true), or it is a pipeline's task."},
+    "jobs-pause": {409: "The job is a pipeline's task (pause the pipeline)."},
+    "jobs-resume": {409: "The job is a pipeline's task (resume the pipeline)."},
+    "pipelines-create": {
+        409: "A pipeline of that name exists in the namespace.",
+        429: "quota_exceeded: the namespace is at its max_jobs quota (each task is a job); "
+        "or the token's request rate.",
+    },
+    "pipelines-replace": {
+        409: "A pipeline run is active and the change removes tasks (pass force=true)."
+    },
+    "pipelines-delete": {409: "A pipeline run is active (pass force=true to cancel it)."},
+    "pipelines-trigger": {
+        429: "quota_exceeded: the namespace is at its max_queued or runs_per_hour quota; or "
+        "the token's request rate.",
+    },
+    "pipeline-runs-cancel": {409: "The pipeline run has ended."},
+    "pipeline-runs-retry": {409: "The pipeline run is not failed or cancelled."},
     "calendars-create": {409: "A calendar of that name exists in the namespace."},
-    "calendars-delete": {409: "Jobs name the calendar (``details.jobs`` lists them)."},
+    "calendars-delete": {
+        409: "Jobs or pipelines name the calendar (``details.jobs`` and ``details.pipelines`` "
+        "list them)."
+    },
     "runs-list": {404: "The job named by ``job`` does not exist."},
     "events-list": {404: "The job named by ``job`` does not exist."},
     "runs-cancel": {409: "The run is not queued or running."},
