@@ -135,6 +135,10 @@ describe('ganttModel', () => {
     expect(g2.rows[1]?.text).toBe('load: running, waited 1.00s in the queue, running for 14.0s')
     expect(g2.rows[2]?.text).toBe('report: pending, not started')
   })
+  it('says how long a finished task ran as the server measured it', () => {
+    const g = ganttModel([{ ...run('extract', 'completed', 0, 1, 5), duration: 3.987 }], T0 + 60_000)
+    expect(g.rows[0]?.ran).toEqual({ from: 0.2, to: 1, seconds: 3.987 })
+  })
   it('shows a queued task waiting until now', () => {
     const g = ganttModel([run('extract', 'queued', 0, null, null)], T0 + 4_000)
     expect(g.rows[0]?.wait).toEqual({ from: 0, to: 1, seconds: 4 })

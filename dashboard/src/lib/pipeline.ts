@@ -326,7 +326,8 @@ export function ganttModel(tasks: readonly TaskRun[], now: number, runStart?: st
     const waitEnd = s ?? f ?? (live ? now : null)
     const wait = q !== null && waitEnd !== null ? bar(q, waitEnd) : null
     const runEnd = f ?? (live ? now : null)
-    const ran = s !== null && runEnd !== null ? bar(s, runEnd) : null
+    // a finished run's own duration (the server's measure) over the difference of its stamps
+    const ran = s !== null && runEnd !== null ? { ...bar(s, runEnd), ...(f !== null && typeof t.duration === 'number' ? { seconds: t.duration } : {}) } : null
     return {
       name: t.name,
       status: t.status,
