@@ -102,7 +102,10 @@ async def test_create_read_list(api: httpx.AsyncClient, container: Container) ->
         (lambda b: b["tasks"][2].update(name="extract"), "tasks[2].name"),
         (lambda b: b["tasks"][0].update(command=None), "tasks[0].command"),
         (lambda b: b.update(tasks=[]), "tasks"),
-        (lambda b: b["tasks"][0].update(name="a.b"), "tasks.0.name"),
+        (lambda b: b["tasks"][0].update(name="a.b"), "tasks[0].name"),
+        (lambda b: b["tasks"][1].update(tags=[""]), "tasks[1].tags[0]"),
+        (lambda b: b["tasks"][1].update(worker_tags=["bad tag"]), "tasks[1].worker_tags"),
+        (lambda b: b["tasks"][2].update(retries=-1), "tasks[2].retries"),
     ],
 )
 async def test_bad_definitions_name_the_field(
@@ -265,6 +268,7 @@ async def test_permissions_by_role(api: httpx.AsyncClient, container: Container)
     ).status_code == 200
     paused = await api.post("/api/pipelines/etl/pause", headers=operator)
     assert paused.json()["enabled"] is False
+    assert paused.json()["last_run"]["id"] == run_id
     assert (await api.put("/api/pipelines/etl", json=etl(), headers=operator)).status_code == 403
     assert (await api.delete("/api/pipelines/etl", headers=operator)).status_code == 403
     # a token of another namespace sees nothing of default's: pipelines, runs or events

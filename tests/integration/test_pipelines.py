@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .harness import Cluster, base_env, wait_until
 
 
@@ -101,3 +103,27 @@ def test_trigger_follow_watches_to_the_end(tw: Cluster, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "completed" in done.stderr
     assert "notify               skipped  upstream succeeded: extract" in done.stderr
+
+
+def test_the_example_pipeline_runs_to_completion(tw: Cluster) -> None:
+    """examples/pipeline.yaml as `make run` runs it: its python tasks imported from the
+    repository root, its on-failure handler skipped by design."""
+    root = Path(__file__).resolve().parents[2]
+    doc = yaml.safe_load((root / "examples" / "pipeline.yaml").read_text())
+    tw.start_worker(extra=("--path", str(root)))
+    made = tw.http.post("/api/pipelines", json=doc["pipelines"][0])
+    assert made.status_code == 201, made.text
+    run_id = tw.http.post("/api/pipelines/nightly-etl/trigger").json()["id"]
+    done = wait_run(tw, run_id, "completed", "failed", "cancelled")
+    assert done["status"] == "completed", done
+    states = {t["name"]: t["status"] for t in done["tasks"]}
+    assert states == {
+        "prepare": "completed",
+        "extract": "completed",
+        "transform": "completed",
+        "load": "completed",
+        "report": "completed",
+        "notify-failure": "skipped",
+    }
+    load = next(t for t in done["tasks"] if t["name"] == "load")
+    assert tw.run(load["run_id"])["result"] == "analytics.daily_orders"

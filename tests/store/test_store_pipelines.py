@@ -50,7 +50,7 @@ async def add_pipeline(
         tasks=tuple(
             TaskSpec(
                 TaskNode(t, tuple(d if isinstance(d, Dependency) else Dependency(d) for d in deps)),
-                job_spec(f"{name}.{t}", retries=0, **extra),
+                job_spec(f"{name}.{t}", **{"retries": 0, **extra}),
             )
             for t, deps, extra in tasks
         ),

@@ -28,16 +28,28 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-def _field(loc: tuple[Any, ...]) -> str:
+def _field(loc: tuple[Any, ...], *, brackets: bool = False) -> str:
     # the first part says where the value was (body, query …); a field may be named "body"
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in _WHERE else [str(p) for p in loc]
-    return ".".join(parts) or "body"
+    parts = list(loc[1:]) if loc and loc[0] in _WHERE else list(loc)
+    if brackets:  # tasks[1].command, as the pipelines' own checks name fields
+        return (
+            "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" if i else str(p)
+                for i, p in enumerate(parts)
+            )
+            or "body"
+        )
+    return ".".join(str(p) for p in parts) or "body"
+
+
+BRACKETED = ("/api/pipelines",)
+"""Routes whose bodies' list items are named ``tasks[1]`` (not ``tasks.1``) in a 422."""
 
 
 _WHERE = ("body", "query", "path", "header", "cookie")
 
 
-def _validation(_request: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -52,7 +64,8 @@ def _validation(_request: Request, exc: Exception) -> JSONResponse:
         msg = str(e.get("msg"))
         if e.get("type") == "extra_forbidden":
             msg = "unknown field"
-        field = _field(tuple(e.get("loc", ())))
+        bracketed = request.url.path.startswith(BRACKETED)
+        field = _field(tuple(e.get("loc", ())), brackets=bracketed)
         inside = (e.get("ctx") or {}).get("at")  # a path inside a JSON value (schemas.fields)
         details.append({"field": f"{field}.{inside}" if inside else field, "message": msg})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])

@@ -48,7 +48,6 @@ Catchup = Literal["latest", "all", "none"]
 TASK_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 """A task's short name: no dots, so ``<pipeline>.<task>`` splits one way."""
 MAX_TASKS = 200
-FINISHED: frozenset[str] = frozenset({"completed", "failed", "cancelled", "skipped"})
 ACTIVE_TASK: frozenset[str] = frozenset({"pending", "queued", "running"})
 PIPELINE_ACTIVE: frozenset[str] = frozenset({"queued", "running"})
 CANCELLED_REASON = "pipeline cancelled"

@@ -170,8 +170,8 @@ class PipelineIn(BaseModel):
             body = JobIn.model_validate({**fields, "name": name, "namespace": namespace})
         except pydantic.ValidationError as exc:
             err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ValidationError(f"tasks[{i}].{where}", str(err["msg"])) from exc
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+            raise ValidationError(f"tasks[{i}]{where}", str(err["msg"])) from exc
         return TaskSpec(task.node(), body.to_spec())
 
 

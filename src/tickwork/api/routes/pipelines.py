@@ -17,6 +17,7 @@ from tickwork.api.deps import (
     PrincipalDep,
     operation_id,
 )
+from tickwork.domain.pipelines import Pipeline
 from tickwork.schemas.pipelines import (
     PipelineIn,
     PipelineList,
@@ -84,7 +85,11 @@ async def get_pipeline(
     ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
 ) -> PipelineOut:
     """A pipeline by id or name (in ``?namespace=``), with its tasks and latest run."""
-    pipeline = await c.pipelines.get(ref, namespace, who=who)
+    return await _out(c, await c.pipelines.get(ref, namespace, who=who))
+
+
+async def _out(c: ContainerDep, pipeline: Pipeline) -> PipelineOut:
+    """A pipeline with its latest run."""
     last = await c.pipelines.last_runs([pipeline])
     return PipelineOut.of(pipeline, last.get(pipeline.id))
 
@@ -104,7 +109,7 @@ async def replace_pipeline(
     ``force=true``. The name and namespace cannot change (422)."""
     pipeline = await c.pipelines.replace(ref, body.to_spec(namespace), force=force, who=who)
     request.state.audit = {"target": pipeline.id, "namespace": pipeline.spec.namespace}
-    return PipelineOut.of(pipeline)
+    return await _out(c, pipeline)
 
 
 @router.delete("/api/pipelines/{ref}", status_code=204, name="delete")
@@ -128,7 +133,7 @@ async def pause_pipeline(
     ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
 ) -> PipelineOut:
     """Stop scheduling the pipeline (runs already made go on)."""
-    return PipelineOut.of(await c.pipelines.set_enabled(ref, False, namespace, who=who))
+    return await _out(c, await c.pipelines.set_enabled(ref, False, namespace, who=who))
 
 
 @router.post("/api/pipelines/{ref}/resume", response_model=PipelineOut, name="resume")
@@ -136,7 +141,7 @@ async def resume_pipeline(
     ref: str, c: ContainerDep, namespace: NamespaceDep, who: PrincipalDep
 ) -> PipelineOut:
     """Schedule the pipeline again from now (ticks missed while paused are not replayed)."""
-    return PipelineOut.of(await c.pipelines.set_enabled(ref, True, namespace, who=who))
+    return await _out(c, await c.pipelines.set_enabled(ref, True, namespace, who=who))
 
 
 @router.post(
