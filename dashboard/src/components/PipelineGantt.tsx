@@ -15,7 +15,7 @@ function Bar({ bar, className, testId, status }: { bar: GanttBar; className: str
  * pipeline run (from its first task queued). While a task waits or runs, `now` ends its bar, so
  * the bar grows as the page re-renders. Each row is also said in words for screen readers.
  */
-export function PipelineGantt({ tasks, now, runStart, maxTicks = 6 }: { tasks: TaskRun[]; now: number; runStart?: string | null; maxTicks?: number }) {
+export function PipelineGantt({ tasks, now, runStart, maxTicks = 6, runQueued = false }: { tasks: TaskRun[]; now: number; runStart?: string | null; maxTicks?: number; runQueued?: boolean }) {
   const g = ganttModel(tasks, now, runStart, maxTicks)
   return (
     <div className="gantt" data-testid="gantt">
@@ -51,7 +51,7 @@ export function PipelineGantt({ tasks, now, runStart, maxTicks = 6 }: { tasks: T
               ))}
               {row.wait && <Bar bar={row.wait} className="gantt-wait" testId={`gantt-wait-${row.name}`} />}
               {row.ran && <Bar bar={row.ran} className={`gantt-bar ptone-${taskTone(row.status)}${row.live ? ' gantt-live' : ''}`} testId={`gantt-bar-${row.name}`} status={row.status} />}
-              {!row.wait && !row.ran && <span className="gantt-none">{row.reason ?? (row.status === 'pending' ? 'waiting for upstream tasks' : 'did not run')}</span>}
+              {!row.wait && !row.ran && <span className="gantt-none">{row.reason ?? (row.status !== 'pending' ? 'did not run' : runQueued ? 'waiting for the pipeline run to start' : 'waiting for upstream tasks')}</span>}
             </span>
             <span className="gantt-dur mono" aria-hidden>
               {row.ran ? formatDuration(row.ran.seconds) : '—'}

@@ -231,7 +231,7 @@ export default function PipelineRunDetail() {
       </Card>
 
       <Card title="Timeline" id="timeline">
-        <PipelineGantt tasks={run.tasks} now={now} runStart={run.started_at ?? run.queued_at} maxTicks={narrow ? 3 : 6} />
+        <PipelineGantt tasks={run.tasks} now={now} runStart={run.started_at ?? run.queued_at} maxTicks={narrow ? 3 : 6} runQueued={run.status === 'queued'} />
       </Card>
 
       <div className="grid-2-1">

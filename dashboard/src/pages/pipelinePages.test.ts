@@ -166,6 +166,13 @@ describe('the pipeline run page', () => {
     expect(html).not.toContain('task-earlier-extract')
   })
 
+  it('says a queued pipeline run waits to start, not for upstream tasks', async () => {
+    serve({ '/api/pipeline-runs/prun-1': { ...RUN, status: 'queued', started_at: null, finished_at: null, error: null, tasks: [task('extract', 'pending', null)] } })
+    const html = await render(PipelineRunDetail, '/pipeline-runs/prun-1', '/pipeline-runs/:id', load)
+    expect(html).toContain('waiting for the pipeline run to start')
+    expect(html).toContain('data-testid="pipeline-cancel-button"')
+  })
+
   it('leaves a viewer the page but not its actions', async () => {
     serve({ '/api/pipeline-runs/prun-1': RUN })
     const html = await render(PipelineRunDetail, '/pipeline-runs/prun-1', '/pipeline-runs/:id', load, 'viewer')
