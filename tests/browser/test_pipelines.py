@@ -201,6 +201,10 @@ def test_pause_resume_and_delete_a_pipeline_from_its_page(tw: Cluster, page: Pag
     expect(page.get_by_test_id("trigger-button")).to_be_visible()
     page.get_by_test_id("job-pipeline-button").click()
     expect(page).to_have_url(re.compile(rf"/pipelines/{re.escape(created['id'])}$"))
+    # and the job list says which jobs are tasks of a pipeline
+    page.goto("/jobs?q=pl-paused")
+    page.get_by_test_id("job-pipeline-pl-paused.only").click()
+    expect(page).to_have_url(re.compile(rf"/pipelines/{re.escape(created['id'])}$"))
 
     page.get_by_test_id("pipeline-delete-button").click()
     page.get_by_test_id("dialog-confirm").click()
