@@ -25,6 +25,9 @@ const Audit = lazy(() => import('./pages/Audit'))
 const Calendars = lazy(() => import('./pages/Calendars'))
 const DeadLetters = lazy(() => import('./pages/DeadLetters'))
 const DagPage = lazy(() => import('./pages/DagPage'))
+const Pipelines = lazy(() => import('./pages/Pipelines'))
+const PipelineDetail = lazy(() => import('./pages/PipelineDetail'))
+const PipelineRunDetail = lazy(() => import('./pages/PipelineRunDetail'))
 const Alerts = lazy(() => import('./pages/Alerts'))
 const NotFound = lazy(() => import('./pages/NotFound'))
 
@@ -77,6 +80,9 @@ function Pages() {
           <Route path="/jobs/new" element={<JobEditor />} />
           <Route path="/jobs/:id" element={<JobDetail />} />
           <Route path="/jobs/:id/edit" element={<JobEditor />} />
+          <Route path="/pipelines" element={<Pipelines />} />
+          <Route path="/pipelines/:ref" element={<PipelineDetail />} />
+          <Route path="/pipeline-runs/:id" element={<PipelineRunDetail />} />
           <Route path="/runs" element={<Runs />} />
           <Route path="/runs/:id" element={<RunDetail />} />
           <Route path="/dag" element={<DagPage />} />

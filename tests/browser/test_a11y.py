@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.integration.harness import Cluster
+from tests.integration.harness import Cluster, wait_until
 
 from .conftest import PHONE
-from .helpers import finish, python_job
+from .helpers import STEPS, finish, python_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -54,7 +54,41 @@ def a11y_data(tw: Cluster) -> dict[str, str]:
     finish(tw, ok, "completed")
     finish(tw, bad, "failed")
     job = tw.http.get("/api/jobs/a11y.extract").json()
-    return {"job": job["id"], "run": ok, "failed": bad}
+    pipeline, prun = a11y_pipeline(tw)
+    return {"job": job["id"], "run": ok, "failed": bad, "pipeline": pipeline, "prun": prun}
+
+
+def a11y_pipeline(tw: Cluster) -> tuple[str, str]:
+    """A pipeline run that failed: a completed, a failed, a skipped and an on-failure task."""
+    tasks = [
+        {"name": "extract", "type": "python", "function": STEPS},
+        {
+            "name": "load",
+            "type": "python",
+            "function": STEPS,
+            "retries": 0,
+            "parameters": {"fail": "warehouse refused the connection"},
+            "depends_on": ["extract"],
+        },
+        {"name": "report", "type": "python", "function": STEPS, "depends_on": ["load"]},
+        {
+            "name": "alert",
+            "type": "python",
+            "function": STEPS,
+            "depends_on": [{"job": "load", "on": "failure"}],
+        },
+    ]
+    made = tw.http.post("/api/pipelines", json={"name": "a11y-etl", "tasks": tasks})
+    assert made.status_code == 201, made.text
+    run = tw.http.post(f"/api/pipelines/{made.json()['id']}/trigger")
+    assert run.status_code == 201, run.text
+    prun = run.json()["id"]
+    wait_until(
+        lambda: tw.http.get(f"/api/pipeline-runs/{prun}").json()["status"] == "failed",
+        timeout=60,
+        what=f"pipeline run {prun} to fail",
+    )
+    return str(made.json()["id"]), str(prun)
 
 
 PAGES: list[tuple[str, Callable[[dict[str, str]], str], str]] = [
@@ -69,6 +103,9 @@ PAGES: list[tuple[str, Callable[[dict[str, str]], str], str]] = [
     ("workers", lambda d: "/workers", "nav-workers"),
     ("calendars", lambda d: "/calendars", "nav-calendars"),
     ("dead letters", lambda d: "/dead-letters", "nav-dead-letters"),
+    ("pipelines", lambda d: "/pipelines?q=a11y", "pipelines-table"),
+    ("pipeline", lambda d: f"/pipelines/{d['pipeline']}", "pipeline-runs-table"),
+    ("pipeline run", lambda d: f"/pipeline-runs/{d['prun']}", "gantt-bar-load"),
     ("audit", lambda d: "/audit", "nav-audit"),
     ("alerts", lambda d: "/alerts", "nav-alerts"),
     ("not found", lambda d: "/no-such-page", "nav-overview"),

@@ -236,6 +236,7 @@ def alerting(tw: Cluster, url: str) -> None:
 SHOTS = ["overview", "jobs", "job-detail", "runs", "run-detail", "workers", "dead-letters", "dag"]
 SHOTS += ["alerts"]
 SHOTS += ["mobile-jobs", "dark-job-detail", "dark-runs"]
+# and "pipeline-run", drawn by test_screenshot_of_a_pipeline_run
 
 
 def shoot(page: Page, name: str) -> None:
@@ -332,3 +333,77 @@ def test_screenshots_of_every_main_page(browser: Browser, demo: tuple[Cluster, s
         phone.close()
     assert not [e for errs in errors for e in errs], errors
     assert {p.name for p in OUT.glob("*.png")} >= {f"{n}.png" for n in SHOTS}
+
+
+# a pipeline whose load failed: the on-failure task ran, the report was skipped
+PIPELINE: dict[str, Any] = {
+    "name": "warehouse-sync",
+    "schedule": "0 1 * * *",
+    "description": "Nightly orders into the warehouse, with a page to on-call when the load fails.",
+    "tasks": [
+        {
+            "name": "extract",
+            "type": "python",
+            "function": STEPS,
+            "parameters": steps("extracting partition 2026-11-22", "182,344 rows", seconds=1.2),
+        },
+        {
+            "name": "transform",
+            "type": "python",
+            "function": STEPS,
+            "parameters": steps("normalising currencies", seconds=0.8),
+            "depends_on": ["extract"],
+        },
+        {
+            "name": "load",
+            "type": "python",
+            "function": STEPS,
+            "retries": 0,
+            "parameters": {**steps("merging", seconds=1.5), "fail": "deadlock detected"},
+            "depends_on": ["transform"],
+        },
+        {"name": "report", "type": "python", "function": STEPS, "depends_on": ["load"]},
+        {
+            "name": "page-oncall",
+            "type": "python",
+            "function": STEPS,
+            "parameters": steps("paged the data on-call"),
+            "depends_on": [{"job": "load", "on": "failure"}],
+        },
+        {
+            "name": "cleanup",
+            "type": "python",
+            "function": STEPS,
+            "parameters": steps("dropped staging tables", seconds=0.4),
+            "depends_on": [{"job": "load", "on": "done"}],
+        },
+    ],
+}
+
+
+def test_screenshot_of_a_pipeline_run(browser: Browser, demo: tuple[Cluster, str, str]) -> None:
+    tw = demo[0]
+    made = tw.http.post("/api/pipelines", json=PIPELINE)
+    assert made.status_code == 201, made.text
+    run = tw.http.post(f"/api/pipelines/{made.json()['id']}/trigger")
+    assert run.status_code == 201, run.text
+    prun = run.json()["id"]
+    wait_until(
+        lambda: tw.http.get(f"/api/pipeline-runs/{prun}").json()["status"] == "failed",
+        timeout=60,
+        what=f"pipeline run {prun} to fail",
+    )
+    context = open_context(browser, tw.url, DESKTOP)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        page.goto(f"/pipeline-runs/{prun}")
+        expect(page.get_by_test_id("pipeline-node-report")).to_have_attribute(
+            "data-status", "skipped"
+        )
+        expect(page.get_by_test_id("gantt-bar-cleanup")).to_be_visible()
+        shoot(page, "pipeline-run")
+    finally:
+        context.close()
+    assert not errors, errors
+    assert (OUT / "pipeline-run.png").exists()

@@ -33,6 +33,7 @@ import type {
   TriggerResult,
   Worker,
 } from './types'
+import type { Pipeline, PipelineList, PipelineRun, PipelineRunList, PipelineTriggered } from './pipelineTypes'
 
 const enc = encodeURIComponent
 
@@ -68,6 +69,18 @@ export interface RunFilters {
   /** queued_at (default), started_at or duration; runs without the value come last */
   sort?: string
   order?: string
+}
+
+export interface PipelineFilters {
+  q?: string
+  limit?: number
+  cursor?: string
+}
+
+export interface PipelineRunFilters {
+  status?: string
+  limit?: number
+  cursor?: string
 }
 
 export const endpoints = {
@@ -134,6 +147,24 @@ export const endpoints = {
     api<CalendarList>(`/api/calendars${buildQuery({ namespace: namespace ?? listNamespace() })}`, { signal }),
   calendar: (name: string, namespace: string | undefined, days = 30, signal?: AbortSignal) =>
     api<CalendarDetail>(`/api/calendars/${enc(name)}${buildQuery({ namespace, days })}`, { signal }),
+
+  pipelines: (f: PipelineFilters, signal?: AbortSignal) => api<PipelineList>(`/api/pipelines${buildQuery({ ...ns(), ...f })}`, { signal }),
+  pipeline: (ref: string, signal?: AbortSignal) => api<Pipeline>(`/api/pipelines/${enc(ref)}${inNs()}`, { signal }),
+  /** `namespace`: the pipeline's own (the chosen one may be all namespaces). */
+  /** `force`: cancel its active pipeline runs first (else 409 while one is active). */
+  deletePipeline: (ref: string, namespace?: string, force = false) =>
+    api<unknown>(`/api/pipelines/${enc(ref)}${buildQuery({ namespace: namespace ?? listNamespace(), force: force || undefined })}`, { method: 'DELETE' }),
+  pausePipeline: (ref: string, namespace?: string) =>
+    api<Pipeline>(`/api/pipelines/${enc(ref)}/pause${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
+  resumePipeline: (ref: string, namespace?: string) =>
+    api<Pipeline>(`/api/pipelines/${enc(ref)}/resume${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
+  triggerPipeline: (ref: string, namespace?: string) =>
+    api<PipelineTriggered>(`/api/pipelines/${enc(ref)}/trigger${buildQuery({ namespace: namespace ?? listNamespace() })}`, { method: 'POST' }),
+  pipelineRuns: (ref: string, f: PipelineRunFilters, namespace?: string, signal?: AbortSignal) =>
+    api<PipelineRunList>(`/api/pipelines/${enc(ref)}/runs${buildQuery({ namespace: namespace ?? listNamespace(), ...f })}`, { signal }),
+  pipelineRun: (id: string, signal?: AbortSignal) => api<PipelineRun>(`/api/pipeline-runs/${enc(id)}`, { signal }),
+  cancelPipelineRun: (id: string) => api<PipelineRun>(`/api/pipeline-runs/${enc(id)}/cancel`, { method: 'POST' }),
+  retryPipelineRun: (id: string) => api<PipelineRun>(`/api/pipeline-runs/${enc(id)}/retry`, { method: 'POST' }),
 
   alerts: (f: { status?: string; rule?: string; before?: number; limit?: number }, signal?: AbortSignal) =>
     api<AlertList>(`/api/alerts${buildQuery({ ...ns(), ...f })}`, { signal }),

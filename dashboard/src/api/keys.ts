@@ -1,4 +1,4 @@
-import type { JobFilters, RunFilters } from './endpoints'
+import type { JobFilters, PipelineFilters, RunFilters } from './endpoints'
 import { namespaceChoice } from '../lib/namespace'
 
 // Query keys: the first element names the resource so live events can invalidate by prefix. Keys of
@@ -25,6 +25,10 @@ export const keys = {
     ['schedule-preview', schedule, tz, calendar, policy, namespace] as const,
   calendars: (namespace?: string) => (namespace !== undefined ? (['calendars', namespace] as const) : (['calendars'] as const)),
   calendar: (name: string, namespace: string) => ['calendar', name, namespace] as const,
+  pipelines: (f?: PipelineFilters) => (f ? (['pipelines', f, ns()] as const) : (['pipelines'] as const)),
+  pipeline: (ref?: string) => (ref ? (['pipeline', ref, ns()] as const) : (['pipeline'] as const)),
+  pipelineRuns: (ref?: string, f?: object) => (ref ? (['pipeline-runs', ref, f ?? {}, ns()] as const) : (['pipeline-runs'] as const)),
+  pipelineRun: (id?: string) => (id ? (['pipeline-run', id] as const) : (['pipeline-run'] as const)),
   alerts: (f?: object) => (f ? (['alerts', f, ns()] as const) : (['alerts'] as const)),
   alertConfig: (what?: string) => (what ? (['alert-config', what, ns()] as const) : (['alert-config'] as const)),
 }

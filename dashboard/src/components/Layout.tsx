@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react'
 import { NavLink, useLocation } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { Activity, BellRing, Boxes, CalendarDays, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, X } from 'lucide-react'
+import { Activity, BellRing, Boxes, CalendarDays, Gauge, Inbox, KeyRound, ListChecks, LogOut, Menu, Network, ScrollText, Server, Workflow, X } from 'lucide-react'
 import { useIdentity } from '../api/access'
 import { getToken, setToken, setUnauthorized } from '../api/auth'
 import { endpoints } from '../api/endpoints'
@@ -21,6 +21,7 @@ const PAGE = 50
 const NAV = [
   { to: '/', label: 'Overview', icon: Gauge, end: true },
   { to: '/jobs', label: 'Jobs', icon: ListChecks },
+  { to: '/pipelines', label: 'Pipelines', icon: Workflow },
   { to: '/runs', label: 'Runs', icon: Activity },
   { to: '/dag', label: 'Dependencies', icon: Network },
   { to: '/workers', label: 'Workers', icon: Server },

@@ -9,7 +9,7 @@ function rowLinks(): HTMLElement[] {
     .filter((a): a is HTMLElement => !!a)
 }
 
-/** Keyboard shortcuts (`?` lists them): `/` search, `g j` / `g r` go to, `j` / `k` rows. */
+/** Keyboard shortcuts (`?` lists them): `/` search, `g j` / `g p` / `g r` go to, `j` / `k` rows. */
 export function Shortcuts() {
   const navigate = useNavigate()
   const [help, setHelp] = useState(false)
@@ -36,6 +36,9 @@ export function Shortcuts() {
           break
         case 'go-jobs':
           navigate('/jobs')
+          break
+        case 'go-pipelines':
+          navigate('/pipelines')
           break
         case 'go-runs':
           navigate('/runs')

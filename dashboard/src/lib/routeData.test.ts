@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { QueryClient } from '@tanstack/react-query'
 import { keys } from '../api/keys'
+import { pipelineFiltersFrom } from './pipelineRoutes'
 import { jobFiltersFrom, prefetchRoute, runFiltersFrom } from './routeData'
 
 describe('prefetchRoute', () => {
@@ -27,6 +28,10 @@ describe('prefetchRoute', () => {
   it('starts the run list and a job page', () => {
     expect(started('/runs', '?job=x').keys).toEqual([keys.runs(runFiltersFrom(new URLSearchParams('job=x')))])
     expect(started('/jobs/etl%2Fload').keys).toEqual([keys.job('etl/load')])
+  })
+  it('starts the pipeline list and a pipeline run page', () => {
+    expect(started('/pipelines', '?q=etl').keys).toEqual([keys.pipelines(pipelineFiltersFrom(new URLSearchParams('q=etl')))])
+    expect(started('/pipeline-runs/prun-1').keys).toEqual([keys.pipelineRun('prun-1')])
   })
   it('leaves other pages alone', () => {
     expect(started('/jobs/new').keys).toEqual([])

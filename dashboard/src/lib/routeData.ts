@@ -2,6 +2,7 @@ import type { QueryClient } from '@tanstack/react-query'
 import { endpoints, type JobFilters, type RunFilters } from '../api/endpoints'
 import { keys } from '../api/keys'
 import { resolveTime } from './format'
+import { pipelineFiltersFrom } from './pipelineRoutes'
 
 export const LIST_LIMIT = 50
 
@@ -52,12 +53,19 @@ export function fetchRuns(f: RunFilters, signal?: AbortSignal) {
 export function prefetchRoute(qc: QueryClient, pathname: string, search: string): void {
   const params = new URLSearchParams(search)
   const job = /^\/jobs\/([^/]+)$/.exec(pathname)
+  const pipelineRun = /^\/pipeline-runs\/([^/]+)$/.exec(pathname)
   if (pathname === '/jobs') {
     const f = jobFiltersFrom(params)
     void qc.prefetchQuery({ queryKey: keys.jobs(f), queryFn: ({ signal }) => endpoints.jobs(f, signal) })
   } else if (pathname === '/runs') {
     const f = runFiltersFrom(params)
     void qc.prefetchQuery({ queryKey: keys.runs(f), queryFn: ({ signal }) => fetchRuns(f, signal) })
+  } else if (pathname === '/pipelines') {
+    const f = pipelineFiltersFrom(params)
+    void qc.prefetchQuery({ queryKey: keys.pipelines(f), queryFn: ({ signal }) => endpoints.pipelines(f, signal) })
+  } else if (pipelineRun) {
+    const id = decodeURIComponent(pipelineRun[1] as string)
+    void qc.prefetchQuery({ queryKey: keys.pipelineRun(id), queryFn: ({ signal }) => endpoints.pipelineRun(id, signal) })
   } else if (job && job[1] !== 'new') {
     const id = decodeURIComponent(job[1] as string)
     void qc.prefetchQuery({ queryKey: keys.job(id), queryFn: ({ signal }) => endpoints.job(id, signal) })

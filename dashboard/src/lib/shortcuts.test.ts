@@ -13,6 +13,7 @@ describe('shortcutFor', () => {
     expect(shortcutFor('g', null, 0)).toBe('prefix')
     expect(shortcutFor('j', { key: 'g', at: 1000 }, 1500)).toBe('go-jobs')
     expect(shortcutFor('r', { key: 'g', at: 1000 }, 1500)).toBe('go-runs')
+    expect(shortcutFor('p', { key: 'g', at: 1000 }, 1500)).toBe('go-pipelines')
     expect(shortcutFor('j', { key: 'g', at: 1000 }, 5000)).toBe('next-row')
     expect(shortcutFor('j', { key: 'x', at: 1000 }, 1100)).toBe('next-row')
   })

@@ -1,9 +1,10 @@
 /** What a key press means, given the key pressed before it (for two-key sequences like `g j`). */
-export type ShortcutAction = 'search' | 'go-jobs' | 'go-runs' | 'go-overview' | 'go-dead-letters' | 'next-row' | 'prev-row' | 'help' | 'prefix' | null
+export type ShortcutAction = 'search' | 'go-jobs' | 'go-pipelines' | 'go-runs' | 'go-overview' | 'go-dead-letters' | 'next-row' | 'prev-row' | 'help' | 'prefix' | null
 
 export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: '/', what: 'Search or filter this page' },
   { keys: 'g j', what: 'Go to jobs' },
+  { keys: 'g p', what: 'Go to pipelines' },
   { keys: 'g r', what: 'Go to runs' },
   { keys: 'g o', what: 'Go to the overview' },
   { keys: 'g d', what: 'Go to dead letters' },
@@ -18,6 +19,7 @@ export const SEQUENCE_MS = 1200
 export function shortcutFor(key: string, previous: { key: string; at: number } | null, now: number): ShortcutAction {
   if (previous && previous.key === 'g' && now - previous.at <= SEQUENCE_MS) {
     if (key === 'j') return 'go-jobs'
+    if (key === 'p') return 'go-pipelines'
     if (key === 'r') return 'go-runs'
     if (key === 'o') return 'go-overview'
     if (key === 'd') return 'go-dead-letters'

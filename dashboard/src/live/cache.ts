@@ -2,6 +2,8 @@ import { notifyManager, type QueryCacheNotifyEvent, type QueryClient } from '@ta
 import type { JobDetail, JobList, LiveEvent, RunDetail, RunList } from '../api/types'
 import type { QueryKey } from './coalesce'
 import { patchJobDetail, patchJobList, patchRun, patchRunList } from './events'
+import type { PipelineRun } from '../api/pipelineTypes'
+import { patchPipelineRun } from './pipelineEvents'
 
 /** The cached answer under `key`, patched by `event` (the same object when it does not apply). */
 export function patchCached(key: QueryKey, data: unknown, event: LiveEvent): unknown {
@@ -18,12 +20,14 @@ export function patchCached(key: QueryKey, data: unknown, event: LiveEvent): unk
       return patchJobDetail(data as JobDetail, event)
     case 'run':
       return key[1] === event.run_id ? patchRun(data as RunDetail, event) : data
+    case 'pipeline-run':
+      return patchPipelineRun(data as PipelineRun, event)
     default:
       return data
   }
 }
 
-const PATCHED = new Set(['jobs', 'runs', 'job-runs', 'job', 'run'])
+const PATCHED = new Set(['jobs', 'runs', 'job-runs', 'job', 'run', 'pipeline-run'])
 
 /**
  * Patch every cached answer the events change, so a badge moves as soon as they arrive. One

@@ -1,10 +1,16 @@
 import type { JobDetail, JobList, JobStatus, LiveEvent, RunDetail, RunList, RunStatus } from '../api/types'
 import { RUN_STATUSES } from '../api/types'
+import { pipelineEventKeys } from './pipelineEvents'
 
 export type QueryKey = readonly unknown[]
 
 /** Which cached queries (by key prefix) an event makes stale. */
 export function eventToKeys(event: LiveEvent): QueryKey[] {
+  const pipeline = pipelineEventKeys(event)
+  return pipeline.length ? [...coreEventKeys(event), ...pipeline] : coreEventKeys(event)
+}
+
+function coreEventKeys(event: LiveEvent): QueryKey[] {
   const t = event.type
   if (t === 'run.log') return []
   if (t === 'run.skipped') return [['jobs'], ['job'], ['events']]

@@ -1,7 +1,7 @@
 import { useMemo, useState, type ReactNode } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams } from 'react-router'
-import { BellOff, BellRing, Pause, Pencil, Play, Trash2 } from 'lucide-react'
+import { BellOff, BellRing, Pause, Pencil, Play, Trash2, Workflow } from 'lucide-react'
 import { useLive } from '../live/LiveProvider'
 import { useDenied } from '../api/access'
 import { endpoints } from '../api/endpoints'
@@ -267,6 +267,14 @@ export default function JobDetail() {
             <Button variant="ghost" icon={watched.has(j.id) ? <BellOff size={16} /> : <BellRing size={16} />} onClick={() => toggleWatch(j.id)} aria-pressed={watched.has(j.id)} data-testid="watch-button" title={watched.has(j.id) ? 'Failures of this job toast on every page' : 'Toast failures of this job on every page, not only here'}>
               {watched.has(j.id) ? 'Watching' : 'Watch'}
             </Button>
+            {j.pipeline_id && (
+              // a pipeline's task: changed, paused and deleted only through its pipeline
+              <Link to={`/pipelines/${encodeURIComponent(j.pipeline_id)}`} className="btn btn-secondary btn-md" data-testid="job-pipeline-button">
+                <Workflow size={16} aria-hidden />
+                <span>Open its pipeline</span>
+              </Link>
+            )}
+            {!j.pipeline_id && (<>
             {j.enabled ? (
               <Button icon={<Pause size={16} />} pending={toggle.isPending} onClick={() => toggle.mutate(true)} data-testid="pause-button" denied={denied('operate', 'pausing a job', j.namespace)}>
                 Pause
@@ -289,10 +297,16 @@ export default function JobDetail() {
             <Button variant="danger" icon={<Trash2 size={16} />} onClick={() => setDialog('delete')} data-testid="delete-button" aria-label={`Delete ${j.name}`} denied={denied('admin', 'deleting a job', j.namespace)}>
               Delete
             </Button>
+            </>)}
           </>
         }
       />
       {j.description && <p className="job-description">{j.description}</p>}
+      {j.pipeline_id && (
+        <div className="banner banner-neutral" role="status" data-testid="job-pipeline-banner">
+          This job is a task of a <Link to={`/pipelines/${encodeURIComponent(j.pipeline_id)}`}>pipeline</Link>: it is changed, paused and deleted through the pipeline, and runs as its rules allow.
+        </div>
+      )}
       {!j.enabled && (
         <div className="banner banner-neutral" role="status">
           This job is paused: its schedule does not fire. Manual triggers still work.

@@ -138,6 +138,11 @@ export default function Jobs() {
                           <span className="cell-sub mono" title={jobTarget(job)}>
                             {jobTarget(job)}
                           </span>
+                          {job.pipeline_id && (
+                            <Link to={`/pipelines/${encodeURIComponent(job.pipeline_id)}`} className="cell-sub plain-link" data-testid={`job-pipeline-${job.name}`}>
+                              a task of a pipeline
+                            </Link>
+                          )}
                         </div>
                       </div>
                     </td>

@@ -221,6 +221,8 @@ export default function RunDetail() {
     )
   }
 
+  // a task of a pipeline run links back to it
+  const pipelineRunId = run.pipeline_run_id ?? null
   const canCancel = isActiveRun(run.status)
   const canRetry = run.status === 'failed'
   return (
@@ -247,6 +249,14 @@ export default function RunDetail() {
           <span>
             {run.trigger} run · {run.attempt > 0 ? `attempt ${run.attempt} of ${run.max_attempts}` : `not tried yet (up to ${run.max_attempts} attempts)`}
             {run.scheduled_for && <> · for {formatDateTime(run.scheduled_for)}</>}
+            {pipelineRunId && (
+              <>
+                {' · '}
+                <Link to={`/pipeline-runs/${encodeURIComponent(pipelineRunId)}`} data-testid="run-pipeline-link">
+                  a task of pipeline run {shortId(pipelineRunId)}
+                </Link>
+              </>
+            )}
           </span>
         }
         actions={
