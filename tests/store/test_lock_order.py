@@ -171,6 +171,9 @@ class Load:
             self.store.bulk.dead_letters_replay(
                 DeadLetterSelection(job_id=self.jobs["free"]), note=None, now=self.clock.now()
             ),
+            # two coordinators' reapers (every coordinator reaps; each step of a pass looks
+            # first and opens a write transaction only for work it found)
+            self.store.reaper.reap(now=self.clock.now() + timedelta(seconds=45), lost_after=40),
             self.store.reaper.reap(now=self.clock.now() + timedelta(seconds=45), lost_after=40),
             self.store.schedule.fire(now=self.clock.now(), limit=10, planner=self.plan),
         ]

@@ -4,7 +4,6 @@ never confirmed, leases that ran out, runs that missed their start deadline."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,39 +30,32 @@ class ReaperRows:
     async def reap(self, *, now: datetime, lost_after: float, limit: int = 500) -> ReapResult:
         """One pass of recovery; safe to run on every coordinator at once.
 
-        One statement first asks which of the four kinds of work there is; a pass with none
-        (nearly every pass, on every coordinator, every second) ends there instead of
-        opening three write transactions that find nothing."""
-        todo = await self._pending(now, now - timedelta(seconds=lost_after))
-        lost = await self._mark_lost_workers(now, lost_after) if todo.lost else []
-        unacked = await self._requeue_unacked(now, limit) if todo.unacked else []
-        expired = await self._expire_leases(now, limit) if todo.expired else []
-        missed = await self._mark_missed(now, limit) if todo.missed else []
+        Each step first asks, in one read (one round trip in autocommit), whether it has
+        anything to do, at the moment it would have looked: a pass with nothing to do (nearly
+        every pass, on every coordinator, every second) opens no write transaction."""
+        cutoff = now - timedelta(seconds=lost_after)
+        running = R.status == "running"
+        lost: list[str] = []
+        if await self._any(t.workers, W.status == "online", W.last_heartbeat < cutoff):
+            lost = await self._mark_lost_workers(now, lost_after)
+        unacked: list[str] = []
+        late = sa.or_(R.ack_deadline < now, R.lease_expires_at < now)
+        if await self._any(t.runs, running, R.started_at.is_(None), late):
+            unacked = await self._requeue_unacked(now, limit)
+        expired: list[str] = []
+        if await self._any(t.runs, running, R.started_at.isnot(None), R.lease_expires_at < now):
+            expired = await self._expire_leases(now, limit)
+        missed: list[str] = []
+        if await self._any(t.runs, R.status == "queued", R.deadline_at < now):
+            missed = await self._mark_missed(now, limit)
         return ReapResult(lost, expired, unacked, missed)
 
-    async def _pending(self, now: datetime, cutoff: datetime) -> Any:
-        """(lost, unacked, expired, missed): whether each step would find anything (the same
-        predicates the steps use; a row that changes meanwhile is the step's to see)."""
-        running = (R.status == "running",)
-
-        def exists(table: sa.Table, *where: sa.ColumnElement[bool]) -> Any:
-            return sa.exists(sa.select(sa.literal(1)).select_from(table).where(*where))
-
-        stmt = sa.select(
-            exists(t.workers, W.status == "online", W.last_heartbeat < cutoff).label("lost"),
-            exists(
-                t.runs,
-                *running,
-                R.started_at.is_(None),
-                sa.or_(R.ack_deadline < now, R.lease_expires_at < now),
-            ).label("unacked"),
-            exists(t.runs, *running, R.started_at.isnot(None), R.lease_expires_at < now).label(
-                "expired"
-            ),
-            exists(t.runs, R.status == "queued", R.deadline_at < now).label("missed"),
-        )
+    async def _any(self, table: sa.Table, *where: sa.ColumnElement[bool]) -> bool:
+        """Whether a row matches (a step's own predicate; what changes after is the step's
+        to see, or the next pass's)."""
+        stmt = sa.select(sa.exists(sa.select(sa.literal(1)).select_from(table).where(*where)))
         async with self.db.read() as conn:
-            return (await conn.execute(stmt)).one()
+            return bool((await conn.execute(stmt)).scalar())
 
     async def _mark_lost_workers(self, now: datetime, lost_after: float) -> list[str]:
         cutoff = now - timedelta(seconds=lost_after)
