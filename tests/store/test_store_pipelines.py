@@ -370,3 +370,34 @@ async def test_an_attempt_to_be_retried_does_not_advance(store: SqlStore, clock:
     assert await end_all(store, clock, {"a": "failed"}) == ["a"]  # its last attempt
     assert (await tasks_of(store, run.id))["b"] == ("skipped", "upstream failed: a")
     assert await status_of(store, run.id) == "failed"
+
+
+async def test_retention_removes_old_finished_pipeline_runs_never_the_latest(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Pipeline runs go with the runs' age limit, never a pipeline's latest run, never one
+    still going; task runs kept under their own rules forget the pipeline run that went."""
+    pipeline = await add_pipeline(store, clock)
+    old = await trigger(store, clock, pipeline, key="old")
+    await end_all(store, clock, {})
+    await end_all(store, clock, {})
+    assert await status_of(store, old.id) == "completed"
+    clock.advance(days=40)
+    second = await trigger(store, clock, pipeline, key="second")
+    await end_all(store, clock, {})
+    await end_all(store, clock, {})
+    assert await status_of(store, second.id) == "completed"
+    clock.advance(days=40)
+    going = await trigger(store, clock, pipeline, key="going")  # running: kept
+    before = clock.now() - timedelta(days=30)
+    r = store.retention
+    assert await r.prune_pipeline_runs(now=clock.now(), before=before, limit=0, dry_run=True) == 2
+    [kept_task] = [t for t in (await store.pipeline_runs.run(old.id)).tasks if t.name == "load"]
+    assert await r.prune_pipeline_runs(now=clock.now(), before=before, limit=1) == 1
+    assert await store.pipeline_runs.run(old.id) is None  # oldest first
+    assert await r.prune_pipeline_runs(now=clock.now(), before=before, limit=10) == 1
+    assert await store.pipeline_runs.run(second.id) is None
+    assert await r.prune_pipeline_runs(now=clock.now(), before=before, limit=10) == 0
+    assert await status_of(store, going.id) == "running"
+    task_run = await store.runs.get(kept_task.run_id or "")
+    assert task_run is not None and task_run.pipeline_run_id is None

@@ -2612,6 +2612,12 @@ export interface components {
        */
       output: number;
       /**
+       * Pipeline Runs
+       * @description Finished pipeline runs past the runs' age limit (never a pipeline's latest); their task runs go by the runs' own rules.
+       * @default 0
+       */
+      pipeline_runs?: number;
+      /**
        * Runs
        * @description Runs, with their attempts, output and resolved dead letters.
        */

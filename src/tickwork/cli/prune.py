@@ -17,6 +17,7 @@ WHAT = {
     "audit": "audit entries",
     "workers": "rows of workers gone",
     "events": "event rows",
+    "pipeline_runs": "finished pipeline runs (never a pipeline's latest)",
 }
 
 
@@ -52,6 +53,7 @@ def prune(
         "audit": f"{p.audit_days:g} days",
         "workers": f"{p.workers_days:g} days",
         "events": f"{p.events_hours:g} hours",
+        "pipeline_runs": f"{p.runs_days:g} days",
     }
     for kind in PRUNED_KINDS:
         table.add_row(WHAT[kind], f"{totals[kind]:,}", kept[kind])

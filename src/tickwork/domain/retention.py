@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 
 from tickwork.domain.runs import TERMINAL
 
-PRUNED_KINDS: tuple[str, ...] = ("runs", "output", "audit", "workers", "events")
+PRUNED_KINDS: tuple[str, ...] = ("runs", "output", "audit", "workers", "events", "pipeline_runs")
 """What the pruner removes, in the order of a pass (also the metric's ``kind`` label)."""
 
 
@@ -115,6 +115,8 @@ class PruneCounts:
     audit: int = 0
     workers: int = 0
     events: int = 0
+    pipeline_runs: int = 0
+    """Finished pipeline runs past the runs' age limit, never a pipeline's latest run."""
 
     def __add__(self, other: PruneCounts) -> PruneCounts:
         return PruneCounts(*(getattr(self, kind) + getattr(other, kind) for kind in PRUNED_KINDS))

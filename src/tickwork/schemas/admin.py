@@ -91,6 +91,11 @@ class PruneCountsOut(BaseModel):
     audit: int
     workers: int
     events: int = Field(description="Event rows (a row may hold one transaction's events).")
+    pipeline_runs: int = Field(
+        default=0,
+        description="Finished pipeline runs past the runs' age limit (never a pipeline's "
+        "latest); their task runs go by the runs' own rules.",
+    )
 
 
 class RetentionOut(BaseModel):

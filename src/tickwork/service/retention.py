@@ -138,4 +138,7 @@ class Pruner(BackgroundService):
                 now=now, before=cut.workers, limit=limit, dry_run=dry_run
             ),
             events=await r.prune_events(now=now, before=cut.events, limit=limit, dry_run=dry_run),
+            pipeline_runs=await r.prune_pipeline_runs(
+                now=now, before=cut.runs, limit=limit, dry_run=dry_run
+            ),
         )

@@ -249,6 +249,9 @@ class Retention(Protocol):
     async def prune_events(
         self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
     ) -> int: ...
+    async def prune_pipeline_runs(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int: ...
 
 
 class Stats(Protocol):

@@ -30,6 +30,10 @@ E = t.events.c
 L = t.audit_log.c
 T = t.job_totals.c
 G = t.job_tags.c
+P = t.pipeline_runs.c
+
+_newer_pipeline_run = t.pipeline_runs.alias("newer_pipeline_run")
+PIPELINE_RUN_ENDS = ("completed", "failed", "cancelled")
 
 _newer = t.runs.alias("newer")
 _FINISHED = sorted(TERMINAL)
@@ -278,3 +282,39 @@ class RetentionRows:
             limit=limit,
             dry_run=dry_run,
         )
+
+    async def prune_pipeline_runs(
+        self, *, now: datetime, before: datetime, limit: int, dry_run: bool = False
+    ) -> int:
+        """Finished pipeline runs queued before ``before`` (one batch), never a pipeline's
+        latest run. Their task runs stay under the runs' own rules; those still kept forget
+        the pipeline run (``pipeline_run_id`` cleared), so none points at a row that is gone.
+        Locks: the pipeline runs (SKIP LOCKED), then their finished task runs (the lock
+        order)."""
+        newer = (
+            sa.select(sa.literal(1))
+            .where(
+                _newer_pipeline_run.c.pipeline_id == P.pipeline_id,
+                _newer_pipeline_run.c.queued_at > P.queued_at,
+            )
+            .exists()
+        )
+        where = (P.status.in_(PIPELINE_RUN_ENDS), P.queued_at < before, newer)
+        async with self.db.write(now) as (conn, _events):
+            if dry_run:
+                count = sa.select(sa.func.count()).select_from(t.pipeline_runs).where(*where)
+                return int((await conn.execute(count)).scalar_one())
+            chosen = sa.select(P.id).where(*where).order_by(P.queued_at).limit(limit)
+            if self.db.is_postgres:
+                chosen = chosen.with_for_update(skip_locked=True)
+            keys = list((await conn.execute(chosen)).scalars())
+            if keys:
+                await conn.execute(
+                    sa.update(t.runs)
+                    .where(one_of(R.pipeline_run_id, keys, self.db.dialect))
+                    .values(pipeline_run_id=None)
+                )
+                await conn.execute(
+                    sa.delete(t.pipeline_runs).where(one_of(P.id, keys, self.db.dialect))
+                )
+        return len(keys)
