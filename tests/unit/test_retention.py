@@ -54,6 +54,13 @@ def test_cutoffs_follow_the_policy() -> None:
 
 
 def test_counts_add_up_by_kind() -> None:
-    total = PruneCounts(runs=1, output=2) + PruneCounts(runs=3, events=4)
-    assert total.as_dict() == {"runs": 4, "output": 2, "audit": 0, "workers": 0, "events": 4}
-    assert total.total == 10
+    total = PruneCounts(runs=1, output=2) + PruneCounts(runs=3, events=4, pipeline_runs=5)
+    assert total.as_dict() == {
+        "runs": 4,
+        "output": 2,
+        "audit": 0,
+        "workers": 0,
+        "events": 4,
+        "pipeline_runs": 5,
+    }
+    assert total.total == 15
