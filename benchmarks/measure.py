@@ -9,6 +9,7 @@ once a second while idle: ``table_writes`` waits for that before reading.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -60,9 +61,13 @@ class CpuMeter:
 
     ``groups`` maps a name to a function returning the group's root pids at that moment (the
     PostgreSQL backends of a database come and go with the pool; workers fork children).
+    The groups are also sampled every ``every`` seconds in between, so a process that ends
+    before ``stop()`` (a pooled database connection closed, a backend whose CPU would
+    otherwise go to the postmaster that nobody measures) counts up to its last sample.
     """
 
     groups: dict[str, Callable[[], list[int]]]
+    every: float = 0.5
 
     def _sample(self) -> dict[str, dict[int, float]]:
         procs = _all_processes()
@@ -71,15 +76,30 @@ class CpuMeter:
             for name, roots in self.groups.items()
         }
 
+    def _remember(self, sample: dict[str, dict[int, float]]) -> None:
+        for name, pids in sample.items():
+            self._seen.setdefault(name, {}).update(pids)
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.every):
+            self._remember(self._sample())
+
     def start(self) -> None:
         self._before = self._sample()
+        self._seen: dict[str, dict[int, float]] = {}
+        self._done = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
         self._t0 = time.perf_counter()
 
     def stop(self) -> dict[str, float]:
+        self._done.set()
+        self._watcher.join()
         after = self._sample()
         self.elapsed = time.perf_counter() - self._t0
+        self._remember(after)
         used = {}
-        for name, pids in after.items():
+        for name, pids in self._seen.items():
             before = self._before.get(name, {})
             used[name] = sum(cpu - before.get(pid, 0.0) for pid, cpu in pids.items())
         return used
