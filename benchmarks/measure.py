@@ -18,6 +18,9 @@ from pathlib import Path
 import psycopg
 
 TICK = os.sysconf("SC_CLK_TCK")
+BENCH_APP = "tickwork-bench"
+"""The ``application_name`` of the bench's own connections (its counts and reads), whose
+backends ``postgres_pids`` leaves out: the bench measures the system, not its own polling."""
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -111,9 +114,10 @@ def postgres_pids(dsn: str, database: str) -> Callable[[], list[int]]:
     def pids() -> list[int]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid())"
+                "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid()"
+                " AND application_name <> %s)"
                 " OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
-                (database,),
+                (database, BENCH_APP),
             ).fetchall()
         return [r[0] for r in rows]
 

@@ -27,7 +27,7 @@ import psycopg
 from tests.integration.harness import Cluster
 
 from benchmarks import raw, scenarios
-from benchmarks.measure import CpuMeter, Writes, pids_of, postgres_pids, table_writes
+from benchmarks.measure import BENCH_APP, CpuMeter, Writes, pids_of, postgres_pids, table_writes
 from tickwork.config import Settings
 from tickwork.service.container import Container
 
@@ -176,7 +176,7 @@ def main() -> None:
     args = ap.parse_args()
     only = set(args.only)
     with database() as db:
-        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={db}"
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={db} application_name={BENCH_APP}"
         raw_rate = raw.measure(dsn, args.runs) if "raw" in only else 0.0
         url = f"postgresql://postgres@127.0.0.1:5432/{db}"
         c = Cluster(
