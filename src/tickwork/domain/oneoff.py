@@ -37,7 +37,7 @@ JOB_ONLY: dict[str, tuple[str, ...]] = {
 """Job fields a one-off run refuses (422 naming the field), each with the spec fields it
 sets: they describe a job over time, not one run."""
 
-PLACEHOLDER = "one-off"
+UNNAMED = "one-off"
 """The name a label-less spec is checked under (a run id would fail the name rule)."""
 
 _SCHEDULING = frozenset(
@@ -85,11 +85,11 @@ def one_off(
     """The checked one-off run of ``spec`` (its ``name`` ignored: ``label`` names it, else
     its run id). Its hidden job lets its one run start alongside any other (``allow``) and
     never fires by itself (no schedule)."""
-    defaults = JobSpec(name=PLACEHOLDER, type=spec.type)
+    defaults = JobSpec(name=UNNAMED, type=spec.type)
     for wire, fields in JOB_ONLY.items():
         if any(getattr(spec, f) != getattr(defaults, f) for f in fields):
             raise ValidationError(wire, job_only_reason(wire))
-    checked = validate_spec(replace(spec, name=label or PLACEHOLDER), now=now)
+    checked = validate_spec(replace(spec, name=label or UNNAMED), now=now)
     run_id = one_off_run_id(checked.namespace, idempotency_key)
     hidden = replace(checked, name=label or run_id, on_overlap="allow")
     return OneOff(run_id=run_id, spec=hidden, idempotency_key=idempotency_key)

@@ -9,7 +9,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from tickwork.domain.jobs import JobSpec
-from tickwork.domain.oneoff import JOB_ONLY, PLACEHOLDER, job_only_reason
+from tickwork.domain.oneoff import JOB_ONLY, UNNAMED, job_only_reason
 from tickwork.schemas.fields import Checked, Count, JsonDoc, JsonObject, Tag, Text
 from tickwork.schemas.jobs import Command, HttpRequestIn, JobIn
 
@@ -157,8 +157,6 @@ class RunSubmitIn(BaseModel):
         raise PydanticCustomError("job_only", job_only_reason(field))
 
     def to_spec(self, namespace: str | None = None) -> JobSpec:
-        """The definition as a job spec (named by a placeholder: ``name`` is the label)."""
-        job = JobIn.model_validate(
-            {"name": PLACEHOLDER, **self.model_dump(include=set(_SPEC_FIELDS))}
-        )
+        """The definition as a job spec, checked under ``UNNAMED`` (``name`` is the label)."""
+        job = JobIn.model_validate({"name": UNNAMED, **self.model_dump(include=set(_SPEC_FIELDS))})
         return job.to_spec(namespace)
