@@ -290,7 +290,12 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
             f"queued→finished p50 {idle['done_p50'] * 1000:.1f} ms"
         )
     if "serial" in fig:
-        lines.append(f"  concurrency-1 job, back to back     : {fig['serial']['rate']:8.0f} runs/s")
+        serial = fig["serial"]
+        lines.append(
+            f"  concurrency-1 job, back to back     : {serial['rate']:8.0f} runs/s   "
+            f"claimed→finished p50 {serial['held_p50'] * 1000:.1f} ms, "
+            f"finished→next claimed p50 {serial['gap_p50'] * 1000:.1f} ms"
+        )
     if "retry" in fig:
         lines.append(
             f"  retry due after 1 s, started late by: p50 {fig['retry']['p50'] * 1000:.0f} ms, "

@@ -8,6 +8,7 @@ does not blur them.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,9 +131,23 @@ def serial(b: Bench, job: str, n: int, *, within: float = 30.0) -> None:
         "WHERE job_id = %s AND status = 'completed'",
         b.job_id(job),
     )
+    # where a cycle goes, in the coordinator's own times: a run's claim to its finish
+    # (the worker's part and the report's trip), its finish to the next run's claim
+    times = b.sql(
+        "SELECT claimed_at, finished_at FROM runs "
+        "WHERE job_id = %s AND status = 'completed' ORDER BY claimed_at",
+        b.job_id(job),
+    )
+    held = [(f - c).total_seconds() for c, f in times]
+    gaps = [(n[0] - p[1]).total_seconds() for p, n in itertools.pairwise(times)]
     b.c.http.delete(f"/api/jobs/{job}", params={"force": "true"}).raise_for_status()
     rate = done / max((last - first).total_seconds(), 1e-9) if done > 1 else 0.0
-    b.figures["serial"] = {"rate": rate, "n": done}
+    b.figures["serial"] = {
+        "rate": rate,
+        "n": done,
+        "held_p50": pct(held, 0.5) if held else float("nan"),
+        "gap_p50": pct(gaps, 0.5) if gaps else float("nan"),
+    }
 
 
 def retry_precision(b: Bench, job: str, n: int = 10, delay: float = 1.0) -> None:

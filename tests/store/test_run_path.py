@@ -227,9 +227,11 @@ def count_settled_fast(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     settled: list[int] = []
     real = reports_pg.finish
 
-    async def spy(conn: Any, updates: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    async def spy(
+        conn: Any, updates: list[dict[str, Any]], events: list[dict[str, Any]], claim: Any = None
+    ) -> Any:
         settled.append(len(updates))
-        await real(conn, updates, events)
+        return await real(conn, updates, events, claim)
 
     monkeypatch.setattr(reports_pg, "finish", spy)
     return settled

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from tickwork.domain.runs import Assignment
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,20 @@ class ReportResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimAsk:
+    """The claim a worker's report carries: up to ``limit`` runs on ``routes`` (of
+    ``namespaces`` only, for a worker held to some), leased for ``lease`` seconds, their
+    starts confirmed within ``ack_timeout``."""
+
+    worker_id: str
+    routes: Sequence[str]
+    limit: int
+    lease: float
+    ack_timeout: float
+    namespaces: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """The answers to one worker report, item by item in the order it named them."""
 
@@ -42,6 +58,9 @@ class Report:
     logs: list[ReportResult]
     completions: list[ReportResult]
     releases: list[ReportResult] = field(default_factory=list)
+    claimed: list[Assignment] | None = None
+    """What the claim the report carried took in the report's own transaction; None when
+    it was not claimed there (none asked, or it needs the claim's own transaction)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from tickwork.domain import ids
 from tickwork.domain.clock import Clock
 from tickwork.domain.errors import NotFound, StaleFence
 from tickwork.domain.jobs import routes_for
-from tickwork.domain.records import HeartbeatResult, Report, ReportResult
+from tickwork.domain.records import ClaimAsk, HeartbeatResult, Report, ReportResult
 from tickwork.domain.runs import Assignment, Completion, Worker
 from tickwork.store.base import Store
 
@@ -99,10 +99,7 @@ class WorkerService:
     ) -> list[Assignment]:
         """Claim runs for a worker (long-poll); a worker token limited to ``namespaces`` or
         ``tags`` gets only runs of those namespaces, routed to those tags."""
-        routes = await self._routes_of(worker_id)
-        if tags is not None:
-            allowed = set(tags)
-            routes = [r for r in routes if set(r.split(",")) <= allowed]
+        routes = _allowed(await self._routes_of(worker_id), tags)
         arrived = time.monotonic()
         if wait <= 0:
             return await self._claim_once(worker_id, routes, limit, namespaces)
@@ -174,7 +171,15 @@ class WorkerService:
         logs: Sequence[tuple[str, int, str, str]],
         completions: Sequence[Completion],
         releases: Sequence[tuple[str, int]] = (),
+        claim: int = 0,
+        namespaces: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Report:
+        """Apply a worker's report; with ``claim``, then up to that many runs claimed for
+        it at once (``Report.claimed``): in the report's own transaction where the store
+        can (one commit for both), else in a claim of its own after it. A worker that is
+        gone gets its report applied and answered, and nothing claimed."""
+        ask = await self._ask(worker_id, claim, namespaces, tags) if claim > 0 else None
         done = await self.store.reports.apply(
             worker_id,
             starts=starts,
@@ -183,6 +188,7 @@ class WorkerService:
             releases=releases,
             limit=self.settings.max_output_bytes,
             now=self.clock.now(),
+            claim=ask,
         )
         settled = [r for r in done.completions if r.ok and r.outcome]
         self._observe(settled)
@@ -195,7 +201,34 @@ class WorkerService:
                     self.notifier.runs_ready_at(r.not_before)
         else:
             await self.notifier.changed()
-        return Report(done.starts, done.logs, done.completions, done.releases)
+        claimed = done.claimed
+        if ask is not None and claimed is None:
+            claimed = await self.claim_after_report(
+                worker_id, limit=claim, namespaces=namespaces, tags=tags
+            )
+        return Report(done.starts, done.logs, done.completions, done.releases, claimed)
+
+    async def _ask(
+        self,
+        worker_id: str,
+        limit: int,
+        namespaces: Sequence[str] | None,
+        tags: Sequence[str] | None,
+    ) -> ClaimAsk | None:
+        """The claim a report carries, on the routes the worker serves (a token limited to
+        ``tags`` narrows them); None for a worker that is gone."""
+        try:
+            routes = _allowed(await self._routes_of(worker_id), tags)
+        except NotFound:
+            return None
+        return ClaimAsk(
+            worker_id=worker_id,
+            routes=routes,
+            limit=limit,
+            lease=self.settings.lease_seconds,
+            ack_timeout=self.settings.ack_timeout,
+            namespaces=namespaces,
+        )
 
     def _observe(self, settled: list[ReportResult]) -> None:
         for r in settled:
@@ -232,6 +265,14 @@ class WorkerService:
 
     async def list_workers(self) -> list[Worker]:
         return await self.store.workers.all()
+
+
+def _allowed(routes: list[str], tags: Sequence[str] | None) -> list[str]:
+    """The routes a worker may claim on with a token limited to ``tags`` (None: all)."""
+    if tags is None:
+        return routes
+    allowed = set(tags)
+    return [r for r in routes if set(r.split(",")) <= allowed]
 
 
 def _raise_if_stale(result: ReportResult) -> ReportResult:

@@ -31,6 +31,7 @@ from tickwork.domain.records import (
     AuditEntry,
     AuditNote,
     BulkResult,
+    ClaimAsk,
     HeartbeatResult,
     ReapResult,
     Report,
@@ -162,6 +163,7 @@ class Reports(Protocol):
         releases: Sequence[tuple[str, int]] = (),
         limit: int,
         now: datetime,
+        claim: ClaimAsk | None = None,
     ) -> Report: ...
 
 

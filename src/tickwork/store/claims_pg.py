@@ -21,7 +21,7 @@ The caller's transaction must hold nothing else: a claim commits it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,13 @@ _FREE = """bypass_concurrency
 """
 
 
-def _ready(*, locking: bool, routes: str, namespaces: str) -> str:
+_LIMITS = """(EXISTS (SELECT 1 FROM rate_limits l WHERE l.job_id = runs.job_id)
+  OR EXISTS (SELECT 1 FROM rate_limits l WHERE l.namespace = runs.namespace AND l.tag IS NOT NULL)
+  OR EXISTS (SELECT 1 FROM namespace_quotas q
+             WHERE q.namespace = runs.namespace AND q.max_running IS NOT NULL)) AS limits, """
+
+
+def _ready(*, locking: bool, routes: str, namespaces: str, limits: bool = False) -> str:
     """The candidates' statement. One route (or namespace) is compared as a value, not as an
     array of one: then ``ix_runs_claimable`` (``…_namespace``) gives the rows in the claim's
     order and the scan stops at the limit; several are an array (sorted, the rarer case)."""
@@ -58,7 +64,8 @@ def _ready(*, locking: bool, routes: str, namespaces: str) -> str:
         where.insert(0, "namespace = %(namespace)s")
     elif namespaces == "many":
         where.insert(0, "namespace = ANY(%(namespaces)s)")
-    text = "SELECT id, job_id, bypass_concurrency, namespace, " + _FREE
+    text = "SELECT id, job_id, bypass_concurrency, namespace, " + (_LIMITS if limits else "")
+    text += _FREE
     text += _READY.format(where=" AND ".join(where))
     return text + (_LOCKING if locking else "")
 
@@ -67,10 +74,22 @@ SHAPES = [(r, n) for r in ("one", "many") for n in ("all", "one", "many")]
 PICK = {shape: _ready(locking=True, routes=shape[0], namespaces=shape[1]) for shape in SHAPES}
 """The candidates, locked, by (routes, namespaces) shape: a fixed text each, prepared once."""
 LOOK = {shape: _ready(locking=False, routes=shape[0], namespaces=shape[1]) for shape in SHAPES}
+LOOK_LIMITS = {
+    shape: _ready(locking=False, routes=shape[0], namespaces=shape[1], limits=True)
+    for shape in SHAPES
+}
+"""The look of a claim carried by a report: each candidate also says whether a rate limit or
+a running quota touches it (``limits``)."""
 
 LOCK_JOBS = """
 SELECT id, concurrency FROM jobs WHERE id = ANY(%(jobs)s) ORDER BY id FOR NO KEY UPDATE
 """
+LOCK_JOBS_FREE = """
+SELECT id, concurrency FROM jobs WHERE id = ANY(%(jobs)s) ORDER BY id
+FOR NO KEY UPDATE SKIP LOCKED
+"""
+"""The jobs a claim carried by a report counts, locked only where free: that claim already
+holds the report's runs, so it must never wait for a job (the lock order puts jobs first)."""
 RUNNING = """
 SELECT job_id, count(*) FROM runs
 WHERE job_id = ANY(%(jobs)s) AND status = 'running' GROUP BY job_id
@@ -241,19 +260,29 @@ async def claim_bypassing(conn: AsyncConnection, terms: Terms) -> Claimed | None
     limit); None if one is not (nothing changed: the transaction was rolled back, the
     caller may claim again on it)."""
     pg = await driver(conn)
+    async with pg.pipeline():
+        cur = pg.cursor()
+        await send_bypassing(cur, terms)
+        # in the same round trip; if a candidate was not free, its lock goes with it (jobs
+        # are locked before runs), and the caller's commit has nothing to do
+        await pg.commit()
+        return bypassed(await cur.fetchall())
+
+
+async def send_bypassing(cur: Any, terms: Terms) -> None:
+    """The bypassing claim's one statement, sent on ``cur`` (in the caller's pipeline)."""
     params = {
         **terms.ready(terms.limit),
         "worker": terms.worker_id,
         "expires": terms.expires,
         "ack": terms.ack,
     }
-    async with pg.pipeline():
-        cur = pg.cursor()
-        await cur.execute(CLAIM_FREE[terms.shape], params)
-        # in the same round trip; if a candidate was not free, its lock goes with it (jobs
-        # are locked before runs), and the caller's commit has nothing to do
-        await pg.commit()
-        rows = await cur.fetchall()
+    await cur.execute(CLAIM_FREE[terms.shape], params)
+
+
+def bypassed(rows: Sequence[Any]) -> Claimed | None:
+    """What the bypassing claim's statement answered: the claim, or None if a candidate was
+    not free (then it changed nothing)."""
     if not rows[0][0]:
         return None
     claimed = [tuple(r[1:9]) for r in rows if r[1] is not None]
@@ -301,6 +330,60 @@ async def claim_limited(
             namespaces={row[1]: row[3] for row in seen},
         )
         rows = await pick.fetchall()
+    picked = limits.choose(rows, {row[1] for row in seen}, terms.limit, terms.now)
+    if held is not None:
+        held.update(limits.held)
+    return await _claim(pg, picked, terms, limits)
+
+
+async def claim_after_finish(
+    conn: AsyncConnection,
+    terms: Terms,
+    finish: Callable[[Any], Awaitable[None]],
+    held: dict[str, int] | None = None,
+) -> Claimed | None:
+    """The claim a report carries, after the report's finishes in the same transaction, for
+    candidates that may count their job's running runs: ``finish`` sends the report's
+    statements in the first round trip beside the look, so the running runs are counted
+    with the report's finishes applied (the room they freed is seen). Then the jobs counted,
+    locked where free (SKIP LOCKED: this transaction holds runs, so it never waits for a
+    job; a run of a job locked elsewhere waits for a later claim), the candidates picked,
+    and the claim with COMMIT. Three round trips and one commit for the report and the
+    claim together.
+
+    None when a rate limit or a running quota touches a candidate: those rows must be
+    locked waiting, before any run, so that claim needs its own transaction; nothing was
+    committed (the caller commits the report, then claims)."""
+    pg = await driver(conn)
+    ready = terms.ready(terms.limit * 4)
+    async with pg.pipeline():
+        await finish(pg)
+        look = pg.cursor()
+        await look.execute(LOOK_LIMITS[terms.shape], ready)
+        seen = await look.fetchall()
+    if any(row[4] for row in seen):
+        return None
+    if not seen:
+        await pg.commit()
+        return [], [], {}
+    limited = sorted({row[1] for row in seen if not row[2]})
+    async with pg.pipeline():
+        jobs, running, pick = pg.cursor(), pg.cursor(), pg.cursor()
+        if limited:
+            await jobs.execute(LOCK_JOBS_FREE, {"jobs": limited})
+            await running.execute(RUNNING, {"jobs": limited})
+        await pick.execute(PICK[terms.shape], ready)
+        limits = Limits.of(
+            jobs=await jobs.fetchall() if limited else [],
+            running=dict(await running.fetchall()) if limited else {},
+            quotas=[],
+            running_ns={},
+            rates=[],
+            tags=[],
+            namespaces={},
+        )
+        rows = await pick.fetchall()
+    # a job not locked has no room: its runs wait (``choose_runs``)
     picked = limits.choose(rows, {row[1] for row in seen}, terms.limit, terms.now)
     if held is not None:
         held.update(limits.held)

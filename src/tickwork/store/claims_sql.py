@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.domain.runs import Assignment
 from tickwork.store import tables as t
-from tickwork.store.claims_pg import Limits, Terms, claim_bypassing, claim_limited
+from tickwork.store.claims_pg import Claimed, Limits, Terms, claim_bypassing, claim_limited
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
@@ -111,7 +111,7 @@ class ClaimRows:
             return await self._claim_pg(terms)
         async with self.db.write(now) as (conn, _events):
             picked, limits = await self._pick(conn, routes, limit, now, namespaces)
-            self._held(limits.held)
+            self.held(limits.held)
             if not picked:
                 return []
             for key, window in limits.windows.items():
@@ -149,30 +149,37 @@ class ClaimRows:
             for r in sorted(claimed, key=lambda r: order[r.id])
         ]
 
-    def _held(self, held: dict[str, int]) -> None:
+    def held(self, held: dict[str, int]) -> None:
+        """Tell ``on_held`` the runs a claim's limits held back."""
         if held and self.on_held is not None:
             self.on_held(held)
 
     async def _claim_pg(self, terms: Terms) -> list[Assignment]:
-        key = (tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces))
         async with self.db.write(terms.now) as (conn, _events):
             got = None
-            if time.monotonic() >= self._limited_until.get(key, 0.0):
+            if self.may_bypass(terms):
                 got = await claim_bypassing(conn, terms)
                 if got is None:
-                    # these routes hold runs of jobs that count their running runs: the
-                    # limited claim for a while, rather than a wasted look before each
-                    self._limited_until[key] = time.monotonic() + LIMITED_FOR
+                    self.limited(terms)
             if got is None:
                 held: dict[str, int] = {}
                 got = await claim_limited(conn, terms, held)
-                self._held(held)
-        picked, rows, found = got
-        order = {rid: i for i, rid in enumerate(picked)}
-        return [
-            _assignment(_Claimed(*r), _Job(*found[r[1]]), terms.worker_id, terms.expires, terms.ack)
-            for r in sorted(rows, key=lambda r: order[r[0]])
-        ]
+                self.held(held)
+        return assignments(got, terms)
+
+    @staticmethod
+    def _key(terms: Terms) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        return tuple(terms.routes), None if terms.namespaces is None else tuple(terms.namespaces)
+
+    def may_bypass(self, terms: Terms) -> bool:
+        """Whether these routes' claims try the one-statement bypassing claim first (not
+        while they recently held runs of jobs that count their running runs)."""
+        return time.monotonic() >= self._limited_until.get(self._key(terms), 0.0)
+
+    def limited(self, terms: Terms) -> None:
+        """These routes hold runs of jobs that count their running runs: the limited claim
+        for a while, rather than a wasted bypassing try before each."""
+        self._limited_until[self._key(terms)] = time.monotonic() + LIMITED_FOR
 
     async def _pick(
         self,
@@ -279,6 +286,16 @@ async def _running(
     """Running runs counted by ``by`` (job id or namespace)."""
     stmt = sa.select(by, sa.func.count()).where(where, R.status == "running").group_by(by)
     return {k: int(n) for k, n in (await conn.execute(stmt)).all()}
+
+
+def assignments(got: Claimed, terms: Terms) -> list[Assignment]:
+    """A PostgreSQL claim's rows as the worker's assignments, in the claim's order."""
+    picked, rows, found = got
+    order = {rid: i for i, rid in enumerate(picked)}
+    return [
+        _assignment(_Claimed(*r), _Job(*found[r[1]]), terms.worker_id, terms.expires, terms.ack)
+        for r in sorted(rows, key=lambda r: order[r[0]])
+    ]
 
 
 def _assignment(r: Any, job: Any, worker_id: str, expires: datetime, ack: datetime) -> Assignment:

@@ -20,7 +20,10 @@ Every wait then points down that order, so no cycle of waits, and so no deadlock
 deletion all follow it). Row locks are ``FOR NO KEY UPDATE``, the lock an ``UPDATE`` of non-key
 columns takes anyway: inserting a row that references a locked one (an attempt of a run, a
 run of a job) is not blocked by it. Claims and the reaper skip runs another transaction holds
-(``SKIP LOCKED``) instead of waiting for them. A run's ``job_id`` never changes, so reading it
+(``SKIP LOCKED``) instead of waiting for them. The one lock taken against the order is the
+claim a report carries (store/claims_pg.py ``claim_after_finish``): holding the report's runs,
+it locks the jobs it counts with ``SKIP LOCKED`` too, so it never waits while holding a run
+(a wait, not a lock, is what a cycle is made of). A run's ``job_id`` never changes, so reading it
 without a lock to find which job to lock first is safe.
 
 SQLite serialises whole write transactions (``BEGIN IMMEDIATE``): there these statements are

@@ -19,13 +19,14 @@ through SQLAlchemy in the same transaction, with the rows ``lock`` read and its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from psycopg.rows import namedtuple_row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickwork.store import tables as t
+from tickwork.store.claims_pg import Claimed, Terms, bypassed, send_bypassing
 from tickwork.store.dialect import pg_arrays, pg_insert_all, pg_update_many
 from tickwork.store.pg import driver
 from tickwork.store.run_writes import FINISH_COLUMNS, FINISH_WHERE
@@ -85,15 +86,38 @@ async def lock(
 
 
 async def finish(
-    conn: AsyncConnection, updates: list[dict[str, Any]], events: list[dict[str, Any]]
-) -> None:
-    """The settled runs written, their events inserted, and COMMIT, in one round trip (the
-    caller's commit then has nothing left to do)."""
+    conn: AsyncConnection,
+    updates: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    claim: Terms | None = None,
+) -> Claimed | None:
+    """The settled runs written, their events inserted, with ``claim`` the bypassing claim
+    for the worker, and COMMIT, in one round trip (the caller's commit then has nothing left
+    to do). The claim comes after the finishes, so it sees the room they freed; it locks no
+    job (the lock order holds: jobs before runs). None: no claim asked, or a candidate was
+    not free (the claim changed nothing; the report is committed all the same)."""
     pg = await driver(conn)
     async with pg.pipeline():
-        update, insert = pg.cursor(), pg.cursor()
-        await update.execute(FINISH, pg_arrays(t.runs, FINISH_KEYS, updates))
+        claiming = pg.cursor()
+        await sender(updates, events)(pg)
+        if claim is not None:
+            await send_bypassing(claiming, claim)
+        await pg.commit()
+        return bypassed(await claiming.fetchall()) if claim is not None else None
+
+
+def sender(
+    updates: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> Callable[[Any], Awaitable[None]]:
+    """What sends the settled runs' update and their events on a driver connection (in its
+    caller's pipeline)."""
+
+    async def send(pg: Any) -> None:
+        await pg.cursor().execute(FINISH, pg_arrays(t.runs, FINISH_KEYS, updates))
         if events:
             cols = list(events[0])
-            await insert.execute(pg_insert_all(t.events, cols), pg_arrays(t.events, cols, events))
-        await pg.commit()
+            await pg.cursor().execute(
+                pg_insert_all(t.events, cols), pg_arrays(t.events, cols, events)
+            )
+
+    return send

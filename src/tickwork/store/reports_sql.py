@@ -13,16 +13,18 @@ attempt leaves no row of its own unless it printed something or did not complete
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickwork.domain.records import Report, ReportResult
+from tickwork.domain.records import ClaimAsk, Report, ReportResult
 from tickwork.domain.runs import Completion
 from tickwork.store import reports_pg
 from tickwork.store import tables as t
+from tickwork.store.claims_pg import Terms, claim_after_finish
+from tickwork.store.claims_sql import ClaimRows, assignments
 from tickwork.store.database import Database, Outbox
 from tickwork.store.dialect import insert_new, one_of, pair_in
 from tickwork.store.finish_hooks import after_finish
@@ -47,8 +49,9 @@ Chunk = tuple[str, int, str, str]  # run id, fence, stream, text
 
 
 class ReportRows:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, claims: ClaimRows) -> None:
         self.db = db
+        self.claims = claims
 
     async def apply(
         self,
@@ -60,12 +63,18 @@ class ReportRows:
         releases: Sequence[Start] = (),
         limit: int,
         now: datetime,
+        claim: ClaimAsk | None = None,
     ) -> Report:
         """Starts, then output, then completions, then releases, in one transaction. The lock
         order (store/locking.py): the pipeline runs the finishing runs are tasks of (a finish
         advances them), the jobs that depend on a finishing run's job by an edge of any
         condition (an ending may queue a run of each: ``finish_hooks.after_finish``), then
-        every run named, by id."""
+        every run named, by id.
+
+        ``claim``: on PostgreSQL's happy path (below), the bypassing claim goes in the same
+        round trip and commit as the finishes (``Report.claimed``); otherwise, or when one
+        of its candidates is not free, ``claimed`` is None and the caller claims on its own.
+        """
         named = [
             *(r for r, _ in starts),
             *(c[0] for c in logs),
@@ -77,8 +86,9 @@ class ReportRows:
             if self.db.is_postgres:
                 held, rows = await reports_pg.lock(conn, finishing_ids, named)
                 if not held and _only_completed(starts, logs, completions, releases, rows):
+                    terms = self._terms(claim, now)
                     return await self._completed(
-                        conn, events, starts, completions, rows, worker_id, now
+                        conn, events, starts, completions, rows, worker_id, now, terms
                     )
             else:
                 await lock_pipeline_runs_of(conn, self.db.dialect, finishing_ids)
@@ -108,23 +118,49 @@ class ReportRows:
         rows: dict[str, Any],
         worker_id: str,
         now: datetime,
+        claim: Terms | None,
     ) -> Report:
         """The happy path on PostgreSQL (``_only_completed``): every run finishes as
-        completed, written with its events and the commit in one round trip."""
+        completed, written with its events (and the bypassing claim, if asked) and the
+        commit in one round trip."""
         plans = completed_plans([(c, rows[c.run_id]) for c in completions], now)
         for _, row, _ in plans:
             if row.started_at is None:  # the attempt's start travels with its end
                 _started_event(events, row, worker_id)
         none: dict[str, str | None] = {}
         settled_events(events, plans, none)
-        await reports_pg.finish(conn, finish_rows(plans, none), events.rows())
+        updates, rows_out = finish_rows(plans, none), events.rows()
         events.pending.clear()
+        if claim is None or self.claims.may_bypass(claim):
+            got = await reports_pg.finish(conn, updates, rows_out, claim)
+            if claim is not None and got is None:
+                self.claims.limited(claim)
+        else:
+            held: dict[str, int] = {}
+            got = await claim_after_finish(conn, claim, reports_pg.sender(updates, rows_out), held)
+            self.claims.held(held)
         done = answers(plans)
         return Report(
             [ReportResult(run_id, True, "running") for run_id, _ in starts],
             [],
             [done[(c.run_id, c.fence)] for c in completions],
             [],
+            None if got is None or claim is None else assignments(got, claim),
+        )
+
+    @staticmethod
+    def _terms(claim: ClaimAsk | None, now: datetime) -> Terms | None:
+        """The claim to carry in the report's commit."""
+        if claim is None or claim.limit <= 0 or not claim.routes:
+            return None
+        return Terms(
+            claim.worker_id,
+            claim.routes,
+            claim.limit,
+            now,
+            now + timedelta(seconds=claim.lease),
+            now + timedelta(seconds=claim.ack_timeout),
+            claim.namespaces,
         )
 
     # --- releases -----------------------------------------------------------------------

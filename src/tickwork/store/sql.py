@@ -41,7 +41,7 @@ class SqlStore:
         self.one_offs = OneOffRows(self.db)
         self.dead_letters = DeadLetterRows(self.db)
         self.claims = ClaimRows(self.db)
-        self.reports = ReportRows(self.db)
+        self.reports = ReportRows(self.db, self.claims)
         self.workers = WorkerRows(self.db)
         self.reaper = ReaperRows(self.db)
         self.schedule = ScheduleRows(self.db)

@@ -167,14 +167,11 @@ async def report(worker_id: str, body: ReportIn, c: ContainerDep, who: Principal
             for x in body.completions
         ],
         releases=[(r.run_id, r.fence) for r in body.releases],
+        claim=body.claim,
+        namespaces=namespaces,
+        tags=who.worker_tags,
     )
-    got = (
-        await c.workers.claim_after_report(
-            worker_id, limit=body.claim, namespaces=namespaces, tags=who.worker_tags
-        )
-        if body.claim
-        else []
-    )
+    got = res.claimed or []
     return ReportOut(
         starts=_items(res.starts),
         logs=_items(res.logs),
