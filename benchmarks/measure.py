@@ -108,16 +108,27 @@ class CpuMeter:
         return used
 
 
-def postgres_pids(dsn: str, database: str) -> Callable[[], list[int]]:
-    """Backends connected to ``database`` plus the server's WAL writer and checkpointer."""
+PG_KINDS = {
+    "backends": "backend_type = 'client backend' AND datname = %(db)s",
+    "autovacuum": "backend_type = 'autovacuum worker' AND datname = %(db)s",
+    "server": "backend_type IN ('walwriter', 'checkpointer', 'background writer')",
+}
+"""PostgreSQL's processes a run costs, by kind: the database's connections, the autovacuum
+workers cleaning its tables, and the server's WAL writer, checkpointer and background
+writer (shared by every database on the server)."""
+
+
+def postgres_pids(dsn: str, database: str, kind: str | None = None) -> Callable[[], list[int]]:
+    """PostgreSQL's processes of ``kind`` (``PG_KINDS``; None: all of them) for
+    ``database``, leaving out the bench's own connections."""
+    where = " OR ".join(f"({w})" for k, w in PG_KINDS.items() if kind in (None, k))
 
     def pids() -> list[int]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE (datname = %s AND pid <> pg_backend_pid()"
-                " AND application_name <> %s)"
-                " OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
-                (database, BENCH_APP),
+                f"SELECT pid FROM pg_stat_activity WHERE ({where})"
+                " AND pid <> pg_backend_pid() AND application_name <> %(app)s",
+                {"db": database, "app": BENCH_APP},
             ).fetchall()
         return [r[0] for r in rows]
 

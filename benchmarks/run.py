@@ -66,7 +66,9 @@ def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
         {
             "coordinator": lambda: [p.pid for p in b.c.coordinators],
             "workers": lambda: [p.pid for p in b.c.workers],
-            "postgres": postgres_pids(ADMIN, b.figures["db"]),
+            "postgres": postgres_pids(ADMIN, b.figures["db"], "backends"),
+            "autovacuum": postgres_pids(ADMIN, b.figures["db"], "autovacuum"),
+            "pg server": postgres_pids(ADMIN, b.figures["db"], "server"),
             "redis": pids_of("redis-server"),
         }
     )
