@@ -164,3 +164,32 @@ async def test_a_completion_answered_503_is_sent_again_and_recorded(slept: list[
     backoffs = [d for d in slept if d != LINGER]  # the reports' own 2 ms linger aside
     assert backoffs and all(d >= 1.0 for d in backoffs)
     assert isinstance(reporter.queue, ReportQueue) and len(reporter.queue) == 0
+
+
+@pytest.mark.parametrize("alone", [True, False])
+async def test_a_report_lingers_only_while_other_runs_could_join_it(
+    slept: list[float], alone: bool
+) -> None:
+    """A worker with nothing else executing sends its report at once (nothing can join it);
+    one with other runs in flight waits the linger for their items."""
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        item = ReportItem(run_id="run-1", ok=True, status="completed")
+        return httpx.Response(
+            200, json={"starts": [], "logs": [], "completions": [item.model_dump()]}
+        )
+
+    async with WorkerProtocolClient(
+        "http://coordinator", retry=QUICK, transport=httpx.MockTransport(handler)
+    ) as client:
+        reporter = Reporter(client, lambda: "w-1", Settled(), alone=lambda: alone)
+        reporter.complete(CompletionIn(run_id="run-1", fence=3, status="completed", exit_code=0))
+        task = asyncio.create_task(reporter.run())
+        try:
+            assert await reporter.flush(10)
+        finally:
+            task.cancel()
+    assert len(bodies) == 1
+    assert slept == ([] if alone else [LINGER])

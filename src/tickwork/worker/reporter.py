@@ -71,9 +71,14 @@ class Reporter:
         limits: Limits | None = None,
         linger: float = LINGER,
         claims: ReportClaims | None = None,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
         self.queue = ReportQueue(limits)
         self.linger = linger
+        self._alone = alone
+        """Whether no other run is executing or waiting to: then nothing more can join a
+        report by lingering, and it leaves at once (a ``concurrency: 1`` job's next run is
+        claimed by the report that ends the one before)."""
         self.requests = 0
         self._client = client
         self._worker_id = worker_id
@@ -138,7 +143,7 @@ class Reporter:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
-            if self.linger > 0:
+            if self.linger > 0 and not (self._alone is not None and self._alone()):
                 await asyncio.sleep(self.linger)
             self._wake.clear()
             while (batch := self.queue.take()) is not None:

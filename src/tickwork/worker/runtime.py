@@ -209,7 +209,9 @@ class Worker:
         self.worker_id = ""
         self.claim_wait = MAX_CLAIM_WAIT
         self.registered = asyncio.Event()
-        self.reporter = Reporter(self.client, lambda: self.worker_id, self, claims=self)
+        self.reporter = Reporter(
+            self.client, lambda: self.worker_id, self, claims=self, alone=self._alone
+        )
         self.report_claims = False
         """Whether the coordinator takes claims carried by reports (it says so at
         registration)."""
@@ -414,6 +416,10 @@ class Worker:
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return min(free, 1000)
+
+    def _alone(self) -> bool:
+        """At most the run whose report is leaving executes, and none waits to start."""
+        return len(self._tasks) <= 1 and not self._ready
 
     def _room(self) -> int:
         ahead = self.prefetch if self._prefetching else 0
