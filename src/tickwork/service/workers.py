@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from tickwork.config import Settings
 from tickwork.coord.base import Bus, Subscription
@@ -21,6 +21,25 @@ from .metrics import Metrics
 from .notify import RUNS_READY, Notifier, worker_topic
 
 ROUTE_CACHE_SECONDS = 10.0
+HANDED = "handed"
+"""What a report delivers to a long-poll it claimed for (the poll's own subscription)."""
+
+
+@dataclass(slots=True, eq=False)
+class _Poll:
+    """A worker's long-poll claim waiting on this coordinator. A report of the same worker
+    that frees room and carries no claim of its own (the worker's room is asked for by the
+    poll) claims for the poll in the report's transaction and hands it the runs: the
+    freed slot is refilled without a claim transaction of its own after the report."""
+
+    routes: list[str]
+    limit: int
+    namespaces: Sequence[str] | None
+    sub: Subscription
+    owner: str | None = None
+    """Who is claiming for the poll now: ``poll`` (itself) or ``report``; None: nobody."""
+    handed: list[Assignment] = field(default_factory=list)
+    handed_at: float = 0.0
 
 
 class WorkerService:
@@ -40,6 +59,7 @@ class WorkerService:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self._routes: dict[str, tuple[float, list[str]]] = {}
+        self._polls: dict[str, _Poll] = {}
         self.draining = asyncio.Event()  # set when the coordinator stops: end long-polls
 
     async def _wait(self, sub: Subscription, seconds: float) -> str | None:
@@ -105,15 +125,32 @@ class WorkerService:
             return await self._claim_once(worker_id, routes, limit, namespaces)
         deadline = arrived + min(wait, self.settings.claim_wait)
         async with self.bus.subscribe(RUNS_READY) as sub:
-            while True:
-                held = time.monotonic() - arrived  # before the claim's time is taken
-                got = await self._claim_once(worker_id, routes, limit, namespaces)
-                left = deadline - time.monotonic()
-                if got or left <= 0 or limit <= 0 or self.draining.is_set():
-                    return [replace(a, claim_held=held) for a in got]
-                # wake on a new run, or re-check at least every second (retry times, leases)
-                await self._wait(sub, min(left, 1.0))
-                sub.drain()
+            poll = _Poll(routes, limit, namespaces, sub)
+            self._polls[worker_id] = poll
+            try:
+                while True:
+                    if poll.owner == "report":  # it hands over what it claims, then wakes us
+                        await sub.wait(self.settings.claim_wait)
+                        continue
+                    got, poll.handed = poll.handed, []
+                    if got:
+                        held = poll.handed_at - arrived
+                    else:
+                        held = time.monotonic() - arrived  # before the claim's time is taken
+                        poll.owner = "poll"
+                        try:
+                            got = await self._claim_once(worker_id, routes, limit, namespaces)
+                        finally:
+                            poll.owner = None
+                    left = deadline - time.monotonic()
+                    if got or left <= 0 or limit <= 0 or self.draining.is_set():
+                        return [replace(a, claim_held=held) for a in got]
+                    # wake on a new run, or re-check at least every second (retry times, leases)
+                    await self._wait(sub, min(left, 1.0))
+                    sub.drain()
+            finally:
+                if self._polls.get(worker_id) is poll:
+                    del self._polls[worker_id]
 
     async def _claim_once(
         self,
@@ -178,18 +215,46 @@ class WorkerService:
         """Apply a worker's report; with ``claim``, then up to that many runs claimed for
         it at once (``Report.claimed``): in the report's own transaction where the store
         can (one commit for both), else in a claim of its own after it. A worker that is
-        gone gets its report applied and answered, and nothing claimed."""
+        gone gets its report applied and answered, and nothing claimed.
+
+        Without ``claim``, a report that frees room claims for the worker's long-poll
+        waiting here, if any (``_Poll``), and hands it the runs."""
         ask = await self._ask(worker_id, claim, namespaces, tags) if claim > 0 else None
-        done = await self.store.reports.apply(
-            worker_id,
-            starts=starts,
-            logs=logs,
-            completions=completions,
-            releases=releases,
-            limit=self.settings.max_output_bytes,
-            now=self.clock.now(),
-            claim=ask,
-        )
+        poll = None if ask is not None or not completions else self._polls.get(worker_id)
+        if poll is not None and (poll.owner is not None or poll.handed):
+            poll = None
+        if poll is not None:
+            poll.owner, poll.handed_at = "report", time.monotonic()
+            ask = ClaimAsk(
+                worker_id=worker_id,
+                routes=poll.routes,
+                limit=poll.limit,
+                lease=self.settings.lease_seconds,
+                ack_timeout=self.settings.ack_timeout,
+                namespaces=poll.namespaces,
+            )
+        try:
+            done = await self.store.reports.apply(
+                worker_id,
+                starts=starts,
+                logs=logs,
+                completions=completions,
+                releases=releases,
+                limit=self.settings.max_output_bytes,
+                now=self.clock.now(),
+                claim=ask,
+            )
+        except BaseException:
+            if poll is not None:
+                poll.owner = None
+                poll.sub.deliver(HANDED)  # nothing handed: the poll claims for itself
+            raise
+        if poll is not None:
+            poll.owner = None
+            await self._hand(worker_id, poll, done.claimed or [])
+            poll.sub.deliver(HANDED)  # the poll wakes to what was handed, or claims
+            done = replace(done, claimed=None)
+            ask = None
         settled = [r for r in done.completions if r.ok and r.outcome]
         self._observe(settled)
         if settled or any(r.ok for r in done.releases):
@@ -207,6 +272,21 @@ class WorkerService:
                 worker_id, limit=claim, namespaces=namespaces, tags=tags
             )
         return Report(done.starts, done.logs, done.completions, done.releases, claimed)
+
+    async def _hand(self, worker_id: str, poll: _Poll, claimed: list[Assignment]) -> None:
+        """Give the runs a report claimed for ``poll`` to it; if it ended meanwhile (its
+        request went away), they go back to the queue at once."""
+        if not claimed:
+            return
+        if self._polls.get(worker_id) is poll:
+            poll.handed = claimed
+            return
+        await self.store.reports.apply(
+            worker_id,
+            releases=[(a.run_id, a.fence) for a in claimed],
+            limit=self.settings.max_output_bytes,
+            now=self.clock.now(),
+        )
 
     async def _ask(
         self,
