@@ -154,3 +154,25 @@ async def test_totals_are_exact_up_to_a_bound_and_estimated_beyond(
         assert total == Total(n, exact=True)
     _, few, _ = await store.jobs.page(JobFilter(q="BULK00001"), limit=10, cursor=None)
     assert few == Total(10, exact=True)  # bulk000010 … bulk000019, any case
+
+
+async def test_pages_of_every_namespace_miss_no_job_named_alike_in_two(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Names are unique per namespace, not across them: a list of every namespace orders by
+    name then namespace, and a page that ends between two jobs of one name goes on with
+    the other (a cursor of the name alone skipped it)."""
+    for name, namespace in [("backup", "b"), ("backup", "a"), ("clean", "a"), ("audit", "b")]:
+        job = make_job(clock, f"{name}", namespace=namespace)
+        await store.jobs.insert(
+            replace(job, id=f"job-{name}-{namespace}"), deps={}, now=clock.now()
+        )
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    for _ in range(10):
+        jobs, total, cursor = await store.jobs.page(JobFilter(), limit=1, cursor=cursor)
+        seen += [(j.name, j.spec.namespace) for j in jobs]
+        if cursor is None:
+            break
+    assert seen == [("audit", "b"), ("backup", "a"), ("backup", "b"), ("clean", "a")]
+    assert total == Total(4)

@@ -206,8 +206,9 @@ export interface paths {
   "/api/jobs": {
     /**
      * List
-     * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
-     * those of namespaces the token may read.
+     * @description Jobs by name, then namespace (names are unique per namespace), with filters and
+     * keyset pagination (pass ``next_cursor`` back); only those of namespaces the token may
+     * read.
      */
     get: operations["jobs-list"];
     /**
@@ -5846,8 +5847,9 @@ export interface operations {
   };
   /**
    * List
-   * @description Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
-   * those of namespaces the token may read.
+   * @description Jobs by name, then namespace (names are unique per namespace), with filters and
+   * keyset pagination (pass ``next_cursor`` back); only those of namespaces the token may
+   * read.
    */
   "jobs-list": {
     parameters: {

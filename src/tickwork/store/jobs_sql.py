@@ -302,16 +302,25 @@ class JobRows:
     async def page(
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], Total, str | None]:
+        """A page of jobs by name, then namespace (names are unique per namespace only):
+        ``ix_jobs_list`` and the filters' indexes give that order, so a page reads its rows
+        and no more, at any size of the table."""
         where = [*namespace_where(t.jobs.c.namespace, flt.namespaces), JOB, *_job_filters(flt)]
-        page = sa.select(t.jobs).where(*where).order_by(t.jobs.c.name).limit(limit + 1)
+        order = (t.jobs.c.name, t.jobs.c.namespace)
+        page = sa.select(t.jobs).where(*where).order_by(*order).limit(limit + 1)
         if cursor:
-            page = page.where(t.jobs.c.name > decode_cursor(cursor, 1)[0])
+            page = page.where(_after_job(cursor))
         async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
             total = await count_matching(conn, t.jobs, where)
             deps = await _deps_of(conn, [r.id for r in rows[:limit]])
         jobs = [job_from_row(r, deps.get(r.id, [])) for r in rows[:limit]]
-        nxt = encode_cursor(jobs[-1].name) if len(rows) > limit else None
+        last = jobs[-1] if jobs else None
+        nxt = (
+            encode_cursor(last.name, last.spec.namespace)
+            if last is not None and len(rows) > limit
+            else None
+        )
         return jobs, total, nxt
 
     async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]:
@@ -392,6 +401,18 @@ class JobRows:
 
 def _named(job: Job) -> dict[str, str]:
     return {"name": job.name, "namespace": job.spec.namespace}
+
+
+def _after_job(cursor: str) -> sa.ColumnElement[bool]:
+    """The jobs after a page's last (name, namespace); a cursor of the name alone (issued
+    before namespaces shared names in one list) goes on after that name."""
+    try:
+        name, namespace = decode_cursor(cursor, 2)
+    except ValueError:
+        return t.jobs.c.name > decode_cursor(cursor, 1)[0]
+    return sa.tuple_(t.jobs.c.name, t.jobs.c.namespace) > sa.tuple_(
+        sa.literal(name), sa.literal(namespace)
+    )
 
 
 def namespace_where(

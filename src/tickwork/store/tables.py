@@ -56,6 +56,8 @@ JOB_WATCHED = (
 )
 ALERT_DUE = "status = 'pending'"
 ONE_OFF = "one_off"
+LISTED = "NOT one_off"
+"""Jobs the job list shows: not the hidden rows of one-off runs (``jobs_sql.JOB``)."""
 OWNED = "pipeline_id IS NOT NULL"
 IN_PIPELINE = "pipeline_run_id IS NOT NULL"
 ACTIVE = "status IN ('queued', 'running')"
@@ -135,9 +137,40 @@ jobs = sa.Table(
         postgresql_where=sa.text(ONE_OFF),
     ),
     sa.Index("ix_jobs_last_run_status", "last_run_status"),
-    # filters of the job list, each with the list's order (by name); names are unique per
-    # namespace, and that constraint's index serves a list of one namespace
-    sa.Index("ix_jobs_schedule_type_name", "schedule_type", "name"),
+    # the job list (hidden one-off rows left out) in its order, by name then namespace
+    # (names are unique per namespace only), and each filter with that order, so a page
+    # reads its own rows and a capped count reads the index alone; the unique constraint's
+    # index serves a list of one namespace
+    sa.Index(
+        "ix_jobs_list",
+        "name",
+        "namespace",
+        sqlite_where=sa.text(LISTED),
+        postgresql_where=sa.text(LISTED),
+    ),
+    sa.Index(
+        "ix_jobs_list_schedule_type",
+        "schedule_type",
+        "name",
+        "namespace",
+        sqlite_where=sa.text(LISTED),
+        postgresql_where=sa.text(LISTED),
+    ),
+    sa.Index(
+        "ix_jobs_list_status",
+        "last_run_status",
+        "name",
+        "namespace",
+        sqlite_where=sa.text(f"enabled AND {LISTED}"),
+        postgresql_where=sa.text(f"enabled AND {LISTED}"),
+    ),
+    sa.Index(
+        "ix_jobs_list_paused",
+        "name",
+        "namespace",
+        sqlite_where=sa.text(f"NOT enabled AND {LISTED}"),
+        postgresql_where=sa.text(f"NOT enabled AND {LISTED}"),
+    ),
     sa.UniqueConstraint("namespace", "name"),
 )
 

@@ -77,8 +77,9 @@ async def list_jobs(
     q: Annotated[str | None, Query(max_length=200, description="Name contains.")] = None,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> JobList:
-    """Jobs by name, with filters and keyset pagination (pass ``next_cursor`` back); only
-    those of namespaces the token may read."""
+    """Jobs by name, then namespace (names are unique per namespace), with filters and
+    keyset pagination (pass ``next_cursor`` back); only those of namespaces the token may
+    read."""
     jobs, total, nxt = await c.jobs.list_jobs(
         JobFilter(
             status=status, tag=tag, schedule_type=schedule_type, q=q, namespaces=scope.filter
