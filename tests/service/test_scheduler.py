@@ -23,7 +23,7 @@ from tickwork.testing import job_spec
 
 @pytest.fixture
 async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url, misfire_grace=60), clock=clock)
+    c = Container(Settings(database_url=db_url, misfire_grace=60, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     yield c
     await c.stop()
@@ -336,7 +336,7 @@ async def test_a_tick_over_several_passes_makes_each_run_once_across_a_failed_pa
     """30 jobs due at one tick, 7 per pass (each pass one transaction): a pass that fails
     after writing its runs leaves nothing behind, and the leader that takes over (or the same
     one, passing again) makes every job's run of that tick exactly once."""
-    c = Container(Settings(database_url=db_url, scheduler_batch=7), clock=clock)
+    c = Container(Settings(database_url=db_url, scheduler_batch=7, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     try:
         for i in range(30):

@@ -16,6 +16,11 @@ apply) rather than six to eight through SQLAlchemy, and none of its statement bu
   LOCKED); the choice (``choose_runs``, domain/quotas.py, shared with SQLite); then the
   update, the targets, the rate windows' new starts and COMMIT.
 
+A run written ahead of its tick is a candidate from its fire time (``not_before``); one of a
+``skip`` or ``cancel_previous`` job only while no earlier run of its job is active (the
+overlap decision at the tick, domain/overlap.py ``at_tick``; store/schedule_sql.py
+``EARLIER`` says the same for SQLite and the scheduler's pass at the tick).
+
 The caller's transaction must hold nothing else: a claim commits it.
 """
 
@@ -36,6 +41,11 @@ _READY = """
 FROM runs
 WHERE status = 'queued' AND {where}
   AND (not_before IS NULL OR not_before <= %(now)s)
+  AND (ahead IS NULL OR ahead NOT IN ('skip', 'cancel_previous') OR NOT EXISTS (
+    SELECT 1 FROM runs o
+    WHERE o.job_id = runs.job_id AND o.status IN ('queued', 'running') AND o.id <> runs.id
+      AND (o.ahead IS NULL OR o.not_before < runs.not_before
+           OR (o.not_before = runs.not_before AND o.id < runs.id))))
 ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
 """
