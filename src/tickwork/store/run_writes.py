@@ -111,6 +111,50 @@ earlier fire time (a run written ahead counts from its fire time: domain/overlap
 ``at_tick``). A ``skip`` or ``cancel_previous`` run written ahead waits while one exists."""
 
 
+async def withdraw_ahead(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    job_ids: Sequence[str],
+    now: datetime,
+    *,
+    reason: str,
+) -> dict[str, datetime]:
+    """Remove these jobs' runs written ahead whose fire time has not come (a job changed,
+    paused or moved by its calendar: no worker ever sees them), each with a
+    ``run.withdrawn`` event; the earliest fire time withdrawn of each job, from which its
+    ticks are to be written again. The caller holds the jobs' locks (or the write lock)."""
+    if not job_ids:
+        return {}
+    gone = (
+        await conn.execute(
+            sa.delete(t.runs)
+            .where(
+                one_of(R.job_id, sorted(set(job_ids)), dialect),
+                R.status == "queued",
+                R.ahead.is_not(None),
+                R.not_before > now,
+            )
+            .returning(R.id, R.job_id, R.scheduled_for, R.not_before)
+        )
+    ).all()
+    earliest: dict[str, datetime] = {}
+    for r in gone:
+        if r.job_id not in earliest or r.not_before < earliest[r.job_id]:
+            earliest[r.job_id] = r.not_before
+        events.add(
+            "run.withdrawn",
+            job_id=r.job_id,
+            run_id=r.id,
+            data={
+                "status": "withdrawn",
+                "scheduled_for": r.scheduled_for.isoformat() if r.scheduled_for else None,
+                "reason": reason,
+            },
+        )
+    return earliest
+
+
 async def active_runs(
     conn: AsyncConnection, dialect: str, job_ids: Sequence[str], now: datetime
 ) -> dict[str, str]:
