@@ -92,9 +92,7 @@ async def test_a_pass_at_the_same_time_or_a_stale_leader_writes_no_duplicate(
     # a leader that still believes the tick unwritten (the job's next_run read before the
     # other's commit): the tick's unique index keeps one run
     async with app.store.db.write(clock.now()) as (conn, _):
-        await conn.execute(
-            sa.update(t.jobs).where(t.jobs.c.id == job.id).values(next_run=tick)
-        )
+        await conn.execute(sa.update(t.jobs).where(t.jobs.c.id == job.id).values(next_run=tick))
     other = Container(app.settings, clock=clock)  # another coordinator, leading
     await other.start(background=False, migrate_db=False)
     try:

@@ -235,9 +235,7 @@ def test_ahead_zero_plans_as_before() -> None:
 
 def test_missed_ticks_fold_while_the_ticks_ahead_each_fire() -> None:
     now = T + timedelta(minutes=64, seconds=30)  # 12:00 … 13:04 due, 13:05 within ahead
-    plan = plan_ticks(
-        EVERY_MINUTE, due=T, now=now, catchup="latest", grace=60, limit=100, ahead=60
-    )
+    plan = plan_ticks(EVERY_MINUTE, due=T, now=now, catchup="latest", grace=60, limit=100, ahead=60)
     assert plan.fire == [T + timedelta(minutes=64), T + timedelta(minutes=65)]
     assert plan.skipped_total == 64
 
