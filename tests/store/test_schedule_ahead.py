@@ -194,7 +194,7 @@ async def test_a_run_waiting_for_its_tick_is_no_active_run_for_a_trigger(
     app: Container, clock: FakeClock
 ) -> None:
     await minutely(app, clock, "trig")  # skip: a trigger returns the active run, if any
-    run_id, status, created = await app.jobs.trigger("trig")
+    _run_id, status, created = await app.jobs.trigger("trig")
     assert created and status == "queued"
     assert len(await runs_of(app, "trig")) == 2
 
@@ -234,3 +234,27 @@ async def test_runs_written_ahead_are_not_queued_for_quotas_and_counts(
     assert overview["by_status"].get("queued") == 1  # waiting, as a retry's backoff is
     clock.advance(60)
     assert await app.store.watch.queued_by_namespace(now=clock.now()) == {"default": 1}
+
+
+async def test_a_claimed_run_is_an_ordinary_one_retries_included(
+    app: Container, clock: FakeClock
+) -> None:
+    """Once claimed, a run written ahead counts as any run: retrying (its not_before its
+    backoff), it is the skip job's active run for a trigger, and an edit leaves it."""
+    await minutely(app, clock, "retried", retries=2)
+    await add_worker(app.store, clock)
+    clock.advance(60)
+    [got] = await claim(app.store, clock)
+    await start(app.store, [(got.run_id, got.fence, "worker-a")], now=clock.now())
+    [done] = await complete(
+        app.store,
+        [Completion(got.run_id, got.fence, "failed", exit_code=1)],
+        worker_id="worker-a",
+        now=clock.now(),
+    )
+    assert done.status == "queued" and done.not_before is not None
+    assert done.not_before > clock.now()
+    run_id, _, created = await app.jobs.trigger("retried")
+    assert (run_id, created) == (got.run_id, False)
+    await app.jobs.replace("retried", job_spec("retried", schedule="* * * * *", command="x"))
+    assert (await app.runs.get(got.run_id)).status == "queued"

@@ -132,6 +132,7 @@ class ClaimRows:
                         lease_expires_at=expires,
                         ack_deadline=ack,
                         cancel_requested=False,
+                        ahead=None,  # claimed: an ordinary run from now on (retries, requeues)
                     )
                     .returning(*CLAIMED)
                 )

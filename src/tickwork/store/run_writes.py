@@ -84,7 +84,7 @@ async def _existing_run_id(conn: AsyncConnection, run: QueuedRun) -> str:
 def not_waiting(now: datetime) -> sa.ColumnElement[bool]:
     """Not a run written ahead of its tick and still waiting for it: such a run is no active
     run of its job yet (for overlap decisions, quotas and counts), only from its fire time."""
-    return sa.or_(R.ahead.is_(None), R.not_before <= now)
+    return sa.or_(R.ahead.is_(None), R.not_before.is_(None), R.not_before <= now)
 
 
 TICK_DECIDED = ("skip", "cancel_previous")
@@ -274,6 +274,7 @@ def requeued(now: datetime) -> dict[str, Any]:
         "status": "queued",
         "max_attempts": R.max_attempts + R.attempt,
         "not_before": None,
+        "ahead": None,
         "queued_at": now,
         "finished_at": None,
         "error": None,

@@ -313,7 +313,8 @@ runs = sa.Table(
     # the pipeline run the run is a task of (store/pipeline_flow.py advances it)
     sa.Column("pipeline_run_id", sa.String(40)),
     # a run written ahead of its tick (``schedule_ahead``): its job's on_overlap then; a
-    # ``skip`` or ``cancel_previous`` one is decided at its fire time (domain/overlap.py)
+    # ``skip`` or ``cancel_previous`` one is decided at its fire time (domain/overlap.py);
+    # cleared when the run is claimed or requeued (an ordinary run from then on)
     sa.Column("ahead", sa.String(16)),
     sa.UniqueConstraint("job_id", "idempotency_key"),
     sa.Index(

@@ -7,8 +7,8 @@ Create Date: 2026-12-02 10:00:00
 The scheduler writes a tick's runs up to ``schedule_ahead`` seconds before the tick, each
 claimable from its fire time (``not_before``), so that at the top of a minute nothing has to
 be written. ``runs.ahead`` is the job's ``on_overlap`` on a run written ahead (NULL on every
-other run): a ``skip`` or ``cancel_previous`` one waits for its overlap decision until its
-fire time. ``ix_runs_ahead_pending`` (those, while queued, by fire time) is how the
+other run, and cleared when it is claimed or requeued): a ``skip`` or ``cancel_previous`` one
+waits for its overlap decision until its fire time. ``ix_runs_ahead_pending`` (those, while queued, by fire time) is how the
 scheduler's pass at the tick finds the ones that came due.
 """
 
