@@ -57,9 +57,11 @@ async def passes(url: str, dsn: str, jobs: int, batch: int, ahead: float) -> Non
     try:
         more = True
         while more:
+            last = c.scheduler.last
             more = await c.scheduler.run_once()
             n += 1
-            made += c.scheduler.last.created if c.scheduler.last else 0
+            if c.scheduler.last is not last:  # a pass that found nothing due keeps the last
+                made += c.scheduler.last.created if c.scheduler.last else 0
             first = first or time.perf_counter() - start
         took, cpu = time.perf_counter() - start, time.process_time() - cpu
         if ahead > 0:  # the tick: its runs are due; the pass decides their overlap
