@@ -102,7 +102,7 @@ class Scheduler(BackgroundService):
             self.metrics.runs_created.labels("schedule").inc(result.created)
         for run_id, worker in result.stopping:  # cancel_previous: as prompt as a cancel
             await self.notifier.cancel(worker, run_id)
-        if result.created:
+        if result.lags:  # runs claimable now (not only runs written ahead of their tick)
             await self.notifier.runs_ready()
         elif result.jobs:
             await self.notifier.changed()
