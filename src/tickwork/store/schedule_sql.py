@@ -85,18 +85,26 @@ class ScheduleRows:
             if not due:
                 return TickResult(0, 0, 0, [])
             refs = {row.id: job_ref(row) for row in due}
-            looking = [j for j, ref in refs.items() if needs_active(ref.on_overlap)]
+            calendars = await calendars_of(
+                conn, ((row.namespace, row.calendar) for row in due if row.calendar)
+            )
+            plans = [
+                (row, *planner(job_from_row(row), calendars.get((row.namespace, row.calendar))))
+                for row in due
+            ]
+            # only a tick whose time has come is decided now (one written ahead: at its tick)
+            looking = [
+                row.id
+                for row, plan, _ in plans
+                if needs_active(refs[row.id].on_overlap)
+                and any(plan.fire_at(tick) <= now for tick in plan.fire)
+            ]
             active = await active_runs(conn, self.db.dialect, looking, now)
             ticks: list[tuple[QueuedRun, datetime]] = []
             skipped = 0
             advance: list[dict[str, Any]] = []
             superseding: list[str] = []
-            calendars = await calendars_of(
-                conn, ((row.namespace, row.calendar) for row in due if row.calendar)
-            )
-            for row in due:
-                calendar = calendars.get((row.namespace, row.calendar)) if row.calendar else None
-                plan, next_due = planner(job_from_row(row), calendar)
+            for row, plan, next_due in plans:
                 skipped += _record_skips(events, row.id, plan)
                 fired, supersedes = _tick_runs(events, refs[row.id], plan, active, now)
                 if supersedes:
