@@ -7,7 +7,7 @@ kinds and statuses; ``--runs`` runs spread over 40 days), then prints from one r
   - the prune rate of the retention pass over the runs older than 30 days, and how long a
     trigger takes meanwhile;
   - ``--minutely`` jobs on `* * * * *` (another database): when each run of one minute's
-    tick is committed, after the minute.
+    tick is committed and claimable, relative to the minute (``--ahead``: schedule_ahead).
 Bounded in time: each phase stops by itself; the database is dropped at the end.
 """
 
@@ -187,58 +187,77 @@ FROM generate_series(1, %(n)s) AS i
 """
 
 
-async def top_of_minute(url: str, dsn: str, n: int) -> dict[str, float]:
-    """n jobs on `* * * * *` (no worker serves them): how long after the minute the tick's runs
-    are committed (seen by another connection polling every 50 ms), for the first whole
-    minute after the scheduler starts; and their queued_at (the start of the pass that
-    made each one)."""
+async def top_of_minute(url: str, dsn: str, n: int, ahead: float) -> dict[str, float]:
+    """n jobs on `* * * * *` (no worker serves them), the scheduler writing ``ahead`` seconds
+    ahead (``schedule_ahead``): for the first whole minute after the scheduler starts, how
+    many of the tick's runs were committed before the minute, and when (seconds after the
+    minute, negative before it) the first, half, 99 % and all of them were committed and
+    claimable (a run is claimable from max(its commit, its not_before), seen by another
+    connection polling every 50 ms); and how long the scheduler's pass at the tick took."""
     from datetime import UTC, datetime, timedelta
 
-    due = (datetime.now(UTC) + timedelta(seconds=75)).replace(second=0, microsecond=0)
+    # the minute after the scheduler's first write: the whole ``ahead`` window to write in
+    due = (datetime.now(UTC) + timedelta(seconds=ahead + 75)).replace(second=0, microsecond=0)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(MINUTE_SQL, {"n": n, "due": due})
         conn.execute("VACUUM ANALYZE jobs")
-    container = Container(Settings(database_url=url, auth=False))
+    settings = Settings(database_url=url, auth=False, schedule_ahead=ahead)
+    container = Container(settings)
     await container.start(migrate_db=False)
-    seen: list[tuple[float, int]] = []  # (seconds after the minute, runs committed)
+    seen: list[tuple[float, int, int]] = []  # (seconds after the minute, committed, claimable)
+    at_tick: list[float] = []
+    real = container.store.schedule.at_tick
+
+    async def timed(**kw: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await real(**kw)
+        finally:
+            at_tick.append(time.perf_counter() - start)
+
+    container.store.schedule.at_tick = timed  # type: ignore[method-assign]
     try:
-        await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
-        seen = await asyncio.to_thread(watch_commits, dsn, due, n, 240.0)
+        # from before the scheduler's first write until all are claimable
+        await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds() - ahead - 5))
+        seen = await asyncio.to_thread(watch_commits, dsn, due, n, ahead + 245.0)
     finally:
         await container.stop()
     with psycopg.connect(dsn) as conn:
-        lags = [
-            row[0].total_seconds()
-            for row in conn.execute(
-                "SELECT queued_at - scheduled_for FROM runs WHERE scheduled_for = %s", (due,)
-            )
-        ]
+        made = conn.execute("SELECT count(*) FROM runs WHERE scheduled_for = %s", (due,))
+        runs = made.fetchone()[0]  # type: ignore[index]
 
-    def committed(share: float) -> float:
-        return next((s for s, k in seen if k >= share * n), float("nan"))
+    def first_at(share: float, column: int) -> float:
+        return next((at for at, *k in seen if k[column - 1] >= share * n), float("nan"))
 
+    before = max((c for at, c, _ in seen if at < 0), default=0)
     return {
-        "n": len(lags),
-        "first": next((s for s, k in seen if k > 0), float("nan")),
-        "c50": committed(0.5),
-        "c99": committed(0.99),
-        "c100": committed(1.0),
-        "p50": pct(lags, 0.5),
-        "p99": pct(lags, 0.99),
-        "max": max(lags) if lags else float("nan"),
+        "n": runs,
+        "before": before,
+        "first": next((at for at, c, _ in seen if c > 0), float("nan")),
+        "c50": first_at(0.5, 1),
+        "c99": first_at(0.99, 1),
+        "c100": first_at(1.0, 1),
+        "claimable_first": next((at for at, _, k in seen if k > 0), float("nan")),
+        "claimable_all": first_at(1.0, 2),
+        "at_tick": max(at_tick, default=float("nan")),
     }
 
 
-def watch_commits(dsn: str, due: Any, n: int, budget: float) -> list[tuple[float, int]]:
-    """(seconds after ``due``, runs of that tick committed) every 50 ms until all n are."""
-    seen: list[tuple[float, int]] = []
+def watch_commits(dsn: str, due: Any, n: int, budget: float) -> list[tuple[float, int, int]]:
+    """(seconds after ``due``, runs of that tick committed, of them claimable by the
+    database's clock) every 50 ms until all n are claimable."""
+    seen: list[tuple[float, int, int]] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
         stop = time.time() + budget
         while time.time() < stop:
-            row = conn.execute("SELECT count(*) FROM runs WHERE scheduled_for = %s", (due,))
-            count = row.fetchone()[0]  # type: ignore[index]
-            seen.append((time.time() - due.timestamp(), count))
-            if count >= n:
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'queued' AND "
+                "(not_before IS NULL OR not_before <= now())) FROM runs WHERE scheduled_for = %s",
+                (due,),
+            ).fetchone()
+            committed, claimable = row  # type: ignore[misc]
+            seen.append((time.time() - due.timestamp(), committed, claimable))
+            if claimable >= n:
                 break
             time.sleep(0.05)
     return seen
@@ -258,6 +277,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per probe at most")
     parser.add_argument("--prune-budget", type=float, default=120.0, help="0: no prune phase")
     parser.add_argument("--minutely", type=int, default=100_000, help="jobs on * * * * * (0: none)")
+    parser.add_argument(
+        "--ahead", type=float, default=60.0, help="schedule_ahead of the minutely phase (0: off)"
+    )
     args = parser.parse_args()
     if args.jobs > 0:
         api_and_prune(args)
@@ -267,12 +289,18 @@ def main() -> None:
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
         url = f"postgresql://postgres@127.0.0.1:5432/{name}"
         asyncio.run(migrated(url))
-        print(f"top of the minute: {args.minutely:,} jobs on '* * * * *' …", flush=True)
-        m = asyncio.run(top_of_minute(url, dsn, args.minutely))
         print(
-            f"  {m['n']:,.0f} runs; committed after the minute: first {m['first']:.2f} s, "
-            f"half {m['c50']:.2f} s, 99% {m['c99']:.2f} s, all {m['c100']:.2f} s; "
-            f"queued_at p50 {m['p50']:.2f} s, p99 {m['p99']:.2f} s, last {m['max']:.2f} s"
+            f"top of the minute: {args.minutely:,} jobs on '* * * * *', "
+            f"schedule_ahead {args.ahead:g} s …",
+            flush=True,
+        )
+        m = asyncio.run(top_of_minute(url, dsn, args.minutely, args.ahead))
+        print(
+            f"  {m['n']:,.0f} runs, {m['before']:,.0f} committed before the minute; committed "
+            f"(s after the minute): first {m['first']:.2f}, half {m['c50']:.2f}, "
+            f"99% {m['c99']:.2f}, all {m['c100']:.2f}; claimable: first "
+            f"{m['claimable_first']:.2f}, all {m['claimable_all']:.2f}; the pass at the tick "
+            f"{m['at_tick']:.2f} s"
         )
     sys.stdout.flush()
 

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="A tick later than this is a misfire (catch-up applies)."
     )
     catchup_limit: int = Field(default=100, ge=1, description="Most runs one catch-up makes.")
+    schedule_ahead: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds ahead of a tick its runs are written, claimable at their fire "
+        "time (0: written when due).",
+    )
     leader_ttl: float = Field(default=10.0, gt=0, description="Leader lease length in seconds.")
     lease_seconds: float = Field(default=90.0, gt=1, description="Run lease; heartbeats extend it.")
     ack_timeout: float = Field(default=30.0, gt=0, description="Claim must be confirmed by then.")

@@ -239,9 +239,9 @@ async def test_a_scheduled_job_over_its_running_quota_fires_late_not_never(
     assert running.run_id == hog
     clock.advance(61)
     await c.scheduler.run_once()
-    [tick] = (await api.get("/api/runs", params={"namespace": "batch", "status": "queued"})).json()[
-        "runs"
-    ]
+    queued = (await api.get("/api/runs", params={"namespace": "batch", "status": "queued"})).json()
+    # the next tick's run, written ahead (schedule_ahead), waits for its time: not this one
+    [tick] = [r for r in queued["runs"] if r["not_before"] is None]
     assert tick["trigger"] == "schedule"
     for _ in range(3):  # later passes and claims: it waits, queued, not dropped
         assert await claim_from_both(pair, workers) == []
@@ -252,3 +252,23 @@ async def test_a_scheduled_job_over_its_running_quota_fires_late_not_never(
     await finish(c, [running])
     [late] = await claim_from_both(pair, workers)
     assert late.run_id == tick["id"]
+
+
+async def test_a_run_written_ahead_of_its_tick_counts_for_max_queued_from_its_time(
+    pair: list[tuple[Container, httpx.AsyncClient]], clock: FakeClock
+) -> None:
+    """schedule_ahead (60 s by default): the next minute's run is written now, waiting for
+    its time; until then it takes no room under max_queued, and a trigger is admitted."""
+    (c, api), _ = pair
+    await create(api, "minutely", namespace="batch", schedule="* * * * *", on_overlap="allow")
+    await create(api, "manual", namespace="batch", on_overlap="allow")
+    await put_quotas(api, "batch", max_queued=1)
+    await c.scheduler.run_once()
+    queued = (await api.get("/api/runs", params={"namespace": "batch", "status": "queued"})).json()
+    [waiting] = queued["runs"]
+    assert waiting["not_before"] is not None
+    ok = await api.post("/api/jobs/manual/trigger?namespace=batch")
+    assert ok.status_code in (200, 201, 202), ok.text
+    clock.advance(60)  # the written-ahead run is due: now the queue is full
+    refused = await api.post("/api/jobs/manual/trigger?namespace=batch")
+    assert refused.status_code == 429, refused.text

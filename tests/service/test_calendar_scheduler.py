@@ -30,7 +30,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url, misfire_grace=60), clock=clock)
+    c = Container(Settings(database_url=db_url, misfire_grace=60, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     yield c
     await c.stop()
@@ -178,3 +178,32 @@ async def test_unknown_calendar_and_deleting_one_in_use(app: Container, clock: F
     await app.jobs.create(job_spec("j", schedule="0 9 * * *", calendar="weekdays"))
     with pytest.raises(Conflict, match="used by job"):
         await app.calendars.delete("weekdays")
+
+
+async def test_a_calendar_change_withdraws_the_runs_written_ahead(
+    db_url: str, clock: FakeClock
+) -> None:
+    """schedule_ahead: Monday 09:00's run, written at 08:59:30, was planned under the old
+    calendar; a change that closes Monday withdraws it and moves the job to Tuesday."""
+    settings = Settings(database_url=db_url, misfire_grace=60, schedule_ahead=60)
+    app = Container(settings, clock=clock)
+    await app.start(background=False)
+    try:
+        await app.calendars.create(DE)
+        job = await app.jobs.create(job_spec("j", schedule="0 9 * * *", calendar="de-business"))
+        monday = datetime(2026, 12, 21, 9, tzinfo=UTC)
+        assert job.next_run == monday
+        clock.set(monday - timedelta(seconds=30))
+        await app.scheduler.run_once()
+        runs, _, _ = await app.runs.list_runs(RunFilter(job_id=job.id), limit=5, cursor=None)
+        assert [(r.scheduled_for, r.not_before) for r in runs] == [(monday, monday)]
+        _, moved = await app.calendars.replace(
+            "de-business", replace(DE, exclude_dates=(date(2026, 12, 21),))
+        )
+        assert moved == {job.id: monday + timedelta(days=1)}
+        runs, _, _ = await app.runs.list_runs(RunFilter(job_id=job.id), limit=5, cursor=None)
+        assert runs == []
+        gone = [e for e in await app.store.events.since(0, limit=100) if e.type == "run.withdrawn"]
+        assert [e.data["reason"] for e in gone] == ["calendar changed"]
+    finally:
+        await app.stop()

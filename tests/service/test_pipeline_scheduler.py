@@ -33,7 +33,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url, misfire_grace=60), clock=clock)
+    c = Container(Settings(database_url=db_url, misfire_grace=60, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     yield c
     await c.stop()

@@ -23,7 +23,7 @@ from tickwork.testing import job_spec
 
 @pytest.fixture
 async def app(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
-    c = Container(Settings(database_url=db_url, misfire_grace=60), clock=clock)
+    c = Container(Settings(database_url=db_url, misfire_grace=60, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     yield c
     await c.stop()
@@ -336,7 +336,7 @@ async def test_a_tick_over_several_passes_makes_each_run_once_across_a_failed_pa
     """30 jobs due at one tick, 7 per pass (each pass one transaction): a pass that fails
     after writing its runs leaves nothing behind, and the leader that takes over (or the same
     one, passing again) makes every job's run of that tick exactly once."""
-    c = Container(Settings(database_url=db_url, scheduler_batch=7), clock=clock)
+    c = Container(Settings(database_url=db_url, scheduler_batch=7, schedule_ahead=0), clock=clock)
     await c.start(background=False)
     try:
         for i in range(30):
@@ -421,3 +421,82 @@ async def test_a_pass_with_nothing_due_opens_no_write_transaction(
     await app.scheduler.run_once()
     assert fired == [clock.now()]
     assert len(await runs_of(app, "later")) == 1
+
+
+# --- schedule_ahead: a tick's runs written ahead of it ---------------------------------------
+
+
+@pytest.fixture
+async def ahead(db_url: str, clock: FakeClock) -> AsyncIterator[Container]:
+    settings = Settings(database_url=db_url, misfire_grace=60, schedule_ahead=30)
+    c = Container(settings, clock=clock)
+    await c.start(background=False)
+    yield c
+    await c.stop()
+
+
+async def test_ahead_the_scheduler_wakes_ahead_of_the_tick_and_writes_it(
+    ahead: Container, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wake-up aims at next_run - schedule_ahead; an idle pass opens no write
+    transaction; a run written ahead has fire lag 0, and a deadline from its fire time."""
+    interval = ahead.scheduler.interval
+    job = await ahead.jobs.create(
+        job_spec("ahead", schedule="* * * * *", on_overlap="allow", start_deadline=5)
+    )
+    assert job.next_run is not None
+    fired: list[datetime] = []
+    real = ahead.store.schedule.fire
+
+    async def counting(**kw: object) -> object:
+        fired.append(clock.now())
+        return await real(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ahead.store.schedule, "fire", counting)
+    writes_at = job.next_run - timedelta(seconds=30)
+    clock.set(writes_at - timedelta(seconds=interval / 4))
+    assert not await ahead.scheduler.run_once()
+    assert fired == []
+    assert ahead.scheduler.next_wait() == pytest.approx(interval / 4, abs=0.002)
+    clock.set(writes_at)
+    await ahead.scheduler.run_once()
+    assert fired == [writes_at]
+    [run] = (await ahead.runs.list_runs(RunFilter(job_id=job.id), limit=5, cursor=None))[0]
+    assert run.not_before == job.next_run
+    assert ahead.scheduler.lags == [0.0]
+    assert ahead.scheduler.next_wait() == interval  # the next write is a minute away
+    await ahead.reaper.run_once()
+    clock.set(job.next_run + timedelta(seconds=4))
+    await ahead.reaper.run_once()
+    assert (await ahead.runs.get(run.id)).status == "queued"
+    clock.advance(2)
+    await ahead.reaper.run_once()
+    assert (await ahead.runs.get(run.id)).status == "missed"
+
+
+async def test_ahead_a_run_written_late_has_its_real_lag(
+    ahead: Container, clock: FakeClock
+) -> None:
+    """A tick whose time has come when the pass runs is written as today, its lag measured."""
+    job = await ahead.jobs.create(job_spec("late", schedule="* * * * *", on_overlap="allow"))
+    assert job.next_run is not None
+    clock.set(job.next_run + timedelta(seconds=2))
+    await ahead.scheduler.run_once()
+    ticks = await runs_of(ahead, "late")
+    assert ticks[0] == job.next_run.isoformat() and len(ticks) == 1
+    assert ahead.scheduler.lags == [pytest.approx(2.0)]
+
+
+async def test_ahead_the_scheduler_wakes_at_the_tick_of_a_skip_run(
+    ahead: Container, clock: FakeClock
+) -> None:
+    """A skip job's run written ahead is decided at its fire time: the scheduler wakes
+    then (not only for the next write), and a new leader looks again at what came due."""
+    job = await ahead.jobs.create(job_spec("skip", schedule="every 45s"))
+    assert job.next_run is not None
+    clock.set(job.next_run - timedelta(seconds=30))
+    await ahead.scheduler.run_once()
+    assert len(await runs_of(ahead, "skip")) == 1
+    clock.set(job.next_run - timedelta(seconds=0.1))
+    await ahead.scheduler.run_once()
+    assert ahead.scheduler.next_wait() == pytest.approx(0.101, abs=0.002)

@@ -8,7 +8,9 @@ from tickwork.domain.overlap import (
     Queue,
     Skip,
     Supersede,
+    at_tick,
     decide_overlap,
+    decided_at_tick,
     needs_active,
     runs_alongside,
 )
@@ -53,3 +55,28 @@ def test_only_skip_and_cancel_previous_read_the_active_runs(on_overlap: str, loo
     assert needs_active(on_overlap) is looks
     if not looks:  # and what it would have read cannot change the decision
         assert decide_overlap(on_overlap, "run-old") == decide_overlap(on_overlap, None)
+
+
+@pytest.mark.parametrize(
+    ("policy", "earlier", "expected"),
+    [
+        ("skip", None, Queue()),
+        ("skip", "run-old", Skip("run-old")),
+        ("cancel_previous", None, Queue()),
+        ("cancel_previous", "run-old", Supersede()),
+        ("allow", "run-old", Queue()),
+        ("queue", "run-old", Queue()),
+    ],
+)
+def test_a_run_written_ahead_is_decided_at_its_tick_as_a_new_run_then(
+    policy: str, earlier: str | None, expected: object
+) -> None:
+    assert at_tick(policy, earlier) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "decided"),
+    [("skip", True), ("cancel_previous", True), ("allow", False), ("queue", False)],
+)
+def test_which_runs_written_ahead_wait_for_their_tick(policy: str, decided: bool) -> None:
+    assert decided_at_tick(policy) is decided

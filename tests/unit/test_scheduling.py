@@ -200,3 +200,64 @@ def test_the_first_tick_of_a_job_is_jittered_too(schedule: str) -> None:
     assert len(offsets) == 40  # forty jobs created in the same instant: forty fire times
     assert first_run(replace(spec, jitter=0), job_id="job-0000", now=now) == nominal
     assert first_run(replace(spec, enabled=False), job_id="job-0000", now=now) is None
+
+
+# --- ticks written ahead (schedule_ahead) ---------------------------------------------------
+
+
+def test_ahead_adds_the_ticks_whose_time_comes_within_it() -> None:
+    now = T + timedelta(seconds=0.3)
+    plan = plan_ticks(
+        EVERY_MINUTE, due=T, now=now, catchup="latest", grace=60, limit=100, ahead=150
+    )
+    assert plan.fire == [T, T + timedelta(minutes=1), T + timedelta(minutes=2)]
+    assert plan.skipped_total == 0
+    assert plan.next_nominal == T + timedelta(minutes=3)
+
+
+def test_a_job_not_yet_due_gets_its_ticks_ahead_and_no_misfire() -> None:
+    due = T + timedelta(minutes=1)
+    plan = plan_ticks(EVERY_MINUTE, due=due, now=T, catchup="none", grace=0, limit=100, ahead=60)
+    assert plan.fire == [due]
+    assert plan.skipped == [] and plan.skipped_total == 0
+    assert plan.next_due == due + timedelta(minutes=1)
+
+
+def test_ahead_zero_plans_as_before() -> None:
+    now = T + timedelta(minutes=64, seconds=30)
+    for catchup in ("latest", "all", "none"):
+        kwargs = {"due": T, "now": now, "catchup": catchup, "grace": 60, "limit": 100}
+        assert plan_ticks(EVERY_MINUTE, **kwargs, ahead=0) == plan_ticks(  # type: ignore[arg-type]
+            EVERY_MINUTE,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def test_missed_ticks_fold_while_the_ticks_ahead_each_fire() -> None:
+    now = T + timedelta(minutes=64, seconds=30)  # 12:00 … 13:04 due, 13:05 within ahead
+    plan = plan_ticks(EVERY_MINUTE, due=T, now=now, catchup="latest", grace=60, limit=100, ahead=60)
+    assert plan.fire == [T + timedelta(minutes=64), T + timedelta(minutes=65)]
+    assert plan.skipped_total == 64
+
+
+def test_ticks_ahead_are_bounded_by_the_limit() -> None:
+    every_second = parse_schedule("every 1s")
+    plan = plan_ticks(every_second, due=T, now=T, catchup="latest", grace=60, limit=10, ahead=60)
+    assert len(plan.fire) == 11  # the tick due now and ten ahead
+    assert plan.next_nominal == T + timedelta(seconds=11)
+
+
+def test_jittered_ticks_ahead_fire_at_tick_plus_offset() -> None:
+    offset = timedelta(seconds=7)
+    plan = plan_ticks(
+        EVERY_MINUTE,
+        due=T + timedelta(minutes=1),
+        now=T + timedelta(seconds=10),
+        catchup="latest",
+        grace=60,
+        limit=100,
+        offset=offset,
+        ahead=60,
+    )
+    assert plan.fire == [T + timedelta(minutes=1)]
+    assert plan.fire_at(plan.fire[0]) == T + timedelta(minutes=1, seconds=7)

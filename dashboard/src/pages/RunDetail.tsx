@@ -26,7 +26,11 @@ function RunProgress({ run }: { run: RunDetailT }) {
     return (
       <div className="run-progress" data-testid="run-progress">
         <div className="run-progress-text">
-          {waitUntil ? (
+          {waitUntil && run.attempt === 0 ? (
+            <>
+              Written ahead of its tick: claimable from <strong>{formatDateTime(waitUntil)}</strong> ({formatRelative(waitUntil, now)}).
+            </>
+          ) : waitUntil ? (
             <>
               Retry {run.attempt + 1} of {run.max_attempts} waits until <strong>{formatDateTime(waitUntil)}</strong> ({formatRelative(waitUntil, now)}).
             </>

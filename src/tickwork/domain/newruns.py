@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,17 @@ class QueuedRun:
     namespace: str = DEFAULT_NAMESPACE
     upstream: tuple[Mapping[str, Any], ...] = ()
     pipeline_run_id: str | None = None
+    not_before: datetime | None = None
+    """Not claimable before then: a run written ahead of its tick (its fire time)."""
+    ahead: str | None = None
+    """A run written ahead of its tick: its job's ``on_overlap`` (domain/overlap.py)."""
+
+
+def written_ahead(run: QueuedRun, fire_at: datetime, on_overlap: str) -> QueuedRun:
+    """A tick's run written before its fire time (``schedule_ahead``): claimable from then,
+    queued as of then (its place in the claim's order), its overlap decided then when the
+    job's ``on_overlap`` asks for one (``decided_at_tick``)."""
+    return replace(run, not_before=fire_at, queued_at=fire_at, ahead=on_overlap)
 
 
 def queued_run(job: JobRef, new: NewRun, *, run_id: str, now: datetime) -> QueuedRun:

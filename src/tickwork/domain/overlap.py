@@ -55,3 +55,26 @@ def needs_active(on_overlap: str) -> bool:
 def runs_alongside(on_overlap: str) -> bool:
     """Runs of a job with ``allow`` ignore its concurrency limit when claimed."""
     return on_overlap == "allow"
+
+
+# --- runs written ahead of their tick ------------------------------------------------------
+
+
+def decided_at_tick(on_overlap: str) -> bool:
+    """Whether a run written ahead of its tick (``schedule_ahead``) still waits for its
+    overlap decision until its fire time: ``skip`` and ``cancel_previous`` look at the
+    job's active runs, which only the fire time knows; ``allow`` and ``queue`` are decided
+    when written (they always queue)."""
+    return needs_active(on_overlap)
+
+
+def at_tick(on_overlap: str, earlier_active: str | None) -> Overlap:
+    """The decision for a run written ahead, at its fire time: as for a new run then, where
+    ``earlier_active`` is one of the job's runs active before it (running, queued and due,
+    or an earlier tick's run), never a later tick's run written ahead and not yet due.
+
+    The store applies it set-based: a claim passes over a ``skip`` or ``cancel_previous``
+    run written ahead while an earlier active run of its job exists; the scheduler's pass
+    at the tick removes the ``skip`` runs that lost (``Skip``: a ``run.skipped`` event)
+    and stops the runs a ``cancel_previous`` run supersedes (``Supersede``)."""
+    return decide_overlap(on_overlap, earlier_active)

@@ -137,6 +137,9 @@ class TickResult:
     lags: list[float]  # seconds between each fired tick and its run's creation
     stopping: list[tuple[str, str]] = field(default_factory=list)
     """(run id, worker id) of each running run a tick asked to stop (cancel_previous)."""
+    ahead: list[datetime] = field(default_factory=list)
+    """The fire time of each run written ahead of it (``schedule_ahead``): its lag is how
+    late its commit came after it (0 if before), known only once the pass committed."""
 
 
 @dataclass(frozen=True, slots=True)

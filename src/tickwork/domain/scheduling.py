@@ -82,6 +82,7 @@ def plan_ticks(
     max_events: int = 100,
     offset: timedelta = timedelta(0),
     since: datetime | None = None,
+    ahead: float = 0.0,
 ) -> TickPlan:
     """Decide the runs for every tick from ``due`` (a nominal time) whose fire time has come.
 
@@ -93,6 +94,10 @@ def plan_ticks(
     Under a business calendar (a ``BusinessSchedule``) the ticks are the calendar's; the
     closed days passed over before each business day's first tick are skipped with the
     calendar's reason ("weekend", "holiday: Christmas Day", …), none from before ``since``.
+
+    ``ahead`` seconds: the ticks whose fire time comes after ``now`` but within ``ahead``
+    seconds fire too (their runs are written ahead, claimable at their fire time), each
+    one, never a misfire; at most ``limit`` of them. 0: only the ticks whose time has come.
     """
     shifted = now - offset  # the nominal time whose tick fires now
     missed, missed_total, on_time, nxt = _collect(
@@ -118,7 +123,17 @@ def plan_ticks(
             closed += len(days)
         if tick not in fired:
             skipped.append((tick, reason))
-    total = missed_total + len(on_time) - len(fire) + closed
+    early: list[datetime] = []
+    horizon = shifted + timedelta(seconds=ahead)
+    while ahead > 0 and nxt is not None and nxt <= horizon and len(early) < limit:
+        if isinstance(schedule, BusinessSchedule):
+            days = schedule.closed_before(nxt, since=since)
+            skipped += days
+            closed += len(days)
+        early.append(nxt)
+        nxt = schedule.next_after(nxt)
+    fire = fire + early
+    total = missed_total + len(on_time) + len(early) - len(fire) + closed
     return TickPlan(
         fire=fire,
         skipped=skipped[-max_events:],

@@ -108,10 +108,13 @@ class JobService:
         await self._check_no_cycle(current, spec, sorted(deps))
         next_run = current.next_run
         calendar = await self._calendar(spec)
-        if _timing_changed(current.spec, spec) or next_run is None:
+        retimed = _timing_changed(current.spec, spec) or next_run is None
+        if retimed:
             next_run = first_run(spec, job_id=current.id, now=now, calendar=calendar)
         updated = replace(current, spec=spec, updated_at=now, next_run=next_run)
-        await self.store.jobs.replace(updated, deps=deps, now=now)
+        # its runs written ahead are withdrawn; its next_run goes back to the first of them
+        # unless retimed (store Jobs.replace)
+        await self.store.jobs.replace(updated, deps=deps, now=now, retimed=retimed)
         await self.notifier.changed()
         return await self.get(current.id)
 

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tickwork.config import Settings
 from tickwork.coord.base import LeaderLease
@@ -56,6 +56,9 @@ class Scheduler(BackgroundService):
         self.last: TickResult | None = None
         self.lags: list[float] = []
         self._wait = self.interval
+        self._decided: datetime | None = None
+        """Runs written ahead whose fire time came by then have had their overlap decided
+        (the pass at the tick); None: none known to have (a new leader looks at all)."""
 
     @property
     def is_leader(self) -> bool:
@@ -69,6 +72,7 @@ class Scheduler(BackgroundService):
         fence = await self.leader.acquire(LEADER, self.holder, self.settings.leader_ttl)
         if fence != self.fence:
             log.info("scheduler leadership: %s (fence %s)", "gained" if fence else "lost", fence)
+            self._decided = None
         self.fence = fence
         self._wait = self.interval
         if fence is None:
@@ -78,22 +82,27 @@ class Scheduler(BackgroundService):
         if due is None or due > now:  # reads, not write transactions finding nothing
             self._wait = self._until(due)
             return False
+        await self._at_tick(now)
         result = await self.store.schedule.fire(
             now=now,
             limit=self.settings.scheduler_batch,
             planner=self.planner(now),
             idle_limit=self.settings.leader_ttl,
+            ahead=self.settings.schedule_ahead,
         )
         self.last = result
         piped = await self._fire_pipelines(now)
-        self.lags = (self.lags + result.lags)[-10_000:]
-        for lag in result.lags:
+        lags = result.lags + self._ahead_lags(result.ahead)
+        self.lags = (self.lags + lags)[-10_000:]
+        for lag in lags:
             self.metrics.fire_lag.observe(lag)
+        for at in sorted(set(result.ahead)):  # claims wake when the runs come due
+            self.notifier.runs_ready_at(at)
         if result.created:
             self.metrics.runs_created.labels("schedule").inc(result.created)
         for run_id, worker in result.stopping:  # cancel_previous: as prompt as a cancel
             await self.notifier.cancel(worker, run_id)
-        if result.created:
+        if result.lags:  # runs claimable now (not only runs written ahead of their tick)
             await self.notifier.runs_ready()
         elif result.jobs:
             await self.notifier.changed()
@@ -101,6 +110,29 @@ class Scheduler(BackgroundService):
         if not more:
             self._wait = self._until(await self._soonest())
         return more
+
+    def _ahead_lags(self, fire_times: list[datetime]) -> list[float]:
+        """The fire lag of runs written ahead: how late their commit (now) came after their
+        fire time, 0 if before it (a run is late only if it was not claimable at its time)."""
+        if not fire_times:
+            return []
+        committed = self.clock.now()
+        return [max(0.0, (committed - at).total_seconds()) for at in fire_times]
+
+    async def _at_tick(self, now: datetime) -> None:
+        """The overlap decision of the runs written ahead that came due since the last pass
+        (store ScheduleRows.at_tick): a read when none did."""
+        pending = await self.store.schedule.next_at_tick(self._decided)
+        if pending is None or pending > now:
+            return
+        skipped, stopping = await self.store.schedule.at_tick(
+            now=now, since=self._decided, idle_limit=self.settings.leader_ttl
+        )
+        self._decided = now
+        for run_id, worker in stopping:
+            await self.notifier.cancel(worker, run_id)
+        if skipped or stopping:
+            await self.notifier.changed()
 
     async def _fire_pipelines(self, now: datetime) -> int:
         """One batch of due pipelines made pipeline runs; how many pipelines were due."""
@@ -116,10 +148,17 @@ class Scheduler(BackgroundService):
         return int(piped)
 
     async def _soonest(self) -> datetime | None:
-        """When the next enabled job or pipeline is due (None: nothing scheduled)."""
+        """When the scheduler next has something to do (None: nothing scheduled): the next
+        enabled job's due time less ``schedule_ahead`` (its runs are written that much
+        ahead), the next pipeline's due time, the next fire time of a run written ahead
+        that waits for its overlap decision. Each is one read on its index."""
+        job = await self.store.schedule.next_due()
+        if job is not None:
+            job -= timedelta(seconds=self.settings.schedule_ahead)
         dues = [
-            await self.store.schedule.next_due(),
+            job,
             await self.store.pipeline_schedule.next_due(),
+            await self.store.schedule.next_at_tick(self._decided),
         ]
         return min((d for d in dues if d is not None), default=None)
 
@@ -175,6 +214,7 @@ class Scheduler(BackgroundService):
                 limit=self.settings.catchup_limit,
                 offset=offset,
                 since=job.updated_at if calendar is not None else None,
+                ahead=self.settings.schedule_ahead,
             )
         except ValidationError as exc:  # NoBusinessDay: never an endless search
             log.warning("job %s stops: %s", job.id, exc.message)

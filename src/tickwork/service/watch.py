@@ -61,7 +61,7 @@ class Watcher(BackgroundService):
                         breaches.append(b)
             after = jobs[-1].id
         if self.backlog_threshold is not None:
-            queued = await self.store.watch.queued_by_namespace()
+            queued = await self.store.watch.queued_by_namespace(now=now)
             breaches += backlogs(queued, self.backlog_threshold, now)
         new = await self.store.watch.record_breaches(breaches, now=now)
         for b in new:

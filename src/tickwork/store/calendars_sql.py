@@ -22,6 +22,7 @@ from tickwork.store.jobs_sql import namespace_where
 from tickwork.store.locking import for_update, no_key_update
 from tickwork.store.pipelines_sql import pipeline_from
 from tickwork.store.rows import job_from_row
+from tickwork.store.run_writes import withdraw_ahead
 
 C = t.calendars.c
 J = t.jobs.c
@@ -140,6 +141,10 @@ class CalendarRows:
             )
             rows = (await conn.execute(no_key_update(using.order_by(J.id), self.db.dialect))).all()
             moved = {row.id: recompute(job_from_row(row), spec) for row in rows}
+            # runs written ahead under the old calendar are withdrawn: planned anew
+            await withdraw_ahead(
+                conn, self.db.dialect, events, sorted(moved), now, reason="calendar changed"
+            )
             if moved:
                 await update_many(
                     conn,

@@ -16,6 +16,12 @@ apply) rather than six to eight through SQLAlchemy, and none of its statement bu
   LOCKED); the choice (``choose_runs``, domain/quotas.py, shared with SQLite); then the
   update, the targets, the rate windows' new starts and COMMIT.
 
+A run written ahead of its tick is a candidate from its fire time (``not_before``); one of a
+``skip`` or ``cancel_previous`` job only while no earlier run of its job is active (the
+overlap decision at the tick, domain/overlap.py ``at_tick``; store/schedule_sql.py
+``EARLIER`` says the same for SQLite and the scheduler's pass at the tick). A claim clears
+``runs.ahead``: from then on the run is an ordinary one (its retries and requeues too).
+
 The caller's transaction must hold nothing else: a claim commits it.
 """
 
@@ -36,6 +42,11 @@ _READY = """
 FROM runs
 WHERE status = 'queued' AND {where}
   AND (not_before IS NULL OR not_before <= %(now)s)
+  AND (ahead IS NULL OR ahead NOT IN ('skip', 'cancel_previous') OR NOT EXISTS (
+    SELECT 1 FROM runs o
+    WHERE o.job_id = runs.job_id AND o.status IN ('queued', 'running') AND o.id <> runs.id
+      AND (o.ahead IS NULL OR o.not_before < runs.not_before
+           OR (o.not_before = runs.not_before AND o.id < runs.id))))
 ORDER BY priority DESC, queued_at, id
 LIMIT %(limit)s
 """
@@ -118,7 +129,7 @@ WINDOW = "UPDATE rate_limits SET starts = %(starts)s WHERE key = %(key)s"
 CLAIM = """
 UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = fence + 1,
   claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
-  ack_deadline = %(ack)s, cancel_requested = false
+  ack_deadline = %(ack)s, cancel_requested = false, ahead = NULL
 WHERE id = ANY(%(ids)s) AND status = 'queued'
 RETURNING id, job_id, fence, attempt, idempotency_key, parameters, timeout, upstream
 """
@@ -139,7 +150,7 @@ verdict AS (SELECT coalesce(bool_and(free), true) AS all_free FROM picked),
 claimed AS (
   UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = runs.fence + 1,
     claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
-    ack_deadline = %(ack)s, cancel_requested = false
+    ack_deadline = %(ack)s, cancel_requested = false, ahead = NULL
   FROM picked, verdict
   WHERE runs.id = picked.id AND verdict.all_free AND runs.status = 'queued'
   RETURNING runs.id, runs.job_id, runs.fence, runs.attempt, runs.idempotency_key,

@@ -24,6 +24,7 @@ from tickwork.store.claims_pg import Claimed, Limits, Terms, claim_bypassing, cl
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import lock_jobs, no_key_update
+from tickwork.store.run_writes import EARLIER, TICK_DECIDED
 
 R = t.runs.c
 J = t.jobs.c
@@ -131,6 +132,7 @@ class ClaimRows:
                         lease_expires_at=expires,
                         ack_deadline=ack,
                         cancel_requested=False,
+                        ahead=None,  # claimed: an ordinary run from now on (retries, requeues)
                     )
                     .returning(*CLAIMED)
                 )
@@ -200,6 +202,9 @@ class ClaimRows:
             R.status == "queued",
             one_of(R.route, routes, self.db.dialect),
             sa.or_(R.not_before.is_(None), R.not_before <= now),
+            # a skip or cancel_previous run written ahead: only while no earlier run of its
+            # job is active (the overlap decision at the tick, domain/overlap.py at_tick)
+            sa.or_(R.ahead.is_(None), R.ahead.not_in(TICK_DECIDED), sa.not_(EARLIER)),
         )
         if namespaces is not None:
             ready = (*ready, one_of(R.namespace, namespaces, self.db.dialect))

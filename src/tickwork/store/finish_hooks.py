@@ -106,7 +106,7 @@ async def _fire_after(
         job = job_ref(row)
         active = None
         if needs_active(job.on_overlap):
-            active = (await active_runs(conn, dialect, [job.id])).get(job.id)
+            active = (await active_runs(conn, dialect, [job.id], now)).get(job.id)
         decision = decide_overlap(job.on_overlap, active)
         if isinstance(decision, Skip):
             events.add(

@@ -21,6 +21,7 @@ from tickwork.store.dialect import one_of
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.quotas_sql import check_new_job, sync_job_rate
 from tickwork.store.rows import job_from_row, spec_to_json
+from tickwork.store.run_writes import not_waiting, withdraw_ahead
 
 JOB = sa.not_(t.jobs.c.one_off)
 """A job row that is a job (not the hidden definition of a one-off run): what every job
@@ -108,12 +109,24 @@ class JobRows:
                 details={"field": "name"},
             ) from exc
 
-    async def replace(self, job: Job, *, deps: dict[str, DependOn], now: datetime) -> None:
+    async def replace(
+        self, job: Job, *, deps: dict[str, DependOn], now: datetime, retimed: bool = False
+    ) -> None:
+        """Replace a job's definition. Its runs written ahead whose time has not come are
+        withdrawn (they were made from the old one); unless its timing changed (``retimed``:
+        its ``next_run`` planned anew), it is due again from the earliest of them, so they
+        are written anew from the new definition."""
         values = _job_values(job)
         values.pop("created_at")
         try:
             async with self.db.write(now) as (conn, events):
                 await check_calendar(conn, self.db.dialect, job)
+                await lock_jobs(conn, self.db.dialect, [job.id], columns=(t.jobs.c.id,))
+                withdrawn = await withdraw_ahead(
+                    conn, self.db.dialect, events, [job.id], now, reason="job updated"
+                )
+                if job.id in withdrawn and job.next_run is not None and not retimed:
+                    values["next_run"] = min(job.next_run, withdrawn[job.id])
                 res = await conn.execute(
                     sa.update(t.jobs).where(t.jobs.c.id == job.id).values(**values)
                 )
@@ -289,6 +302,11 @@ class JobRows:
             if row is None:
                 raise NotFound(f"no job '{job_id}'")
             spec = dict(row.spec) | {"enabled": enabled}
+            if not enabled:  # its runs written ahead are withdrawn; a resume plans anew
+                await lock_jobs(conn, self.db.dialect, [job_id], columns=(t.jobs.c.id,))
+                await withdraw_ahead(
+                    conn, self.db.dialect, events, [job_id], now, reason="job paused"
+                )
             res = await conn.execute(
                 sa.update(t.jobs)
                 .where(t.jobs.c.id == job_id, t.jobs.c.enabled != enabled)
@@ -326,13 +344,14 @@ class JobRows:
     async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]:
         """Set each job's ``last_run_status`` and ``last_run_at`` from its latest run (by
         queue time) where they differ; the ids of the jobs changed. Run transitions do not
-        write their job's row (a hot row under load); this projection follows them."""
+        write their job's row (a hot row under load); this projection follows them. A run
+        written ahead of its tick is not the latest before its fire time."""
         if not job_ids:
             return []
         r = t.runs.c
         latest = (
             sa.select(r.status, r.queued_at)
-            .where(r.job_id == t.jobs.c.id)
+            .where(r.job_id == t.jobs.c.id, not_waiting(now))
             .order_by(r.queued_at.desc(), r.id.desc())
             .limit(1)
         )

@@ -35,6 +35,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import no_key_update
+from tickwork.store.run_writes import not_waiting
 
 Q = t.namespace_quotas.c
 L = t.rate_limits.c
@@ -94,13 +95,14 @@ async def count_usage(
             conn, [J.namespace == namespace, ~J.one_off], t.jobs, cap("max_jobs")
         )
     if wanted("max_queued"):
-        where = [R.namespace == namespace, R.status == "queued"]
+        # a run written ahead of its tick counts from its fire time (store/run_writes.py)
+        where = [R.namespace == namespace, R.status == "queued", not_waiting(now)]
         figures["queued"] = await _count(conn, where, t.runs, cap("max_queued"))
     if wanted("max_running"):
         where = [R.status == "running", R.namespace == namespace]
         figures["running"] = await _count(conn, where, t.runs, cap("max_running"))
     if wanted("runs_per_hour"):
-        where = [R.namespace == namespace, R.queued_at > now - HOUR]
+        where = [R.namespace == namespace, R.queued_at > now - HOUR, R.queued_at <= now]
         figures["runs_last_hour"] = await _count(conn, where, t.runs, cap("runs_per_hour"))
     if exact and wanted("max_output_bytes"):
         figures["output_bytes"] = await _output_bytes(conn, namespace)

@@ -195,6 +195,8 @@ def queued_run_row(run: QueuedRun) -> dict[str, Any]:
         "upstream_run_ids": list(run.upstream_run_ids),
         "upstream": [dict(u) for u in run.upstream] or None,
         "pipeline_run_id": run.pipeline_run_id,
+        "not_before": run.not_before,
+        "ahead": run.ahead,
     }
 
 

@@ -56,17 +56,15 @@ async def insert_runs(
     for r in runs:
         if r.id in created:
             out.append((r.id, True))
-            events.add(
-                "run.queued",
-                job_id=r.job_id,
-                run_id=r.id,
-                data={
-                    "status": "queued",
-                    "trigger": r.trigger,
-                    "job_name": job_names.get(r.job_id, ""),
-                    "attempt": 0,
-                },
-            )
+            data: dict[str, Any] = {
+                "status": "queued",
+                "trigger": r.trigger,
+                "job_name": job_names.get(r.job_id, ""),
+                "attempt": 0,
+            }
+            if r.not_before is not None:  # written ahead: claimable from its fire time
+                data["not_before"] = r.not_before.isoformat()
+            events.add("run.queued", job_id=r.job_id, run_id=r.id, data=data)
         else:
             out.append((await _existing_run_id(conn, r), False))
     return out
@@ -83,11 +81,86 @@ async def _existing_run_id(conn: AsyncConnection, run: QueuedRun) -> str:
     return str((await conn.execute(sa.select(R.id).where(cond).limit(1))).scalar_one())
 
 
+def not_waiting(now: datetime) -> sa.ColumnElement[bool]:
+    """Not a run written ahead of its tick and still waiting for it: such a run is no active
+    run of its job yet (for overlap decisions, quotas and counts), only from its fire time."""
+    return sa.or_(R.ahead.is_(None), R.not_before.is_(None), R.not_before <= now)
+
+
+TICK_DECIDED = ("skip", "cancel_previous")
+"""``runs.ahead`` of the runs written ahead whose overlap is decided at their fire time
+(domain/overlap.py ``decided_at_tick``)."""
+
+_EARLY = t.runs.alias("o")
+EARLIER: sa.ColumnElement[bool] = (
+    sa.select(sa.literal(1))
+    .where(
+        _EARLY.c.job_id == R.job_id,
+        _EARLY.c.status.in_(ACTIVE),
+        _EARLY.c.id != R.id,
+        sa.or_(
+            _EARLY.c.ahead.is_(None),
+            _EARLY.c.not_before < R.not_before,
+            sa.and_(_EARLY.c.not_before == R.not_before, _EARLY.c.id < R.id),
+        ),
+    )
+    .exists()
+)
+"""A run of the run's job active before it: running, queued, or written ahead for an
+earlier fire time (a run written ahead counts from its fire time: domain/overlap.py
+``at_tick``). A ``skip`` or ``cancel_previous`` run written ahead waits while one exists."""
+
+
+async def withdraw_ahead(
+    conn: AsyncConnection,
+    dialect: str,
+    events: Outbox,
+    job_ids: Sequence[str],
+    now: datetime,
+    *,
+    reason: str,
+) -> dict[str, datetime]:
+    """Remove these jobs' runs written ahead whose fire time has not come (a job changed,
+    paused or moved by its calendar: no worker ever sees them), each with a
+    ``run.withdrawn`` event; the earliest fire time withdrawn of each job, from which its
+    ticks are to be written again. The caller holds the jobs' locks (or the write lock)."""
+    if not job_ids:
+        return {}
+    gone = (
+        await conn.execute(
+            sa.delete(t.runs)
+            .where(
+                one_of(R.job_id, sorted(set(job_ids)), dialect),
+                R.status == "queued",
+                R.ahead.is_not(None),
+                R.not_before > now,
+            )
+            .returning(R.id, R.job_id, R.scheduled_for, R.not_before)
+        )
+    ).all()
+    earliest: dict[str, datetime] = {}
+    for r in gone:
+        if r.job_id not in earliest or r.not_before < earliest[r.job_id]:
+            earliest[r.job_id] = r.not_before
+        events.add(
+            "run.withdrawn",
+            job_id=r.job_id,
+            run_id=r.id,
+            data={
+                "status": "withdrawn",
+                "scheduled_for": r.scheduled_for.isoformat() if r.scheduled_for else None,
+                "reason": reason,
+            },
+        )
+    return earliest
+
+
 async def active_runs(
-    conn: AsyncConnection, dialect: str, job_ids: Sequence[str]
+    conn: AsyncConnection, dialect: str, job_ids: Sequence[str], now: datetime
 ) -> dict[str, str]:
     """Each job's oldest queued or running run: one row per job from the database (the
-    active-runs index), not every active run (a job may have thousands queued)."""
+    active-runs index), not every active run (a job may have thousands queued). A run
+    written ahead counts from its fire time."""
     if not job_ids:
         return {}
     ranked = (
@@ -98,7 +171,7 @@ async def active_runs(
             .over(partition_by=R.job_id, order_by=(R.queued_at, R.id))
             .label("n"),
         )
-        .where(one_of(R.job_id, job_ids, dialect), R.status.in_(ACTIVE))
+        .where(one_of(R.job_id, job_ids, dialect), R.status.in_(ACTIVE), not_waiting(now))
         .subquery()
     )
     stmt = sa.select(ranked.c.job_id, ranked.c.id).where(ranked.c.n == 1)
@@ -110,7 +183,8 @@ async def supersede(
 ) -> list[tuple[str, str]]:
     """on_overlap=cancel_previous: cancel these jobs' queued runs and ask their running
     ones to stop; (run id, worker id) of the running ones, whose workers must be told.
-    The caller holds the jobs' locks; the runs are locked here, by id, in one statement."""
+    The caller holds the jobs' locks; the runs are locked here, by id, in one statement.
+    Runs written ahead of a later tick are left waiting for it."""
     if not job_ids:
         return []
     active = await lock_runs(
@@ -118,6 +192,7 @@ async def supersede(
         dialect,
         one_of(R.job_id, job_ids, dialect),
         R.status.in_(ACTIVE),
+        not_waiting(now),
         R.pipeline_run_id.is_(None),  # a pipeline's task runs are its own to stop
         columns=STOPPED_RUN,
     )
@@ -199,6 +274,7 @@ def requeued(now: datetime) -> dict[str, Any]:
         "status": "queued",
         "max_attempts": R.max_attempts + R.attempt,
         "not_before": None,
+        "ahead": None,
         "queued_at": now,
         "finished_at": None,
         "error": None,

@@ -79,7 +79,7 @@ class RunRows:
             stopping: list[tuple[str, str]] = []
             active = None
             if needs_active(job.on_overlap):
-                active = (await active_runs(conn, self.db.dialect, [job.id])).get(job.id)
+                active = (await active_runs(conn, self.db.dialect, [job.id], now)).get(job.id)
             decision = decide_overlap(job.on_overlap, active)
             if isinstance(decision, Skip):
                 return Triggered(decision.active, await _status(conn, decision.active), False)

@@ -60,6 +60,8 @@ LISTED = "NOT one_off"
 """Jobs the job list shows: not the hidden rows of one-off runs (``jobs_sql.JOB``)."""
 OWNED = "pipeline_id IS NOT NULL"
 IN_PIPELINE = "pipeline_run_id IS NOT NULL"
+AHEAD_PENDING = "ahead IN ('skip', 'cancel_previous') AND status = 'queued'"
+"""Runs written ahead whose overlap is decided at their fire time, while queued."""
 ACTIVE = "status IN ('queued', 'running')"
 
 jobs = sa.Table(
@@ -343,6 +345,10 @@ runs = sa.Table(
     sa.Column("upstream", JSONType),
     # the pipeline run the run is a task of (store/pipeline_flow.py advances it)
     sa.Column("pipeline_run_id", sa.String(40)),
+    # a run written ahead of its tick (``schedule_ahead``): its job's on_overlap then; a
+    # ``skip`` or ``cancel_previous`` one is decided at its fire time (domain/overlap.py);
+    # cleared when the run is claimed or requeued (an ordinary run from then on)
+    sa.Column("ahead", sa.String(16)),
     sa.UniqueConstraint("job_id", "idempotency_key"),
     sa.Index(
         "ix_runs_pipeline_run_id",
@@ -370,6 +376,12 @@ runs = sa.Table(
         "lease_expires_at",
         sqlite_where=sa.text("status = 'running'"),
         postgresql_where=sa.text("status = 'running'"),
+    ),
+    sa.Index(
+        "ix_runs_ahead_pending",
+        "not_before",
+        sqlite_where=sa.text(AHEAD_PENDING),
+        postgresql_where=sa.text(AHEAD_PENDING),
     ),
     sa.Index("ix_runs_job_queued", "job_id", "queued_at", "id"),
     sa.Index("ix_runs_queued_at", "queued_at", "id"),

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tickwork.domain.watch import Breach, RunTimes, WatchedJob
 from tickwork.store import tables as t
 from tickwork.store.database import Database
+from tickwork.store.run_writes import not_waiting
 
 J = t.jobs.c
 R = t.runs.c
@@ -87,10 +88,11 @@ class WatchRows:
         async with self.db.read() as conn:
             return (await conn.execute(stmt)).scalar()
 
-    async def queued_by_namespace(self) -> dict[str, int]:
+    async def queued_by_namespace(self, *, now: datetime) -> dict[str, int]:
+        """Queued runs per namespace; a run written ahead counts from its fire time."""
         stmt = (
             sa.select(R.namespace, sa.func.count())
-            .where(R.status == "queued")
+            .where(R.status == "queued", not_waiting(now))
             .group_by(R.namespace)
         )
         async with self.db.read() as conn:

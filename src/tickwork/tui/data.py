@@ -75,10 +75,12 @@ def ago(at: datetime | None, now: datetime) -> str:
 
 def elapsed(run: RunOut, now: datetime) -> Text:
     """Running: ``1m05s/1h`` (yellow past 80 % of the timeout, red past it). Queued: how long
-    it has waited, or ``retry 5s`` while it waits for its retry time."""
+    it has waited, ``retry 5s`` while it waits for its retry time, ``due 5s`` while a run
+    written ahead of its tick waits for its fire time."""
     if run.status == "queued":
         if run.not_before is not None and run.not_before > now:
-            return Text(f"retry {span((run.not_before - now).total_seconds())}", style="yellow")
+            kind = "due" if run.attempt == 0 else "retry"
+            return Text(f"{kind} {span((run.not_before - now).total_seconds())}", style="yellow")
         return Text(f"wait {ago(run.queued_at, now)}", style="dim")
     if run.started_at is None:
         return Text("starting", style="dim")
