@@ -1,7 +1,7 @@
 """the job list's indexes, in its order
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 10:50:00
 
 The job list orders by name, then namespace (names are unique per namespace only; a cursor
@@ -17,8 +17,8 @@ them.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
