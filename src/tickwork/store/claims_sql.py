@@ -201,6 +201,7 @@ class ClaimRows:
         ready: tuple[sa.ColumnElement[bool], ...] = (
             R.status == "queued",
             one_of(R.route, routes, self.db.dialect),
+            R.queued_at <= now,  # runs waiting ahead passed over in the index (claims_pg)
             sa.or_(R.not_before.is_(None), R.not_before <= now),
             # a skip or cancel_previous run written ahead: only while no earlier run of its
             # job is active (the overlap decision at the tick, domain/overlap.py at_tick)
