@@ -25,6 +25,27 @@ REDIS_URL = os.environ.get("TICKWORK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 RUN_TAG = uuid.uuid4().hex[:8]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` on pytest >= 9.2: xdist (3.8) marks an ``xdist_group`` by adding
+    ``@group`` to the node id through ``item._nodeid``, which pytest 9.2 no longer reads (its ids
+    are structured), so every group was silently spread over the workers (pytest-xdist#1386).
+    Where xdist's own suffix is missing, this adds it the way pytest 9.2 keeps ids."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(names))
+        if not names or item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+            continue
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(item.nodeid + suffix)
+
+
 def pg_url(db: str) -> str:
     return f"postgresql://postgres@{PG_HOST}:5432/{db}"
 
