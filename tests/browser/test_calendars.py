@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.harness import Cluster
 
 from .helpers import STEPS
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def test_the_job_form_previews_a_schedule_under_a_calendar(tw: Cluster, page: Page) -> None:

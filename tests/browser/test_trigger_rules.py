@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.integration.harness import Cluster, wait_until
 
 from .helpers import STEPS, finish, python_job
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def test_the_dag_page_shows_a_failure_edge_distinctly(tw: Cluster, page: Page) -> None:

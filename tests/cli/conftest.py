@@ -58,8 +58,8 @@ def run_cli(
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Served]:
-    with serve(tmp_path / "tickwork.db") as served:
+def server(sqlite_file: Path) -> Iterator[Served]:
+    with serve(sqlite_file) as served:
         yield served
 
 

@@ -13,8 +13,8 @@ from .served import Served, serve
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Served]:
-    with serve(tmp_path / "tickwork.db") as served:
+def server(sqlite_file: Path) -> Iterator[Served]:
+    with serve(sqlite_file) as served:
         yield served
 
 

@@ -33,7 +33,7 @@ def pid_of(tmp_path: Path, run_id: str) -> int:
 
 
 def test_a_trigger_stops_the_running_run_it_supersedes_at_once(tw: Cluster, tmp_path: Path) -> None:
-    tw.start_worker()
+    tw.start_worker(grace=0.5)  # at the end, the second run is not waited for (sleep 10)
     tw.create_job(
         name="latest",
         type="shell",
