@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
-from tickwork.domain.queries import RunFilter
+from tickwork.domain.queries import JobFilter, RunFilter
 from tickwork.domain.runs import Completion, Run
 from tickwork.service.container import Container
 from tickwork.store import tables as t
@@ -81,6 +81,20 @@ async def test_a_tick_is_written_ahead_and_claimable_only_from_its_fire_time(
     clock.advance(0.1)
     [got] = await claim(app.store, clock)
     assert got.run_id == run.id
+
+
+async def test_a_job_shows_the_tick_already_written_as_its_next_run(
+    app: Container, clock: FakeClock
+) -> None:
+    """The scheduler's ``next_run`` has moved past the tick written ahead; the job as shown
+    (its page, the list) still says when it really fires next, then the tick after."""
+    tick = await minutely(app, clock, "shown", on_overlap="allow")
+    assert (await app.jobs.get("shown")).next_run == tick + MINUTE  # the scheduler's
+    assert (await app.jobs.detail("shown")).job.next_run == tick
+    [listed], _, _ = await app.jobs.list_jobs(JobFilter(q="shown"), limit=10, cursor=None)
+    assert listed.next_run == tick
+    clock.advance(60)  # its time has come: the next is the one after
+    assert (await app.jobs.detail("shown")).job.next_run == tick + MINUTE
 
 
 async def test_a_pass_at_the_same_time_or_a_stale_leader_writes_no_duplicate(

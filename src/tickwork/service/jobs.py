@@ -68,7 +68,7 @@ class JobService:
     async def detail(
         self, ref: str, namespace: str = DEFAULT_NAMESPACE, *, who: Principal = ANONYMOUS_OPEN
     ) -> JobDetail:
-        job = await self.get(ref, namespace, who=who)
+        [job] = await self._as_shown([await self.get(ref, namespace, who=who)])
         stats = await self.store.stats.job_totals(job.id)
         return JobDetail(job, stats, await self.store.jobs.dependents(job.id))
 
@@ -225,9 +225,22 @@ class JobService:
         self, flt: JobFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Job], Total, str | None]:
         try:
-            return await self.store.jobs.page(flt, limit=limit, cursor=cursor)
+            jobs, total, nxt = await self.store.jobs.page(flt, limit=limit, cursor=cursor)
         except ValueError as exc:
             raise ValidationError("cursor", str(exc)) from exc
+        return await self._as_shown(jobs), total, nxt
+
+    async def _as_shown(self, jobs: list[Job]) -> list[Job]:
+        """Jobs as the API shows them: ``next_run`` is when each really fires next, its run
+        written ahead of the tick (``schedule_ahead``) when there is one, not the tick after
+        it that the scheduler will look at next."""
+        ahead = await self.store.jobs.written_ahead([j.id for j in jobs], now=self.clock.now())
+        return [
+            replace(j, next_run=ahead[j.id])
+            if j.id in ahead and (j.next_run is None or ahead[j.id] < j.next_run)
+            else j
+            for j in jobs
+        ]
 
     async def dag(
         self, namespace: str = DEFAULT_NAMESPACE, *, who: Principal = ANONYMOUS_OPEN

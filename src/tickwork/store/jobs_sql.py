@@ -341,6 +341,27 @@ class JobRows:
         )
         return jobs, total, nxt
 
+    async def written_ahead(self, job_ids: list[str], *, now: datetime) -> dict[str, datetime]:
+        """Each job's soonest fire time still to come among its runs written ahead of their
+        tick (``schedule_ahead``): when the job really fires next, where its ``next_run``
+        has moved past the tick already written. One read on the active-runs index."""
+        if not job_ids:
+            return {}
+        r = t.runs.c
+        stmt = (
+            sa.select(r.job_id, sa.func.min(r.not_before))
+            .where(
+                one_of(r.job_id, job_ids, self.db.dialect),
+                r.status == "queued",
+                r.ahead.is_not(None),
+                r.not_before > now,
+            )
+            .group_by(r.job_id)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {row[0]: row[1] for row in rows}
+
     async def refresh_status(self, job_ids: list[str], *, now: datetime) -> list[str]:
         """Set each job's ``last_run_status`` and ``last_run_at`` from its latest run (by
         queue time) where they differ; the ids of the jobs changed. Run transitions do not
