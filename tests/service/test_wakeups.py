@@ -156,3 +156,25 @@ async def test_runs_claimed_for_a_poll_that_went_away_go_back_to_the_queue(
     back = await app.store.runs.get(second)
     assert back is not None and back.status == "queued"  # claimed, then handed back
     assert waiting.cancelled()
+
+
+async def test_a_report_whose_claim_refilled_every_slot_it_freed_wakes_no_other_claim(
+    app: Container, clock: FakeClock
+) -> None:
+    """The run that ends and the run claimed for the same job in the same transaction (on
+    PostgreSQL): no other worker's waiting claim can take anything more, so none is woken.
+    SQLite (no claim in the report's transaction): waiting claims are woken as before."""
+    wid, first, second, fence = await finish_first_of_two(app, clock)
+    woken: list[str] = []
+    publish = app.notifier._publish
+
+    async def spy(topic: str, message: str = "") -> None:
+        woken.append(topic)
+        await publish(topic, message)
+
+    app.notifier._publish = spy  # type: ignore[method-assign]
+    done = Completion(run_id=first, fence=fence, outcome="completed", elapsed=0.01)
+    out = await app.workers.report(wid, starts=[], logs=[], completions=[done], claim=1)
+    claimed = [a.run_id for a in out.claimed or []]
+    assert claimed == [second]
+    assert ("runs" in woken) is (not app.store.db.is_postgres)

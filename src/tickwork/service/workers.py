@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -249,6 +250,7 @@ class WorkerService:
                 poll.owner = None
                 poll.sub.deliver(HANDED)  # nothing handed: the poll claims for itself
             raise
+        in_txn = done.claimed
         if poll is not None:
             poll.owner = None
             await self._hand(worker_id, poll, done.claimed or [])
@@ -257,7 +259,7 @@ class WorkerService:
             ask = None
         settled = [r for r in done.completions if r.ok and r.outcome]
         self._observe(settled)
-        if settled or any(r.ok for r in done.releases):
+        if (settled or any(r.ok for r in done.releases)) and not _refilled(settled, in_txn):
             # a slot of a limited job came free, a retry or a dependent was queued: claims
             # waiting look again now, and again when a retry comes due
             await self.notifier.runs_ready()
@@ -345,6 +347,17 @@ class WorkerService:
 
     async def list_workers(self) -> list[Worker]:
         return await self.store.workers.all()
+
+
+def _refilled(settled: list[ReportResult], claimed: list[Assignment] | None) -> bool:
+    """Whether the claim made in the report's own transaction took, job by job, at least as
+    many runs as the report ended: then every slot the report freed is taken again by the
+    job it was freed from, nothing else was queued (that report went the short way), and
+    waking every waiting claim would only have them look for nothing."""
+    if not claimed or not settled:
+        return False
+    ended = Counter(r.job_id for r in settled)
+    return Counter(a.job_id for a in claimed) >= ended
 
 
 def _allowed(routes: list[str], tags: Sequence[str] | None) -> list[str]:
