@@ -48,8 +48,10 @@ SELECT 'job-s' || i, 'scale-' || lpad(i::text, 8, '0'), 'shell',
 FROM generate_series(1, %(n)s) AS i
 """
 TAGS_SQL = """
-INSERT INTO job_tags (job_id, tag)
-SELECT 'job-s' || i, 'team-' || (i %% %(tags)s) FROM generate_series(1, %(n)s) AS i
+INSERT INTO job_tags (job_id, tag, name, namespace, listed)
+SELECT 'job-s' || i, 'team-' || (i %% %(tags)s), 'scale-' || lpad(i::text, 8, '0'),
+       'default', true
+FROM generate_series(1, %(n)s) AS i
 """
 RUNS_SQL = """
 INSERT INTO runs (id, job_id, trigger, scheduled_for, idempotency_key, parameters, status, route,

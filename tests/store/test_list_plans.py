@@ -36,11 +36,19 @@ async def test_every_job_list_reads_its_page_in_index_order_among_many(store: Sq
             ),
             {"now": now},
         )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO job_tags (job_id, tag, name, namespace, listed) "
+                "SELECT id, 'team-' || (substr(id, 5)::int % 20), name, namespace, true "
+                "FROM jobs"
+            )
+        )
         await conn.execute(sa.text("ANALYZE jobs"))
+        await conn.execute(sa.text("ANALYZE job_tags"))
     pages: list[tuple[str, Any]] = []
 
     def seen(_conn: object, _cursor: object, statement: str, params: Any, *_: object) -> None:
-        if "ORDER BY jobs.name" in statement:
+        if "ORDER BY jobs.name" in statement or "ORDER BY job_tags.name" in statement:
             pages.append((statement, params))
 
     engine = store.db.reader.sync_engine
@@ -51,15 +59,17 @@ async def test_every_job_list_reads_its_page_in_index_order_among_many(store: Sq
             JobFilter(schedule_type="once"),
             JobFilter(status="failed"),
             JobFilter(status="paused"),
+            JobFilter(tag="team-7"),
         ):
             _, _, cursor = await store.jobs.page(flt, limit=50, cursor=None)
             await store.jobs.page(flt, limit=50, cursor=cursor)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    assert len(pages) == 8
+    assert len(pages) == 10
     async with store.db.read() as conn:
         for statement, params in pages:
             plan = "\n".join(
                 row[0] for row in await conn.exec_driver_sql("EXPLAIN " + statement, params)
             )
-            assert "ix_jobs_list" in plan and "Sort" not in plan, plan
+            wanted = "ix_job_tags_list" if "job_tags.tag" in statement else "ix_jobs_list"
+            assert wanted in plan and "Sort" not in plan, plan

@@ -163,7 +163,7 @@ async def test_pages_of_every_namespace_miss_no_job_named_alike_in_two(
     name then namespace, and a page that ends between two jobs of one name goes on with
     the other (a cursor of the name alone skipped it)."""
     for name, namespace in [("backup", "b"), ("backup", "a"), ("clean", "a"), ("audit", "b")]:
-        job = make_job(clock, f"{name}", namespace=namespace)
+        job = make_job(clock, f"{name}", namespace=namespace, tags=("nightly",))
         await store.jobs.insert(
             replace(job, id=f"job-{name}-{namespace}"), deps={}, now=clock.now()
         )
@@ -176,3 +176,13 @@ async def test_pages_of_every_namespace_miss_no_job_named_alike_in_two(
             break
     assert seen == [("audit", "b"), ("backup", "a"), ("backup", "b"), ("clean", "a")]
     assert total == Total(4)
+    tagged: list[tuple[str, str]] = []  # the list by tag reads the tag's rows: the same
+    cursor = None
+    for _ in range(10):
+        jobs, total, cursor = await store.jobs.page(
+            JobFilter(tag="nightly"), limit=1, cursor=cursor
+        )
+        tagged += [(j.name, j.spec.namespace) for j in jobs]
+        if cursor is None:
+            break
+    assert tagged == seen and total == Total(4)

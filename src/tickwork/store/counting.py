@@ -16,7 +16,7 @@ EXACT_UP_TO = 10_000
 
 
 async def count_matching(
-    conn: AsyncConnection, table: sa.Table, where: list[sa.ColumnElement[bool]]
+    conn: AsyncConnection, table: sa.FromClause, where: list[sa.ColumnElement[bool]]
 ) -> Total:
     matching = sa.select(sa.literal(1)).select_from(table).where(*where)
     if conn.dialect.name != "postgresql":

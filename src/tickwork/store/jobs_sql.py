@@ -20,7 +20,7 @@ from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
 from tickwork.store.locking import key_share, lock_jobs, lock_runs
 from tickwork.store.quotas_sql import check_new_job, sync_job_rate
-from tickwork.store.rows import job_from_row, spec_to_json
+from tickwork.store.rows import job_from_row, spec_to_json, tag_rows
 from tickwork.store.run_writes import not_waiting, withdraw_ahead
 
 JOB = sa.not_(t.jobs.c.one_off)
@@ -145,10 +145,7 @@ class JobRows:
 
     async def _job_links(self, conn: AsyncConnection, job: Job, deps: dict[str, DependOn]) -> None:
         if job.spec.tags:
-            await conn.execute(
-                sa.insert(t.job_tags),
-                [{"job_id": job.id, "tag": tag} for tag in set(job.spec.tags)],
-            )
+            await conn.execute(sa.insert(t.job_tags), tag_rows(job))
         if deps:
             await conn.execute(
                 sa.insert(t.job_deps),
@@ -323,14 +320,28 @@ class JobRows:
         """A page of jobs by name, then namespace (names are unique per namespace only):
         ``ix_jobs_list`` and the filters' indexes give that order, so a page reads its rows
         and no more, at any size of the table."""
-        where = [*namespace_where(t.jobs.c.namespace, flt.namespaces), JOB, *_job_filters(flt)]
-        order = (t.jobs.c.name, t.jobs.c.namespace)
-        page = sa.select(t.jobs).where(*where).order_by(*order).limit(limit + 1)
+        source: sa.FromClause = t.jobs
+        counted: sa.FromClause = t.jobs
+        name, namespace = t.jobs.c.name, t.jobs.c.namespace
+        if flt.tag:
+            # by tag: the tag's rows give the jobs in the list's order (ix_job_tags_list),
+            # and count alone when no other filter needs the job's row
+            g = t.job_tags.c
+            name, namespace = g.name, g.namespace
+            others = _job_filters(flt)
+            where = [*namespace_where(g.namespace, flt.namespaces), g.tag == flt.tag, g.listed]
+            where += others
+            source = t.job_tags.join(t.jobs, t.jobs.c.id == g.job_id)
+            counted = source if others else t.job_tags
+        else:
+            where = [*namespace_where(namespace, flt.namespaces), JOB, *_job_filters(flt)]
+        page = sa.select(t.jobs).select_from(source).where(*where)
+        page = page.order_by(name, namespace).limit(limit + 1)
         if cursor:
-            page = page.where(_after_job(cursor))
+            page = page.where(_after_job(cursor, name, namespace))
         async with self.db.read() as conn:
             rows = (await conn.execute(page)).all()
-            total = await count_matching(conn, t.jobs, where)
+            total = await count_matching(conn, counted, where)
             deps = await _deps_of(conn, [r.id for r in rows[:limit]])
         jobs = [job_from_row(r, deps.get(r.id, [])) for r in rows[:limit]]
         last = jobs[-1] if jobs else None
@@ -443,16 +454,16 @@ def _named(job: Job) -> dict[str, str]:
     return {"name": job.name, "namespace": job.spec.namespace}
 
 
-def _after_job(cursor: str) -> sa.ColumnElement[bool]:
+def _after_job(
+    cursor: str, name: sa.ColumnElement[str], namespace: sa.ColumnElement[str]
+) -> sa.ColumnElement[bool]:
     """The jobs after a page's last (name, namespace); a cursor of the name alone (issued
     before namespaces shared names in one list) goes on after that name."""
     try:
-        name, namespace = decode_cursor(cursor, 2)
+        last, space = decode_cursor(cursor, 2)
     except ValueError:
-        return t.jobs.c.name > decode_cursor(cursor, 1)[0]
-    return sa.tuple_(t.jobs.c.name, t.jobs.c.namespace) > sa.tuple_(
-        sa.literal(name), sa.literal(namespace)
-    )
+        return name > decode_cursor(cursor, 1)[0]
+    return sa.tuple_(name, namespace) > sa.tuple_(sa.literal(last), sa.literal(space))
 
 
 def namespace_where(
@@ -489,6 +500,7 @@ async def _deps_of(conn: AsyncConnection, job_ids: list[str]) -> dict[str, list[
 
 
 def _job_filters(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
+    """The filters on the job's own row (a tag is the join of ``page``)."""
     where: list[sa.ColumnElement[bool]] = []
     if flt.status == "paused":
         where.append(sa.not_(t.jobs.c.enabled))
@@ -496,10 +508,6 @@ def _job_filters(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
         where += [t.jobs.c.enabled, t.jobs.c.last_run_status.is_(None)]
     elif flt.status:
         where += [t.jobs.c.enabled, t.jobs.c.last_run_status == flt.status]
-    if flt.tag:
-        where.append(
-            sa.exists().where(t.job_tags.c.job_id == t.jobs.c.id, t.job_tags.c.tag == flt.tag)
-        )
     if flt.schedule_type == "none":
         where.append(t.jobs.c.schedule_type.is_(None))
     elif flt.schedule_type:

@@ -25,7 +25,7 @@ from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.jobs_sql import _job_values
 from tickwork.store.quotas_sql import check_new_runs
-from tickwork.store.rows import spec_from_json
+from tickwork.store.rows import spec_from_json, tag_rows
 from tickwork.store.run_writes import insert_runs
 
 R = t.runs.c
@@ -66,10 +66,7 @@ class OneOffRows:
             values = _job_values(job) | {"name": item.run_id, "one_off": True, "next_run": None}
             await conn.execute(sa.insert(t.jobs).values(**values))
             if spec.tags:  # a namespace's tag rate limits count runs by their job's tags
-                await conn.execute(
-                    sa.insert(t.job_tags),
-                    [{"job_id": job.id, "tag": tag} for tag in sorted(set(spec.tags))],
-                )
+                await conn.execute(sa.insert(t.job_tags), tag_rows(job, listed=False))
             ref = JobRef.of(
                 job_id=job.id,
                 name=spec.name,

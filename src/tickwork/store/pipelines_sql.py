@@ -36,7 +36,7 @@ from tickwork.store.jobs_sql import (
 )
 from tickwork.store.locking import for_update, key_share, lock_jobs, lock_runs, no_key_update
 from tickwork.store.quotas_sql import check_new_job, sync_job_rate
-from tickwork.store.rows import job_from_row
+from tickwork.store.rows import job_from_row, tag_rows
 
 PL = t.pipelines.c
 P = t.pipeline_runs.c
@@ -319,10 +319,7 @@ class PipelineRows:
 
     async def _tags(self, conn: AsyncConnection, job: Job) -> None:
         if job.spec.tags:
-            await conn.execute(
-                sa.insert(t.job_tags),
-                [{"job_id": job.id, "tag": tag} for tag in set(job.spec.tags)],
-            )
+            await conn.execute(sa.insert(t.job_tags), tag_rows(job))
 
     async def _delete_jobs(self, conn: AsyncConnection, events: Outbox, job_ids: list[str]) -> None:
         """Delete these task jobs (locked by the caller) and their runs."""

@@ -262,3 +262,18 @@ def channel_config(ch: Channel) -> dict[str, Any]:
     url = dict(ch.url) if isinstance(ch.url, Mapping) else ch.url
     secret = dict(ch.secret) if isinstance(ch.secret, Mapping) else ch.secret
     return {"url": url, "secret": secret, "to": list(ch.to)}
+
+
+def tag_rows(job: Job, *, listed: bool = True) -> list[dict[str, Any]]:
+    """The ``job_tags`` rows of a job: each tag with the job's name and namespace (the job
+    list by tag reads them in its order), ``listed`` False for a one-off run's hidden row."""
+    return [
+        {
+            "job_id": job.id,
+            "tag": tag,
+            "name": job.name,
+            "namespace": job.spec.namespace,
+            "listed": listed,
+        }
+        for tag in sorted(set(job.spec.tags))
+    ]

@@ -282,7 +282,21 @@ job_tags = sa.Table(
         "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("tag", sa.String(64), primary_key=True),
+    # the job's name, namespace and whether lists show it (not a one-off run's hidden row),
+    # written with the tag (a job's tags are rewritten with every change of the job): the
+    # job list by tag reads ix_job_tags_list in the list's order, and no job row to count
+    sa.Column("name", sa.String(200)),
+    sa.Column("namespace", NAMESPACE),
+    sa.Column("listed", sa.Boolean),
     sa.Index("ix_job_tags_tag", "tag", "job_id"),
+    sa.Index(
+        "ix_job_tags_list",
+        "tag",
+        "name",
+        "namespace",
+        sqlite_where=sa.text("listed"),
+        postgresql_where=sa.text("listed"),
+    ),
 )
 
 job_deps = sa.Table(
