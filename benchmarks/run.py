@@ -7,7 +7,8 @@ database is dropped):
   - N no-op python runs and N `true` shell runs drained by 2 real workers, with the CPU each
     process group used per run and the rows PostgreSQL wrote per run (pg_stat_user_tables);
   - latency of one triggered run on idle workers, a concurrency-1 job back to back, how late a
-    retry starts after its due time, and the fire lag of 1,000 jobs due in the same second.
+    retry starts after its due time, the fire lag of 1,000 jobs due in the same second, and
+    10,000 jobs on `* * * * *` at the top of a minute: written ahead, drained by the workers.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ SCENARIOS = (
     "retry",
     "fire",
     "scoped",
+    "minute",
 )
 
 
@@ -165,6 +167,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10_000)
     ap.add_argument("--fire", type=int, default=1_000)
     ap.add_argument("--concurrency", type=int, default=32, help="slots per worker")
+    ap.add_argument("--minute", type=int, default=10_000, help="jobs on * * * * * (minute)")
+    ap.add_argument(
+        "--schedule-ahead", type=float, default=None, help="the coordinator's schedule_ahead"
+    )
     ap.add_argument(
         "--open", action="store_true", help="no authentication (default: tokens, as in production)"
     )
@@ -187,6 +193,7 @@ def main() -> None:
             f"bench:{uuid.uuid4().hex[:6]}",
             log_level="warning",
             auth=not args.open,
+            schedule_ahead=args.schedule_ahead,
         )
         b = scenarios.Bench(c, dsn, {"db": db, "raw": raw_rate})
         worker_env: dict[str, str] = {}
@@ -208,23 +215,30 @@ def main() -> None:
                     extra=["--path", str(JOBS), "--log-level", "warning"],
                     env=worker_env,
                 )
-            if "python" in only:
-                drain_measured(b, "py-noop", args.runs, "python")
-            if "shell" in only:
-                drain_measured(b, "sh-true", args.runs, "shell")
-            if "idle" in only:
-                scenarios.idle_latency(b, "idle")
-            if "serial" in only:
-                scenarios.serial(b, "serial", 1000)
-            if "retry" in only:
-                scenarios.retry_precision(b, "retry")
-            if "fire" in only:
-                scenarios.fire_lag(b, args.fire)
+            with_workers(b, args, only)
             if "scoped" in only and not args.open:
                 scoped_drain(b, args, {**worker_env, "TICKWORK_TOKEN": tokens["scoped"]})
         finally:
             c.close()
             sys.stdout.write(report(b.figures, args) + "\n")  # what was measured, even so
+
+
+def with_workers(b: scenarios.Bench, args: argparse.Namespace, only: set[str]) -> None:
+    """The scenarios the two workers serve, in their order."""
+    if "python" in only:
+        drain_measured(b, "py-noop", args.runs, "python")
+    if "shell" in only:
+        drain_measured(b, "sh-true", args.runs, "shell")
+    if "idle" in only:
+        scenarios.idle_latency(b, "idle")
+    if "serial" in only:
+        scenarios.serial(b, "serial", 1000)
+    if "retry" in only:
+        scenarios.retry_precision(b, "retry")
+    if "fire" in only:
+        scenarios.fire_lag(b, args.fire)
+    if "minute" in only:
+        scenarios.top_of_minute(b, args.minute)
 
 
 def _of_raw(rate: float, raw_rate: float) -> str:
@@ -303,13 +317,30 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
             f"  retry due after 1 s, started late by: p50 {fig['retry']['p50'] * 1000:.0f} ms, "
             f"max {fig['retry']['max'] * 1000:.0f} ms"
         )
+    return "\n".join(lines + _schedule_lines(fig))
+
+
+def _schedule_lines(fig: dict[str, Any]) -> list[str]:
+    """The scheduler's lines: the top of a minute and the fire lag."""
+    lines = []
+    if minute := fig.get("minute"):
+        lines.append(
+            f"  top of the minute, {minute['n']} jobs   : {minute['before']} runs committed "
+            f"before it; drained {minute['rate']:6.0f} runs/s (first claimed "
+            f"{minute['first'] * 1000:.0f} ms after the minute, all done after "
+            f"{minute['all']:.1f} s)"
+        )
     if fire := fig.get("fire"):
         lines.append(
             f"  fire lag, {fire['n']} jobs due in one second: p50 {fire['p50'] * 1000:.0f} ms, "
             f"p99 {fire['p99'] * 1000:.0f} ms, max {fire['max'] * 1000:.0f} ms; all visible "
-            f"{fire['visible'] * 1000:.0f} ms after their time"
+            + (
+                f"{fire['visible'] * 1000:.0f} ms after their time"
+                if fire["visible"] >= 0
+                else f"{-fire['visible']:.1f} s before their time (written ahead)"
+            )
         )
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ class Bench:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             return conn.execute(query, args).fetchall()
 
+    def sql_exec(self, query: str, params: dict[str, Any]) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(query, params)  # type: ignore[arg-type]
+
     def job_id(self, name: str) -> str:
         return str(self.c.http.get(f"/api/jobs/{name}").json()["id"])
 
@@ -203,4 +207,65 @@ def fire_lag(b: Bench, n: int) -> None:
         "p99": pct(lags, 0.99),
         "max": max(lags),
         "visible": visible,
+    }
+
+
+MINUTE_JOBS_SQL = """
+INSERT INTO jobs (id, name, type, spec, schedule_type, route, enabled, priority, concurrency,
+                  running_count, next_run, created_at, updated_at)
+SELECT 'job-minute-' || i, 'minute-' || lpad(i::text, 6, '0'), 'python',
+       jsonb_build_object('name', 'minute-' || lpad(i::text, 6, '0'), 'type', 'python',
+                          'function', 'benchjobs.noop', 'schedule', '* * * * *',
+                          'on_overlap', 'allow', 'retries', 0),
+       'cron', 'default', true, 50, 1, 0, %(due)s, now(), now()
+FROM generate_series(1, %(n)s) AS i
+"""
+
+
+def top_of_minute(b: Bench, n: int) -> None:
+    """n python no-op jobs on `* * * * *` served by the bench's workers: whether the tick's
+    runs were all committed before the minute (written ahead), and how fast the workers
+    drained them from the minute on. The jobs are added in SQL (as ``make bench-scale``
+    does) for the first whole minute at least 70 s away, so the scheduler writes the
+    tick's runs ahead of it, and taken out once the tick is drained."""
+    due = (datetime.now(UTC) + timedelta(seconds=130)).replace(second=0, microsecond=0)
+    b.sql_exec(MINUTE_JOBS_SQL, {"n": n, "due": due})
+    try:
+        wait_until(
+            lambda: datetime.now(UTC) >= due - timedelta(seconds=0.5),
+            timeout=200,
+            every=0.1,
+            what="the minute",
+        )
+        ((before,),) = b.sql(
+            "SELECT count(*) FROM runs WHERE scheduled_for = %s AND job_id LIKE 'job-minute-%%'",
+            due,
+        )
+        wait_until(
+            lambda: (
+                b.sql(
+                    "SELECT count(*) FROM runs WHERE scheduled_for = %s "
+                    "AND job_id LIKE 'job-minute-%%' AND status = 'completed'",
+                    due,
+                )[0][0]
+                >= n
+            ),
+            timeout=600,
+            every=0.2,
+            what=f"{n} runs of the minute",
+        )
+        ((first, last),) = b.sql(
+            "SELECT min(claimed_at), max(finished_at) FROM runs WHERE scheduled_for = %s "
+            "AND job_id LIKE 'job-minute-%%'",
+            due,
+        )
+    finally:  # no later tick: the jobs and their runs written ahead go
+        b.sql_exec("UPDATE jobs SET enabled = false WHERE id LIKE 'job-minute-%%'", {})
+        b.sql_exec("DELETE FROM runs WHERE job_id LIKE 'job-minute-%%' AND status = 'queued'", {})
+    b.figures["minute"] = {
+        "n": n,
+        "before": before,
+        "first": (first - due).total_seconds(),
+        "all": (last - due).total_seconds(),
+        "rate": n / max((last - due).total_seconds(), 1e-9),
     }
