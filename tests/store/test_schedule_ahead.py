@@ -272,3 +272,40 @@ async def test_a_claimed_run_is_an_ordinary_one_retries_included(
     assert (run_id, created) == (got.run_id, False)
     await app.jobs.replace("retried", job_spec("retried", schedule="* * * * *", command="x"))
     assert (await app.runs.get(got.run_id)).status == "queued"
+
+
+async def test_runs_due_ahead_wait_while_workers_drain_until_half_the_window(
+    app: Container, clock: FakeClock
+) -> None:
+    """While workers are draining, the next tick's runs are not written at the start of the
+    window (they would take the cores the drain needs) but by its second half; a job with
+    nothing draining is written at once (the test above)."""
+    draining = [True]
+    app.scheduler.draining = lambda: draining[0]
+    job = await app.jobs.create(job_spec("paced", schedule="* * * * *", on_overlap="allow"))
+    tick = job.next_run
+    assert tick is not None and tick == clock.now() + MINUTE
+    await app.scheduler.run_once()
+    assert await runs_of(app, "paced") == []  # 60 s away, a drain under way: later
+    clock.advance(29)
+    await app.scheduler.run_once()
+    assert await runs_of(app, "paced") == []  # 31 s away: still in the first half
+    clock.advance(2)
+    await app.scheduler.run_once()
+    [run] = await runs_of(app, "paced")  # 29 s away: written, drain or not
+    assert (run.scheduled_for, run.not_before) == (tick, tick)
+
+
+async def test_a_coordinator_handing_out_runs_counts_as_draining(
+    app: Container, clock: FakeClock
+) -> None:
+    await app.jobs.create(job_spec("work", on_overlap="allow"))
+    w = await app.workers.register(
+        hostname="h", pid=1, tags=["default"], concurrency=1, version="t"
+    )
+    assert not app.workers.handing_out()
+    await app.workers.claim(w.id, limit=1, wait=0)  # nothing to hand out
+    assert not app.workers.handing_out()
+    await app.jobs.trigger("work")
+    [got] = await app.workers.claim(w.id, limit=1, wait=0)
+    assert got.job_name == "work" and app.workers.handing_out()

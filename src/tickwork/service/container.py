@@ -86,7 +86,13 @@ class Container:
             self.store, self.clock, self.coord.bus, self.notifier, settings, self.metrics
         )
         self.scheduler = Scheduler(
-            self.store, self.coord.leader, self.clock, self.notifier, settings, metrics=self.metrics
+            self.store,
+            self.coord.leader,
+            self.clock,
+            self.notifier,
+            settings,
+            metrics=self.metrics,
+            draining=self.workers.handing_out,
         )
         self.reaper = Reaper(self.store, self.clock, self.notifier, settings, self.metrics)
         self.events = EventRelay(self.store, self.coord.bus)

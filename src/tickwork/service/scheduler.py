@@ -43,6 +43,7 @@ class Scheduler(BackgroundService):
         settings: Settings,
         holder: str | None = None,
         metrics: Metrics | None = None,
+        draining: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(settings.scheduler_interval)
         self.store = store
@@ -56,6 +57,9 @@ class Scheduler(BackgroundService):
         self.last: TickResult | None = None
         self.lags: list[float] = []
         self._wait = self.interval
+        self.draining = draining
+        """Whether workers are claiming runs on this coordinator now (a drain under way):
+        runs written ahead then wait, up to half the window before their fire time."""
         self._decided: datetime | None = None
         """Runs written ahead whose fire time came by then have had their overlap decided
         (the pass at the tick); None: none known to have (a new leader looks at all)."""
@@ -83,13 +87,16 @@ class Scheduler(BackgroundService):
             self._wait = self._until(due)
             return False
         await self._at_tick(now)
-        result = await self.store.schedule.fire(
-            now=now,
-            limit=self.settings.scheduler_batch,
-            planner=self.planner(now),
-            idle_limit=self.settings.leader_ttl,
-            ahead=self.settings.schedule_ahead,
-        )
+        if await self._defer_ahead(now):
+            result = TickResult(0, 0, 0, [])
+        else:
+            result = await self.store.schedule.fire(
+                now=now,
+                limit=self.settings.scheduler_batch,
+                planner=self.planner(now),
+                idle_limit=self.settings.leader_ttl,
+                ahead=self.settings.schedule_ahead,
+            )
         self.last = result
         piped = await self._fire_pipelines(now)
         lags = result.lags + self._ahead_lags(result.ahead)
@@ -110,6 +117,18 @@ class Scheduler(BackgroundService):
         if not more:
             self._wait = self._until(await self._soonest())
         return more
+
+    async def _defer_ahead(self, now: datetime) -> bool:
+        """Whether to leave the runs due to be written ahead for a later pass: while workers
+        drain (the tick just begun, most often) and the soonest of them fires more than
+        half the ``schedule_ahead`` window away. Writing the next tick's runs takes the
+        same cores the drain needs; the second half of the window is left for it. A job
+        already due never waits."""
+        ahead = self.settings.schedule_ahead
+        if ahead <= 0 or self.draining is None or not self.draining():
+            return False
+        soonest = await self.store.schedule.next_due()
+        return soonest is not None and (soonest - now).total_seconds() > ahead / 2
 
     def _ahead_lags(self, fire_times: list[datetime]) -> list[float]:
         """The fire lag of runs written ahead: how late their commit (now) came after their

@@ -22,6 +22,8 @@ from .metrics import Metrics
 from .notify import RUNS_READY, Notifier, worker_topic
 
 ROUTE_CACHE_SECONDS = 10.0
+DRAINING_SECONDS = 1.0
+"""A coordinator that handed runs to a worker this recently sees a drain under way."""
 HANDED = "handed"
 """What a report delivers to a long-poll it claimed for (the poll's own subscription)."""
 
@@ -61,7 +63,16 @@ class WorkerService:
         self.metrics = metrics or Metrics()
         self._routes: dict[str, tuple[float, list[str]]] = {}
         self._polls: dict[str, _Poll] = {}
+        self._claimed_at = float("-inf")
         self.draining = asyncio.Event()  # set when the coordinator stops: end long-polls
+
+    def handing_out(self) -> bool:
+        """Whether this coordinator handed runs to workers within ``DRAINING_SECONDS``."""
+        return time.monotonic() - self._claimed_at < DRAINING_SECONDS
+
+    def _handed_out(self, got: Sequence[Assignment] | None) -> None:
+        if got:
+            self._claimed_at = time.monotonic()
 
     async def _wait(self, sub: Subscription, seconds: float) -> str | None:
         """A message on ``sub`` within ``seconds``, or None; returns early when draining."""
@@ -160,6 +171,17 @@ class WorkerService:
         limit: int,
         namespaces: Sequence[str] | None,
     ) -> list[Assignment]:
+        got = await self._claim_store(worker_id, routes, limit, namespaces)
+        self._handed_out(got)
+        return got
+
+    async def _claim_store(
+        self,
+        worker_id: str,
+        routes: list[str],
+        limit: int,
+        namespaces: Sequence[str] | None,
+    ) -> list[Assignment]:
         return await self.store.claims.claim(
             worker_id=worker_id,
             routes=routes,
@@ -251,6 +273,7 @@ class WorkerService:
                 poll.sub.deliver(HANDED)  # nothing handed: the poll claims for itself
             raise
         in_txn = done.claimed
+        self._handed_out(in_txn)
         if poll is not None:
             poll.owner = None
             await self._hand(worker_id, poll, done.claimed or [])
