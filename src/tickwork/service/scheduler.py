@@ -60,6 +60,8 @@ class Scheduler(BackgroundService):
         self.draining = draining
         """Whether workers are claiming runs on this coordinator now (a drain under way):
         runs written ahead then wait, up to half the window before their fire time."""
+        self._job_due: datetime | None = None
+        """The soonest enabled job's next_run, as ``_soonest`` last read it."""
         self._decided: datetime | None = None
         """Runs written ahead whose fire time came by then have had their overlap decided
         (the pass at the tick); None: none known to have (a new leader looks at all)."""
@@ -87,7 +89,7 @@ class Scheduler(BackgroundService):
             self._wait = self._until(due)
             return False
         await self._at_tick(now)
-        if await self._defer_ahead(now):
+        if self._defer_ahead(now):
             result = TickResult(0, 0, 0, [])
         else:
             result = await self.store.schedule.fire(
@@ -118,16 +120,16 @@ class Scheduler(BackgroundService):
             self._wait = self._until(await self._soonest())
         return more
 
-    async def _defer_ahead(self, now: datetime) -> bool:
+    def _defer_ahead(self, now: datetime) -> bool:
         """Whether to leave the runs due to be written ahead for a later pass: while workers
         drain (the tick just begun, most often) and the soonest of them fires more than
-        half the ``schedule_ahead`` window away. Writing the next tick's runs takes the
-        same cores the drain needs; the second half of the window is left for it. A job
-        already due never waits."""
+        half the ``schedule_ahead`` window away (as this pass's ``_soonest`` read it).
+        Writing the next tick's runs takes the same cores the drain needs; the second half
+        of the window is left for it. A job already due never waits."""
         ahead = self.settings.schedule_ahead
         if ahead <= 0 or self.draining is None or not self.draining():
             return False
-        soonest = await self.store.schedule.next_due()
+        soonest = self._job_due
         return soonest is not None and (soonest - now).total_seconds() > ahead / 2
 
     def _ahead_lags(self, fire_times: list[datetime]) -> list[float]:
@@ -171,7 +173,7 @@ class Scheduler(BackgroundService):
         enabled job's due time less ``schedule_ahead`` (its runs are written that much
         ahead), the next pipeline's due time, the next fire time of a run written ahead
         that waits for its overlap decision. Each is one read on its index."""
-        job = await self.store.schedule.next_due()
+        job = self._job_due = await self.store.schedule.next_due()
         if job is not None:
             job -= timedelta(seconds=self.settings.schedule_ahead)
         dues = [

@@ -171,18 +171,7 @@ class WorkerService:
         limit: int,
         namespaces: Sequence[str] | None,
     ) -> list[Assignment]:
-        got = await self._claim_store(worker_id, routes, limit, namespaces)
-        self._handed_out(got)
-        return got
-
-    async def _claim_store(
-        self,
-        worker_id: str,
-        routes: list[str],
-        limit: int,
-        namespaces: Sequence[str] | None,
-    ) -> list[Assignment]:
-        return await self.store.claims.claim(
+        got = await self.store.claims.claim(
             worker_id=worker_id,
             routes=routes,
             limit=limit,
@@ -191,6 +180,8 @@ class WorkerService:
             now=self.clock.now(),
             namespaces=namespaces,
         )
+        self._handed_out(got)
+        return got
 
     async def claim_after_report(
         self,
@@ -248,14 +239,7 @@ class WorkerService:
             poll = None
         if poll is not None:
             poll.owner, poll.handed_at = "report", time.monotonic()
-            ask = ClaimAsk(
-                worker_id=worker_id,
-                routes=poll.routes,
-                limit=poll.limit,
-                lease=self.settings.lease_seconds,
-                ack_timeout=self.settings.ack_timeout,
-                namespaces=poll.namespaces,
-            )
+            ask = self._claim_ask(worker_id, poll.routes, poll.limit, poll.namespaces)
         try:
             done = await self.store.reports.apply(
                 worker_id,
@@ -326,6 +310,15 @@ class WorkerService:
             routes = _allowed(await self._routes_of(worker_id), tags)
         except NotFound:
             return None
+        return self._claim_ask(worker_id, routes, limit, namespaces)
+
+    def _claim_ask(
+        self,
+        worker_id: str,
+        routes: Sequence[str],
+        limit: int,
+        namespaces: Sequence[str] | None,
+    ) -> ClaimAsk:
         return ClaimAsk(
             worker_id=worker_id,
             routes=routes,
