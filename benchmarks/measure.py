@@ -193,3 +193,43 @@ def table_writes(dsn: str, *, settle: float = 2.5) -> Writes:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def server_settings(dsn: str) -> dict[str, str]:
+    """What of the server's configuration the figures depend on: its version, and whether
+    autovacuum runs (off, nothing analyses or vacuums the tables during a run: plans made
+    on small tables are kept, dead index entries stay)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("server_version", "autovacuum")
+        }
+
+
+def statements_reset(dsn: str) -> bool:
+    """Start counting statements afresh (pg_stat_statements); False where the server has
+    not preloaded it."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        loaded = conn.execute("SHOW shared_preload_libraries").fetchone()
+        if not loaded or "pg_stat_statements" not in str(loaded[0]):
+            return False
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute("SELECT pg_stat_statements_reset()")
+        return True
+
+
+def top_statements(dsn: str, n: int, count: int = 8) -> list[str]:
+    """The statements of this database that took the most time since the last reset, each
+    with its calls, and its time and shared buffers per run of the ``n`` measured."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT total_exec_time, calls, shared_blks_hit + shared_blks_read, "
+            "left(regexp_replace(query, '\\s+', ' ', 'g'), 90) "
+            "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = current_database() ORDER BY total_exec_time DESC LIMIT %s",
+            (count,),
+        ).fetchall()
+    return [
+        f"{ms / n:6.3f} ms/run {blocks / n:6.1f} buffers/run {calls:6} calls  {query}"
+        for ms, calls, blocks, query in rows
+    ]

@@ -28,7 +28,17 @@ import psycopg
 from tests.integration.harness import Cluster
 
 from benchmarks import raw, scenarios
-from benchmarks.measure import BENCH_APP, CpuMeter, Writes, pids_of, postgres_pids, table_writes
+from benchmarks.measure import (
+    BENCH_APP,
+    CpuMeter,
+    Writes,
+    pids_of,
+    postgres_pids,
+    server_settings,
+    statements_reset,
+    table_writes,
+    top_statements,
+)
 from tickwork.config import Settings
 from tickwork.service.container import Container
 
@@ -62,9 +72,9 @@ def database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
-    """Enqueue n runs while the workers run, and drain them: rate, CPU and rows per run."""
-    meter = CpuMeter(
+def run_path_meter(b: scenarios.Bench) -> CpuMeter:
+    """CPU of each process group on the run path, PostgreSQL's split three ways."""
+    return CpuMeter(
         {
             "coordinator": lambda: [p.pid for p in b.c.coordinators],
             "workers": lambda: [p.pid for p in b.c.workers],
@@ -74,13 +84,38 @@ def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
             "redis": pids_of("redis-server"),
         }
     )
-    before = table_writes(b.dsn)
+
+
+class RunPathMeter:
+    """CPU per process group and rows written per table between ``start`` and ``stop``,
+    stored per run under ``b.figures[key]`` (the drain lines print them)."""
+
+    def __init__(self, b: scenarios.Bench, key: str, n: int) -> None:
+        self.b, self.key, self.n = b, key, n
+        self.cpu = run_path_meter(b)
+
+    def start(self) -> None:
+        if self.b.figures.get("statements"):
+            statements_reset(self.b.dsn)
+        self.before = table_writes(self.b.dsn)
+        self.cpu.start()
+
+    def stop(self) -> None:
+        cpu = self.cpu.stop()
+        writes = table_writes(self.b.dsn).minus(self.before)
+        found = self.b.figures.setdefault(self.key, {})
+        found.update(cpu={k: v / self.n for k, v in cpu.items()}, writes=writes)
+        if self.b.figures.get("statements"):
+            found["statements"] = top_statements(self.b.dsn, self.n)
+
+
+def drain_measured(b: scenarios.Bench, job: str, n: int, key: str) -> None:
+    """Enqueue n runs while the workers run, and drain them: rate, CPU and rows per run."""
+    meter = RunPathMeter(b, key, n)
     meter.start()
     scenarios.bulk_enqueue(b, job, n, key)
-    rate = scenarios.drain(b, job, n)
-    cpu = meter.stop()
-    writes = table_writes(b.dsn).minus(before)
-    b.figures[key] = {"rate": rate, "cpu": {k: v / n for k, v in cpu.items()}, "writes": writes}
+    b.figures[key] = {"rate": scenarios.drain(b, job, n)}
+    meter.stop()
 
 
 def scoped_drain(b: scenarios.Bench, args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -175,6 +210,11 @@ def main() -> None:
         "--open", action="store_true", help="no authentication (default: tokens, as in production)"
     )
     ap.add_argument(
+        "--statements",
+        action="store_true",
+        help="the costliest statements of each drain (needs pg_stat_statements preloaded)",
+    )
+    ap.add_argument(
         "--only",
         nargs="+",
         choices=SCENARIOS,
@@ -195,7 +235,8 @@ def main() -> None:
             auth=not args.open,
             schedule_ahead=args.schedule_ahead,
         )
-        b = scenarios.Bench(c, dsn, {"db": db, "raw": raw_rate})
+        b = scenarios.Bench(c, dsn, {"db": db, "raw": raw_rate, **server_settings(dsn)})
+        b.figures["statements"] = args.statements and statements_reset(dsn)
         worker_env: dict[str, str] = {}
         try:
             c.start_coordinator()
@@ -238,7 +279,7 @@ def with_workers(b: scenarios.Bench, args: argparse.Namespace, only: set[str]) -
     if "fire" in only:
         scenarios.fire_lag(b, args.fire)
     if "minute" in only:
-        scenarios.top_of_minute(b, args.minute)
+        scenarios.top_of_minute(b, args.minute, RunPathMeter(b, "minute-cost", args.minute))
 
 
 def _of_raw(rate: float, raw_rate: float) -> str:
@@ -255,6 +296,7 @@ def _drain_lines(name: str, f: dict[str, Any], raw_rate: float) -> list[str]:
         f"      CPU per run {sum(cpu.values()) * 1000:.2f} ms: "
         + ", ".join(f"{k} {v * 1000:.2f}" for k, v in cpu.items()),
         f"      rows written per run {w.total() / n:.2f} ({tables}); {hot:.0%} of updates HOT",
+        *(f"      {line}" for line in f.get("statements", [])),
     ]
 
 
@@ -265,6 +307,13 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
         f"tickwork bench — {args.runs} runs, 2 workers x {args.concurrency} slots, "
         f"PostgreSQL + Redis, {'no auth' if args.open else 'auth on'}, this machine "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        f"  PostgreSQL {fig.get('server_version', '?')}, autovacuum {fig.get('autovacuum', '?')}"
+        + (
+            " (no ANALYZE or VACUUM comes by itself: plans and dead rows as a server "
+            "configured so keeps them)"
+            if fig.get("autovacuum") == "off"
+            else ""
+        ),
     ]
     if raw_rate:
         lines.append(f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)")
@@ -330,6 +379,8 @@ def _schedule_lines(fig: dict[str, Any]) -> list[str]:
             f"{minute['first'] * 1000:.0f} ms after the minute, all done after "
             f"{minute['all']:.1f} s)"
         )
+        if cost := fig.get("minute-cost"):
+            lines += _drain_lines("", {**cost, "n": minute["n"], "rate": minute["rate"]}, 0)[1:]
     if fire := fig.get("fire"):
         lines.append(
             f"  fire lag, {fire['n']} jobs due in one second: p50 {fire['p50'] * 1000:.0f} ms, "

@@ -12,13 +12,21 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from tests.integration.harness import Cluster, wait_until
 
 from benchmarks.loadgen import hammer, request_bytes
 from benchmarks.measure import pct
+
+
+class Metered(Protocol):
+    """What a scenario measures around its busy part (run.py: CPU and rows written)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -222,7 +230,7 @@ FROM generate_series(1, %(n)s) AS i
 """
 
 
-def top_of_minute(b: Bench, n: int) -> None:
+def top_of_minute(b: Bench, n: int, meter: Metered | None = None) -> None:
     """n python no-op jobs on `* * * * *` served by the bench's workers: whether the tick's
     runs were all committed before the minute (written ahead), and how fast the workers
     drained them from the minute on. The jobs are added in SQL (as ``make bench-scale``
@@ -232,8 +240,16 @@ def top_of_minute(b: Bench, n: int) -> None:
     b.sql_exec(MINUTE_JOBS_SQL, {"n": n, "due": due})
     try:
         wait_until(
-            lambda: datetime.now(UTC) >= due - timedelta(seconds=0.5),
+            lambda: datetime.now(UTC) >= due - timedelta(seconds=4),
             timeout=200,
+            every=0.1,
+            what="the minute",
+        )
+        if meter:
+            meter.start()
+        wait_until(
+            lambda: datetime.now(UTC) >= due - timedelta(seconds=0.5),
+            timeout=10,
             every=0.1,
             what="the minute",
         )
@@ -254,6 +270,8 @@ def top_of_minute(b: Bench, n: int) -> None:
             every=0.2,
             what=f"{n} runs of the minute",
         )
+        if meter:
+            meter.stop()
         ((first, last),) = b.sql(
             "SELECT min(claimed_at), max(finished_at) FROM runs WHERE scheduled_for = %s "
             "AND job_id LIKE 'job-minute-%%'",

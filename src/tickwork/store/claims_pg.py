@@ -82,6 +82,8 @@ def _ready(*, locking: bool, routes: str, namespaces: str, limits: bool = False)
         where.insert(0, "namespace = ANY(%(namespaces)s)")
     text = "SELECT id, job_id, bypass_concurrency, namespace, " + (_LIMITS if limits else "")
     text += _FREE
+    if locking:  # where the locked rows are, for the update of the same statement
+        text += ", ctid"
     text += _READY.format(where=" AND ".join(where))
     return text + (_LOCKING if locking else "")
 
@@ -148,7 +150,14 @@ WHERE id IN (SELECT job_id FROM runs WHERE id = ANY(%(ids)s))
 def _claim_free(pick: str) -> str:
     """The bypassing claim as one statement: the locking pick; whether every candidate is
     free; the update only then; the claimed runs with their jobs in the claim's order, or
-    one row of NULLs saying whether nothing was free to take or something was not free."""
+    one row of NULLs saying whether nothing was free to take or something was not free.
+
+    The update finds the picked runs by the place the pick locked them at (``ctid``: a TID
+    scan, the one plan there is; the lock keeps the row where it is until the statement
+    ends), and each claimed run's job is read by key (``OFFSET 0`` keeps it a lookup per
+    run). Plans chosen by estimate went wrong in a burst, before an ANALYZE had seen it:
+    the update walked every queued run in ``ix_runs_claimable`` to find the few picked
+    (10,000 buffers a claim at 10,000 queued), tests/store/test_run_path_plans.py."""
     return f"""
 WITH picked AS ({pick}),
 verdict AS (SELECT coalesce(bool_and(free), true) AS all_free FROM picked),
@@ -156,14 +165,15 @@ claimed AS (
   UPDATE runs SET status = 'running', worker_id = %(worker)s, fence = runs.fence + 1,
     claimed_at = %(now)s, started_at = NULL, lease_expires_at = %(expires)s,
     ack_deadline = %(ack)s, cancel_requested = false, ahead = NULL
-  FROM picked, verdict
-  WHERE runs.id = picked.id AND verdict.all_free AND runs.status = 'queued'
+  FROM verdict
+  WHERE runs.ctid = ANY(ARRAY(SELECT ctid FROM picked)) AND verdict.all_free
   RETURNING runs.id, runs.job_id, runs.fence, runs.attempt, runs.idempotency_key,
     runs.parameters, runs.timeout, runs.upstream, runs.priority, runs.queued_at
 )
 SELECT v.all_free, c.id, c.job_id, c.fence, c.attempt, c.idempotency_key, c.parameters,
   c.timeout, c.upstream, j.name, j.spec
-FROM verdict v LEFT JOIN (claimed c JOIN jobs j ON j.id = c.job_id) ON true
+FROM verdict v LEFT JOIN claimed c ON true
+  LEFT JOIN LATERAL (SELECT name, spec FROM jobs WHERE jobs.id = c.job_id OFFSET 0) j ON true
 ORDER BY c.priority DESC, c.queued_at, c.id
 """
 

@@ -54,11 +54,13 @@ LOCK_RUNS = """
 SELECT r.id, r.job_id, r.fence, r.status, r.attempt, r.max_attempts, r.started_at,
   r.claimed_at, r.worker_id, r.cancel_requested, r.cancelled_by, r.pipeline_run_id,
   j.name AS job_name, j.type AS job_type
-FROM runs r JOIN jobs j ON j.id = r.job_id
+FROM runs r CROSS JOIN LATERAL (SELECT name, type FROM jobs WHERE jobs.id = r.job_id OFFSET 0) j
 WHERE r.id = ANY(%(ids)s)
 ORDER BY r.id FOR NO KEY UPDATE OF r
 """
-"""``run_writes.locked_runs`` in driver SQL (the same columns, lock and order)."""
+"""``run_writes.locked_runs`` in driver SQL (the same columns, lock and order). Each run's
+job is read by key (``OFFSET 0`` keeps the subquery a per-row lookup): a join left to the
+planner hashed the whole jobs table whenever the statistics had not seen a burst of jobs."""
 
 FINISH = pg_update_many(t.runs, keys=["id", "fence"], values=FINISH_COLUMNS, where=FINISH_WHERE)
 FINISH_KEYS = ["id", "fence", *FINISH_COLUMNS]
