@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_output_bytes: int = Field(default=1024 * 1024, ge=1024, description="Kept per attempt.")
+    metrics_jobs: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        description="Jobs with series of their own in /metrics; the rest count as job=(other).",
+    )
     max_page_size: int = Field(
         default=500, ge=1, le=500, description="Largest page a list answers (at most 500)."
     )

@@ -65,7 +65,7 @@ class Container:
             settings.redis_url, settings.redis_prefix
         )
         self.notifier = Notifier(self.coord.bus, self.clock)
-        self.metrics = Metrics()
+        self.metrics = Metrics(self.settings.metrics_jobs)
         self.tokens = TokenService(
             self.store,
             self.clock,

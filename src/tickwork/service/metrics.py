@@ -12,12 +12,22 @@ from prometheus_client import (
 )
 
 DURATION_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, float("inf"))
+OTHER_JOBS = "(other)"
+"""The ``job`` label of the jobs past ``metrics_jobs``."""
 
 
 class Metrics:
-    """One registry per coordinator container (tests run many side by side)."""
+    """One registry per coordinator container (tests run many side by side).
 
-    def __init__(self) -> None:
+    The series labelled by job are bounded: the first ``jobs`` jobs a coordinator sees get
+    series of their own, the rest count together under ``job="(other)"``. A label per job
+    of a million (15 series each for the duration histogram) would hold millions of series
+    in the coordinator's memory and in every scrape; the jobs' own figures are in the API
+    (``GET /api/jobs/{id}/stats``), from the database."""
+
+    def __init__(self, jobs: int = 500) -> None:
+        self._jobs_labelled = jobs
+        self._job_labels: set[str] = set()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         ProcessCollector(registry=r)  # process_cpu_seconds_total, memory: `tickwork bench`
@@ -88,6 +98,15 @@ class Metrics:
             ["namespace", "quota"],
             registry=r,
         )
+
+    def job(self, name: str) -> str:
+        """The ``job`` label of the job named ``name``."""
+        if name in self._job_labels:
+            return name
+        if len(self._job_labels) < self._jobs_labelled:
+            self._job_labels.add(name)
+            return name
+        return OTHER_JOBS
 
     def held(self, held: dict[str, int]) -> None:
         """Runs a claim's limits held back, by kind."""

@@ -66,7 +66,6 @@ class Watcher(BackgroundService):
         new = await self.store.watch.record_breaches(breaches, now=now)
         for b in new:
             if b.job_id:
-                self.metrics.sla_breaches.labels(
-                    str(b.data.get("job_name", b.job_id)), b.kind
-                ).inc()
+                label = self.metrics.job(str(b.data.get("job_name", b.job_id)))
+                self.metrics.sla_breaches.labels(label, b.kind).inc()
         return new

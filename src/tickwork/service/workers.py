@@ -331,9 +331,10 @@ class WorkerService:
     def _observe(self, settled: list[ReportResult]) -> None:
         for r in settled:
             if r.job_name:
-                self.metrics.runs_finished.labels(r.job_name, r.outcome).inc()
+                job = self.metrics.job(r.job_name)
+                self.metrics.runs_finished.labels(job, r.outcome).inc()
                 if r.duration is not None:
-                    self.metrics.run_duration.labels(r.job_name).observe(r.duration)
+                    self.metrics.run_duration.labels(job).observe(r.duration)
 
     async def start_one(self, run_id: str, worker_id: str, fence: int) -> ReportResult:
         result = (

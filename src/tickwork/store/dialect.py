@@ -293,11 +293,7 @@ async def insert_new(
     if dialect_name != "postgresql":
         stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[key])
         return {r[0] for r in (await conn.execute(stmt, rows)).all()}
-    filled = {  # the Python-side scalar defaults SQLAlchemy would have filled in
-        c.name: getattr(c.default, "arg", None)
-        for c in table.c
-        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
-    }
+    filled = _filled(table, rows)
     cols = [*rows[0], *filled]
     names = ", ".join(cols)
     sql = (
@@ -318,10 +314,31 @@ async def upsert_many(
     dialect_name: str,
     add: bool = False,
 ) -> None:
-    """Insert rows, or update ``update`` columns of the row with the same ``keys`` (one
-    executemany; ``INSERT … ON CONFLICT (keys) DO UPDATE`` on both dialects); with ``add``
-    the row's values are added to the stored ones (counters)."""
+    """Insert rows, or update ``update`` columns of the row with the same ``keys``
+    (``INSERT … ON CONFLICT (keys) DO UPDATE`` on both dialects); with ``add`` the row's
+    values are added to the stored ones (counters).
+
+    PostgreSQL: one statement over unnested arrays, whatever the row count (an executemany
+    is a statement per row: the run totals of a minute's 10,000 jobs were 10,000); SQLite:
+    an executemany, in-process, as are rows that repeat a key (one statement may not change
+    a row twice)."""
     if not rows:
+        return
+    distinct = len({tuple(r[k] for k in keys) for r in rows}) == len(rows)
+    if dialect_name == "postgresql" and len(rows) > 1 and distinct:
+        filled = _filled(table, rows)
+        cols = [*rows[0], *filled]
+        names = ", ".join(cols)
+        sets = ", ".join(
+            f"{c} = {table.name}.{c} + excluded.{c}" if add else f"{c} = excluded.{c}"
+            for c in update
+        )
+        sql = (
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest"
+            f"({_unnest_arrays(table, cols)}) AS v({names}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        )
+        await conn.exec_driver_sql(sql, _pg_arrays(table, cols, rows, filled))
         return
     module: Any = postgresql if dialect_name == "postgresql" else sqlite
     stmt = module.insert(table)
@@ -333,6 +350,16 @@ async def upsert_many(
         },
     )
     await conn.execute(stmt, rows)
+
+
+def _filled(table: sa.Table, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Python-side scalar defaults SQLAlchemy would have filled in for the columns the
+    rows leave out."""
+    return {
+        c.name: getattr(c.default, "arg", None)
+        for c in table.c
+        if c.name not in rows[0] and c.default is not None and c.default.is_scalar
+    }
 
 
 def _unnest_arrays(table: sa.Table, cols: list[str]) -> str:
