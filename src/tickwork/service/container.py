@@ -150,6 +150,13 @@ class Container:
         if self.store.is_postgres and not self._fixed_clock:
             offset = await self.store.db_now() - SystemClock().now()
             self._set_clock(DatabaseClock(offset))
+        if await self.store.autovacuum_off():
+            log.warning(
+                "PostgreSQL's autovacuum is off: nothing vacuums or analyses tickwork's tables, "
+                "so dead rows pile up in the run path's indexes and query plans made while the "
+                "tables were small stay in use; turn it on, or run VACUUM ANALYZE regularly "
+                "(docs/operations.md)"
+            )
         await self.coord.start()
         if background:
             for svc in self._services():

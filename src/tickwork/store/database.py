@@ -134,6 +134,16 @@ class Database:
                 return (await conn.execute(stmt)).scalar_one()  # type: ignore[no-any-return]
         return SystemClock().now()
 
+    async def autovacuum_off(self) -> bool:
+        """Whether PostgreSQL runs without autovacuum: then nothing vacuums or analyses the
+        tables (dead rows pile up in the run path's indexes, and plans made while the tables
+        were small are never made again). False on SQLite, which needs neither."""
+        if not self.is_postgres:
+            return False
+        async with self.read() as conn:
+            setting = (await conn.execute(sa.text("SHOW autovacuum"))).scalar_one()
+        return str(setting).lower() in ("off", "false", "0")
+
     async def ping(self) -> bool:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))

@@ -80,5 +80,8 @@ class SqlStore:
     async def ping(self) -> bool:
         return await self.db.ping()
 
+    async def autovacuum_off(self) -> bool:
+        return await self.db.autovacuum_off()
+
     async def close(self) -> None:
         await self.db.close()
