@@ -315,6 +315,11 @@ def report(fig: dict[str, Any], args: argparse.Namespace) -> str:
             else ""
         ),
     ]
+    if args.statements and not fig.get("statements"):
+        lines.append(
+            "  --statements: this server has not preloaded pg_stat_statements "
+            "(shared_preload_libraries, then a restart)"
+        )
     if raw_rate:
         lines.append(f"  raw SKIP LOCKED claim+complete loop : {raw_rate:8.0f} runs/s   (1.00)")
     if t := fig.get("trigger"):
