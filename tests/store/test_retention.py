@@ -266,3 +266,58 @@ async def test_a_follower_prunes_nothing(store: SqlStore, clock: FakeClock) -> N
 
 def ago(clock: FakeClock, days: float) -> datetime:
     return clock.now() - timedelta(days=days)
+
+
+async def written_ahead_of_old_runs(
+    store: SqlStore, clock: FakeClock, name: str, ages: list[float], **limits: object
+) -> tuple[list[str], str]:
+    """A job with completed runs ``ages`` days old (newest first) and, as the scheduler
+    leaves it before a tick, its next run written ahead and waiting 30 s for its fire time:
+    (the completed runs' ids, the waiting run's id)."""
+    job = await add_job(store, clock, name, on_overlap="allow", **limits)
+    now = clock.now()
+    made = await store.runs.bulk(
+        [NewRun(job_id=job.id, trigger="manual") for _ in range(len(ages) + 1)], now=now
+    )
+    *done, waiting = [run_id for run_id, _ in made]
+    async with store.db.write(now) as (conn, _events):
+        for run_id, ago in zip(done, ages, strict=True):
+            queued = now - timedelta(days=ago)
+            await conn.execute(
+                sa.update(t.runs)
+                .where(R.id == run_id)
+                .values(status="completed", queued_at=queued, finished_at=queued)
+            )
+        due = now + timedelta(seconds=30)
+        await conn.execute(
+            sa.update(t.runs)
+            .where(R.id == waiting)
+            .values(scheduled_for=due, queued_at=due, not_before=due, ahead="allow")
+        )
+    return done, waiting
+
+
+async def test_a_run_written_ahead_is_not_the_latest_run_before_its_tick(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """A job's latest run stays however old, and keep-last-N keeps N runs that happened: a
+    run written ahead of its tick and waiting for it counts for neither (it was counted as
+    the newest, so a job on the server's limits lost its last run, and one keeping its last
+    run kept none, whenever its next tick was near)."""
+    [kept], waiting = await written_ahead_of_old_runs(store, clock, "monthly", [31])
+    [last, *_], waiting_counted = await written_ahead_of_old_runs(
+        store, clock, "counted", [400, 500], retention_runs=1
+    )
+    counts, _ = await pruner(store, clock, batch=10).prune_now(dry_run=False)
+    assert counts.runs == 1  # the counted job's older run
+    assert await remaining(store) == {kept, waiting, last, waiting_counted}
+    clock.advance(31)  # both ticks come: the runs written ahead are now the latest
+    async with store.db.write(clock.now()) as (conn, _events):
+        await conn.execute(
+            sa.update(t.runs)
+            .where(R.id.in_([waiting, waiting_counted]))
+            .values(status="completed", finished_at=clock.now())
+        )
+    counts, _ = await pruner(store, clock, batch=10).prune_now(dry_run=False)
+    assert counts.runs == 2
+    assert await remaining(store) == {waiting, waiting_counted}

@@ -86,7 +86,8 @@ class RunFacts:
     status: str
     queued_at: datetime
     newer_runs: int
-    """How many runs of the same job are newer than this one (0: it is the latest)."""
+    """How many runs of the same job are newer than this one (0: it is the latest). A run
+    written ahead of its tick is none until its fire time."""
     open_dead_letter: bool
     one_off: bool = False
     """A one-off run: its definition has no other run and no status of its own to keep."""

@@ -20,6 +20,7 @@ from tickwork.domain.runs import TERMINAL
 from tickwork.store import tables as t
 from tickwork.store.database import Database
 from tickwork.store.dialect import one_of
+from tickwork.store.run_writes import not_waiting
 
 R = t.runs.c
 J = t.jobs.c
@@ -39,8 +40,9 @@ _newer = t.runs.alias("newer")
 _FINISHED = sorted(TERMINAL)
 
 
-def _prunable_run() -> list[sa.ColumnElement[bool]]:
-    """Finished, not its job's latest run, no unresolved dead letter."""
+def _prunable_run(now: datetime) -> list[sa.ColumnElement[bool]]:
+    """Finished, not its job's latest run, no unresolved dead letter. A run written ahead
+    of its tick is no newer run while it waits for it."""
     newer_exists = (
         sa.select(sa.literal(1))
         .where(
@@ -49,6 +51,7 @@ def _prunable_run() -> list[sa.ColumnElement[bool]]:
                 _newer.c.queued_at > R.queued_at,
                 sa.and_(_newer.c.queued_at == R.queued_at, _newer.c.id > R.id),
             ),
+            not_waiting(now, _newer),
         )
         .exists()
     )
@@ -89,15 +92,21 @@ class RetentionRows:
         return [R.queued_at < before, R.job_id.not_in(own)]
 
     async def _job_runs(
-        self, conn: AsyncConnection, job_id: str, before: datetime, keep_last: int | None
+        self,
+        conn: AsyncConnection,
+        job_id: str,
+        before: datetime,
+        keep_last: int | None,
+        now: datetime,
     ) -> list[sa.ColumnElement[bool]]:
-        """Runs of one job with its own limits (domain ``run_prunable``)."""
+        """Runs of one job with its own limits (domain ``run_prunable``); the last
+        ``keep_last`` are of the runs that have come (not those waiting for their tick)."""
         too_old: sa.ColumnElement[bool] = R.queued_at < before
         if keep_last is not None:
             edge = (
                 await conn.execute(
                     sa.select(R.queued_at, R.id)
-                    .where(R.job_id == job_id)
+                    .where(R.job_id == job_id, not_waiting(now))
                     .order_by(R.queued_at.desc(), R.id.desc())
                     .offset(keep_last - 1)
                     .limit(1)
@@ -122,14 +131,14 @@ class RetentionRows:
     ) -> int:
         """One batch of runs of the jobs on the server's limits (or of ``job`` with its own):
         how many went (with ``dry_run``: how many in all would go, nothing deleted)."""
-        keep = _prunable_run()
+        keep = _prunable_run(now)
         async with self.db.write(now) as (conn, _events):
             if job is None:
                 where = self._default_runs(policy.runs_before(now, None))
             else:
                 job_id, days, keep_last = job
                 before = policy.runs_before(now, days)
-                where = await self._job_runs(conn, job_id, before, keep_last)
+                where = await self._job_runs(conn, job_id, before, keep_last, now)
             where += keep
             if dry_run:
                 count = sa.select(sa.func.count()).select_from(t.runs).where(*where)

@@ -81,10 +81,12 @@ async def _existing_run_id(conn: AsyncConnection, run: QueuedRun) -> str:
     return str((await conn.execute(sa.select(R.id).where(cond).limit(1))).scalar_one())
 
 
-def not_waiting(now: datetime) -> sa.ColumnElement[bool]:
+def not_waiting(now: datetime, runs: sa.FromClause = t.runs) -> sa.ColumnElement[bool]:
     """Not a run written ahead of its tick and still waiting for it: such a run is no active
-    run of its job yet (for overlap decisions, quotas and counts), only from its fire time."""
-    return sa.or_(R.ahead.is_(None), R.not_before.is_(None), R.not_before <= now)
+    run of its job yet (for overlap decisions, quotas and counts), nor its latest run (for
+    its status and retention), only from its fire time. ``runs``: the table or an alias."""
+    c = runs.c
+    return sa.or_(c.ahead.is_(None), c.not_before.is_(None), c.not_before <= now)
 
 
 TICK_DECIDED = ("skip", "cancel_previous")
