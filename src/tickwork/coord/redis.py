@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -166,9 +167,35 @@ class RedisRates:
         return int(count)
 
 
+TIMEOUT = 2.0
+"""Seconds a Redis command (or a connection) may take. Without one, a Redis host gone from
+the network (no reset) held every command for the kernel's retransmission time, about
+15 minutes: each report's wake-up publish with it, and so the whole run path."""
+
+
+def _keepalive() -> dict[int, int]:
+    """TCP keepalive probes that find a silent peer in about 25 s (after 10 s idle, then
+    every 5 s, 3 tries), where the platform lets them be set: the subscription waits for
+    messages without a read timeout, and a dead peer ends it this way (then it resubscribes
+    and every listener looks at the database again)."""
+    wanted = {"TCP_KEEPIDLE": 10, "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 3}
+    return {getattr(socket, k): v for k, v in wanted.items() if hasattr(socket, k)}
+
+
 class RedisCoordination:
-    def __init__(self, url: str, prefix: str = "tickwork") -> None:
-        self.client: aioredis.Redis = aioredis.from_url(url, health_check_interval=10)
+    """Redis for locks, the leader lease, rates and wake-ups. A command times out after
+    ``timeout`` seconds, and its caller falls back (the fence alone protects a run, claims
+    poll, a lease not renewed lapses); the subscription's blocking wait has no timeout."""
+
+    def __init__(self, url: str, prefix: str = "tickwork", timeout: float = TIMEOUT) -> None:
+        self.client: aioredis.Redis = aioredis.from_url(
+            url,
+            health_check_interval=10,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            socket_keepalive=True,
+            socket_keepalive_options=_keepalive(),
+        )
         keys = Keys(prefix)
         self.locks = RedisLocks(self.client, keys)
         self.leader = RedisLeaderLease(self.client, keys)
