@@ -104,6 +104,38 @@ async def test_only_the_leader_fires(app: Container, clock: FakeClock) -> None:
     assert len(await runs_of(app, "led")) == 1
 
 
+class Unreachable(LocalLeaderLease):
+    """A lease service that stops answering (Redis cut off), and comes back."""
+
+    down = False
+
+    async def acquire(self, name: str, holder: str, ttl: float) -> int | None:
+        if self.down:
+            raise TimeoutError("Timeout reading from redis")
+        return await super().acquire(name, holder, ttl)
+
+
+async def test_a_leader_whose_lease_goes_unconfirmed_leads_no_longer(
+    app: Container, clock: FakeClock
+) -> None:
+    """Leader-only work (status projection, pruning, alerts, the health answer) follows
+    ``is_leader``: a scheduler that cannot renew its lease stops claiming to lead at once,
+    rather than keep the last answer while another coordinator takes over."""
+    lease = Unreachable()
+    one = Scheduler(app.store, lease, clock, app.notifier, app.settings, holder="one")
+    await app.jobs.create(job_spec("led", schedule="every 10s", on_overlap="allow"))
+    clock.advance(10)
+    await one.run_once()
+    assert one.is_leader and len(await runs_of(app, "led")) == 1
+    lease.down = True
+    clock.advance(10)
+    assert await one.run_once() is False  # no raise: the loop retries each interval
+    assert not one.is_leader and len(await runs_of(app, "led")) == 1
+    lease.down = False
+    await one.run_once()  # its lease had not lapsed: the same fence again
+    assert one.is_leader and one.fence == 1 and len(await runs_of(app, "led")) == 2
+
+
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_two_schedulers_racing_make_one_run_per_tick(
     app: Container, clock: FakeClock

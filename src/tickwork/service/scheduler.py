@@ -70,18 +70,32 @@ class Scheduler(BackgroundService):
     def is_leader(self) -> bool:
         return self.fence is not None
 
+    async def _lead(self) -> bool:
+        """Renew (or take) the leader lease; whether this scheduler leads now. A lease that
+        cannot be confirmed (the lease service does not answer) is leadership lost at once:
+        never two leaders, only, for a while, none."""
+        try:
+            fence = await self.leader.acquire(LEADER, self.holder, self.settings.leader_ttl)
+        except Exception as exc:
+            if self.fence is not None:
+                log.warning("scheduler leadership: lost (the lease could not be renewed: %r)", exc)
+            fence = None
+        else:
+            if fence != self.fence:
+                state = "gained" if fence else "lost"
+                log.info("scheduler leadership: %s (fence %s)", state, fence)
+        if fence != self.fence:
+            self._decided = None
+        self.fence = fence
+        return fence is not None
+
     async def run_once(self) -> bool:
         """One tick: renew leadership, fire one batch of due jobs; True if more are due.
 
         The soonest due time of a job or a pipeline is read first (a statement each, on their
         due indexes): a pass with nothing due, most passes, opens no write transaction."""
-        fence = await self.leader.acquire(LEADER, self.holder, self.settings.leader_ttl)
-        if fence != self.fence:
-            log.info("scheduler leadership: %s (fence %s)", "gained" if fence else "lost", fence)
-            self._decided = None
-        self.fence = fence
         self._wait = self.interval
-        if fence is None:
+        if not await self._lead():
             return False
         now = self.clock.now()
         due = await self._soonest()
