@@ -14,7 +14,7 @@ from tickwork.config import Settings
 from tickwork.domain.clock import FakeClock
 from tickwork.domain.namespaces import EVERY_NAMESPACE
 from tickwork.domain.oneoff import OneOff, one_off
-from tickwork.domain.queries import JobFilter
+from tickwork.domain.queries import JobFilter, NewRun
 from tickwork.domain.quotas import Quotas
 from tickwork.domain.runs import Completion
 from tickwork.service.metrics import Metrics
@@ -155,3 +155,22 @@ async def test_retention_removes_the_definition_with_its_run(
     assert counts.runs == 1
     assert await store.runs.get(letter.run_id) is None
     assert await rows(store, t.dead_letters) == 0 and await rows(store, t.jobs) == 2
+
+
+async def test_no_status_is_kept_for_the_definition(store: SqlStore, clock: FakeClock) -> None:
+    """The job-status projection passes the hidden definition by: no job list shows it, so
+    following its run would be a write of the jobs table and a ``job.status`` event for
+    nothing, at every state of every one-off run."""
+    item = shell(clock)
+    await store.one_offs.submit(item, now=clock.now())
+    run = await store.runs.get(item.run_id)
+    assert run is not None
+    job = await add_job(store, clock, "real", on_overlap="allow")
+    await store.runs.bulk([NewRun(job_id=job.id, trigger="manual")], now=clock.now())
+    assert await store.jobs.refresh_status([run.job_id, job.id], now=clock.now()) == [job.id]
+    async with store.db.read() as conn:
+        status = (
+            await conn.execute(sa.select(t.jobs.c.last_run_status).where(t.jobs.c.id == run.job_id))
+        ).scalar_one()
+    assert status is None
+    assert await store.jobs.unsettled() == [job.id]

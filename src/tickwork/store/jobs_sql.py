@@ -395,6 +395,7 @@ class JobRows:
                     sa.update(t.jobs)
                     .where(
                         one_of(t.jobs.c.id, sorted(set(job_ids)), self.db.dialect),
+                        JOB,  # a one-off run's hidden definition is in no list: no status
                         sa.or_(
                             t.jobs.c.last_run_status.is_distinct_from(status),
                             t.jobs.c.last_run_at.is_distinct_from(at),
@@ -413,8 +414,11 @@ class JobRows:
         is queued or running, or who have a run queued or running."""
         r = t.runs.c
         stmt = sa.union(
-            sa.select(t.jobs.c.id).where(t.jobs.c.last_run_status.in_(("queued", "running"))),
-            sa.select(r.job_id).where(r.status.in_(("queued", "running"))).distinct(),
+            sa.select(t.jobs.c.id).where(t.jobs.c.last_run_status.in_(("queued", "running")), JOB),
+            sa.select(r.job_id)
+            .join(t.jobs, t.jobs.c.id == r.job_id)
+            .where(r.status.in_(("queued", "running")), JOB)
+            .distinct(),
         )
         async with self.db.read() as conn:
             return list((await conn.execute(stmt)).scalars())
