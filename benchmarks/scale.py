@@ -61,8 +61,9 @@ INSERT INTO runs (id, job_id, trigger, scheduled_for, idempotency_key, parameter
 SELECT 'run-s' || i, 'job-s' || (1 + i %% %(jobs)s), 'manual', NULL, 'k' || i, '{}'::jsonb,
        CASE WHEN i %% 50 = 0 THEN 'failed' WHEN i %% 997 = 0 THEN 'cancelled' ELSE 'completed' END,
        'default', 50, 1, 1, 3600, false, 1, false,
-       q, q, q + interval '2 seconds', 2.0, 0, '[]'::jsonb
-FROM (SELECT i, now() - make_interval(secs => (i::float8 / %(runs)s) * 40 * 86400) AS q
+       q, q, q + make_interval(secs => d), d, 0, '[]'::jsonb
+FROM (SELECT i, now() - make_interval(secs => (i::float8 / %(runs)s) * 40 * 86400) AS q,
+             0.5 + (i %% 997) * 0.01 AS d
       FROM generate_series(1, %(runs)s) AS i) AS s
 """
 
@@ -119,6 +120,22 @@ async def measure_api(url: str, args: argparse.Namespace) -> list[tuple[str, flo
                 ("runs ?status=failed", "/api/runs", {"status": "failed"}),
                 ("runs ?job=", "/api/runs", {"job": "scale-00004242"}),
                 ("runs ?since=-1h window", "/api/runs", {"since": "__hour__"}),
+                ("runs ?sort=duration", "/api/runs", {"sort": "duration"}),
+                (
+                    "runs ?status=failed&sort=duration",
+                    "/api/runs",
+                    {"status": "failed", "sort": "duration"},
+                ),
+                (
+                    "runs ?job=&sort=duration",
+                    "/api/runs",
+                    {"job": "scale-00004242", "sort": "duration"},
+                ),
+                (
+                    "runs ?sort=started_at&order=asc",
+                    "/api/runs",
+                    {"sort": "started_at", "order": "asc"},
+                ),
                 ("stats", "/api/stats", {}),
             ]
             first = (await api.get("/api/jobs")).json()

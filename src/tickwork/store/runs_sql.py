@@ -213,11 +213,9 @@ class RunRows:
         if flt.until:
             where.append(R.queued_at < flt.until)
         col: sa.ColumnElement[Any] = R[flt.sort]
-        page = run_select().where(*where).order_by(*_order(col, flt.descending)).limit(limit + 1)
-        if cursor:
-            page = page.where(_after(col, flt, decode_cursor(cursor, 3)))
+        parts = decode_cursor(cursor, 3) if cursor else None
         async with self.db.read() as conn:
-            rows = (await conn.execute(page)).all()
+            rows = await _page_rows(conn, col, flt, where, parts, limit + 1)
             total = await count_matching(conn, t.runs, where)
         runs = [run_from_row(x) for x in rows[:limit]]
         nxt = None
@@ -315,15 +313,38 @@ def _admitted(rooms: dict[str, tuple[int | None, QuotaExceeded]], namespace: str
     return True
 
 
-def _order(col: sa.ColumnElement[Any], descending: bool) -> list[sa.ColumnElement[Any]]:
-    """The list's order; runs without the value last. queued_at is never missing, and its
-    order is left plain, so the (queued_at, id) index serves the default list."""
-    keys: list[sa.ColumnElement[Any]] = (
-        [col.desc(), R.id.desc()] if descending else [col.asc(), R.id.asc()]
-    )
+async def _page_rows(
+    conn: AsyncConnection,
+    col: sa.ColumnElement[Any],
+    flt: RunFilter,
+    where: list[sa.ColumnElement[bool]],
+    parts: list[str] | None,
+    n: int,
+) -> list[Any]:
+    """Up to ``n`` runs of the list after the cursor ``parts``. By ``queued_at`` (never
+    missing) one read on its index. By ``started_at`` or ``duration``: the runs with the
+    value in its order, read on its partial index (``ix_runs_started_at``,
+    ``ix_runs_duration``), then, once they run out, the runs without it, by id (not started
+    or not finished: the end of the list, read apart and rarely)."""
+    ids = R.id.desc() if flt.descending else R.id.asc()
+    order = col.desc() if flt.descending else col.asc()
     if col is R.queued_at:
-        return keys
-    return [sa.case((col.is_(None), 1), else_=0), *keys]
+        page = run_select().where(*where).order_by(order, ids).limit(n)
+        if parts:
+            page = page.where(_after(col, flt, parts))
+        return list((await conn.execute(page)).all())
+    rows: list[Any] = []
+    if not parts or parts[0] != "1":
+        page = run_select().where(*where, col.is_not(None)).order_by(order, ids).limit(n)
+        if parts:
+            page = page.where(_after(col, flt, parts))
+        rows = list((await conn.execute(page)).all())
+    if len(rows) < n:
+        rest = run_select().where(*where, col.is_(None)).order_by(ids).limit(n - len(rows))
+        if parts and parts[0] == "1":
+            rest = rest.where(R.id < parts[2] if flt.descending else R.id > parts[2])
+        rows += (await conn.execute(rest)).all()
+    return rows
 
 
 def _cursor_value(value: Any) -> str:
@@ -331,15 +352,13 @@ def _cursor_value(value: Any) -> str:
 
 
 def _after(col: sa.ColumnElement[Any], flt: RunFilter, parts: list[str]) -> Any:
-    """The runs after the cursor's run in the list's order."""
-    missing, shown, last_id = parts
+    """The runs with the value after the cursor's run (one with the value) in the list's
+    order."""
+    _, shown, last_id = parts
     later_id = R.id < last_id if flt.descending else R.id > last_id
-    if missing == "1":
-        return sa.and_(col.is_(None), later_id)
     value: Any = datetime.fromisoformat(shown) if flt.sort != "duration" else float(shown)
     beyond = col < value if flt.descending else col > value
-    following = sa.or_(beyond, sa.and_(col == value, later_id))
-    return following if col is R.queued_at else sa.or_(col.is_(None), following)
+    return sa.or_(beyond, sa.and_(col == value, later_id))
 
 
 async def _run_by_key(conn: AsyncConnection, job_id: str, key: str) -> tuple[str, str] | None:

@@ -399,6 +399,21 @@ runs = sa.Table(
     ),
     sa.Index("ix_runs_job_queued", "job_id", "queued_at", "id"),
     sa.Index("ix_runs_queued_at", "queued_at", "id"),
+    # the run list by start and by duration (migration 0019): runs with the value, in order
+    sa.Index(
+        "ix_runs_started_at",
+        "started_at",
+        "id",
+        sqlite_where=sa.text("started_at IS NOT NULL"),
+        postgresql_where=sa.text("started_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_runs_duration",
+        "duration",
+        "id",
+        sqlite_where=sa.text("duration IS NOT NULL"),
+        postgresql_where=sa.text("duration IS NOT NULL"),
+    ),
     # a list of other namespaces' runs; runs of default never enter it, so an install that
     # does not use namespaces writes no more index entries per run than before
     sa.Index(
