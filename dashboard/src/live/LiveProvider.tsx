@@ -5,7 +5,7 @@ import { getToken, setUnauthorized } from '../api/auth'
 import type { LiveEvent } from '../api/types'
 import { useNamespaceChoice } from '../components/NamespaceSwitch'
 import { useToast, type ToastInput } from '../components/Toasts'
-import { applyPatches, InflightReplay, refetchIdle } from './cache'
+import { applyPatches, catchUpWhenSettled, InflightReplay, refetchIdle } from './cache'
 import { RefetchCoalescer } from './coalesce'
 import { eventToKeys } from './events'
 import { errorLine } from '../lib/errorSummary'
@@ -221,9 +221,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     })
     socketRef.current = socket
     socket.start(null)
-    // anything that changed while we were not listening
-    refetchAll()
+    // anything that changed while we were not listening, once the page's first data is in
+    const stopCatchUp = catchUpWhenSettled(qc)
     return () => {
+      stopCatchUp()
       socket.stop()
       socketRef.current = null
       c.stop()
