@@ -112,10 +112,8 @@ async def test_the_run_list_by_start_or_duration_reads_its_index_in_order(
     pages: list[tuple[str, Any]] = []
 
     def seen(_conn: object, _cursor: object, statement: str, params: Any, *_: object) -> None:
-        if (
-            ("FROM runs" in statement
-            and "ORDER BY runs.started_at" in statement)
-            or ("ORDER BY runs.duration" in statement)
+        if ("FROM runs" in statement and "ORDER BY runs.started_at" in statement) or (
+            "ORDER BY runs.duration" in statement
         ):
             pages.append((statement, params))
 
