@@ -5,13 +5,17 @@ import { getToken, setUnauthorized } from '../api/auth'
 import type { LiveEvent } from '../api/types'
 import { useNamespaceChoice } from '../components/NamespaceSwitch'
 import { useToast, type ToastInput } from '../components/Toasts'
-import { applyPatches, catchUpWhenSettled, InflightReplay, refetchIdle } from './cache'
+import { keys } from '../api/keys'
+import { applyPatches, InflightReplay, refetchIdle } from './cache'
 import { RefetchCoalescer } from './coalesce'
 import { eventToKeys } from './events'
 import { errorLine } from '../lib/errorSummary'
 import { listNamespace } from '../lib/namespace'
 import { deservesToast, readWatched, writeWatched } from '../lib/notify'
 import { LiveSocket, REFUSED, wsProtocols, wsUrl, type ConnectionState } from './socket'
+
+/** Queries no live event changes: the catch-up when the socket first opens leaves them. */
+const NOT_LIVE = new Set<string>([keys.whoami[0], keys.namespaces[0]])
 
 export const LIVE_KEY = 'tickwork.live'
 const FAILURE_TOAST_MS = 400
@@ -221,10 +225,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     })
     socketRef.current = socket
     socket.start(null)
-    // anything that changed while we were not listening, once the page's first data is in
-    const stopCatchUp = catchUpWhenSettled(qc)
+    // anything that changed while we were not listening (not who is signed in, nor the
+    // namespaces: no event changes them, and a first visit has just read both)
+    void qc.invalidateQueries({ predicate: (q) => !NOT_LIVE.has(String(q.queryKey[0])) }, { cancelRefetch: false })
     return () => {
-      stopCatchUp()
       socket.stop()
       socketRef.current = null
       c.stop()

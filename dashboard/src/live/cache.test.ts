@@ -1,7 +1,7 @@
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { QueryClient, QueryObserver } from '@tanstack/react-query'
 import type { Job, JobList, LiveEvent } from '../api/types'
-import { applyPatches, catchUpWhenSettled, InflightReplay, refetchIdle } from './cache'
+import { applyPatches, InflightReplay, refetchIdle } from './cache'
 
 const ev = (type: string, extra: Partial<LiveEvent> = {}): LiveEvent => ({ id: 1, type, ts: '2026-01-15T12:00:00Z', job_id: 'job-1', run_id: 'run-1', data: {}, ...extra })
 const list = (status: string): JobList => ({ jobs: [{ id: 'job-1', name: 'a', status, enabled: true } as Job], total: 1, next_cursor: null })
@@ -80,58 +80,5 @@ describe('InflightReplay', () => {
     await qc.fetchQuery({ queryKey: key, queryFn: () => Promise.resolve(list('running')) })
     expect(qc.getQueryData<JobList>(key)?.jobs[0]?.status).toBe('running')
     replay.dispose()
-  })
-})
-
-describe('catchUpWhenSettled', () => {
-  it('refetches what was read before the socket, once the page has its first data', async () => {
-    vi.useFakeTimers()
-    try {
-      const qc = client()
-      const calls: string[] = []
-      const page = deferred<JobList>()
-      const stats = new QueryObserver(qc, { queryKey: ['stats'], queryFn: () => (calls.push('stats'), Promise.resolve({})) })
-      const unsub = [stats.subscribe(() => {})]
-      await vi.advanceTimersByTimeAsync(0)
-      expect(calls).toEqual(['stats'])
-      const jobs = new QueryObserver(qc, { queryKey: ['jobs', {}], queryFn: () => (calls.push('jobs'), page.promise) })
-      unsub.push(jobs.subscribe(() => {}))
-      const stop = catchUpWhenSettled(qc, { firstMs: 500, everyMs: 100, maxWaitMs: 2500 })
-      await vi.advanceTimersByTimeAsync(1000)
-      expect(calls).toEqual(['stats', 'jobs']) // the page's first data is on its way: no refetch
-      page.resolve(list('completed'))
-      await vi.advanceTimersByTimeAsync(100)
-      expect(calls.sort()).toEqual(['jobs', 'jobs', 'stats', 'stats'])
-      stop()
-      unsub.forEach((u) => u())
-    } finally {
-      vi.useRealTimers()
-    }
-  })
-
-  it('gives up waiting after maxWaitMs, and a cancelled wait refetches nothing', async () => {
-    vi.useFakeTimers()
-    try {
-      const qc = client()
-      const calls: string[] = []
-      const never = deferred<JobList>()
-      const jobs = new QueryObserver(qc, { queryKey: ['jobs', {}], queryFn: () => (calls.push('jobs'), never.promise) })
-      const stats = new QueryObserver(qc, { queryKey: ['stats'], queryFn: () => (calls.push('stats'), Promise.resolve({})) })
-      const unsub = [jobs.subscribe(() => {}), stats.subscribe(() => {})]
-      await vi.advanceTimersByTimeAsync(0)
-      const stop = catchUpWhenSettled(qc, { firstMs: 500, everyMs: 100, maxWaitMs: 2500 })
-      await vi.advanceTimersByTimeAsync(2400)
-      expect(calls.sort()).toEqual(['jobs', 'stats'])
-      await vi.advanceTimersByTimeAsync(200)
-      expect(calls.filter((c) => c === 'stats')).toHaveLength(2) // refetched; jobs left to its request
-      const cancelled = catchUpWhenSettled(qc, { firstMs: 500 })
-      cancelled()
-      await vi.advanceTimersByTimeAsync(5000)
-      expect(calls.filter((c) => c === 'stats')).toHaveLength(2)
-      stop()
-      unsub.forEach((u) => u())
-    } finally {
-      vi.useRealTimers()
-    }
   })
 })

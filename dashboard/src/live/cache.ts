@@ -115,33 +115,3 @@ export function refetchIdle(qc: QueryClient, keys: QueryKey[]): QueryKey[] {
   }
   return skipped
 }
-
-/**
- * Once the socket first opens, refetch what was read before it (events in between were not
- * seen), but only `firstMs` later and when the page's own requests are done (a page's chunk
- * may still be loading at the socket's open), or after `maxWaitMs` in all: a fresh
- * page's refetch of everything at that moment took the browser's six connections from the
- * page's first data (first rows 1.5-1.9 s while workers drained a queue, against 1.5 s).
- * Returns a function that cancels the wait.
- */
-export function catchUpWhenSettled(
-  qc: QueryClient,
-  { firstMs = 500, everyMs = 100, maxWaitMs = 2500 } = {},
-): () => void {
-  let waited = firstMs
-  let timer: ReturnType<typeof setTimeout> | null = null
-  const attempt = () => {
-    timer = null
-    if (qc.isFetching() > 0 && waited < maxWaitMs) {
-      waited += everyMs
-      timer = setTimeout(attempt, everyMs)
-      return
-    }
-    void qc.invalidateQueries(undefined, { cancelRefetch: false })
-  }
-  timer = setTimeout(attempt, firstMs)
-  return () => {
-    if (timer) clearTimeout(timer)
-    timer = null
-  }
-}
