@@ -13,8 +13,7 @@ import { LiveProvider } from './live/LiveProvider'
 import { SignIn } from './pages/SignIn'
 import { namespaceChoice } from './lib/namespace'
 import { prefetchRoute } from './lib/routeData'
-import { endpoints } from './api/endpoints'
-import { keys } from './api/keys'
+import { identityQuery, namespacesQuery } from './api/access'
 
 /** Each page's chunk, loaded once (lazy() and an early preload share the module's promise). */
 const page = {
@@ -152,8 +151,8 @@ export function App() {
       // renders (a first visit waits for the last two to choose a namespace, then for the
       // chunk: three round trips in a row, 0.4-0.8 s on a busy coordinator)
       void chunkOf(window.location.pathname)?.()
-      void qc.prefetchQuery({ queryKey: keys.whoami, queryFn: ({ signal }) => endpoints.whoami(signal), staleTime: 60_000 })
-      void qc.prefetchQuery({ queryKey: keys.namespaces, queryFn: ({ signal }) => endpoints.namespaces(signal), staleTime: 30_000 })
+      void qc.prefetchQuery(identityQuery)
+      void qc.prefetchQuery(namespacesQuery)
       // and its data, when the namespace is already known
       if (namespaceChoice() !== null) prefetchRoute(qc, window.location.pathname, window.location.search)
     }

@@ -1,13 +1,20 @@
 import { useCallback } from 'react'
-import { useQuery } from '@tanstack/react-query'
+import { queryOptions, useQuery } from '@tanstack/react-query'
 import { deniedReason, type Identity, type Permission } from '../lib/access'
 import { listNamespace } from '../lib/namespace'
 import { endpoints } from './endpoints'
 import { keys } from './keys'
 
+/** Who is signed in: the query of `useIdentity`, and of its prefetch on a first visit (App). */
+export const identityQuery = queryOptions({ queryKey: keys.whoami, queryFn: ({ signal }) => endpoints.whoami(signal), staleTime: 60_000 })
+
+/** The namespaces the token may read (GET /api/namespaces): the switcher's query and its
+ * prefetch on a first visit (App). */
+export const namespacesQuery = queryOptions({ queryKey: keys.namespaces, queryFn: ({ signal }) => endpoints.namespaces(signal), staleTime: 30_000 })
+
 /** Who the page is signed in as (GET /api/auth/whoami); undefined until known. */
 export function useIdentity(): Identity | undefined {
-  return useQuery({ queryKey: keys.whoami, queryFn: ({ signal }) => endpoints.whoami(signal), staleTime: 60_000 }).data
+  return useQuery(identityQuery).data
 }
 
 /**

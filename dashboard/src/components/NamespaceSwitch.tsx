@@ -1,9 +1,7 @@
 import { useEffect, useRef, useSyncExternalStore } from 'react'
 import { useLocation, useNavigate } from 'react-router'
 import { useQuery } from '@tanstack/react-query'
-import { useIdentity } from '../api/access'
-import { endpoints } from '../api/endpoints'
-import { keys } from '../api/keys'
+import { namespacesQuery, useIdentity } from '../api/access'
 import { readsEveryNamespace } from '../lib/access'
 import { formatNumber } from '../lib/format'
 import { ALL, namespaceChoice, NS_PARAM, resolveNamespace, searchWithNamespace, urlNamespace, setNamespaceChoice, subscribeNamespace } from '../lib/namespace'
@@ -13,7 +11,7 @@ export function useNamespaceChoice(): string | null {
 }
 
 function useNamespaces() {
-  return useQuery({ queryKey: keys.namespaces, queryFn: ({ signal }) => endpoints.namespaces(signal), staleTime: 30_000 })
+  return useQuery(namespacesQuery)
 }
 
 /**

@@ -150,7 +150,7 @@ class Container:
         if self.store.is_postgres and not self._fixed_clock:
             offset = await self.store.db_now() - SystemClock().now()
             self._set_clock(DatabaseClock(offset))
-        if await self.store.autovacuum_off():
+        if background and await self.store.autovacuum_off():  # a server, not a CLI command
             log.warning(
                 "PostgreSQL's autovacuum is off: nothing vacuums or analyses tickwork's tables, "
                 "so dead rows pile up in the run path's indexes and query plans made while the "

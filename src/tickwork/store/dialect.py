@@ -295,11 +295,7 @@ async def insert_new(
         return {r[0] for r in (await conn.execute(stmt, rows)).all()}
     filled = _filled(table, rows)
     cols = [*rows[0], *filled]
-    names = ", ".join(cols)
-    sql = (
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest"
-        f"({_unnest_arrays(table, cols)}) AS v({names}) ON CONFLICT DO NOTHING RETURNING {key}"
-    )
+    sql = f"{pg_insert_all(table, cols)} ON CONFLICT DO NOTHING RETURNING {key}"
     params = _pg_arrays(table, cols, rows, filled)
     return {r[0] for r in (await conn.exec_driver_sql(sql, params)).all()}
 
@@ -328,16 +324,11 @@ async def upsert_many(
     if dialect_name == "postgresql" and len(rows) > 1 and distinct:
         filled = _filled(table, rows)
         cols = [*rows[0], *filled]
-        names = ", ".join(cols)
         sets = ", ".join(
             f"{c} = {table.name}.{c} + excluded.{c}" if add else f"{c} = excluded.{c}"
             for c in update
         )
-        sql = (
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM unnest"
-            f"({_unnest_arrays(table, cols)}) AS v({names}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
-        )
+        sql = f"{pg_insert_all(table, cols)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
         await conn.exec_driver_sql(sql, _pg_arrays(table, cols, rows, filled))
         return
     module: Any = postgresql if dialect_name == "postgresql" else sqlite
